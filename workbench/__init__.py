@@ -1,0 +1,55 @@
+"""workbench: an annotation and labelling workbench for news text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from workbench import config as _config
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _asset_folder(name: str) -> str:
+    """Find ``templates``/``static``: inside the package when installed, at the top of a checkout otherwise."""
+    inside = PACKAGE / name
+    return str(inside if inside.is_dir() else PACKAGE.parent / name)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and wire the Flask app.
+
+    :param test_config: a mapping applied last, over every other setting.
+    """
+    app = Flask(
+        __name__,
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+        instance_path=_config.instance_path_from_env(),
+        instance_relative_config=True,
+    )
+    app.config.from_mapping(_config.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("WORKBENCH")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _config.secret_key(app.instance_path)
+
+    from workbench import api
+    from workbench import auth
+    from workbench import cli
+    from workbench import db
+    from workbench import security
+    from workbench import web
+
+    db.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    cli.init_app(app)
+    return app

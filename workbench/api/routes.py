@@ -1,0 +1,1 @@
+"""API routes are added by the modules imported here."""

@@ -1,0 +1,78 @@
+"""Engine and per-request sessions (plain SQLAlchemy, no Flask-SQLAlchemy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
+
+
+def database_url(app: Flask) -> str:
+    """Return the configured database URL (SQLite in the instance folder by default)."""
+    url = app.config.get("DATABASE_URL")
+    if url:
+        return str(url)
+    return "sqlite:///" + str(Path(app.instance_path) / "workbench.sqlite3")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; on SQLite turn on WAL, foreign keys and a busy timeout."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and sessionmaker and close sessions at teardown."""
+    use_database(app, database_url(app))
+    app.teardown_appcontext(close_session)
+
+
+def use_database(app: Flask, url: str) -> None:
+    """Point ``app`` at the database ``url`` (replacing any engine it had)."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    old = app.extensions.get("workbench.engine")
+    if old is not None:
+        old.dispose()
+    engine = make_engine(url)
+    app.extensions["workbench.engine"] = engine
+    app.extensions["workbench.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+
+
+def get_session() -> Session:
+    """Return this app context's Session, creating it on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["workbench.sessionmaker"]()
+    return g.db_session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Close the app context's Session, rolling back anything uncommitted."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def engine() -> Engine:
+    """Return the current app's engine."""
+    return current_app.extensions["workbench.engine"]

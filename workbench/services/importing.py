@@ -1,0 +1,1 @@
+"""Importing documents and their annotations (placeholder until the import work lands)."""

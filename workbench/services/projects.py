@@ -1,0 +1,216 @@
+"""Projects, their schemas, members and who may do what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.domain.schema import NEWS_SCHEMA
+from workbench.domain.schema import Schema
+from workbench.domain.schema import SchemaError
+from workbench.domain.schema import parse_schema
+from workbench.errors import Conflict
+from workbench.errors import Forbidden
+from workbench.errors import InvalidInput
+from workbench.errors import NotFound
+from workbench.models import MEMBER_ROLES
+from workbench.models import AnnotationSet
+from workbench.models import Document
+from workbench.models import Membership
+from workbench.models import Project
+from workbench.models import User
+
+#: Rank of project roles: a higher rank may do everything a lower one may.
+RANK = {"annotator": 1, "curator": 2, "admin": 3}
+
+
+def create_project(
+    session: Session, name: str, schema: dict[str, Any] | None = None, description: str = "", guidelines: str = ""
+) -> Project:
+    """Add a project; without ``schema`` it gets the built-in news schema.
+
+    :raise InvalidInput: a bad name or schema.
+    :raise Conflict: the name is taken.
+    """
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a project name needs 1 to 100 characters")
+    try:
+        parsed = parse_schema(schema if schema is not None else NEWS_SCHEMA)
+    except SchemaError as exc:
+        raise InvalidInput(f"schema: {exc}") from None
+    if session.scalar(select(Project.id).where(func.lower(Project.name) == name.lower())) is not None:
+        raise Conflict(f"project {name!r} exists already")
+    project = Project(name=name, label_schema=parsed.to_dict(), description=description, guidelines=guidelines)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def project_schema(project: Project) -> Schema:
+    """Return the project's parsed label schema."""
+    return parse_schema(project.label_schema)
+
+
+def get_project_by_name(session: Session, name: str) -> Project | None:
+    """Return the project called ``name`` (case-insensitive), or None."""
+    return session.scalar(select(Project).where(func.lower(Project.name) == name.lower()))
+
+
+def require_project_by_name(session: Session, name: str) -> Project:
+    """Return the project called ``name``, or by numeric id.
+
+    :raise NotFound: no such project.
+    """
+    project = get_project_by_name(session, name)
+    if project is None and name.isdigit():
+        project = session.get(Project, int(name))
+    if project is None:
+        raise NotFound(f"no project called {name!r}")
+    return project
+
+
+def add_member(session: Session, project: Project, user: User, role: str | None = None) -> Membership:
+    """Give ``user`` access to ``project`` (or change their role there).
+
+    :param role: ``annotator`` or ``curator``; by default the user's own role
+        (an admin or curator becomes curator).
+    """
+    role = role or ("annotator" if user.role == "annotator" else "curator")
+    if role not in MEMBER_ROLES:
+        raise InvalidInput(f"project role {role!r} is not one of {', '.join(MEMBER_ROLES)}")
+    membership = session.scalar(
+        select(Membership).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        membership = Membership(project_id=project.id, user_id=user.id, role=role)
+        session.add(membership)
+    else:
+        membership.role = role
+    session.flush()
+    return membership
+
+
+def members(session: Session, project: Project) -> list[tuple[User, str]]:
+    """Return the project's members with their project roles, by name."""
+    rows = session.execute(
+        select(User, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project.id)
+        .order_by(User.username)
+    )
+    return [(user, role) for user, role in rows]
+
+
+def role_in(session: Session, user: User, project: Project) -> str | None:
+    """Return what ``user`` is in ``project``: admin, curator, annotator or None."""
+    if user.role == "admin":
+        return "admin"
+    return session.scalar(
+        select(Membership.role).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )
+
+
+def require_access(session: Session, user: User, project_id: int, at_least: str = "annotator") -> tuple[Project, str]:
+    """Return the project and the user's role in it, checking the role.
+
+    :raise NotFound: no such project, or the user is not a member (so that
+        non-members cannot tell which projects exist).
+    :raise Forbidden: a member whose role is too low.
+    """
+    project = session.get(Project, project_id)
+    role = role_in(session, user, project) if project is not None else None
+    if project is None or role is None:
+        raise NotFound("no such project")
+    if RANK[role] < RANK[at_least]:
+        raise Forbidden(f"this needs the {at_least} role in project {project.name!r}")
+    return project, role
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    """A project as listed: its counts and the viewer's progress."""
+
+    project: Project
+    role: str
+    documents: int
+    done: int
+    mine_done: int
+
+
+def visible_projects(session: Session, user: User) -> list[ProjectSummary]:
+    """Return the projects ``user`` can open, with document counts and progress.
+
+    ``done`` counts documents with a gold layer marked adjudicated, or else
+    with at least one submitted annotator layer; ``mine_done`` counts the
+    viewer's own submitted or skipped documents.
+    """
+    if user.role == "admin":
+        rows = [(p, "admin") for p in session.scalars(select(Project).order_by(Project.name))]
+    else:
+        rows = [
+            (p, r)
+            for p, r in session.execute(
+                select(Project, Membership.role)
+                .join(Membership, Membership.project_id == Project.id)
+                .where(Membership.user_id == user.id)
+                .order_by(Project.name)
+            )
+        ]
+    if not rows:
+        return []
+    ids = [p.id for p, _ in rows]
+    doc_counts = dict(
+        session.execute(
+            select(Document.project_id, func.count(Document.id))
+            .where(Document.project_id.in_(ids))
+            .group_by(Document.project_id)
+        ).all()
+    )
+    finished = case((AnnotationSet.status.in_(("submitted", "adjudicated")), AnnotationSet.document_id))
+    done_counts = dict(
+        session.execute(
+            select(Document.project_id, func.count(func.distinct(finished)))
+            .join(AnnotationSet, AnnotationSet.document_id == Document.id)
+            .where(Document.project_id.in_(ids), AnnotationSet.kind != "prediction")
+            .group_by(Document.project_id)
+        ).all()
+    )
+    mine = dict(
+        session.execute(
+            select(Document.project_id, func.count(AnnotationSet.id))
+            .join(AnnotationSet, AnnotationSet.document_id == Document.id)
+            .where(
+                Document.project_id.in_(ids),
+                AnnotationSet.user_id == user.id,
+                AnnotationSet.kind == "annotator",
+                AnnotationSet.status.in_(("submitted", "skipped")),
+            )
+            .group_by(Document.project_id)
+        ).all()
+    )
+    return [
+        ProjectSummary(p, role, doc_counts.get(p.id, 0), done_counts.get(p.id, 0), mine.get(p.id, 0))
+        for p, role in rows
+    ]
+
+
+def set_guidelines(session: Session, project: Project, guidelines: str) -> None:
+    """Replace the project's guidelines (markdown)."""
+    project.guidelines = guidelines
+
+
+def require_member_user(session: Session, project: Project, username: str) -> User:
+    """Return a member of ``project`` by name.
+
+    :raise NotFound: no such member.
+    """
+    for user, _role in members(session, project):
+        if user.username.lower() == username.lower():
+            return user
+    raise NotFound(f"{username!r} is not a member of {project.name!r}")
