@@ -11,12 +11,14 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import jsonify
 from flask import request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from workbench.db import get_session
 from workbench.errors import WorkbenchError
 from workbench.security import csrf
 
@@ -40,13 +42,22 @@ def error_response(status: int, message: str, errors: list[Any] | None = None, *
 def _authenticate() -> Response | None:
     if not current_user.is_authenticated:
         return error_response(401, "log in or send 'Authorization: Bearer <token>'")
-    if request.method not in SAFE_METHODS and not getattr(current_user, "via_token", False):
+    # ``csrf.protect()`` ignores WTF_CSRF_ENABLED (only the app-wide hook reads
+    # it), so check the setting here or tests with CSRF off could never write.
+    if (
+        request.method not in SAFE_METHODS
+        and not getattr(current_user, "via_token", False)
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+    ):
         csrf.protect()
     return None
 
 
 @bp.errorhandler(WorkbenchError)
 def _workbench_error(exc: WorkbenchError) -> Response:
+    # Drop whatever the failed request added, so a later commit in the same
+    # app context (one CLI run, one test) cannot store half of it.
+    get_session().rollback()
     return error_response(exc.status, exc.message, exc.details, **exc.extra)
 
 

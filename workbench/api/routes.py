@@ -1,1 +1,7 @@
-"""API routes are added by the modules imported here."""
+"""API routes are added by the modules imported here (one line per module)."""
+
+from __future__ import annotations
+
+from workbench.api import documents  # noqa: F401
+from workbench.api import projects  # noqa: F401
+from workbench.api import tokens  # noqa: F401

@@ -1,0 +1,146 @@
+"""Turn rows and service results into JSON-ready dicts.
+
+The only module that spells the API's JSON field names; views call these
+and never build response dicts of their own (apart from the ``ok`` flag).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workbench.models import ApiToken
+from workbench.models import Document
+from workbench.models import Project
+from workbench.models import User
+from workbench.services.documents import DocumentPage
+from workbench.services.documents import DocumentRow
+from workbench.services.documents import LayerSummary
+from workbench.services.projects import ProjectSummary
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Return ``value`` as an ISO 8601 string, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def user(row: User) -> dict[str, Any]:
+    """Return a user as the API shows it (never the password hash)."""
+    return {"id": row.id, "username": row.username, "role": row.role, "active": row.active}
+
+
+def member(row: User, role: str) -> dict[str, Any]:
+    """Return a project member: the user and their role in the project."""
+    return {"id": row.id, "username": row.username, "role": role, "active": row.active}
+
+
+def project_summary(summary: ProjectSummary) -> dict[str, Any]:
+    """Return a project as listed: counts and the viewer's progress.
+
+    ``progress`` is the share of documents done (0.0 for an empty project).
+    """
+    project = summary.project
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "role": summary.role,
+        "counts": {"documents": summary.documents, "done": summary.done, "mine_done": summary.mine_done},
+        "progress": round(summary.done / summary.documents, 4) if summary.documents else 0.0,
+        "created_at": timestamp(project.created_at),
+    }
+
+
+def project_detail(summary: ProjectSummary, members: list[tuple[User, str]]) -> dict[str, Any]:
+    """Return one project with its label schema, guidelines and members."""
+    project: Project = summary.project
+    return {
+        **project_summary(summary),
+        "schema": project.label_schema,
+        "guidelines": project.guidelines,
+        "members": [member(u, r) for u, r in members],
+    }
+
+
+def document_row(row: DocumentRow) -> dict[str, Any]:
+    """Return a document as listed (no text); ``length`` is in code points."""
+    return {
+        "id": row.id,
+        "external_id": row.external_id,
+        "title": row.title,
+        "source": row.source,
+        "published": row.published,
+        "length": row.length,
+        "status": row.status,
+    }
+
+
+def document_page(page: DocumentPage) -> dict[str, Any]:
+    """Return one page of a document list with its paging figures."""
+    return {
+        "items": [document_row(r) for r in page.rows],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+    }
+
+
+def layer(summary: LayerSummary) -> dict[str, Any]:
+    """Return one annotation layer: who made it, its status and counts.
+
+    ``annotator`` is the user name of an annotator layer, ``model`` the
+    model name of a prediction layer; the other one is None.
+    """
+    return {
+        "id": summary.id,
+        "kind": summary.kind,
+        "annotator": summary.owner if summary.kind == "annotator" else None,
+        "model": summary.owner if summary.kind == "prediction" else None,
+        "status": summary.status,
+        "counts": {"spans": summary.spans, "relations": summary.relations, "attributions": summary.attributions},
+        "updated_at": timestamp(summary.updated_at),
+    }
+
+
+def document(row: Document, layers: list[LayerSummary]) -> dict[str, Any]:
+    """Return a document with its text verbatim and the layers the viewer may see.
+
+    Offsets into ``text`` count Unicode code points.
+    """
+    return {
+        "id": row.id,
+        "project_id": row.project_id,
+        "external_id": row.external_id,
+        "title": row.title,
+        "text": row.text,
+        "text_sha256": row.text_sha256,
+        "meta": row.meta or {},
+        "created_at": timestamp(row.created_at),
+        "layers": [layer(s) for s in layers],
+    }
+
+
+def token(row: ApiToken) -> dict[str, Any]:
+    """Return an API token's description (never the secret, which is not stored)."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created_at": timestamp(row.created_at),
+        "last_used_at": timestamp(row.last_used_at),
+    }
+
+
+def file_report(report: Any) -> dict[str, Any]:
+    """Return what importing one file did (a ``services.importing.FileReport``)."""
+    return {
+        "filename": report.filename,
+        "documents_created": report.documents_created,
+        "documents_unchanged": report.documents_unchanged,
+        "layers_created": report.layers_created,
+    }
+
+
+def import_error(exc: Any) -> dict[str, Any]:
+    """Return where and why a file could not be imported (a ``workbench.errors.ImportError_``)."""
+    return {"file": exc.filename, "line": exc.line, "reason": exc.reason}
