@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlalchemy import or_
@@ -11,8 +12,11 @@ from sqlalchemy.orm import Session
 
 from workbench.errors import NotFound
 from workbench.models import AnnotationSet
+from workbench.models import Attribution
 from workbench.models import Document
 from workbench.models import Project
+from workbench.models import Relation
+from workbench.models import Span
 from workbench.models import User
 
 
@@ -139,3 +143,73 @@ def layers_of(session: Session, document: Document) -> list[AnnotationSet]:
 def count_documents(session: Session, project: Project) -> int:
     """Return how many documents the project holds."""
     return session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+
+
+@dataclass(frozen=True)
+class LayerSummary:
+    """One annotation layer as listed on a document page."""
+
+    id: int
+    kind: str
+    owner: str
+    status: str
+    spans: int
+    relations: int
+    attributions: int
+    updated_at: datetime | None
+
+
+def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
+    """Return the ids of the previous and next documents of the project, in import order."""
+    prev_id = session.scalar(
+        select(func.max(Document.id)).where(Document.project_id == document.project_id, Document.id < document.id)
+    )
+    next_id = session.scalar(
+        select(func.min(Document.id)).where(Document.project_id == document.project_id, Document.id > document.id)
+    )
+    return prev_id, next_id
+
+
+def layer_summaries(session: Session, document: Document, viewer: User, *, see_all: bool) -> list[LayerSummary]:
+    """Return the document's layers with their span, relation and attribution counts.
+
+    :param see_all: curators see every layer; otherwise only the viewer's own
+        annotator layer is listed.
+    """
+    sets = layers_of(session, document)
+    if not see_all:
+        sets = [s for s in sets if s.kind == "annotator" and s.user_id == viewer.id]
+    ids = [s.id for s in sets]
+    counts: dict[str, dict[int, int]] = {}
+    for name, model in (("spans", Span), ("relations", Relation), ("attributions", Attribution)):
+        counts[name] = (
+            dict(
+                session.execute(
+                    select(model.set_id, func.count(model.id)).where(model.set_id.in_(ids)).group_by(model.set_id)
+                ).all()
+            )
+            if ids
+            else {}
+        )
+    result = []
+    for s in sets:
+        if s.kind == "annotator":
+            owner = s.user.username if s.user is not None else "(deleted user)"
+        elif s.kind == "prediction":
+            owner = s.model_name or s.owner_key.partition(":")[2]
+        else:
+            owner = "gold"
+        result.append(
+            LayerSummary(
+                id=s.id,
+                kind=s.kind,
+                owner=owner,
+                status=s.status,
+                spans=counts["spans"].get(s.id, 0),
+                relations=counts["relations"].get(s.id, 0),
+                attributions=counts["attributions"].get(s.id, 0),
+                updated_at=s.updated_at,
+            )
+        )
+    return result
+

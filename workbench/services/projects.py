@@ -214,3 +214,42 @@ def require_member_user(session: Session, project: Project, username: str) -> Us
         if user.username.lower() == username.lower():
             return user
     raise NotFound(f"{username!r} is not a member of {project.name!r}")
+
+
+def project_summary(session: Session, user: User, project: Project, role: str) -> ProjectSummary:
+    """Return one project's counts and ``user``'s progress, as ``visible_projects`` lists them.
+
+    :param role: the user's role in the project (from ``require_access``).
+    """
+    documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+    finished = case((AnnotationSet.status.in_(("submitted", "adjudicated")), AnnotationSet.document_id))
+    done = session.scalar(
+        select(func.count(func.distinct(finished)))
+        .join(Document, AnnotationSet.document_id == Document.id)
+        .where(Document.project_id == project.id, AnnotationSet.kind != "prediction")
+    ) or 0
+    mine = session.scalar(
+        select(func.count(AnnotationSet.id))
+        .join(Document, AnnotationSet.document_id == Document.id)
+        .where(
+            Document.project_id == project.id,
+            AnnotationSet.user_id == user.id,
+            AnnotationSet.kind == "annotator",
+            AnnotationSet.status.in_(("submitted", "skipped")),
+        )
+    ) or 0
+    return ProjectSummary(project, role, documents, done, mine)
+
+
+def add_member_by_name(session: Session, project: Project, username: str, role: str) -> Membership:
+    """Give the user called ``username`` the project role ``role`` (or change it).
+
+    :raise NotFound: no such user.
+    :raise InvalidInput: ``role`` is not a project role.
+    """
+    user = session.scalar(select(User).where(func.lower(User.username) == (username or "").strip().lower()))
+    if user is None:
+        raise NotFound(f"no user called {username.strip()!r}")
+    if role not in MEMBER_ROLES:
+        raise InvalidInput(f"project role {role!r} is not one of {', '.join(MEMBER_ROLES)}")
+    return add_member(session, project, user, role)

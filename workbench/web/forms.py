@@ -1,0 +1,99 @@
+"""Flask-WTF forms of the pages (every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms import ValidationError
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from workbench.models import MEMBER_ROLES
+
+#: Import formats offered on the import page (``auto`` guesses from the file name).
+IMPORT_FORMATS = [("auto", "Guess from the file name"), ("text", "Plain text (.txt)"), ("jsonl", "JSON lines (.jsonl)")]
+#: Export layers offered as download links.
+EXPORT_LAYERS = ("documents", "gold", "annotators", "predictions", "all")
+
+
+class NewProjectForm(FlaskForm):
+    """Create a project: a name, a description and an optional label schema."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    schema = TextAreaField(
+        "Label schema (JSON)",
+        validators=[Optional()],
+        description="Leave empty for the built-in news schema (entities, claims, cues, attributions).",
+    )
+
+    def validate_schema(self, field: Any) -> None:
+        """Accept an empty box or one JSON object."""
+        text = (field.data or "").strip()
+        if not text:
+            return
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise ValidationError("the schema must be a JSON object")
+
+    def schema_value(self) -> dict[str, Any] | None:
+        """Return the parsed schema, or None for the built-in one."""
+        text = (self.schema.data or "").strip()
+        return json.loads(text) if text else None
+
+
+class AddMemberForm(FlaskForm):
+    """Add a user to a project (or change their role there)."""
+
+    username = StringField("User name", validators=[DataRequired(), Length(max=80)])
+    role = SelectField("Role", choices=[(r, r) for r in MEMBER_ROLES], default="annotator")
+
+
+class GuidelinesForm(FlaskForm):
+    """Edit a project's guidelines (markdown)."""
+
+    guidelines = TextAreaField("Guidelines (markdown)", validators=[Optional(), Length(max=200_000)])
+
+
+class ImportForm(FlaskForm):
+    """Upload one or more files into a project."""
+
+    files = MultipleFileField("Files", validators=[DataRequired(message="choose at least one file")])
+    fmt = SelectField("Format", choices=IMPORT_FORMATS, default="auto")
+
+    def validate_files(self, field: Any) -> None:
+        """Refuse an upload without any named file."""
+        if not [f for f in field.data or [] if getattr(f, "filename", "")]:
+            raise ValidationError("choose at least one file")
+
+
+class TokenForm(FlaskForm):
+    """Create an API token with a name that says what it is for."""
+
+    name = StringField("Token name", validators=[DataRequired(), Length(max=100)])
+
+
+class PostForm(FlaskForm):
+    """A form with nothing but its CSRF token (for buttons such as revoke)."""
+
+
+__all__ = [
+    "EXPORT_LAYERS",
+    "IMPORT_FORMATS",
+    "AddMemberForm",
+    "GuidelinesForm",
+    "ImportForm",
+    "NewProjectForm",
+    "PostForm",
+    "TokenForm",
+]
