@@ -222,6 +222,11 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     from workbench import demo
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        # Browsers keep Secure cookies over plain HTTP only on loopback
+        # addresses; a demo shown on a network address would never log in.
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+        click.echo("Note: serving plain HTTP on a network address, so cookies are not marked Secure.")
     logins = demo.setup(app)
     click.echo("Demo ready: project 'news' with sample articles.")
     click.echo("Log in with one of:")
