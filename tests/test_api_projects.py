@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from factories import PASSWORD
 from factories import make_document
 from factories import make_project
 from factories import make_user
@@ -18,11 +20,52 @@ def bearer(db, user) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_me_names_the_user_and_their_projects(client, db):
+class Api:
+    """The test client, but each request in its own app context, as in production.
+
+    pytest-flask keeps one app context for a whole test, so ``g`` (and the
+    user Flask-Login caches there) would leak from one request to the next.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        # Not pytest-flask's ``client``: that one runs inside ``with``, which
+        # keeps each request's context around until the next request.
+        self.client = app.test_client()
+
+    def login(self, username: str, password: str = PASSWORD):
+        """Log in through the login form; later requests carry the session cookie."""
+        return self.post("/login", data={"username": username, "password": password})
+
+    def open(self, method: str, url: str, **kwargs):
+        """Make one request in a fresh app context and return the response."""
+        with self.app.app_context():
+            return self.client.open(url, method=method, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        """GET ``url``."""
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        """POST to ``url``."""
+        return self.open("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs):
+        """DELETE ``url``."""
+        return self.open("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def api(app) -> Api:
+    """Requests to the API, one app context each."""
+    return Api(app)
+
+
+def test_me_names_the_user_and_their_projects(api, db):
     ana = make_user(db, "ana", "annotator")
     make_project(db, "Elections", members=[ana])
     make_project(db, "Hidden")
-    response = client.get("/api/v1/me", headers=bearer(db, ana))
+    response = api.get("/api/v1/me", headers=bearer(db, ana))
     assert response.status_code == 200
     body = response.get_json()
     assert body["ok"] is True
@@ -33,22 +76,22 @@ def test_me_names_the_user_and_their_projects(client, db):
     assert body["projects"][0]["role"] == "annotator"
 
 
-def test_me_works_with_the_session_cookie(client, db, auth):
+def test_me_works_with_the_session_cookie(api, db):
     make_user(db, "ana", "annotator")
-    auth.login("ana")
-    response = client.get("/api/v1/me")
+    assert api.login("ana").status_code == 302
+    response = api.get("/api/v1/me")
     assert response.status_code == 200
     assert response.get_json()["user"]["username"] == "ana"
 
 
-def test_projects_lists_only_the_users_projects_with_counts(client, db):
+def test_projects_lists_only_the_users_projects_with_counts(api, db):
     ana = make_user(db, "ana", "annotator")
     mine = make_project(db, "Elections", members=[ana])
     other = make_project(db, "Hidden")
     make_document(db, mine, "One short story.", "a")
     make_document(db, mine, "Another short story.", "b")
     make_document(db, other, "Not for ana.", "c")
-    response = client.get("/api/v1/projects", headers=bearer(db, ana))
+    response = api.get("/api/v1/projects", headers=bearer(db, ana))
     assert response.status_code == 200
     items = response.get_json()["items"]
     assert [p["name"] for p in items] == ["Elections"]
@@ -56,17 +99,17 @@ def test_projects_lists_only_the_users_projects_with_counts(client, db):
     assert items[0]["progress"] == 0.0
 
 
-def test_admin_sees_every_project(client, db):
+def test_admin_sees_every_project(api, db):
     admin = make_user(db, "root", "admin")
     make_project(db, "Alpha")
     make_project(db, "Beta")
-    items = client.get("/api/v1/projects", headers=bearer(db, admin)).get_json()["items"]
+    items = api.get("/api/v1/projects", headers=bearer(db, admin)).get_json()["items"]
     assert [(p["name"], p["role"]) for p in items] == [("Alpha", "admin"), ("Beta", "admin")]
 
 
-def test_curator_creates_a_project_and_becomes_its_curator(client, db):
+def test_curator_creates_a_project_and_becomes_its_curator(api, db):
     cora = make_user(db, "cora", "curator")
-    response = client.post(
+    response = api.post(
         "/api/v1/projects", json={"name": "Floods", "description": "River news"}, headers=bearer(db, cora)
     )
     assert response.status_code == 201
@@ -82,46 +125,46 @@ def test_curator_creates_a_project_and_becomes_its_curator(client, db):
     assert db.query(Membership).filter_by(project_id=stored.id, user_id=cora.id).one().role == "curator"
 
 
-def test_admin_creates_a_project_with_its_own_schema(client, db):
+def test_admin_creates_a_project_with_its_own_schema(api, db):
     admin = make_user(db, "root", "admin")
     schema = {"name": "tiny", "version": 1, "labels": [{"name": "ORG", "kind": "entity"}]}
-    response = client.post("/api/v1/projects", json={"name": "Tiny", "schema": schema}, headers=bearer(db, admin))
+    response = api.post("/api/v1/projects", json={"name": "Tiny", "schema": schema}, headers=bearer(db, admin))
     assert response.status_code == 201
     project = response.get_json()["project"]
     assert [label["name"] for label in project["schema"]["labels"]] == ["ORG"]
     assert project["members"] == []
 
 
-def test_annotator_cannot_create_a_project(client, db):
+def test_annotator_cannot_create_a_project(api, db):
     ana = make_user(db, "ana", "annotator")
-    response = client.post("/api/v1/projects", json={"name": "Mine"}, headers=bearer(db, ana))
+    response = api.post("/api/v1/projects", json={"name": "Mine"}, headers=bearer(db, ana))
     assert response.status_code == 403
     db.expire_all()
     assert db.query(Project).count() == 0
 
 
-def test_create_project_rejects_bad_input(client, db):
+def test_create_project_rejects_bad_input(api, db):
     admin = make_user(db, "root", "admin")
     headers = bearer(db, admin)
     make_project(db, "Taken")
-    assert client.post("/api/v1/projects", json={}, headers=headers).status_code == 400
-    assert client.post("/api/v1/projects", json={"name": 7}, headers=headers).status_code == 400
-    assert client.post("/api/v1/projects", json={"name": "X", "schema": []}, headers=headers).status_code == 400
-    bad_schema = client.post("/api/v1/projects", json={"name": "X", "schema": {"labels": "no"}}, headers=headers)
+    assert api.post("/api/v1/projects", json={}, headers=headers).status_code == 400
+    assert api.post("/api/v1/projects", json={"name": 7}, headers=headers).status_code == 400
+    assert api.post("/api/v1/projects", json={"name": "X", "schema": []}, headers=headers).status_code == 400
+    bad_schema = api.post("/api/v1/projects", json={"name": "X", "schema": {"labels": "no"}}, headers=headers)
     assert bad_schema.status_code == 400
     assert bad_schema.get_json()["error"].startswith("schema:")
-    taken = client.post("/api/v1/projects", json={"name": "taken"}, headers=headers)
+    taken = api.post("/api/v1/projects", json={"name": "taken"}, headers=headers)
     assert taken.status_code == 409
     db.expire_all()
     assert [p.name for p in db.query(Project)] == ["Taken"]
 
 
-def test_project_detail_for_a_member(client, db):
+def test_project_detail_for_a_member(api, db):
     ana = make_user(db, "ana", "annotator")
     cora = make_user(db, "cora", "curator")
     project = make_project(db, "Elections", members=[ana, cora])
     make_document(db, project, "Some text here.", "d1")
-    response = client.get(f"/api/v1/projects/{project.id}", headers=bearer(db, ana))
+    response = api.get(f"/api/v1/projects/{project.id}", headers=bearer(db, ana))
     assert response.status_code == 200
     body = response.get_json()["project"]
     assert body["id"] == project.id
@@ -131,27 +174,27 @@ def test_project_detail_for_a_member(client, db):
     assert "labels" in body["schema"]
 
 
-def test_non_member_gets_404_not_403(client, db):
+def test_non_member_gets_404_not_403(api, db):
     ana = make_user(db, "ana", "annotator")
     project = make_project(db, "Secret")
-    hidden = client.get(f"/api/v1/projects/{project.id}", headers=bearer(db, ana))
-    missing = client.get("/api/v1/projects/987654", headers=bearer(db, ana))
+    hidden = api.get(f"/api/v1/projects/{project.id}", headers=bearer(db, ana))
+    missing = api.get("/api/v1/projects/987654", headers=bearer(db, ana))
     assert hidden.status_code == missing.status_code == 404
     assert hidden.get_json()["error"] == missing.get_json()["error"]
-    assert client.get(f"/api/v1/projects/{project.id}/documents", headers=bearer(db, ana)).status_code == 404
+    assert api.get(f"/api/v1/projects/{project.id}/documents", headers=bearer(db, ana)).status_code == 404
 
 
-def test_curator_adds_and_updates_a_member(client, db):
+def test_curator_adds_and_updates_a_member(api, db):
     cora = make_user(db, "cora", "curator")
     make_user(db, "boris", "annotator")
     project = make_project(db, "Elections", members=[cora])
     headers = bearer(db, cora)
     url = f"/api/v1/projects/{project.id}/members"
-    added = client.post(url, json={"username": "boris", "role": "annotator"}, headers=headers)
+    added = api.post(url, json={"username": "boris", "role": "annotator"}, headers=headers)
     assert added.status_code == 201
     assert added.get_json()["member"]["username"] == "boris"
     assert added.get_json()["member"]["role"] == "annotator"
-    changed = client.post(url, json={"username": "Boris", "role": "curator"}, headers=headers)
+    changed = api.post(url, json={"username": "Boris", "role": "curator"}, headers=headers)
     assert changed.status_code == 200
     assert changed.get_json()["member"]["role"] == "curator"
     db.expire_all()
@@ -159,24 +202,24 @@ def test_curator_adds_and_updates_a_member(client, db):
     assert roles == {"cora": "curator", "boris": "curator"}
 
 
-def test_add_member_rejects_unknown_user_and_bad_role(client, db):
+def test_add_member_rejects_unknown_user_and_bad_role(api, db):
     admin = make_user(db, "root", "admin")
     make_user(db, "boris", "annotator")
     project = make_project(db, "Elections")
     headers = bearer(db, admin)
     url = f"/api/v1/projects/{project.id}/members"
-    assert client.post(url, json={"username": "nobody", "role": "annotator"}, headers=headers).status_code == 404
-    assert client.post(url, json={"username": "boris", "role": "admin"}, headers=headers).status_code == 400
-    assert client.post(url, json={"role": "annotator"}, headers=headers).status_code == 400
+    assert api.post(url, json={"username": "nobody", "role": "annotator"}, headers=headers).status_code == 404
+    assert api.post(url, json={"username": "boris", "role": "admin"}, headers=headers).status_code == 400
+    assert api.post(url, json={"role": "annotator"}, headers=headers).status_code == 400
     db.expire_all()
     assert db.query(Membership).count() == 0
 
 
-def test_annotator_cannot_add_members(client, db):
+def test_annotator_cannot_add_members(api, db):
     ana = make_user(db, "ana", "annotator")
     make_user(db, "boris", "annotator")
     project = make_project(db, "Elections", members=[ana])
-    response = client.post(
+    response = api.post(
         f"/api/v1/projects/{project.id}/members",
         json={"username": "boris", "role": "annotator"},
         headers=bearer(db, ana),
@@ -186,12 +229,12 @@ def test_annotator_cannot_add_members(client, db):
     assert db.query(Membership).filter_by(project_id=project.id).count() == 1
 
 
-def test_curator_of_another_project_cannot_add_members_here(client, db):
+def test_curator_of_another_project_cannot_add_members_here(api, db):
     cora = make_user(db, "cora", "curator")
     make_user(db, "boris", "annotator")
     make_project(db, "Mine", members=[cora])
     other = make_project(db, "Theirs")
-    response = client.post(
+    response = api.post(
         f"/api/v1/projects/{other.id}/members",
         json={"username": "boris", "role": "annotator"},
         headers=bearer(db, cora),
