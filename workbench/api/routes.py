@@ -5,3 +5,6 @@ from __future__ import annotations
 from workbench.api import documents  # noqa: F401
 from workbench.api import projects  # noqa: F401
 from workbench.api import tokens  # noqa: F401
+# A plain import: ``from workbench.api import annotations`` would return the
+# package's ``from __future__ import annotations`` feature, not this module.
+import workbench.api.annotations  # noqa: E402,F401

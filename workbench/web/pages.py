@@ -304,3 +304,6 @@ def revoke_token(token_id: int) -> Any:
     get_session().commit()
     flash("Token revoked.", "success")
     return redirect(url_for("web.account"))
+
+
+from workbench.web import annotate  # noqa: F401

@@ -1,0 +1,764 @@
+"""Annotator layers: open one, read it, edit it by batches of ops, replace it, change its status.
+
+A layer is an ``AnnotationSet`` with its spans, relations and attributions.
+Span, relation and attribution ids seen by clients are the ``uid`` columns
+(client-chosen strings); database ids never leave this module.  Offsets are
+code points of ``Document.text``.
+
+Every check of a span, relation or attribution goes through
+``workbench.domain.annotations``; this module only adds what needs the
+database: ids must be new on create and known on update/delete, and
+references must point at spans of the same layer.
+
+Writes happen inside a SAVEPOINT (all ops or none) and bump the layer's
+version with an optimistic ``UPDATE ... WHERE version = :base``, so of two
+concurrent saves from the same base exactly one wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import selectinload
+
+from workbench.domain import annotations as rules
+from workbench.domain.schema import Schema
+from workbench.domain.schema import SchemaError
+from workbench.domain.schema import parse_schema
+from workbench.errors import Conflict
+from workbench.errors import Forbidden
+from workbench.errors import InvalidAnnotation
+from workbench.errors import InvalidInput
+from workbench.errors import NotFound
+from workbench.models import AnnotationSet
+from workbench.models import Attribution
+from workbench.models import AttributionContent
+from workbench.models import Change
+from workbench.models import Document
+from workbench.models import Membership
+from workbench.models import Project
+from workbench.models import Relation
+from workbench.models import Span
+from workbench.models import User
+from workbench.models import utcnow
+
+#: Statuses an annotator may set on their own layer.
+SETTABLE_STATUSES = ("submitted", "skipped", "in_progress")
+#: Statuses of a layer that still needs its annotator.
+OPEN_STATUSES = ("new", "in_progress")
+#: The ops a batch may hold.
+OP_NAMES = (
+    "span.create",
+    "span.update",
+    "span.delete",
+    "relation.create",
+    "relation.update",
+    "relation.delete",
+    "attribution.create",
+    "attribution.update",
+    "attribution.delete",
+)
+MAX_UID = 64
+MAX_OPS = 10_000
+
+
+def annotator_key(user_id: int) -> str:
+    """Return the ``owner_key`` of ``user_id``'s annotator layer."""
+    return f"annotator:{user_id}"
+
+
+@dataclass
+class LayerAccess:
+    """A layer with what a request needs around it: its document text, project and schema."""
+
+    layer: AnnotationSet
+    text: str
+    project: Project
+    role: str
+    is_owner: bool
+
+    @property
+    def schema(self) -> Schema:
+        """Return the project's parsed label schema."""
+        return _schema_of(self.project)
+
+
+def _schema_of(project: Project) -> Schema:
+    try:
+        return parse_schema(project.label_schema)
+    except SchemaError as exc:  # a stored schema was valid when saved; say so if not
+        raise InvalidInput(f"the project's schema is invalid: {exc}") from None
+
+
+def _role(session: Session, user: User, project_id: int) -> str | None:
+    if user.role == "admin":
+        return "admin"
+    return session.scalar(
+        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user.id)
+    )
+
+
+# --------------------------------------------------------------------------- opening and reading
+
+
+def open_annotator_layer(session: Session, user: User, document: Document) -> AnnotationSet:
+    """Return ``user``'s annotator layer on ``document``, creating it (status ``new``) if missing.
+
+    The caller has checked that ``user`` may annotate the document's project.
+    """
+    key = annotator_key(user.id)
+    stmt = select(AnnotationSet).where(AnnotationSet.document_id == document.id, AnnotationSet.owner_key == key)
+    layer = session.scalar(stmt)
+    if layer is not None:
+        return layer
+    try:
+        with session.begin_nested():
+            layer = AnnotationSet(
+                document_id=document.id, kind="annotator", owner_key=key, user_id=user.id, status="new", version=0
+            )
+            session.add(layer)
+            session.flush()
+    except IntegrityError:
+        # Another request opened the same layer a moment ago; use theirs.
+        layer = session.scalar(stmt)
+        if layer is None:  # pragma: no cover - the constraint fired, so the row exists
+            raise
+    return layer
+
+
+def layer_access(session: Session, user: User, set_id: int, *, write: bool = False) -> LayerAccess:
+    """Return layer ``set_id`` if ``user`` may read it (or, with ``write``, change it).
+
+    The owning annotator may read and write their layer; curators and admins
+    of the project may read any layer; anyone else is told it does not exist.
+
+    :raise NotFound: no such layer, or not visible to ``user`` (blind annotation).
+    :raise Forbidden: a curator or admin asked to change someone else's layer.
+    """
+    row = session.execute(
+        select(AnnotationSet, Document.text, Project)
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .join(Project, Project.id == Document.project_id)
+        .where(AnnotationSet.id == set_id)
+        # A long-lived session may hold this layer from before; read it fresh.
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound("no such layer")
+    layer, text, project = row
+    role = _role(session, user, project.id)
+    if role is None:
+        raise NotFound("no such layer")
+    is_owner = layer.kind == "annotator" and layer.user_id == user.id
+    if not is_owner and role not in ("curator", "admin"):
+        raise NotFound("no such layer")
+    if write and not is_owner:
+        raise Forbidden("only the annotator who owns this layer may change it")
+    return LayerAccess(layer, text, project, role, is_owner)
+
+
+def layer_data(session: Session, layer: AnnotationSet, text: str) -> dict[str, Any]:
+    """Return the layer as the API's ``<layer>`` object (offsets in code points, ids are uids).
+
+    Four queries whatever the layer's size; spans come in reading order.
+    """
+    spans = session.execute(
+        select(Span.id, Span.uid, Span.label, Span.start, Span.end, Span.attrs)
+        .where(Span.set_id == layer.id)
+        .order_by(Span.start, Span.end, Span.id)
+    ).all()
+    uid_of = {row[0]: row[1] for row in spans}
+    relations = session.execute(
+        select(Relation.uid, Relation.type, Relation.head_id, Relation.tail_id, Relation.attrs)
+        .where(Relation.set_id == layer.id)
+        .order_by(Relation.id)
+    ).all()
+    attributions = session.execute(
+        select(Attribution.id, Attribution.uid, Attribution.source_id, Attribution.cue_id, Attribution.attrs)
+        .where(Attribution.set_id == layer.id)
+        .order_by(Attribution.id)
+    ).all()
+    content: dict[int, list[str]] = {}
+    if attributions:
+        for attribution_id, span_id in session.execute(
+            select(AttributionContent.attribution_id, AttributionContent.span_id)
+            .join(Attribution, Attribution.id == AttributionContent.attribution_id)
+            .where(Attribution.set_id == layer.id)
+            .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
+        ):
+            content.setdefault(attribution_id, []).append(uid_of[span_id])
+    return {
+        "id": layer.id,
+        "kind": layer.kind,
+        "status": layer.status,
+        "version": layer.version,
+        "spans": [
+            {"id": uid, "label": label, "start": start, "end": end, "text": text[start:end], "attrs": attrs or {}}
+            for _id, uid, label, start, end, attrs in spans
+        ],
+        "relations": [
+            {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": attrs or {}}
+            for uid, rtype, head, tail, attrs in relations
+        ],
+        "attributions": [
+            {
+                "id": uid,
+                "source": uid_of.get(source) if source is not None else None,
+                "cue": uid_of.get(cue) if cue is not None else None,
+                "content": content.get(aid, []),
+                "attrs": attrs or {},
+            }
+            for aid, uid, source, cue, attrs in attributions
+        ],
+    }
+
+
+def layer_counts(session: Session, set_id: int) -> dict[str, int]:
+    """Return how many spans, relations and attributions layer ``set_id`` holds (one query)."""
+    row = session.execute(
+        select(
+            select(func.count(Span.id)).where(Span.set_id == set_id).scalar_subquery(),
+            select(func.count(Relation.id)).where(Relation.set_id == set_id).scalar_subquery(),
+            select(func.count(Attribution.id)).where(Attribution.set_id == set_id).scalar_subquery(),
+        )
+    ).one()
+    return {"spans": int(row[0]), "relations": int(row[1]), "attributions": int(row[2])}
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def next_document_id(session: Session, user: User, project_id: int) -> int | None:
+    """Return the first document (by id) of the project that still needs ``user``.
+
+    A document needs them while their annotator layer on it is missing,
+    ``new`` or ``in_progress``; submitted and skipped ones are passed over.
+    One query, whatever the project's size.
+    """
+    return session.scalar(
+        select(Document.id)
+        .outerjoin(
+            AnnotationSet,
+            and_(AnnotationSet.document_id == Document.id, AnnotationSet.owner_key == annotator_key(user.id)),
+        )
+        .where(
+            Document.project_id == project_id,
+            or_(AnnotationSet.id.is_(None), AnnotationSet.status.in_(OPEN_STATUSES)),
+        )
+        .order_by(Document.id)
+        .limit(1)
+    )
+
+
+def neighbour_ids(session: Session, project_id: int, document_id: int) -> tuple[int | None, int | None]:
+    """Return the ids of the project's documents just before and just after ``document_id``."""
+    row = session.execute(
+        select(
+            select(func.max(Document.id))
+            .where(Document.project_id == project_id, Document.id < document_id)
+            .scalar_subquery(),
+            select(func.min(Document.id))
+            .where(Document.project_id == project_id, Document.id > document_id)
+            .scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1]
+
+
+# --------------------------------------------------------------------------- status
+
+
+def set_status(session: Session, user: User, set_id: int, status: Any, note: Any = None) -> LayerAccess:
+    """Set the status of ``user``'s own layer: submitted, skipped (with a note) or back to in_progress.
+
+    :raise InvalidInput: an unknown status, or a skip without a note.
+    :raise NotFound: / :raise Forbidden: as :func:`layer_access`.
+    """
+    if status not in SETTABLE_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(SETTABLE_STATUSES)}, got {status!r}")
+    if note is not None and not isinstance(note, str):
+        raise InvalidInput("note must be a string")
+    note = (note or "").strip()
+    if status == "skipped" and not note:
+        raise InvalidInput("a skip needs a note saying why")
+    access = layer_access(session, user, set_id, write=True)
+    layer = access.layer
+    previous = layer.status
+    layer.status = status
+    layer.status_note = note
+    layer.updated_at = utcnow()
+    session.add(
+        Change(
+            set_id=layer.id,
+            user_id=user.id,
+            action="status",
+            version=layer.version,
+            payload={"from": previous, "to": status, "note": note},
+        )
+    )
+    session.flush()
+    return access
+
+
+# --------------------------------------------------------------------------- editing
+
+
+class _OpError(Exception):
+    """One op cannot be applied; the message is the reason."""
+
+
+def _uid(value: Any, what: str = "id") -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_UID:
+        raise _OpError(f"{what} must be a string of 1 to {MAX_UID} characters, got {value!r}")
+    return value
+
+
+def _attrs(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _OpError("attrs must be an object")
+    return value
+
+
+def _ref(value: Any, what: str) -> str | None:
+    """Return a span reference that may be null."""
+    return None if value is None else _uid(value, what)
+
+
+class _Editor:
+    """Applies ops to one layer, loading only the rows the ops name (indexed by uid)."""
+
+    def __init__(self, session: Session, layer_id: int, text: str, schema: Schema, *, empty: bool = False):
+        self.session = session
+        self.layer_id = layer_id
+        self.text = text
+        self.schema = schema
+        #: uid -> row, or None when known not to exist (never existed or deleted in this batch).
+        self.spans: dict[str, Span | None] = {}
+        self.relations: dict[str, Relation | None] = {}
+        self.attributions: dict[str, Attribution | None] = {}
+        #: True when the layer is known to be empty: nothing to look up.
+        self.empty = empty
+
+    # -- loading
+
+    def preload(self, ops: list[Any]) -> None:
+        """Load, in one query per table, every row an op names by id or reference."""
+        if self.empty:
+            return
+        uids: set[str] = set()
+        for op in ops:
+            if not isinstance(op, dict):
+                continue
+            for key in ("id", "head", "tail", "source", "cue"):
+                if isinstance(op.get(key), str):
+                    uids.add(op[key])
+            if isinstance(op.get("content"), list):
+                uids.update(u for u in op["content"] if isinstance(u, str))
+        if not uids:
+            return
+        self._load_spans(uids)
+        self._load_relations(uids)
+        self._load_attributions(uids)
+
+    def _load_spans(self, uids: set[str]) -> None:
+        for span in self.session.scalars(select(Span).where(Span.set_id == self.layer_id, Span.uid.in_(uids))):
+            self.spans[span.uid] = span
+        for uid in uids:
+            self.spans.setdefault(uid, None)
+
+    def _load_relations(self, uids: set[str]) -> None:
+        stmt = (
+            select(Relation)
+            .options(joinedload(Relation.head), joinedload(Relation.tail))
+            .where(Relation.set_id == self.layer_id, Relation.uid.in_(uids))
+        )
+        for relation in self.session.scalars(stmt).unique():
+            self.relations[relation.uid] = relation
+        for uid in uids:
+            self.relations.setdefault(uid, None)
+
+    def _load_attributions(self, uids: set[str]) -> None:
+        stmt = (
+            select(Attribution)
+            .options(
+                joinedload(Attribution.source),
+                joinedload(Attribution.cue),
+                selectinload(Attribution.content).joinedload(AttributionContent.span),
+            )
+            .where(Attribution.set_id == self.layer_id, Attribution.uid.in_(uids))
+        )
+        for attribution in self.session.scalars(stmt).unique():
+            self.attributions[attribution.uid] = attribution
+        for uid in uids:
+            self.attributions.setdefault(uid, None)
+
+    def span(self, uid: str) -> Span | None:
+        """Return the layer's span ``uid`` (created earlier in this batch included), or None."""
+        if uid not in self.spans and not self.empty:
+            self._load_spans({uid})
+        return self.spans.get(uid)
+
+    def relation(self, uid: str) -> Relation | None:
+        """Return the layer's relation ``uid``, or None."""
+        if uid not in self.relations and not self.empty:
+            self._load_relations({uid})
+        return self.relations.get(uid)
+
+    def attribution(self, uid: str) -> Attribution | None:
+        """Return the layer's attribution ``uid``, or None."""
+        if uid not in self.attributions and not self.empty:
+            self._load_attributions({uid})
+        return self.attributions.get(uid)
+
+    def _new_uid(self, value: Any) -> str:
+        uid = _uid(value)
+        if self.span(uid) is not None or self.relation(uid) is not None or self.attribution(uid) is not None:
+            raise _OpError(f"id {uid!r} is already used in this layer")
+        return uid
+
+    def _need_span(self, value: Any, what: str) -> Span:
+        uid = _uid(value, what)
+        span = self.span(uid)
+        if span is None:
+            raise _OpError(f"{what} {uid!r} is not a span of this layer")
+        return span
+
+    # -- ops
+
+    def apply(self, op: dict[str, Any]) -> None:
+        """Apply one op (already known to be an object with a known ``op`` name)."""
+        getattr(self, "_" + op["op"].replace(".", "_"))(op)
+
+    def _span_create(self, op: dict[str, Any]) -> None:
+        uid = self._new_uid(op.get("id"))
+        label, start, end, attrs = op.get("label"), op.get("start"), op.get("end"), _attrs(op.get("attrs"))
+        quote = op.get("text")
+        if quote is not None and not isinstance(quote, str):
+            raise _OpError("text must be a string")
+        rules.check_span(self.schema, self.text, label, start, end, attrs, quote=quote)
+        span = Span(set_id=self.layer_id, uid=uid, label=label, start=start, end=end, attrs=attrs)
+        self.session.add(span)
+        self.spans[uid] = span
+
+    def _span_update(self, op: dict[str, Any]) -> None:
+        span = self._need_span(op.get("id"), "span")
+        label = op["label"] if "label" in op else span.label
+        start = op["start"] if "start" in op else span.start
+        end = op["end"] if "end" in op else span.end
+        attrs = _attrs(op["attrs"]) if "attrs" in op else span.attrs
+        rules.check_span(self.schema, self.text, label, start, end, attrs)
+        relabelled = label != span.label
+        span.label, span.start, span.end, span.attrs = label, start, end, attrs
+        if relabelled:
+            # A new label must still fit every relation the span takes part in.
+            self.session.flush()
+            for relation in self._relations_touching(span):
+                rules.check_relation(self.schema, relation.type, relation.head.label, relation.tail.label)
+
+    def _relations_touching(self, span: Span) -> list[Relation]:
+        stmt = (
+            select(Relation)
+            .options(joinedload(Relation.head), joinedload(Relation.tail))
+            .where(Relation.set_id == self.layer_id, or_(Relation.head_id == span.id, Relation.tail_id == span.id))
+        )
+        return list(self.session.scalars(stmt).unique())
+
+    def _span_delete(self, op: dict[str, Any]) -> None:
+        span = self._need_span(op.get("id"), "span")
+        self.session.flush()  # every row of this batch gets its id, so the queries below see it
+        for relation in self._relations_touching(span):
+            self.session.delete(relation)
+            self.relations[relation.uid] = None
+        in_content = select(AttributionContent.attribution_id).where(AttributionContent.span_id == span.id)
+        stmt = (
+            select(Attribution)
+            .options(selectinload(Attribution.content))
+            .where(
+                Attribution.set_id == self.layer_id,
+                or_(Attribution.source_id == span.id, Attribution.cue_id == span.id, Attribution.id.in_(in_content)),
+            )
+        )
+        for attribution in list(self.session.scalars(stmt).unique()):
+            if attribution.source_id == span.id:
+                attribution.source = None
+            if attribution.cue_id == span.id:
+                attribution.cue = None
+            attribution.content = [piece for piece in attribution.content if piece.span_id != span.id]
+            if not attribution.content or (attribution.source is None and attribution.cue is None):
+                self.session.delete(attribution)
+                self.attributions[attribution.uid] = None
+        self.session.delete(span)
+        self.spans[span.uid] = None
+
+    def _relation_create(self, op: dict[str, Any]) -> None:
+        uid = self._new_uid(op.get("id"))
+        head = self._need_span(op.get("head"), "head")
+        tail = self._need_span(op.get("tail"), "tail")
+        if head is tail:
+            raise _OpError("a relation cannot link a span to itself")
+        attrs = _attrs(op.get("attrs"))
+        rules.check_relation(self.schema, op.get("type"), head.label, tail.label, attrs)
+        relation = Relation(set_id=self.layer_id, uid=uid, type=op["type"], head=head, tail=tail, attrs=attrs)
+        self.session.add(relation)
+        self.relations[uid] = relation
+
+    def _relation_update(self, op: dict[str, Any]) -> None:
+        uid = _uid(op.get("id"))
+        relation = self.relation(uid)
+        if relation is None:
+            raise _OpError(f"relation {uid!r} is not in this layer")
+        rtype = op["type"] if "type" in op else relation.type
+        attrs = _attrs(op["attrs"]) if "attrs" in op else relation.attrs
+        rules.check_relation(self.schema, rtype, relation.head.label, relation.tail.label, attrs)
+        relation.type, relation.attrs = rtype, attrs
+
+    def _relation_delete(self, op: dict[str, Any]) -> None:
+        uid = _uid(op.get("id"))
+        relation = self.relation(uid)
+        if relation is None:
+            raise _OpError(f"relation {uid!r} is not in this layer")
+        self.session.delete(relation)
+        self.relations[uid] = None
+
+    def _attribution_parts(
+        self, source: Any, cue: Any, content: Any, attrs: Any
+    ) -> tuple[Span | None, Span | None, list[Span], dict[str, Any]]:
+        source_uid, cue_uid = _ref(source, "source"), _ref(cue, "cue")
+        if isinstance(content, list):
+            content = [_uid(item, "content") for item in content]
+        attrs = _attrs(attrs)
+        rules.check_attribution(self.schema, source_uid, cue_uid, content, attrs)
+        return (
+            self._need_span(source_uid, "source") if source_uid is not None else None,
+            self._need_span(cue_uid, "cue") if cue_uid is not None else None,
+            [self._need_span(item, "content") for item in content],
+            attrs,
+        )
+
+    def _attribution_create(self, op: dict[str, Any]) -> None:
+        uid = self._new_uid(op.get("id"))
+        source, cue, content, attrs = self._attribution_parts(
+            op.get("source"), op.get("cue"), op.get("content"), op.get("attrs")
+        )
+        attribution = Attribution(
+            set_id=self.layer_id,
+            uid=uid,
+            source=source,
+            cue=cue,
+            attrs=attrs,
+            content=[AttributionContent(span=span, position=i) for i, span in enumerate(content)],
+        )
+        self.session.add(attribution)
+        self.attributions[uid] = attribution
+
+    def _attribution_update(self, op: dict[str, Any]) -> None:
+        uid = _uid(op.get("id"))
+        attribution = self.attribution(uid)
+        if attribution is None:
+            raise _OpError(f"attribution {uid!r} is not in this layer")
+        source, cue, content, attrs = self._attribution_parts(
+            op["source"] if "source" in op else (attribution.source.uid if attribution.source else None),
+            op["cue"] if "cue" in op else (attribution.cue.uid if attribution.cue else None),
+            op["content"] if "content" in op else [piece.span.uid for piece in attribution.content],
+            op["attrs"] if "attrs" in op else attribution.attrs,
+        )
+        attribution.source, attribution.cue, attribution.attrs = source, cue, attrs
+        if "content" in op:
+            attribution.content = [AttributionContent(span=span, position=i) for i, span in enumerate(content)]
+
+    def _attribution_delete(self, op: dict[str, Any]) -> None:
+        uid = _uid(op.get("id"))
+        attribution = self.attribution(uid)
+        if attribution is None:
+            raise _OpError(f"attribution {uid!r} is not in this layer")
+        self.session.delete(attribution)
+        self.attributions[uid] = None
+
+
+def _run(editor: _Editor, items: list[tuple[dict[str, Any], Callable[[str], InvalidAnnotation]]]) -> None:
+    """Apply ``items`` in order; the first failure raises the error its callback builds."""
+    for op, fail in items:
+        try:
+            editor.apply(op)
+        except (_OpError, rules.AnnotationError) as exc:
+            raise fail(str(exc)) from None
+
+
+def _check_ops(ops: Any) -> list[dict[str, Any]]:
+    if not isinstance(ops, list) or not ops:
+        raise InvalidInput("ops must be a non-empty list")
+    if len(ops) > MAX_OPS:
+        raise InvalidInput(f"a batch holds at most {MAX_OPS} ops, got {len(ops)}")
+    for index, op in enumerate(ops):
+        name = op.get("op") if isinstance(op, dict) else None
+        if name not in OP_NAMES:
+            reason = "an op must be an object" if not isinstance(op, dict) else f"unknown op {name!r}"
+            label = name if isinstance(name, str) else "?"
+            raise InvalidAnnotation(
+                f"op {index} ({label}): {reason}", details=[{"index": index, "op": label, "reason": reason}]
+            )
+    return ops
+
+
+def _check_version(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"base_version must be a whole number, got {value!r}")
+    return value
+
+
+def _bump(session: Session, layer: AnnotationSet, base_version: int) -> int:
+    """Take the next version of ``layer`` if it is still at ``base_version``; return it.
+
+    :raise Conflict: someone saved first (``current_version`` in the error).
+    """
+    result = session.execute(
+        update(AnnotationSet)
+        .where(AnnotationSet.id == layer.id, AnnotationSet.version == base_version)
+        .values(
+            version=AnnotationSet.version + 1,
+            status=case((AnnotationSet.status == "new", "in_progress"), else_=AnnotationSet.status),
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        current = session.scalar(select(AnnotationSet.version).where(AnnotationSet.id == layer.id))
+        raise Conflict(
+            f"the layer is at version {current}, not {base_version}: reload it",
+            extra={"current_version": current},
+        )
+    return base_version + 1
+
+
+def _finish(
+    session: Session, layer: AnnotationSet, user: User, version: int, action: str, payload: dict[str, Any],
+    batch_id: str | None,
+) -> dict[str, Any]:
+    """Record the change and the batch's result; return that result."""
+    session.flush()
+    counts = layer_counts(session, layer.id)
+    result: dict[str, Any] = {"version": version, "counts": counts, "batch_id": batch_id}
+    session.execute(
+        update(AnnotationSet)
+        .where(AnnotationSet.id == layer.id)
+        .values(last_batch_id=batch_id, last_batch_result=result)
+        .execution_options(synchronize_session=False)
+    )
+    session.add(Change(set_id=layer.id, user_id=user.id, action=action, version=version, payload=payload))
+    session.flush()
+    session.expire(layer, ["version", "status", "updated_at", "last_batch_id", "last_batch_result"])
+    return result
+
+
+def apply_ops(
+    session: Session, user: User, set_id: int, base_version: Any, batch_id: Any, ops: Any
+) -> dict[str, Any]:
+    """Apply a batch of ops to ``user``'s layer ``set_id``: all of them, in order, or none.
+
+    :return: ``{"version", "counts": {"spans", "relations", "attributions"}, "batch_id"}``;
+        a retry of the last applied ``batch_id`` returns the stored result and applies nothing.
+    :raise InvalidAnnotation: an op does not fit (message ``op N (name): reason``,
+        details ``[{"index", "op", "reason"}]``); nothing applied.
+    :raise Conflict: ``base_version`` is stale (``current_version`` in ``extra``).
+    :raise NotFound: / :raise Forbidden: as :func:`layer_access`.
+    """
+    base_version = _check_version(base_version)
+    if not isinstance(batch_id, str) or not batch_id or len(batch_id) > MAX_UID:
+        raise InvalidInput(f"batch_id must be a string of 1 to {MAX_UID} characters")
+    ops = _check_ops(ops)
+    access = layer_access(session, user, set_id, write=True)
+    layer = access.layer
+    if layer.last_batch_id == batch_id and layer.last_batch_result is not None:
+        return dict(layer.last_batch_result)
+    if layer.version != base_version:
+        raise Conflict(
+            f"the layer is at version {layer.version}, not {base_version}: reload it",
+            extra={"current_version": layer.version},
+        )
+    editor = _Editor(session, layer.id, access.text, access.schema)
+
+    def failure(index: int, name: str) -> Callable[[str], InvalidAnnotation]:
+        return lambda reason: InvalidAnnotation(
+            f"op {index} ({name}): {reason}", details=[{"index": index, "op": name, "reason": reason}]
+        )
+
+    with session.begin_nested():
+        version = _bump(session, layer, base_version)
+        editor.preload(ops)
+        _run(editor, [(op, failure(i, op["op"])) for i, op in enumerate(ops)])
+        return _finish(session, layer, user, version, "ops", {"batch_id": batch_id, "ops": ops}, batch_id)
+
+
+def replace_layer(
+    session: Session, user: User, set_id: int, base_version: Any, spans: Any, relations: Any, attributions: Any
+) -> dict[str, Any]:
+    """Replace everything in ``user``'s layer ``set_id`` with the given items (all or nothing).
+
+    Items have the shape of the API's ``<layer>`` lists; they are checked
+    exactly as the ops that would create them.
+
+    :return: as :func:`apply_ops` (``batch_id`` is None).
+    :raise InvalidAnnotation: an item does not fit (message ``spans[N] (id): reason``,
+        details ``[{"list", "index", "id", "reason"}]``).
+    :raise Conflict: ``base_version`` is stale.
+    """
+    base_version = _check_version(base_version)
+    lists = {"spans": spans, "relations": relations, "attributions": attributions}
+    for name, items in lists.items():
+        if items is None:
+            lists[name] = []
+        elif not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise InvalidInput(f"{name} must be a list of objects")
+    access = layer_access(session, user, set_id, write=True)
+    layer = access.layer
+    if layer.version != base_version:
+        raise Conflict(
+            f"the layer is at version {layer.version}, not {base_version}: reload it",
+            extra={"current_version": layer.version},
+        )
+
+    def failure(name: str, index: int, uid: Any) -> Callable[[str], InvalidAnnotation]:
+        return lambda reason: InvalidAnnotation(
+            f"{name}[{index}] ({uid}): {reason}",
+            details=[{"list": name, "index": index, "id": uid, "reason": reason}],
+        )
+
+    kinds = {"spans": "span.create", "relations": "relation.create", "attributions": "attribution.create"}
+    items = [
+        ({**item, "op": kinds[name]}, failure(name, index, item.get("id")))
+        for name in ("spans", "relations", "attributions")
+        for index, item in enumerate(lists[name])
+    ]
+    editor = _Editor(session, layer.id, access.text, access.schema, empty=True)
+    with session.begin_nested():
+        version = _bump(session, layer, base_version)
+        _clear(session, layer.id)
+        _run(editor, items)
+        payload = {name: lists[name] for name in ("spans", "relations", "attributions")}
+        return _finish(session, layer, user, version, "replace", payload, None)
+
+
+def _clear(session: Session, set_id: int) -> None:
+    """Delete every span, relation and attribution of layer ``set_id``."""
+    attribution_ids = select(Attribution.id).where(Attribution.set_id == set_id)
+    for stmt in (
+        delete(AttributionContent).where(AttributionContent.attribution_id.in_(attribution_ids)),
+        delete(Attribution).where(Attribution.set_id == set_id),
+        delete(Relation).where(Relation.set_id == set_id),
+        delete(Span).where(Span.set_id == set_id),
+    ):
+        session.execute(stmt.execution_options(synchronize_session=False))
