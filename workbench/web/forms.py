@@ -18,7 +18,7 @@ from wtforms.validators import Optional
 from workbench.models import MEMBER_ROLES
 
 #: Import formats offered on the import page (``auto`` guesses from the file name).
-IMPORT_FORMATS = [("auto", "Guess from the file name"), ("text", "Plain text (.txt)"), ("jsonl", "JSON lines (.jsonl)")]
+IMPORT_FORMATS = ["auto", "text", "jsonl"]
 #: Export layers offered as download links.
 EXPORT_LAYERS = ("documents", "gold", "annotators", "predictions", "all")
 
@@ -56,7 +56,7 @@ class AddMemberForm(FlaskForm):
     """Add a user to a project (or change their role there)."""
 
     username = StringField("User name", validators=[DataRequired(), Length(max=80)])
-    role = SelectField("Role", choices=[(r, r) for r in MEMBER_ROLES], default="annotator")
+    role = SelectField("Role", choices=list(MEMBER_ROLES), default="annotator")
 
 
 class GuidelinesForm(FlaskForm):
@@ -69,7 +69,12 @@ class ImportForm(FlaskForm):
     """Upload one or more files into a project."""
 
     files = MultipleFileField("Files", validators=[DataRequired(message="choose at least one file")])
-    fmt = SelectField("Format", choices=IMPORT_FORMATS, default="auto")
+    fmt = SelectField(
+        "Format",
+        choices=IMPORT_FORMATS,
+        default="auto",
+        description="auto: .jsonl files as JSON lines, anything else as plain text.",
+    )
 
     def validate_files(self, field: Any) -> None:
         """Refuse an upload without any named file."""
