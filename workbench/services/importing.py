@@ -1,1 +1,505 @@
-"""Importing documents and their annotations (placeholder until the import work lands)."""
+"""Importing documents and their annotation layers, all or nothing per file.
+
+Readers (``workbench.formats``) turn a file into checked records; this module
+writes them with Core bulk inserts, in batches, inside one SAVEPOINT per
+file, so a bad line rolls back that file only.  Callers decide whether to go
+on with the next file; they also commit.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import IO
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from workbench.domain.offsets import text_sha256
+from workbench.domain.schema import Schema
+from workbench.errors import ImportError_
+from workbench.errors import InvalidInput
+from workbench.errors import WorkbenchError
+from workbench.formats import EXTENSIONS
+from workbench.formats import READERS
+from workbench.formats import detect_format
+from workbench.formats.records import DocumentRecord
+from workbench.formats.records import FormatError
+from workbench.models import AnnotationSet
+from workbench.models import Attribution
+from workbench.models import AttributionContent
+from workbench.models import Change
+from workbench.models import Document
+from workbench.models import Membership
+from workbench.models import Project
+from workbench.models import Relation
+from workbench.models import Span
+from workbench.models import User
+from workbench.models import utcnow
+from workbench.services import projects as project_service
+from workbench.services import users as user_service
+
+#: Records written per round of bulk inserts.
+BATCH = 1000
+#: Ids per ``IN (...)`` query.
+CHUNK = 500
+#: The status an imported layer gets.
+LAYER_STATUS = {"gold": "adjudicated", "annotator": "submitted", "prediction": "suggested"}
+
+
+@dataclass
+class FileReport:
+    """What one file brought in.
+
+    :param documents: documents created.
+    :param unchanged: documents that were there already with the same text.
+    :param layers: annotation layers created (gold, annotator, prediction).
+    """
+
+    filename: str
+    format: str
+    records: int = 0
+    documents: int = 0
+    unchanged: int = 0
+    layers: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What an import of several files brought in, file by file."""
+
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def documents(self) -> int:
+        """Return how many documents were created."""
+        return sum(f.documents for f in self.files)
+
+    @property
+    def unchanged(self) -> int:
+        """Return how many documents were there already with the same text."""
+        return sum(f.unchanged for f in self.files)
+
+    @property
+    def layers(self) -> int:
+        """Return how many annotation layers were created."""
+        return sum(f.layers for f in self.files)
+
+    def summary(self) -> str:
+        """Return one line such as ``Imported 4 documents (1 unchanged), 2 layers from 3 files``."""
+        files = len(self.files)
+        return (
+            f"Imported {self.documents} document{'s' if self.documents != 1 else ''} ({self.unchanged} unchanged), "
+            f"{self.layers} layer{'s' if self.layers != 1 else ''} from {files} file{'s' if files != 1 else ''}"
+        )
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """Return the files to import: files as given, folders as their .txt/.md/.jsonl files sorted by name.
+
+    :raise ImportError_: a path that does not exist.
+    """
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise ImportError_(str(path), None, "no such file or folder")
+    return out
+
+
+def import_paths(
+    session: Session,
+    project: Project,
+    paths: Iterable[Path | str],
+    fmt: str = "auto",
+    progress: Callable[[Path], None] | None = None,
+    user: User | None = None,
+) -> ImportReport:
+    """Import files and folders into ``project``, one SAVEPOINT per file, stopping at the first bad file.
+
+    :param progress: called with each file's path once it is imported.
+    :param user: who imports (recorded in each layer's history); None for the command line.
+    :raise ImportError_: ``file:line: reason`` of the first bad file; files before it
+        stay in the session, and ``exc.extra["report"]`` lists them.
+    """
+    report = ImportReport()
+    for path in expand_paths(paths):
+        try:
+            with path.open("rb") as fh:
+                file_report = import_stream(session, project, str(path), fh, fmt, user=user)
+        except OSError as exc:
+            error = ImportError_(str(path), None, f"cannot read: {exc.strerror or exc}")
+            error.extra["report"] = report
+            raise error from None
+        except ImportError_ as exc:
+            exc.extra["report"] = report
+            raise
+        report.files.append(file_report)
+        if progress is not None:
+            progress(path)
+    return report
+
+
+def import_stream(
+    session: Session,
+    project: Project,
+    filename: str,
+    fh_or_bytes: IO[bytes] | bytes,
+    fmt: str = "auto",
+    user: User | None = None,
+) -> FileReport:
+    """Import one file (an open binary file or its bytes), all or nothing.
+
+    :param filename: the name shown in errors; its stem gives ids where the file has none.
+    :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
+    """
+    stream: IO[bytes] = io.BytesIO(fh_or_bytes) if isinstance(fh_or_bytes, (bytes, bytearray)) else fh_or_bytes
+    if fmt == "auto":
+        if not stream.seekable():
+            stream = io.BytesIO(stream.read())
+        head = stream.read(512)
+        stream.seek(0)
+        try:
+            fmt = detect_format(filename, head)
+        except FormatError as exc:
+            raise ImportError_(exc.filename, exc.line, exc.reason) from None
+    reader = READERS.get(fmt)
+    if reader is None:
+        raise InvalidInput(f"unknown import format {fmt!r} (use auto, {', '.join(READERS)})")
+    schema = project_service.project_schema(project)
+    with session.begin_nested():
+        importer = _FileImport(session, project, filename, fmt, schema, user)
+        try:
+            importer.run(reader(filename, stream, schema))
+        except FormatError as exc:
+            raise ImportError_(exc.filename, exc.line, exc.reason) from None
+    return importer.report
+
+
+def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    """Yield ``values`` in slices of ``size``."""
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _layer_name(layer: str, annotator: str | None) -> str:
+    """Return how errors name a layer: ``a gold layer``, ``an annotator layer by 'ana'``..."""
+    if layer == "gold":
+        return "a gold layer"
+    if layer == "annotator":
+        return f"an annotator layer by {annotator!r}"
+    return f"a prediction layer from {annotator!r}"
+
+
+class _FileImport:
+    """The state of one file's import: documents seen, users resolved, counts."""
+
+    def __init__(
+        self, session: Session, project: Project, filename: str, fmt: str, schema: Schema, user: User | None
+    ) -> None:
+        """Prepare an import of ``filename`` into ``project``."""
+        self.session = session
+        self.project = project
+        self.filename = filename
+        self.schema = schema
+        self.user_id = user.id if user is not None else None
+        self.report = FileReport(filename, fmt)
+        #: external id -> (document id, text sha256, created by this file)
+        self.docs: dict[str, tuple[int, str, bool]] = {}
+        self.counted_unchanged: set[str] = set()
+        self.layers_done: set[tuple[int, str]] = set()
+        self.users: dict[str, User] = {}
+        self.members: set[int] = set()
+        self.project_had_documents = (
+            session.scalar(select(Document.id).where(Document.project_id == project.id).limit(1)) is not None
+        )
+
+    def fail(self, line: int | None, reason: str) -> ImportError_:
+        """Return the error to raise for ``line``."""
+        return ImportError_(self.filename, line, reason)
+
+    def run(self, records: Iterable[DocumentRecord]) -> None:
+        """Write the records, a batch at a time."""
+        batch: list[DocumentRecord] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= BATCH:
+                self.write_batch(batch)
+                batch = []
+        if batch:
+            self.write_batch(batch)
+
+    # -- documents -----------------------------------------------------------
+
+    def resolve_documents(self, batch: list[DocumentRecord]) -> None:
+        """Find or create the documents of ``batch`` (checking texts against stored ones)."""
+        if self.project_had_documents:
+            wanted = list({r.external_id for r in batch if r.external_id not in self.docs})
+            for chunk in _chunks(wanted):
+                for doc_id, external_id, sha in self.session.execute(
+                    select(Document.id, Document.external_id, Document.text_sha256).where(
+                        Document.project_id == self.project.id, Document.external_id.in_(chunk)
+                    )
+                ):
+                    self.docs[external_id] = (doc_id, sha, False)
+        new_rows: dict[str, dict[str, Any]] = {}
+        for record in batch:
+            sha = text_sha256(record.text)
+            known = self.docs.get(record.external_id)
+            pending = new_rows.get(record.external_id)
+            if known is not None:
+                if known[1] != sha:
+                    raise self.fail(
+                        record.line, f"document {record.external_id!r} already exists with a different text"
+                    )
+                if not known[2] and record.external_id not in self.counted_unchanged:
+                    self.counted_unchanged.add(record.external_id)
+                    self.report.unchanged += 1
+            elif pending is None:
+                new_rows[record.external_id] = {
+                    "project_id": self.project.id,
+                    "external_id": record.external_id,
+                    "title": (record.title or "")[:500],
+                    "text": record.text,
+                    "text_sha256": sha,
+                    "meta": record.meta,
+                }
+        if new_rows:
+            rows = list(new_rows.values())
+            for doc_id, external_id, sha in self.session.execute(
+                insert(Document).returning(Document.id, Document.external_id, Document.text_sha256), rows
+            ):
+                self.docs[external_id] = (doc_id, sha, True)
+            self.report.documents += len(rows)
+
+    # -- users -------------------------------------------------------------
+
+    def annotator_user(self, record: DocumentRecord) -> User:
+        """Return the user named by an annotator record, creating an inactive one if unknown."""
+        name = record.annotator or ""
+        user = self.users.get(name.lower())
+        if user is None:
+            user = user_service.get_user_by_name(self.session, name)
+            if user is None:
+                try:
+                    user = user_service.create_user(self.session, name, "annotator", None, active=False)
+                except WorkbenchError as exc:
+                    raise self.fail(record.line, f"annotator {name!r}: {exc.message}") from None
+            self.users[name.lower()] = user
+        if user.id not in self.members:
+            has = self.session.scalar(
+                select(Membership.id).where(Membership.project_id == self.project.id, Membership.user_id == user.id)
+            )
+            if has is None:
+                project_service.add_member(self.session, self.project, user, "annotator")
+            self.members.add(user.id)
+        return user
+
+    # -- layers ------------------------------------------------------------
+
+    def write_batch(self, batch: list[DocumentRecord]) -> None:
+        """Write one batch of records: documents, then layers and their annotations."""
+        self.report.records += len(batch)
+        self.resolve_documents(batch)
+        layered = [r for r in batch if r.layer is not None]
+        if not layered:
+            return
+        now = utcnow()
+        # (record, document id, owner key, user id, model name)
+        plans: list[tuple[DocumentRecord, int, str, int | None, str | None]] = []
+        for record in layered:
+            doc_id = self.docs[record.external_id][0]
+            user_id: int | None = None
+            model: str | None = None
+            if record.layer == "gold":
+                owner = "gold"
+            elif record.layer == "annotator":
+                user_id = self.annotator_user(record).id
+                owner = f"annotator:{user_id}"
+            else:
+                model = record.annotator or ""
+                if len(model) > 180:
+                    raise self.fail(record.line, "the model name is longer than 180 characters")
+                owner = f"prediction:{model}"
+            if (doc_id, owner) in self.layers_done:
+                raise self.fail(
+                    record.line, f"document {record.external_id!r} already has {_layer_name(record.layer, record.annotator)}"
+                )
+            self.layers_done.add((doc_id, owner))
+            plans.append((record, doc_id, owner, user_id, model))
+        set_ids = self.existing_empty_sets(plans)
+        new_sets = [
+            {
+                "document_id": doc_id,
+                "kind": record.layer,
+                "owner_key": owner,
+                "user_id": user_id,
+                "model_name": model,
+                "status": LAYER_STATUS[record.layer or ""],
+                "version": 1,
+                "updated_at": now,
+            }
+            for record, doc_id, owner, user_id, model in plans
+            if (doc_id, owner) not in set_ids
+        ]
+        if new_sets:
+            for set_id, doc_id, owner in self.session.execute(
+                insert(AnnotationSet).returning(AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.owner_key),
+                new_sets,
+            ):
+                set_ids[(doc_id, owner)] = set_id
+        self.report.layers += len(plans)
+        self.write_annotations([(record, set_ids[(doc_id, owner)]) for record, doc_id, owner, _u, _m in plans], now)
+
+    def existing_empty_sets(
+        self, plans: list[tuple[DocumentRecord, int, str, int | None, str | None]]
+    ) -> dict[tuple[int, str], int]:
+        """Return the layers that exist already but hold no annotations (they are reused).
+
+        :raise ImportError_: a layer that exists and holds annotations.
+        """
+        old = [(record, doc_id, owner) for record, doc_id, owner, _u, _m in plans if not self.docs[record.external_id][2]]
+        if not old:
+            return {}
+        wanted = {(doc_id, owner): record for record, doc_id, owner in old}
+        found: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(sorted({doc_id for _r, doc_id, _o in old})):
+            for set_id, doc_id, owner in self.session.execute(
+                select(AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.owner_key).where(
+                    AnnotationSet.document_id.in_(chunk)
+                )
+            ):
+                if (doc_id, owner) in wanted:
+                    found[(doc_id, owner)] = set_id
+        if not found:
+            return {}
+        busy: set[int] = set()
+        ids = list(found.values())
+        for model, column in ((Span, Span.set_id), (Relation, Relation.set_id), (Attribution, Attribution.set_id)):
+            for chunk in _chunks(ids):
+                busy.update(self.session.scalars(select(column).where(column.in_(chunk)).group_by(column)))
+        for key, record in wanted.items():
+            if found.get(key) in busy:
+                raise self.fail(
+                    record.line,
+                    f"document {record.external_id!r} already has {_layer_name(record.layer or '', record.annotator)}",
+                )
+        for (doc_id, owner), set_id in found.items():
+            record = wanted[(doc_id, owner)]
+            self.session.execute(
+                update(AnnotationSet)
+                .where(AnnotationSet.id == set_id)
+                .values(status=LAYER_STATUS[record.layer or ""], version=AnnotationSet.version + 1, updated_at=utcnow())
+            )
+        return found
+
+    def write_annotations(self, pairs: list[tuple[DocumentRecord, int]], now: Any) -> None:
+        """Insert the spans, relations, attributions and history of records whose layer ids are known."""
+        span_rows = [
+            {
+                "set_id": set_id,
+                "uid": s.id,
+                "label": s.label,
+                "start": s.start,
+                "end": s.end,
+                "attrs": s.attrs,
+                "provenance": s.provenance,
+            }
+            for record, set_id in pairs
+            for s in record.spans
+        ]
+        needs_ids = any(record.relations or record.attributions for record, _ in pairs)
+        span_ids: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(span_rows, 2000):
+            if needs_ids:
+                for span_id, set_id, uid in self.session.execute(
+                    insert(Span).returning(Span.id, Span.set_id, Span.uid), chunk
+                ):
+                    span_ids[(set_id, uid)] = span_id
+            else:
+                self.session.execute(insert(Span), chunk)
+        relation_rows = [
+            {
+                "set_id": set_id,
+                "uid": r.id,
+                "type": r.type,
+                "head_id": span_ids[(set_id, r.head)],
+                "tail_id": span_ids[(set_id, r.tail)],
+                "attrs": r.attrs,
+                "provenance": r.provenance,
+            }
+            for record, set_id in pairs
+            for r in record.relations
+        ]
+        for chunk in _chunks(relation_rows, 2000):
+            self.session.execute(insert(Relation), chunk)
+        attribution_rows = [
+            {
+                "set_id": set_id,
+                "uid": a.id,
+                "source_id": span_ids[(set_id, a.source)] if a.source is not None else None,
+                "cue_id": span_ids[(set_id, a.cue)] if a.cue is not None else None,
+                "attrs": a.attrs,
+                "provenance": a.provenance,
+            }
+            for record, set_id in pairs
+            for a in record.attributions
+        ]
+        attribution_ids: dict[tuple[int, str], int] = {}
+        for chunk in _chunks(attribution_rows, 2000):
+            for att_id, set_id, uid in self.session.execute(
+                insert(Attribution).returning(Attribution.id, Attribution.set_id, Attribution.uid), chunk
+            ):
+                attribution_ids[(set_id, uid)] = att_id
+        content_rows = [
+            {"attribution_id": attribution_ids[(set_id, a.id)], "span_id": span_ids[(set_id, piece)], "position": i}
+            for record, set_id in pairs
+            for a in record.attributions
+            for i, piece in enumerate(a.content)
+        ]
+        for chunk in _chunks(content_rows, 2000):
+            self.session.execute(insert(AttributionContent), chunk)
+        change_rows = [
+            {
+                "set_id": set_id,
+                "user_id": self.user_id,
+                "at": now,
+                "action": "import",
+                "version": 1,
+                "payload": {
+                    "file": self.filename.replace("\\", "/").rsplit("/", 1)[-1],
+                    "line": record.line,
+                    "spans": len(record.spans),
+                    "relations": len(record.relations),
+                    "attributions": len(record.attributions),
+                },
+            }
+            for record, set_id in pairs
+        ]
+        for chunk in _chunks(change_rows, 2000):
+            self.session.execute(insert(Change), chunk)
+
+
+def count_layers(session: Session, project: Project) -> int:
+    """Return how many annotation layers the project's documents hold."""
+    return (
+        session.scalar(
+            select(func.count(AnnotationSet.id))
+            .join(Document, Document.id == AnnotationSet.document_id)
+            .where(Document.project_id == project.id)
+        )
+        or 0
+    )

@@ -1,0 +1,313 @@
+"""The workbench's own dataset format: one JSON object per line (see docs/format.md).
+
+The reader streams: it parses and checks one line at a time against the
+project's schema, with the rules of ``workbench.domain.annotations``, and
+raises ``FormatError("file", line, reason)`` on the first problem.  The text
+of a record is kept verbatim (its offsets refer to it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import IO
+from typing import Any
+
+from workbench.domain.annotations import AnnotationError
+from workbench.domain.annotations import check_attribution
+from workbench.domain.annotations import check_relation
+from workbench.domain.annotations import check_span
+from workbench.domain.offsets import text_sha256
+from workbench.domain.schema import Schema
+from workbench.formats._common import stem_id
+from workbench.formats.records import LAYERS
+from workbench.formats.records import AttributionRecord
+from workbench.formats.records import DocumentRecord
+from workbench.formats.records import FormatError
+from workbench.formats.records import RelationRecord
+from workbench.formats.records import SpanRecord
+
+FORMAT_VERSION = 1
+
+
+class _Bad(Exception):
+    """A problem with the current line; the reader adds file and line."""
+
+
+def read(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentRecord]:
+    """Yield the records of a JSONL file, one line at a time, checked against ``schema``.
+
+    Several records may share an id (one per layer) when their texts are
+    equal; a record without an id gets ``<file stem>-<line>``.
+
+    :raise FormatError: ``file:line: reason`` for the first bad line.
+    """
+    stem = stem_id(filename)
+    texts: dict[str, tuple[str, int]] = {}
+    layers: dict[tuple[str, str | None, str | None], int] = {}
+    count = 0
+    for number, raw in enumerate(stream, 1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            continue
+        try:
+            record = _parse(raw, schema, f"{stem}-{number}", number)
+            previous = texts.get(record.external_id)
+            digest = text_sha256(record.text)
+            if previous is None:
+                texts[record.external_id] = (digest, number)
+            elif previous[0] != digest:
+                raise _Bad(f"id {record.external_id!r} already has a different text (line {previous[1]})")
+            key = (record.external_id, record.layer, record.annotator)
+            if key in layers:
+                what = f"a {record.layer} layer" if record.layer else "a plain record"
+                if record.annotator:
+                    what += f" by {record.annotator!r}"
+                raise _Bad(f"id {record.external_id!r} already has {what} (line {layers[key]})")
+            layers[key] = number
+        except _Bad as exc:
+            raise FormatError(filename, number, str(exc)) from None
+        count += 1
+        yield record
+    if count == 0:
+        raise FormatError(filename, None, "empty file (no records)")
+
+
+def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> DocumentRecord:
+    """Decode, parse and check one line.
+
+    :raise _Bad: with the reason.
+    """
+    if b"\x00" in raw:
+        raise _Bad("a binary file (NUL byte), not text")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Bad(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _Bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise _Bad("a record must be a JSON object")
+    external_id = obj.get("id")
+    if external_id is None:
+        external_id = default_id
+    elif isinstance(external_id, bool) or not isinstance(external_id, (str, int)) or str(external_id).strip() == "":
+        raise _Bad(f"id must be a non-empty string, got {external_id!r}")
+    external_id = str(external_id)
+    if len(external_id) > 300:
+        raise _Bad("id is longer than 300 characters")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise _Bad(f"text must be a string, got {type(text).__name__}")
+    if not text:
+        raise _Bad("text is empty")
+    meta = obj.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise _Bad("meta must be an object")
+    title = obj.get("title", meta.get("title")) or ""
+    if not isinstance(title, str):
+        raise _Bad("title must be a string")
+    layer = obj.get("layer")
+    if layer is not None and layer not in LAYERS:
+        raise _Bad(f"unknown layer {layer!r} (use gold, annotator, prediction or none)")
+    annotator = obj.get("annotator")
+    if annotator is not None and (not isinstance(annotator, str) or not annotator.strip()):
+        raise _Bad("annotator must be a name")
+    if layer == "annotator" and not annotator:
+        raise _Bad("an annotator record needs the annotator's name")
+    if layer == "prediction" and not annotator:
+        raise _Bad("a prediction record needs the model's name in 'annotator'")
+    if layer in (None, "gold"):
+        annotator = None
+    spans_raw = _list(obj, "spans")
+    relations_raw = _list(obj, "relations")
+    attributions_raw = _list(obj, "attributions")
+    doc_labels = _list(obj, "doc_labels")
+    if layer is None and (spans_raw or relations_raw or attributions_raw):
+        raise _Bad("a record with spans, relations or attributions needs a layer (gold, annotator or prediction)")
+    if doc_labels:
+        raise _Bad(f"doc_labels {doc_labels[:3]!r}: this project's schema has no document labels")
+    spans = [_span(schema, text, item, i) for i, item in enumerate(spans_raw, 1)]
+    labels = _unique_ids("span", [s.id for s in spans], {s.id: s.label for s in spans})
+    relations = [_relation(schema, item, i, labels) for i, item in enumerate(relations_raw, 1)]
+    _unique_ids("relation", [r.id for r in relations], {})
+    attributions = [_attribution(schema, item, i, labels) for i, item in enumerate(attributions_raw, 1)]
+    _unique_ids("attribution", [a.id for a in attributions], {})
+    return DocumentRecord(
+        external_id=external_id,
+        text=text,
+        meta=meta,
+        title=title,
+        layer=layer,
+        annotator=annotator.strip() if annotator else None,
+        spans=spans,
+        relations=relations,
+        attributions=attributions,
+        doc_labels=[],
+        line=number,
+    )
+
+
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    """Return ``obj[key]`` when it is a list (missing or null: empty)."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(f"{key} must be a list")
+    return value
+
+
+def _ref_id(kind: str, item: dict[str, Any], position: int, prefix: str) -> str:
+    """Return an item's id as a string (``T1``, ``R2`` ... when it has none)."""
+    value = item.get("id")
+    if value is None:
+        return f"{prefix}{position}"
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value) == "":
+        raise _Bad(f"{kind} {position}: id must be a string, got {value!r}")
+    if len(str(value)) > 64:
+        raise _Bad(f"{kind} {position}: id is longer than 64 characters")
+    return str(value)
+
+
+def _attrs(kind: str, name: str, item: dict[str, Any]) -> dict[str, Any]:
+    """Return an item's attrs (an object; missing or null: empty)."""
+    attrs = item.get("attrs")
+    if attrs is None:
+        return {}
+    if not isinstance(attrs, dict):
+        raise _Bad(f"{kind} {name}: attrs must be an object")
+    return attrs
+
+
+def _provenance(kind: str, name: str, item: dict[str, Any]) -> dict[str, Any] | None:
+    """Return an item's provenance (an object or None)."""
+    value = item.get("provenance")
+    if value is not None and not isinstance(value, dict):
+        raise _Bad(f"{kind} {name}: provenance must be an object")
+    return value
+
+
+def _span(schema: Schema, text: str, item: Any, position: int) -> SpanRecord:
+    """Check and convert one span."""
+    if not isinstance(item, dict):
+        raise _Bad(f"span {position} must be an object")
+    span_id = _ref_id("span", item, position, "T")
+    quote = item.get("text")
+    if quote is not None and not isinstance(quote, str):
+        raise _Bad(f"span {span_id}: text must be a string")
+    attrs = _attrs("span", span_id, item)
+    try:
+        check_span(schema, text, item.get("label"), item.get("start"), item.get("end"), attrs, quote=quote)
+    except AnnotationError as exc:
+        raise _Bad(f"span {span_id}: {exc}") from None
+    start, end = item["start"], item["end"]
+    return SpanRecord(span_id, start, end, item["label"], text[start:end], attrs, _provenance("span", span_id, item))
+
+
+def _relation(schema: Schema, item: Any, position: int, labels: dict[str, str]) -> RelationRecord:
+    """Check and convert one relation; ``labels`` maps the record's span ids to labels."""
+    if not isinstance(item, dict):
+        raise _Bad(f"relation {position} must be an object")
+    rel_id = _ref_id("relation", item, position, "R")
+    ends = []
+    for end in ("head", "tail"):
+        ref = item.get(end)
+        if ref is None or str(ref) not in labels:
+            raise _Bad(f"relation {rel_id}: {end} {ref!r} is not a span of this record")
+        ends.append(str(ref))
+    attrs = _attrs("relation", rel_id, item)
+    try:
+        check_relation(schema, item.get("type"), labels[ends[0]], labels[ends[1]], attrs)
+    except AnnotationError as exc:
+        raise _Bad(f"relation {rel_id}: {exc}") from None
+    return RelationRecord(rel_id, item["type"], ends[0], ends[1], attrs, _provenance("relation", rel_id, item))
+
+
+def _attribution(schema: Schema, item: Any, position: int, labels: dict[str, str]) -> AttributionRecord:
+    """Check and convert one attribution; ``labels`` maps the record's span ids to labels."""
+    if not isinstance(item, dict):
+        raise _Bad(f"attribution {position} must be an object")
+    att_id = _ref_id("attribution", item, position, "A")
+    source, cue, content = item.get("source"), item.get("cue"), item.get("content")
+    attrs = _attrs("attribution", att_id, item)
+    if isinstance(content, list):
+        content = [str(c) if isinstance(c, (str, int)) and not isinstance(c, bool) else c for c in content]
+    source = str(source) if isinstance(source, int) and not isinstance(source, bool) else source
+    cue = str(cue) if isinstance(cue, int) and not isinstance(cue, bool) else cue
+    try:
+        check_attribution(schema, source, cue, content, attrs)
+    except AnnotationError as exc:
+        raise _Bad(f"attribution {att_id}: {exc}") from None
+    for role, ref in [("source", source), ("cue", cue)] + [("content", c) for c in content]:
+        if ref is not None and (not isinstance(ref, str) or ref not in labels):
+            raise _Bad(f"attribution {att_id}: {role} {ref!r} is not a span of this record")
+    return AttributionRecord(att_id, source, cue, list(content), attrs, _provenance("attribution", att_id, item))
+
+
+def _unique_ids(kind: str, ids: list[str], labels: dict[str, str]) -> dict[str, str]:
+    """Check that ``ids`` has no repeats; return ``labels``."""
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        for value in ids:
+            if value in seen:
+                raise _Bad(f"{kind} id {value!r} is used twice in this record")
+            seen.add(value)
+    return labels
+
+
+def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict[str, Any]:
+    """Return the JSONL form of a record (the shape :func:`read` takes back)."""
+
+    def extra(out: dict[str, Any], provenance: dict[str, Any] | None) -> dict[str, Any]:
+        if provenance is not None:
+            out["provenance"] = provenance
+        return out
+
+    out: dict[str, Any] = {
+        "id": record.external_id,
+        "text": record.text,
+        "meta": dict(record.meta, title=record.title) if record.title else dict(record.meta),
+        "layer": record.layer,
+        "annotator": record.annotator,
+        "spans": [
+            extra({"id": s.id, "start": s.start, "end": s.end, "label": s.label, "text": s.text, "attrs": s.attrs}, s.provenance)
+            for s in record.spans
+        ],
+        "relations": [
+            extra({"id": r.id, "type": r.type, "head": r.head, "tail": r.tail, "attrs": r.attrs}, r.provenance)
+            for r in record.relations
+        ],
+        "attributions": [
+            extra(
+                {"id": a.id, "source": a.source, "cue": a.cue, "content": list(a.content), "attrs": a.attrs},
+                a.provenance,
+            )
+            for a in record.attributions
+        ],
+        "doc_labels": list(record.doc_labels),
+        "text_sha256": text_sha256(record.text),
+        "format_version": FORMAT_VERSION,
+    }
+    if schema is not None:
+        out["schema"] = {"name": schema.name, "version": schema.version}
+    return out
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Return one record as one line of JSON (UTF-8 characters kept, no trailing newline)."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+def write(records: Iterable[dict[str, Any]], fh: IO[str]) -> int:
+    """Write export records to ``fh``, one per line with a trailing newline; return how many."""
+    count = 0
+    for record in records:
+        fh.write(dumps(record))
+        fh.write("\n")
+        count += 1
+    return count
