@@ -169,28 +169,20 @@ def project_import(project_id: int) -> Any:
     form = ImportForm()
     if form.validate_on_submit():
         session = get_session()
-        created = unchanged = layers = 0
+        report = importing.ImportReport()
         try:
             for upload in form.files.data:
-                if not upload.filename:
-                    continue
-                report = importing.import_stream(
-                    session, project, upload.filename, upload.read(), form.fmt.data, user=me()
-                )
-                created += report.documents_created
-                unchanged += report.documents_unchanged
-                layers += report.layers_created
+                if upload.filename:
+                    report.files.append(
+                        importing.import_stream(session, project, upload.filename, upload.stream, form.fmt.data, user=me())
+                    )
         except WorkbenchError as exc:
             # ImportError_ names the file and line; one bad file rolls back the whole upload.
             session.rollback()
             flash(f"Nothing imported. {exc.message}", "error")
             return redirect(url_for("web.project_import", project_id=project.id))
         session.commit()
-        flash(
-            f"Imported {len(form.files.data)} file(s): {created} new document(s), "
-            f"{unchanged} unchanged, {layers} annotation layer(s).",
-            "success",
-        )
+        flash(report.summary() + ".", "success")
         return redirect(url_for("web.project", project_id=project.id))
     status = 400 if form.errors else 200
     return _project_page("web/import.html", project, role, "import", form=form), status
