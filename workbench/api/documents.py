@@ -100,8 +100,9 @@ def _body_to_jsonl(body: dict[str, Any]) -> tuple[str, bytes]:
 def import_documents(project_id: int) -> Any:
     """Import files (multipart ``file`` parts, optional ``format``) or a JSON body.
 
-    All or nothing for the whole request: the first file that cannot be
-    imported is reported with its line and nothing of the request is stored.
+    All or nothing for the whole request: every file is tried (each in its
+    own savepoint), each bad one is reported with its line, and if any is
+    bad nothing of the request is stored.
     """
     session = get_session()
     project, _role = project_service.require_access(session, me(), project_id, at_least="curator")
@@ -115,14 +116,25 @@ def import_documents(project_id: int) -> Any:
         fmt, data = _body_to_jsonl(json_body())
         sources = [(BODY_NAME, data, fmt)]
     reports = []
+    failures: list[ImportError_] = []
+    # One savepoint around the whole request, inside which the importer takes
+    # one per file.  Without it, on SQLite (whose driver sends no BEGIN) the
+    # release of a good file's savepoint would commit that file at once, and a
+    # later bad file could no longer undo it.
+    whole = session.begin_nested()
     try:
         for filename, data, file_format in sources:
-            reports.append(importing.import_stream(session, project, filename, data, file_format, user=me()))
-    except ImportError_ as exc:
-        session.rollback()
-        return error_response(400, exc.message, [serialize.import_error(exc)])
+            try:
+                reports.append(importing.import_stream(session, project, filename, data, file_format, user=me()))
+            except ImportError_ as exc:
+                failures.append(exc)
     except BaseException:
-        session.rollback()
+        session.rollback()  # the whole transaction, savepoints included
         raise
+    if failures:
+        session.rollback()
+        message = failures[0].message if len(failures) == 1 else f"{len(failures)} files cannot be imported"
+        return error_response(400, message, [serialize.import_error(e) for e in failures])
+    whole.commit()
     session.commit()
     return jsonify(ok=True, files=[serialize.file_report(r) for r in reports]), 201

@@ -131,13 +131,24 @@ def token(row: ApiToken) -> dict[str, Any]:
     }
 
 
+def _count(report: Any, *names: str) -> int:
+    """Return the first of ``names`` that ``report`` has (the importer's field names changed once)."""
+    for name in names:
+        value = getattr(report, name, None)
+        if value is not None:
+            return int(value)
+    return 0
+
+
 def file_report(report: Any) -> dict[str, Any]:
     """Return what importing one file did (a ``services.importing.FileReport``)."""
     return {
         "filename": report.filename,
-        "documents_created": report.documents_created,
-        "documents_unchanged": report.documents_unchanged,
-        "layers_created": report.layers_created,
+        "format": getattr(report, "format", None),
+        "records": _count(report, "records"),
+        "documents_created": _count(report, "documents_created", "documents"),
+        "documents_unchanged": _count(report, "documents_unchanged", "unchanged"),
+        "layers_created": _count(report, "layers_created", "layers"),
     }
 
 
