@@ -134,7 +134,7 @@ def parse_article(filename: str, text: str) -> tuple[str, dict[str, Any], str]:
     if not body_lines:
         raise FormatError(filename, body_start + 1 if body_start < n else None, "no article text after the header")
     if title:
-        meta["title"] = title
+        meta = {"title": title, **meta}
     return title, meta, "\n".join(body_lines)
 
 
