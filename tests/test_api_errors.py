@@ -1,0 +1,214 @@
+"""One error shape for everything under /api/v1 (datasette's test_error_shape idea).
+
+Every failure answers JSON with exactly the keys ``ok``, ``error``,
+``errors`` and ``status``, whatever went wrong and wherever.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from factories import PASSWORD
+from factories import make_project
+from factories import make_user
+
+from workbench import create_app
+from workbench.models import Project
+from workbench.services import users as user_service
+
+ERROR_KEYS = {"ok", "error", "errors", "status"}
+
+
+class Api:
+    """The test client, but each request in its own app context, as in production.
+
+    pytest-flask keeps one app context for a whole test, so ``g`` (and the
+    user Flask-Login caches there) would leak from one request to the next.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        # Not pytest-flask's ``client``: that one runs inside ``with``, which
+        # keeps each request's context around until the next request.
+        self.client = app.test_client()
+
+    def open(self, method: str, url: str, **kwargs):
+        """Make one request in a fresh app context and return the response."""
+        with self.app.app_context():
+            return self.client.open(url, method=method, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        """GET ``url``."""
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        """POST to ``url``."""
+        return self.open("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs):
+        """DELETE ``url``."""
+        return self.open("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def api(app) -> Api:
+    """Requests to the API, one app context each."""
+    return Api(app)
+
+
+def assert_error_shape(response, status: int) -> dict:
+    """Check ``response`` is the API's error shape with ``status`` and return its body."""
+    assert response.status_code == status, response.data[:300]
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert set(body) == ERROR_KEYS, body
+    assert body["ok"] is False
+    assert body["status"] == status
+    assert isinstance(body["error"], str) and body["error"].strip()
+    assert "\n" not in body["error"] and "Traceback" not in body["error"]
+    assert isinstance(body["errors"], list)
+    return body
+
+
+@pytest.fixture
+def world(db):
+    """An admin, a curator and an annotator of one project, and each one's token."""
+    admin = make_user(db, "root", "admin")
+    cora = make_user(db, "cora", "curator")
+    ana = make_user(db, "ana", "annotator")
+    project = make_project(db, "Elections", members=[cora, ana])
+    tokens = {u.username: user_service.create_token(db, u, "t") for u in (admin, cora, ana)}
+    db.commit()
+    return project, tokens
+
+
+def auth(tokens: dict[str, str], who: str | None) -> dict[str, str]:
+    """Return the Authorization header for ``who`` (none for None)."""
+    return {"Authorization": f"Bearer {tokens[who]}"} if who else {}
+
+
+# (who, method, path, keyword arguments, expected status); "{p}" is the project id.
+CASES = [
+    (None, "GET", "/api/v1/me", {}, 401),
+    (None, "GET", "/api/v1/projects", {}, 401),
+    (None, "POST", "/api/v1/projects", {"json": {"name": "x"}}, 401),
+    (None, "GET", "/api/v1/projects/{p}/documents", {}, 401),
+    (None, "DELETE", "/api/v1/tokens/1", {}, 401),
+    (None, "GET", "/api/v1/no-such-thing", {}, 404),
+    ("ana", "GET", "/api/v1/no-such-thing", {}, 404),
+    ("ana", "GET", "/api/v1/projects/999999", {}, 404),
+    ("ana", "GET", "/api/v1/projects/{p}/documents/999999", {}, 404),
+    ("ana", "GET", "/api/v1/projects/not-a-number", {}, 404),
+    ("ana", "DELETE", "/api/v1/tokens/999999", {}, 404),
+    ("ana", "PUT", "/api/v1/me", {}, 405),
+    ("ana", "DELETE", "/api/v1/projects", {}, 405),
+    ("ana", "PATCH", "/api/v1/projects/{p}", {"json": {}}, 405),
+    ("ana", "POST", "/api/v1/projects", {"json": {"name": "Mine"}}, 403),
+    ("ana", "POST", "/api/v1/projects/{p}/members", {"json": {"username": "root", "role": "curator"}}, 403),
+    ("ana", "POST", "/api/v1/projects/{p}/import", {"json": {"documents": [{"id": "a", "text": "b"}]}}, 403),
+    ("root", "POST", "/api/v1/projects", {"data": "{not json", "content_type": "application/json"}, 400),
+    ("root", "POST", "/api/v1/projects", {"json": ["a", "list"]}, 400),
+    ("root", "POST", "/api/v1/projects", {"data": "name=x", "content_type": "application/x-www-form-urlencoded"}, 400),
+    ("root", "POST", "/api/v1/projects", {"json": {"name": ""}}, 400),
+    ("root", "POST", "/api/v1/projects", {"json": {"name": "elections"}}, 409),
+    ("cora", "POST", "/api/v1/projects/{p}/members", {"json": {"username": "nobody"}}, 404),
+    ("cora", "POST", "/api/v1/projects/{p}/members", {"json": {"username": "ana", "role": "boss"}}, 400),
+    ("ana", "GET", "/api/v1/projects/{p}/documents?page=0", {}, 400),
+    ("ana", "POST", "/api/v1/tokens", {"json": {}}, 400),
+    ("cora", "POST", "/api/v1/projects/{p}/import", {"json": {"nothing": []}}, 400),
+]
+
+
+@pytest.mark.parametrize("who, method, path, kwargs, status", CASES)
+def test_error_shape(api, world, who, method, path, kwargs, status):
+    project, tokens = world
+    response = api.open(method, path.format(p=project.id), headers=auth(tokens, who), **kwargs)
+    assert_error_shape(response, status)
+
+
+def test_import_error_lists_file_line_and_reason(api, world):
+    project, tokens = world
+    response = api.post(
+        f"/api/v1/projects/{project.id}/import",
+        data={"file": (io.BytesIO(b'{"id": "a", "text": "fine"}\n{broken\n'), "two.jsonl")},
+        content_type="multipart/form-data",
+        headers=auth(tokens, "cora"),
+    )
+    body = assert_error_shape(response, 400)
+    assert body["errors"] == [{"file": "two.jsonl", "line": 2, "reason": body["errors"][0]["reason"]}]
+    assert body["error"] == f"two.jsonl:2: {body['errors'][0]['reason']}"
+
+
+def test_non_member_cannot_tell_a_project_exists(api, world, db):
+    project, _tokens = world
+    olga = make_user(db, "olga", "curator")
+    secret = user_service.create_token(db, olga, "t")
+    db.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    existing = assert_error_shape(api.get(f"/api/v1/projects/{project.id}", headers=headers), 404)
+    missing = assert_error_shape(api.get("/api/v1/projects/999999", headers=headers), 404)
+    assert existing == missing
+
+
+@pytest.fixture
+def csrf_app(database_url, tmp_path):
+    """The app with CSRF protection on, as in production."""
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": database_url,
+            "WTF_CSRF_ENABLED": True,
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+        }
+    )
+    application.instance_path = str(tmp_path / "instance")
+    yield application
+    application.extensions["workbench.engine"].dispose()
+
+
+def _csrf_token(html: str) -> str:
+    """Return the CSRF token of a page (its meta tag or hidden form field)."""
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token"[^>]*value="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def test_cookie_writes_need_the_csrf_token(csrf_app):
+    db = csrf_app.extensions["workbench.sessionmaker"]()
+    try:
+        cora = make_user(db, "cora", "curator")
+        secret = user_service.create_token(db, cora, "script")
+        db.commit()
+        browser = Api(csrf_app)
+        token = _csrf_token(browser.get("/login").get_data(as_text=True))
+        logged_in = browser.post("/login", data={"username": "cora", "password": PASSWORD, "csrf_token": token})
+        assert logged_in.status_code == 302
+
+        # reading needs no token
+        assert browser.get("/api/v1/me").status_code == 200
+        refused = browser.post("/api/v1/projects", json={"name": "Forged"})
+        body = assert_error_shape(refused, 400)
+        assert "CSRF" in body["error"]
+        wrong = browser.post("/api/v1/projects", json={"name": "Forged"}, headers={"X-CSRFToken": "nonsense"})
+        assert_error_shape(wrong, 400)
+        db.expire_all()
+        assert db.query(Project).count() == 0
+
+        page_token = _csrf_token(browser.get("/").get_data(as_text=True))
+        accepted = browser.post("/api/v1/projects", json={"name": "Real"}, headers={"X-CSRFToken": page_token})
+        assert accepted.status_code == 201, accepted.get_json()
+
+        # a script with a token carries no ambient credentials and needs no CSRF token
+        script = Api(csrf_app)
+        scripted = script.post("/api/v1/projects", json={"name": "Scripted"}, headers={"Authorization": f"Bearer {secret}"})
+        assert scripted.status_code == 201, scripted.get_json()
+        db.expire_all()
+        assert sorted(p.name for p in db.query(Project)) == ["Real", "Scripted"]
+    finally:
+        db.close()

@@ -1,0 +1,160 @@
+"""API tokens: create (secret shown once), list, revoke; token auth and its failures."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from factories import PASSWORD
+from factories import make_user
+
+from workbench.models import ApiToken
+from workbench.services import users as user_service
+
+
+class Api:
+    """The test client, but each request in its own app context, as in production.
+
+    pytest-flask keeps one app context for a whole test, so ``g`` (and the
+    user Flask-Login caches there) would leak from one request to the next.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        # Not pytest-flask's ``client``: that one runs inside ``with``, which
+        # keeps each request's context around until the next request.
+        self.client = app.test_client()
+
+    def open(self, method: str, url: str, **kwargs):
+        """Make one request in a fresh app context and return the response."""
+        with self.app.app_context():
+            return self.client.open(url, method=method, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        """GET ``url``."""
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        """POST to ``url``."""
+        return self.open("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs):
+        """DELETE ``url``."""
+        return self.open("DELETE", url, **kwargs)
+
+
+@pytest.fixture
+def api(app) -> Api:
+    """Requests to the API, one app context each."""
+    return Api(app)
+
+
+def login(api: Api, username: str) -> None:
+    """Log ``api``'s client in through the login form."""
+    response = api.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_create_list_and_use_a_token(api, db):
+    make_user(db, "ana", "annotator")
+    login(api, "ana")
+    created = api.post("/api/v1/tokens", json={"name": "my script"})
+    assert created.status_code == 201
+    body = created.get_json()
+    secret = body["secret"]
+    assert secret.startswith("wb_") and len(secret) > 30
+    assert body["token"]["name"] == "my script"
+    assert body["token"]["last_used_at"] is None
+    db.expire_all()
+    row = db.query(ApiToken).one()
+    assert row.id == body["token"]["id"]
+    # only the hash is stored, and the list never shows the secret
+    assert row.token_sha256 == hashlib.sha256(secret.encode()).hexdigest()
+    listed = api.get("/api/v1/tokens").get_json()["items"]
+    assert [t["name"] for t in listed] == ["my script"]
+    assert secret not in str(listed) and row.token_sha256 not in str(listed)
+
+    script = Api(api.app)  # no cookie, only the token
+    me = script.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.status_code == 200
+    assert me.get_json()["user"]["username"] == "ana"
+    db.expire_all()
+    assert db.query(ApiToken).one().last_used_at is not None
+
+
+def test_a_token_can_create_tokens_without_csrf(api, db):
+    ana = make_user(db, "ana", "annotator")
+    secret = user_service.create_token(db, ana, "first")
+    db.commit()
+    response = api.post("/api/v1/tokens", json={"name": "second"}, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 201
+    assert {t.name for t in db.query(ApiToken)} == {"first", "second"}
+
+
+def test_tokens_list_only_the_users_own(api, db):
+    ana = make_user(db, "ana", "annotator")
+    boris = make_user(db, "boris", "annotator")
+    user_service.create_token(db, boris, "boris's")
+    secret = user_service.create_token(db, ana, "ana's")
+    db.commit()
+    items = api.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).get_json()["items"]
+    assert [t["name"] for t in items] == ["ana's"]
+
+
+def test_revoked_token_gets_401(api, db):
+    ana = make_user(db, "ana", "annotator")
+    secret = user_service.create_token(db, ana, "soon gone")
+    db.commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/me", headers=headers).status_code == 200
+    token_id = db.query(ApiToken).one().id
+    revoked = api.delete(f"/api/v1/tokens/{token_id}", headers=headers)
+    assert revoked.status_code == 200
+    assert revoked.get_json() == {"ok": True}
+    db.expire_all()
+    assert db.query(ApiToken).count() == 0
+    after = api.get("/api/v1/me", headers=headers)
+    assert after.status_code == 401
+    assert after.get_json()["ok"] is False
+
+
+def test_cannot_revoke_someone_elses_token(api, db):
+    ana = make_user(db, "ana", "annotator")
+    boris = make_user(db, "boris", "annotator")
+    theirs = user_service.create_token(db, boris, "boris's")
+    mine = user_service.create_token(db, ana, "ana's")
+    db.commit()
+    boris_token = db.query(ApiToken).filter_by(user_id=boris.id).one()
+    response = api.delete(f"/api/v1/tokens/{boris_token.id}", headers={"Authorization": f"Bearer {mine}"})
+    assert response.status_code == 404
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {theirs}"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer wb_not-a-real-token", "Bearer ", "Basic YW5hOnBhc3N3b3Jk", "wb_missing-the-word-bearer"],
+)
+def test_bad_tokens_get_401(api, db, header):
+    make_user(db, "ana", "annotator")
+    response = api.get("/api/v1/me", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.get_json()["status"] == 401
+
+
+def test_token_of_a_deactivated_user_gets_401(api, db):
+    ana = make_user(db, "ana", "annotator")
+    secret = user_service.create_token(db, ana, "old")
+    ana.active = False
+    db.commit()
+    assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "   "}, {"name": 3}, {"name": "x" * 101}])
+def test_token_needs_a_name(api, db, body):
+    ana = make_user(db, "ana", "annotator")
+    secret = user_service.create_token(db, ana, "first")
+    db.commit()
+    response = api.post("/api/v1/tokens", json=body, headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 400
+    db.expire_all()
+    assert db.query(ApiToken).count() == 1
