@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories import make_document
 from tests.factories import make_project
 from tests.factories import make_user
 from workbench.domain.schema import NEWS_SCHEMA
@@ -220,3 +221,33 @@ def test_revoke_token_prg_and_only_own(client, auth, db, setup):
     assert "Token revoked." in client.get("/account").get_data(as_text=True)
     assert client.get(f"/account/tokens/{hers}/revoke").status_code == 405
     assert _count(db, ApiToken, ApiToken.id == hers) == 1
+
+
+# -- export -----------------------------------------------------------------------
+
+
+def test_curator_downloads_jsonl_export(client, auth, db, setup):
+    project = setup["project"]
+    make_document(db, project, "Ölund 🌊 said the tide is high.", external_id="tide-2", title="Tide", meta={"source": "Wire"})
+    make_document(db, project, "A calm day at the pier.", external_id="pier-1")
+    auth.login("carla")
+    response = client.get(f"/projects/{project.id}/export.jsonl?layer=documents")
+    assert response.status_code == 200
+    assert response.mimetype == "application/x-ndjson"
+    assert 'filename="valley-news-documents.jsonl"' in response.headers["Content-Disposition"]
+    text = response.get_data(as_text=True)
+    assert text.endswith("\n")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [r["id"] for r in records] == ["pier-1", "tide-2"]
+    assert records[1]["text"] == "Ölund 🌊 said the tide is high."
+    assert records[1]["meta"]["title"] == "Tide"
+    assert "Ölund 🌊" in text  # ensure_ascii=False: the characters themselves, not \u escapes
+    gold = client.get(f"/projects/{project.id}/export.jsonl?layer=gold")
+    assert gold.status_code == 200 and gold.get_data(as_text=True) == ""
+
+
+def test_export_rejects_unknown_layer(client, auth, setup):
+    auth.login("carla")
+    response = client.get(f"/projects/{setup['project'].id}/export.jsonl?layer=secrets")
+    assert response.status_code == 400
+    assert "layer must be one of" in response.get_data(as_text=True)

@@ -29,6 +29,7 @@ from workbench.db import get_session
 from workbench.errors import WorkbenchError
 from workbench.models import Project
 from workbench.services import documents as document_service
+from workbench.services import exporting
 from workbench.services import importing
 from workbench.services import projects as project_service
 from workbench.services import users as user_service
@@ -170,6 +171,10 @@ def project_import(project_id: int) -> Any:
     if form.validate_on_submit():
         session = get_session()
         report = importing.ImportReport()
+        # One savepoint around the whole upload (the importer takes one per file):
+        # on SQLite, whose driver sends no BEGIN, releasing a good file's own
+        # savepoint would otherwise commit it before a later bad file is read.
+        whole = session.begin_nested()
         try:
             for upload in form.files.data:
                 if upload.filename:
@@ -181,6 +186,10 @@ def project_import(project_id: int) -> Any:
             session.rollback()
             flash(f"Nothing imported. {exc.message}", "error")
             return redirect(url_for("web.project_import", project_id=project.id))
+        except BaseException:
+            session.rollback()
+            raise
+        whole.commit()
         session.commit()
         flash(report.summary() + ".", "success")
         return redirect(url_for("web.project", project_id=project.id))
@@ -204,9 +213,6 @@ def export_jsonl(project_id: int) -> Any:
     layer = request.args.get("layer", "gold")
     if layer not in EXPORT_LAYERS:
         abort(400, f"layer must be one of {', '.join(EXPORT_LAYERS)}")
-    # Imported here, not at the top: the exporting service is written in parallel.
-    from workbench.services import exporting
-
     session = get_session()
 
     def lines() -> Iterator[str]:
