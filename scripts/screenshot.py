@@ -1,0 +1,101 @@
+"""Take the README screenshots: the project page and a document page at 1280x800.
+
+Starts the demo (``workbench.demo.setup``) in a temporary instance folder on
+a free port, logs in as the demo curator with Playwright driving Debian's
+Chromium (never a downloaded browser), and writes ``docs/screenshots/project.png``
+and ``docs/screenshots/document.png``.
+
+Usage: ``.venv/bin/python scripts/screenshot.py [--chromium /usr/bin/chromium] [--out docs/screenshots]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from workbench import create_app  # noqa: E402
+from workbench import demo  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def start_demo(instance: Path) -> tuple[str, object]:
+    """Set up the demo in ``instance`` and serve it on a free local port.
+
+    :return: the base URL and the server (call ``shutdown()`` on it).
+    """
+    app = create_app(
+        {
+            "SECRET_KEY": "screenshot-only",
+            # Plain HTTP on loopback: the screenshot browser must keep the cookie.
+            "SESSION_COOKIE_SECURE": False,
+            "REMEMBER_COOKIE_SECURE": False,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    app.instance_path = str(instance)
+    with app.app_context():
+        demo.setup(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+def take(base: str, out: Path, chromium: str) -> list[Path]:
+    """Log in as the demo curator and save the two screenshots in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    user, password = next((name, pw) for name, pw, role in demo.LOGINS if role == "curator")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/login")
+        page.fill("#username", user)
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/")
+        page.click("table.projects a.strong")
+        page.wait_for_selector("table.documents")
+        project_png = out / "project.png"
+        page.screenshot(path=str(project_png))
+        page.click("table.documents tbody tr:first-child a")
+        page.wait_for_selector(".doc-text")
+        document_png = out / "document.png"
+        page.screenshot(path=str(document_png))
+        browser.close()
+    return [project_png, document_png]
+
+
+def main() -> None:
+    """Parse the arguments, start the demo, take the screenshots."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium binary to drive")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNG files")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
+        base, server = start_demo(Path(tmp))
+        try:
+            for path in take(base, Path(args.out), args.chromium):
+                print(f"wrote {path}")
+        finally:
+            server.shutdown()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    main()
