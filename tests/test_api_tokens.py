@@ -72,6 +72,7 @@ def test_create_list_and_use_a_token(api, db):
     assert row.token_sha256 == hashlib.sha256(secret.encode()).hexdigest()
     listed = api.get("/api/v1/tokens").get_json()["items"]
     assert [t["name"] for t in listed] == ["my script"]
+    assert listed[0]["created_at"].endswith("+00:00")  # UTC, on SQLite too
     assert secret not in str(listed) and row.token_sha256 not in str(listed)
 
     script = Api(api.app)  # no cookie, only the token

@@ -7,6 +7,7 @@ and never build response dicts of their own (apart from the ``ok`` flag).
 from __future__ import annotations
 
 from datetime import datetime
+from datetime import timezone
 from typing import Any
 
 from workbench.models import ApiToken
@@ -20,8 +21,15 @@ from workbench.services.projects import ProjectSummary
 
 
 def timestamp(value: datetime | None) -> str | None:
-    """Return ``value`` as an ISO 8601 string, or None."""
-    return value.isoformat() if value is not None else None
+    """Return ``value`` as an ISO 8601 string in UTC, or None.
+
+    SQLite hands back naive datetimes; every time the workbench stores is UTC.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
 
 
 def user(row: User) -> dict[str, Any]:
