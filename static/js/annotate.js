@@ -1,0 +1,1087 @@
+// The annotate page: loads the layer, wires keyboard and mouse to commands,
+// keeps the side panel in sync and saves through the outbox.
+//
+// Modules: offsets.js (all offset maths), api.js (fetch), model.js (layer and
+// ops), saver.js (outbox), render.js (text layer and decorations).
+
+import { getJSON, postJSON, ApiError } from "./api.js";
+import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
+import { Model, History, newId, byReadingOrder } from "./model.js";
+import { Saver } from "./saver.js";
+import { TextView, installLabelStyles, describe } from "./render.js";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
+const PAGE_ROWS = 150;
+
+class AnnotatePage {
+  constructor(root) {
+    this.root = root;
+    this.projectId = root.dataset.projectId;
+    this.documentId = root.dataset.documentId;
+    this.docEl = $("#doc", root);
+    this.statusEl = $("#wb-status", root);
+    this.bannerEl = $("#wb-banner", root);
+    this.selectedId = null;
+    this.mode = null;      // null | {kind: "attr", ...} | {kind: "rel", ...}
+    this.armed = null;     // label name armed from the palette
+    this.history = new History();
+    this.tab = "spans";
+    this.detailsOpen = false;
+  }
+
+  // ------------------------------------------------------------ loading
+  async load() {
+    let data;
+    try {
+      data = await getJSON(`/api/v1/projects/${this.projectId}/documents/${this.documentId}/annotate`);
+    } catch (err) {
+      this.fail(err instanceof ApiError ? err.message : String(err));
+      return;
+    }
+    performance.mark("wb:data");
+    this.data = data;
+    this.text = data.document.text;
+    this.astral = astralPositions(this.text);
+    this.lines = splitLines(this.text);
+    this.toks = tokensToU16(data.document.tokens || [], this.astral);
+    this.model = new Model(data.layer, data.schema);
+    this.labelsByIndex = data.schema.labels;
+    installLabelStyles(this.labelsByIndex);
+    this.view = new TextView(this.docEl, this.text, this.model, { linksSvg: $("#wb-links", this.root) });
+    this.view.buildText(this.astral);
+    this.docEl.setAttribute("aria-busy", "false");
+    performance.mark("wb:text");
+    this.view.paintAll();
+    this.saver = new Saver(this.model.id, this.model.version, {
+      onStatus: (st) => this.showStatus(st),
+      onConflict: () => this.conflict(),
+      onInvalid: (err) => this.invalid(err),
+      onSaved: (resp) => { this.model.version = resp.version; this.showCounts(resp.counts); },
+    });
+    this.recoverOutbox();
+    this.buildChrome();
+    this.bind();
+    this.renderPanel();
+    this.showStatus({ kind: "saved", text: this.saver.unsaved ? "Saving…" : "Saved" });
+    this.root.classList.add("is-ready");
+    requestAnimationFrame(() => {
+      this.view.draw();
+      performance.mark("wb:paint");
+      performance.measure("wb:open", "wb:data", "wb:paint");
+      this.root.dataset.ready = "1";
+    });
+  }
+
+  fail(msg) {
+    this.docEl.setAttribute("aria-busy", "false");
+    this.docEl.replaceChildren(el("p", "wb-error", `Could not open this document: ${msg}`));
+    this.showBanner(`Could not open this document: ${msg}`, "error");
+  }
+
+  /** Replay ops an earlier visit could not save, if they still fit the server's version. */
+  recoverOutbox() {
+    const stored = this.saver.stored();
+    if (!stored) return;
+    if (stored.base_version !== this.model.version) {
+      this.saver.discard(this.model.version);
+      this.showBanner(`${stored.ops.length} unsaved change(s) from an earlier visit no longer match the saved version and were dropped.`, "warn");
+      return;
+    }
+    const ops = stored.ops.filter(op => this.model.canApply(op));
+    try { this.model.applyOps(ops); } catch (_) { this.saver.discard(this.model.version); return; }
+    this.saver.discard(this.model.version);
+    this.saver.add(ops);
+    this.view.resetAll();
+  }
+
+  // ------------------------------------------------------------ chrome
+  buildChrome() {
+    const pal = $("#wb-palette", this.root);
+    pal.replaceChildren();
+    this.labelsByIndex.forEach((l, i) => {
+      const b = el("button", `wb-label wb-c${i}`);
+      b.type = "button";
+      b.dataset.label = l.name;
+      const sw = el("span", "wb-swatch");
+      const name = el("span", "wb-label-name", l.name);
+      const keys = [l.hotkey, i < 10 ? String((i + 1) % 10) : null].filter(Boolean);
+      const key = el("kbd", "wb-key", keys.join(" / "));
+      b.title = `${l.description || l.name} (${l.kind}) — key ${keys.join(" or ")}`;
+      b.append(sw, name, key);
+      b.setAttribute("aria-pressed", "false");
+      pal.appendChild(b);
+    });
+    const g = $("#wb-guidelines", this.root);
+    // Server-rendered markdown (markdown-it, html=False): the one field inserted as HTML.
+    if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
+    else g.replaceChildren(el("p", "wb-empty", "This project has no guidelines yet."));
+    $("#wb-doc-title", this.root).textContent = this.data.document.title || this.data.document.external_id;
+    this.renderLayerStatus();
+  }
+
+  renderLayerStatus() {
+    const s = $("#wb-layer-status", this.root);
+    if (s) s.textContent = this.model.status.replace("_", " ");
+  }
+
+  showStatus(st) {
+    this.statusEl.textContent = st.text;
+    this.statusEl.dataset.state = st.kind;
+  }
+
+  showCounts(counts) {
+    if (!counts) return;
+    if (counts.spans !== this.model.spans.size || counts.relations !== this.model.relations.size || counts.attributions !== this.model.attributions.size) {
+      // Drift between client and server: reload the truth.
+      if (!this.saver.unsaved) this.reload("The saved layer differs from this page; reloaded the current version.");
+    }
+  }
+
+  showBanner(msg, kind = "info") {
+    this.bannerEl.textContent = msg;
+    this.bannerEl.dataset.kind = kind;
+    this.bannerEl.hidden = !msg;
+  }
+
+  // ------------------------------------------------------------ saving errors
+  async conflict() {
+    await this.reload("This document was changed in another tab or window; reloaded the current version.");
+  }
+
+  async invalid(err) {
+    await this.reload(`The server refused a change (${err.message}); reloaded the saved version.`);
+  }
+
+  async reload(message) {
+    try {
+      const data = await getJSON(`/api/v1/layers/${this.model.id}`);
+      this.model.reset(data.layer);
+      this.saver.discard(data.layer.version);
+      this.history.clear();
+      this.mode = null;
+      this.selectedId = null;
+      this.view.select(null);
+      this.updateLinks();
+      this.view.resetAll();
+      this.renderPanel();
+      this.renderLayerStatus();
+      this.showBanner(message, "warn");
+      this.showStatus({ kind: "saved", text: "Saved" });
+      this.announce(message);
+    } catch (err) {
+      this.showBanner(`${message.split(";")[0]}; reloading failed (${err.message}). Reload the page.`, "error");
+    }
+  }
+
+  announce(msg) {
+    const a = $("#wb-announce", this.root);
+    a.textContent = msg;
+  }
+
+  // ------------------------------------------------------------ commands
+  /** Apply ops as one undoable command, repaint, queue for saving. */
+  run(name, ops, { record = true } = {}) {
+    if (!ops.length) return [];
+    let inverse;
+    try { inverse = this.model.applyOps(ops); } catch (err) { this.showBanner(`Could not ${name}: ${err.message}`, "error"); return []; }
+    if (record) this.history.push({ name, ops, inverse });
+    this.saver.add(ops);
+    this.afterChange(ops);
+    this.announce(name);
+    return inverse;
+  }
+
+  afterChange(ops) {
+    const ids = new Set();
+    for (const op of ops) if (op.op.startsWith("span.")) ids.add(op.id);
+    if (this.selectedId && !this.model.spans.has(this.selectedId)) this.selectedId = null;
+    this.view.select(this.selectedId);
+    this.view.syncSpans(ids);
+    this.updateLinks();
+    this.renderPanelSoon();
+  }
+
+  undo() {
+    const cmd = this.history.undoStack.pop();
+    if (!cmd) { this.announce("Nothing to undo"); return; }
+    this.cancelMode();
+    this.model.applyOps(cmd.inverse);
+    this.history.redoStack.push(cmd);
+    this.saver.add(cmd.inverse);
+    this.afterChange(cmd.inverse);
+    this.announce(`Undid ${cmd.name}`);
+  }
+
+  redo() {
+    const cmd = this.history.redoStack.pop();
+    if (!cmd) { this.announce("Nothing to redo"); return; }
+    this.cancelMode();
+    cmd.inverse = this.model.applyOps(cmd.ops);
+    this.history.undoStack.push(cmd);
+    this.saver.add(cmd.ops);
+    this.afterChange(cmd.ops);
+    this.announce(`Redid ${cmd.name}`);
+  }
+
+  labelByKey(key) {
+    const k = key.toLowerCase();
+    let l = this.labelsByIndex.find(x => x.hotkey && x.hotkey === k);
+    if (l) return l;
+    if (/^[0-9]$/.test(key)) {
+      const idx = key === "0" ? 9 : Number(key) - 1;
+      return this.labelsByIndex[idx] || null;
+    }
+    return null;
+  }
+
+  /** The current text selection as code points (through the offsets pipeline), or null. */
+  currentSelection() {
+    const snap = $("#wb-snap", this.root).checked;
+    return selectionToCp(this.docEl, this.text, { lines: this.lines, toks: snap ? this.toks : null, astral: this.astral });
+  }
+
+  defaultAttrs(labelName) {
+    const l = this.model.labels.get(labelName);
+    const attrs = {};
+    for (const a of (l && l.attributes) || []) if (a.default !== undefined && a.default !== null) attrs[a.name] = a.default;
+    return attrs;
+  }
+
+  /** Make a span from the text selection; returns its id or null. */
+  createFromSelection(labelName) {
+    const sel = this.currentSelection();
+    if (!sel) return null;
+    const dup = Array.from(this.model.spans.values()).find(s => s.start === sel.start && s.end === sel.end && s.label === labelName);
+    window.getSelection().removeAllRanges();
+    if (dup) { this.selectSpan(dup.id); this.announce(`${labelName} already marked here`); return dup.id; }
+    const id = newId();
+    const op = { op: "span.create", id, label: labelName, start: sel.start, end: sel.end, attrs: this.defaultAttrs(labelName), text: sliceCp(this.text, sel.start, sel.end, this.astral) };
+    if (this.mode && this.mode.kind === "attr") {
+      // Part of the attribution unit being built.
+      const inv = this.model.applyOps([op]);
+      this.mode.ops.push(op);
+      this.mode.inverse = [...inv, ...this.mode.inverse];
+      this.saver.add([op]);
+      this.afterChange([op]);
+      this.assignSlot(id);
+      return id;
+    }
+    this.run(`Created ${labelName}`, [op]);
+    this.selectSpan(id, { reveal: false });
+    return id;
+  }
+
+  relabel(id, labelName) {
+    const s = this.model.spans.get(id);
+    if (!s || s.label === labelName) return;
+    const attrs = {};
+    const l = this.model.labels.get(labelName);
+    for (const a of (l && l.attributes) || []) {
+      if (s.attrs && a.name in s.attrs && a.values.includes(s.attrs[a.name])) attrs[a.name] = s.attrs[a.name];
+      else if (a.default !== undefined && a.default !== null) attrs[a.name] = a.default;
+    }
+    this.run(`Relabelled as ${labelName}`, [{ op: "span.update", id, label: labelName, attrs }]);
+  }
+
+  deleteSpan(id) {
+    if (!this.model.spans.has(id)) return;
+    const s = this.model.spans.get(id);
+    const ops = this.model.deleteSpanOps(id);
+    const extra = ops.length - 1;
+    this.selectedId = null;
+    this.detailsOpen = false;
+    this.run(`Deleted ${s.label}${extra ? ` with ${extra} linked item(s)` : ""}`, ops);
+  }
+
+  // ------------------------------------------------------------ selection of spans
+  selectSpan(id, { reveal = true } = {}) {
+    this.selectedId = id;
+    this.view.select(id);
+    if (id && reveal) this.view.reveal(id);
+    this.updateLinks();
+    this.markRow();
+    if (id) {
+      const s = this.model.spans.get(id);
+      this.announce(`${s.label}: ${this.quote(s)}, characters ${s.start}–${s.end}`);
+      this.docEl.title = describe(s, this.quote(s));
+    }
+    if (this.detailsOpen) this.renderPanel();
+  }
+
+  quote(s, max = 80) {
+    const q = sliceCp(this.text, s.start, s.end, this.astral).replace(/\s+/g, " ");
+    return q.length > max ? q.slice(0, max - 1) + "…" : q;
+  }
+
+  /** Spans, relations and attributions linked to the selection, drawn as arcs and linked fills. */
+  updateLinks() {
+    const links = [];
+    const ids = new Set();
+    const marks = new Map();
+    const id = this.selectedId;
+    if (this.mode && this.mode.kind === "attr") {
+      const f = this.mode;
+      f.content.forEach((c, i) => { ids.add(c); marks.set(c, f.content.length > 1 ? `content ${i + 1}` : "content"); });
+      if (f.source) { ids.add(f.source); marks.set(f.source, "source"); }
+      if (f.cue) { ids.add(f.cue); marks.set(f.cue, "cue"); }
+      this.addAttrLinks(links, f);
+    } else if (this.mode && this.mode.kind === "rel") {
+      ids.add(this.mode.head);
+      marks.set(this.mode.head, "head");
+      if (this.mode.target) { ids.add(this.mode.target); marks.set(this.mode.target, "tail"); links.push({ from: this.mode.head, to: this.mode.target, kind: "rel", label: "?" }); }
+    } else if (id) {
+      for (const r of this.model.relationsOf(id)) { ids.add(r.head); ids.add(r.tail); links.push({ from: r.head, to: r.tail, kind: "rel", label: r.type }); }
+      for (const a of this.model.attributionsOf(id)) {
+        for (const c of a.content) { ids.add(c); marks.set(c, "content"); }
+        if (a.source) { ids.add(a.source); marks.set(a.source, "source"); }
+        if (a.cue) { ids.add(a.cue); marks.set(a.cue, "cue"); }
+        this.addAttrLinks(links, a);
+      }
+      ids.delete(id);
+    }
+    this.view.links = links;
+    this.view.setLinks(ids, marks);
+  }
+
+  addAttrLinks(links, a) {
+    const hub = a.cue || a.source;
+    if (!hub) return;
+    if (a.cue && a.source) links.push({ from: a.cue, to: a.source, kind: "source", label: "source" });
+    for (const c of a.content) if (c !== hub) links.push({ from: hub, to: c, kind: "content", label: "content" });
+  }
+
+  /** Next/previous span in reading order from the selection (or from the top of the viewport). */
+  stepSpan(dir, filter = null) {
+    let list = this.model.sorted();
+    if (filter) list = list.filter(filter);
+    if (!list.length) return null;
+    const cur = this.mode && this.mode.cursor ? this.model.spans.get(this.mode.cursor) : (this.selectedId ? this.model.spans.get(this.selectedId) : null);
+    if (!cur) {
+      const first = this.firstVisibleCp();
+      const i = list.findIndex(s => s.start >= first);
+      return dir > 0 ? list[i >= 0 ? i : 0] : list[i > 0 ? i - 1 : list.length - 1];
+    }
+    let i = list.findIndex(s => byReadingOrder(s, cur) >= 0 && s.id === cur.id);
+    if (i < 0) {
+      i = list.findIndex(s => byReadingOrder(s, cur) > 0);
+      if (i < 0) i = list.length;
+      return dir > 0 ? list[i % list.length] : list[(i - 1 + list.length) % list.length];
+    }
+    return list[(i + dir + list.length) % list.length];
+  }
+
+  firstVisibleCp() {
+    const box = this.docEl.getBoundingClientRect();
+    const u = u16FromPoint(this.docEl, box.left + 30, box.top + 12);
+    return u < 0 ? 0 : u16ToCp(u, this.astral);
+  }
+
+  // ------------------------------------------------------------ attribution form
+  startAttribution() {
+    const id = this.selectedId;
+    if (!this.data.schema.attributions) { this.announce("This project has no attributions"); return; }
+    if (!id) { this.announce("Select a span first, then press A"); return; }
+    const s = this.model.spans.get(id);
+    const kind = this.model.labels.get(s.label)?.kind;
+    const f = { kind: "attr", content: [], source: null, cue: null, noSource: false, active: "content", adding: false, ops: [], inverse: [], cursor: id, attrs: {} };
+    for (const a of this.data.schema.attribution_attributes || []) if (a.default) f.attrs[a.name] = a.default;
+    if (kind === "cue") { f.cue = id; f.active = "content"; }
+    else if (kind === "entity") { f.source = id; f.active = "content"; }
+    else { f.content.push(id); f.active = "source"; }
+    this.mode = f;
+    this.tab = "attributions";
+    this.renderPanel();
+    this.updateLinks();
+    this.announce(`Attribution started; ${f.active} slot active`);
+  }
+
+  assignSlot(id) {
+    const f = this.mode;
+    if (f.active === "content") {
+      if (f.content.includes(id)) return;
+      if (f.adding || !f.content.length) f.content.push(id);
+      else f.content[f.content.length - 1] = id;
+      f.adding = false;
+    } else if (f.active === "source") { f.source = id; f.noSource = false; }
+    else f.cue = id;
+    for (const k of ["source", "cue"]) if (k !== f.active && f[k] === id) f[k] = null;
+    if (f.active !== "content") f.content = f.content.filter(c => c !== id);
+    f.cursor = id;
+    this.updateLinks();
+    this.renderPanel();
+    this.announce(`${f.active}: ${this.quote(this.model.spans.get(id))}`);
+  }
+
+  slotFilter(slot) {
+    const kinds = { source: ["entity"], cue: ["cue"], content: ["claim"] }[slot];
+    const has = this.model.sorted().some(s => kinds.includes(this.model.labels.get(s.label)?.kind));
+    return has ? (s) => kinds.includes(this.model.labels.get(s.label)?.kind) : null;
+  }
+
+  commitAttribution() {
+    const f = this.mode;
+    if (!f.content.length) { this.announce("An attribution needs at least one content span"); this.flashForm("Needs at least one content span."); return; }
+    if (!f.source && !f.cue) { this.announce("An attribution needs a source or a cue"); this.flashForm("Needs a source or a cue (press N only when no source is named, then pick a cue)."); return; }
+    const id = newId();
+    const op = { op: "attribution.create", id, source: f.source, cue: f.cue, content: [...f.content], attrs: { ...f.attrs } };
+    const inv = this.model.applyOps([op]);
+    this.saver.add([op]);
+    this.history.push({ name: "Created attribution", ops: [...f.ops, op], inverse: [...inv, ...f.inverse] });
+    this.mode = null;
+    this.afterChange([op]);
+    this.selectSpan(f.content[0], { reveal: false });
+    this.renderPanel();
+    this.announce("Created attribution");
+  }
+
+  cancelMode() {
+    const m = this.mode;
+    if (!m) return;
+    this.mode = null;
+    if (m.kind === "attr" && m.ops.length) {
+      // Spans made inside the form go away with it.
+      this.model.applyOps(m.inverse);
+      this.saver.add(m.inverse);
+      this.afterChange(m.inverse);
+    }
+    this.updateLinks();
+    this.renderPanel();
+    this.announce(m.kind === "attr" ? "Attribution discarded" : "Relation cancelled");
+  }
+
+  flashForm(msg) {
+    const e = $("#wb-form-error", this.root);
+    if (e) e.textContent = msg;
+  }
+
+  // ------------------------------------------------------------ relation form
+  startRelation() {
+    if (!this.selectedId) { this.announce("Select a span first, then press R"); return; }
+    if (!(this.data.schema.relation_types || []).length) { this.announce("This project has no relation types"); return; }
+    this.mode = { kind: "rel", head: this.selectedId, target: null, stage: "target", cursor: this.selectedId };
+    this.tab = "relations";
+    this.renderPanel();
+    this.updateLinks();
+    this.announce("Relation: pick the target span (Tab, or click), then Enter");
+  }
+
+  setRelTarget(id) {
+    const m = this.mode;
+    if (id === m.head) return;
+    m.target = id;
+    m.cursor = id;
+    this.updateLinks();
+    this.view.reveal(id);
+    this.renderPanel();
+  }
+
+  relTypes() {
+    const m = this.mode;
+    const h = this.model.spans.get(m.head), t = this.model.spans.get(m.target);
+    return h && t ? this.model.relationTypesFor(h.label, t.label) : [];
+  }
+
+  confirmRelTarget() {
+    const m = this.mode;
+    if (!m.target) return;
+    const types = this.relTypes();
+    if (!types.length) { this.flashForm("The schema allows no relation between these labels."); return; }
+    m.stage = "type";
+    this.renderPanel();
+    this.announce(`Choose the type: ${types.map((t, i) => `${i + 1} ${t.name}`).join(", ")}`);
+  }
+
+  createRelation(typeName) {
+    const m = this.mode;
+    const op = { op: "relation.create", id: newId(), type: typeName, head: m.head, tail: m.target, attrs: {} };
+    this.mode = null;
+    this.run(`Created relation ${typeName}`, [op]);
+    this.selectSpan(m.head, { reveal: false });
+    this.renderPanel();
+  }
+
+  // ------------------------------------------------------------ submit / skip
+  async setStatus(status, note) {
+    this.showStatus({ kind: "saving", text: "Saving…" });
+    await this.saver.flush();
+    const ok = await this.saver.idle();
+    if (!ok || this.saver.unsaved) { this.showBanner("Your changes are not saved yet; try again once the status line says Saved.", "error"); return; }
+    try {
+      const body = { status };
+      if (note) body.note = note;
+      const resp = await postJSON(`/api/v1/layers/${this.model.id}/status`, body);
+      this.model.status = resp.status;
+      this.renderLayerStatus();
+      const next = resp.next_url;
+      this.announce(status === "submitted" ? "Submitted" : "Skipped");
+      if (next) window.location.assign(next);
+      else {
+        this.showBanner(`${status === "submitted" ? "Submitted" : "Skipped"}. Nothing left to annotate in this project.`, "info");
+        if (this.data.navigation && this.data.navigation.project_url) setTimeout(() => window.location.assign(this.data.navigation.project_url), 1200);
+      }
+    } catch (err) {
+      this.showBanner(`Could not change the status: ${err.message}`, "error");
+    }
+  }
+
+  submit() { this.setStatus("submitted"); }
+
+  openSkip() {
+    const f = $("#wb-skip-form", this.root);
+    f.hidden = false;
+    $("#wb-skip-note", this.root).focus();
+  }
+
+  // ------------------------------------------------------------ events
+  bind() {
+    document.addEventListener("keydown", (e) => this.onKey(e));
+    this.docEl.addEventListener("mouseup", (e) => this.onMouseUp(e));
+    this.docEl.addEventListener("mousemove", (e) => this.onHover(e));
+    $("#wb-palette", this.root).addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-label]");
+      if (!b) return;
+      this.pickLabel(b.dataset.label, { fromPalette: true });
+    });
+    $("#wb-tabs", this.root).addEventListener("click", (e) => {
+      const b = e.target.closest("[data-tab]");
+      if (!b) return;
+      this.tab = b.dataset.tab;
+      this.renderPanel();
+    });
+    $("#wb-list", this.root).addEventListener("click", (e) => this.onPanelClick(e));
+    $("#wb-list", this.root).addEventListener("change", (e) => this.onPanelChange(e));
+    $("#wb-submit", this.root).addEventListener("click", () => this.submit());
+    $("#wb-skip", this.root).addEventListener("click", () => this.openSkip());
+    $("#wb-skip-form", this.root).addEventListener("submit", (e) => {
+      e.preventDefault();
+      const note = $("#wb-skip-note", this.root).value.trim();
+      if (!note) { $("#wb-skip-error", this.root).textContent = "Please give a reason for skipping."; return; }
+      $("#wb-skip-form", this.root).hidden = true;
+      this.setStatus("skipped", note);
+    });
+    $("#wb-skip-cancel", this.root).addEventListener("click", () => { $("#wb-skip-form", this.root).hidden = true; this.docEl.focus(); });
+    $("#wb-save", this.root).addEventListener("click", () => this.saver.flush());
+    $("#wb-help-open", this.root).addEventListener("click", () => this.toggleHelp(true));
+    $("#wb-help-close", this.root).addEventListener("click", () => this.toggleHelp(false));
+    window.addEventListener("beforeunload", (e) => {
+      if (this.saver.unsaved) { e.preventDefault(); e.returnValue = ""; }
+    });
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") this.saver.flush(); });
+    window.addEventListener("online", () => this.saver.retryNow());
+  }
+
+  toggleHelp(open) {
+    const h = $("#wb-help", this.root);
+    h.hidden = !open;
+    if (open) $("#wb-help-close", this.root).focus();
+    else this.docEl.focus();
+  }
+
+  pickLabel(name, { fromPalette = false } = {}) {
+    const sel = window.getSelection();
+    const hasSel = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode);
+    if (hasSel) { this.createFromSelection(name); return; }
+    if (this.selectedId && !this.mode) { this.relabel(this.selectedId, name); return; }
+    if (fromPalette) {
+      this.armed = this.armed === name ? null : name;
+      for (const b of document.querySelectorAll("#wb-palette button")) b.setAttribute("aria-pressed", String(b.dataset.label === this.armed));
+      this.announce(this.armed ? `${name} armed: select text to mark it` : "Label disarmed");
+    }
+  }
+
+  onMouseUp(e) {
+    if (e.button !== 0) return;
+    const sel = window.getSelection();
+    if (sel && sel.rangeCount && !sel.isCollapsed) {
+      if (this.armed) this.createFromSelection(this.armed);
+      return;
+    }
+    const u = u16FromPoint(this.docEl, e.clientX, e.clientY);
+    if (u < 0) { if (!this.mode) this.selectSpan(null); return; }
+    const cp = u16ToCp(u, this.astral);
+    const under = this.model.spansAt(cp);
+    if (!under.length) { if (!this.mode) { this.selectSpan(null); this.renderPanelSoon(); } return; }
+    let pick = under[0];
+    if (e.altKey && this.selectedId) {
+      const i = under.findIndex(s => s.id === this.selectedId);
+      if (i >= 0) pick = under[(i + 1) % under.length];
+    }
+    if (this.mode && this.mode.kind === "attr") { this.assignSlot(pick.id); return; }
+    if (this.mode && this.mode.kind === "rel") { this.setRelTarget(pick.id); return; }
+    this.selectSpan(pick.id, { reveal: false });
+    this.docEl.focus({ preventScroll: true });
+  }
+
+  onHover(e) {
+    if (this.hoverFrame) return;
+    const x = e.clientX, y = e.clientY;
+    this.hoverFrame = requestAnimationFrame(() => {
+      this.hoverFrame = 0;
+      const u = u16FromPoint(this.docEl, x, y);
+      if (u < 0) { this.docEl.title = ""; return; }
+      const under = this.model.spansAt(u16ToCp(u, this.astral));
+      this.docEl.title = under.map(s => describe(s, this.quote(s, 50))).join("\n");
+    });
+  }
+
+  onKey(e) {
+    const t = e.target;
+    const inField = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT") && t.type !== "checkbox";
+    const ctrl = e.ctrlKey || e.metaKey;
+    const key = e.key;
+    const help = $("#wb-help", this.root);
+    if (!help.hidden) {
+      if (key === "Escape" || key === "?") { e.preventDefault(); this.toggleHelp(false); }
+      return;
+    }
+    if (ctrl && key.toLowerCase() === "s") { e.preventDefault(); this.saver.flush(); return; }
+    if (ctrl && key === "Enter") { e.preventDefault(); this.submit(); return; }
+    if (inField) {
+      if (key === "Escape") { e.preventDefault(); t.blur(); if (!$("#wb-skip-form", this.root).hidden) $("#wb-skip-form", this.root).hidden = true; this.docEl.focus(); }
+      return;
+    }
+    if (ctrl && (key === "z" || key === "Z") && !e.shiftKey) { e.preventDefault(); this.undo(); return; }
+    if (ctrl && ((key === "z" || key === "Z") && e.shiftKey || key === "y" || key === "Y")) { e.preventDefault(); this.redo(); return; }
+    if (ctrl || e.altKey && key.length === 1) return;
+    // Single keys act only in the text or the panel.
+    const inScope = this.docEl.contains(t) || $("#wb-panel", this.root).contains(t) || t === document.body;
+    if (!inScope) return;
+    if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
+    if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
+    if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;
+    if (key === "Escape") {
+      e.preventDefault();
+      const sel = window.getSelection();
+      if (sel && !sel.isCollapsed) sel.removeAllRanges();
+      else if (this.armed) this.pickLabel(this.armed, { fromPalette: true });
+      else { this.detailsOpen = false; this.selectSpan(null); this.renderPanel(); }
+      return;
+    }
+    if (key === "Tab" && (this.docEl.contains(t) || t === document.body)) {
+      e.preventDefault();
+      const s = this.stepSpan(e.shiftKey ? -1 : 1);
+      if (s) this.selectSpan(s.id);
+      return;
+    }
+    if (e.shiftKey && (key === "ArrowRight" || key === "ArrowLeft")) { if (this.extend(e)) return; }
+    if ((key === "Backspace" || key === "Delete") && this.selectedId) { e.preventDefault(); this.deleteSpan(this.selectedId); return; }
+    if (key === "Enter" && this.selectedId) { e.preventDefault(); this.openDetails(); return; }
+    if (key === "Enter" && this.armed) { e.preventDefault(); this.createFromSelection(this.armed); return; }
+    if (key.length === 1 && !e.altKey) {
+      const k = key.toLowerCase();
+      const sel = window.getSelection();
+      const hasSel = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode);
+      if (!hasSel && k === "a" && !this.labelByKey("a")) { e.preventDefault(); this.startAttribution(); return; }
+      if (!hasSel && k === "r" && !this.labelByKey("r")) { e.preventDefault(); this.startRelation(); return; }
+      const l = this.labelByKey(e.shiftKey && /^[0-9]$/.test(key) ? key : key);
+      if (l) { e.preventDefault(); this.pickLabel(l.name); return; }
+    }
+  }
+
+  /** Shift+arrows: extend the text selection (by token or character), or move a selected span's edge by a token. */
+  extend(e) {
+    const fwd = e.key === "ArrowRight";
+    const sel = window.getSelection();
+    const snap = $("#wb-snap", this.root).checked;
+    if (sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode)) {
+      e.preventDefault();
+      sel.modify("extend", fwd ? "forward" : "backward", snap && !e.altKey ? "word" : "character");
+      return true;
+    }
+    if (this.selectedId && !this.mode) {
+      e.preventDefault();
+      const s = this.model.spans.get(this.selectedId);
+      const toks = this.data.document.tokens;
+      const moveStart = e.ctrlKey || e.metaKey;
+      let start = s.start, end = s.end;
+      if (moveStart) {
+        const cands = fwd ? toks.filter(tk => tk[0] > start && tk[0] < end) : toks.filter(tk => tk[0] < start).reverse();
+        if (cands.length) start = cands[0][0];
+      } else {
+        const cands = fwd ? toks.filter(tk => tk[1] > end) : toks.filter(tk => tk[1] < end && tk[1] > start);
+        if (cands.length) end = fwd ? cands[0][1] : cands[cands.length - 1][1];
+      }
+      if (start < end && (start !== s.start || end !== s.end)) this.run(`Resized ${s.label}`, [{ op: "span.update", id: s.id, start, end }]);
+      return true;
+    }
+    if (this.docEl.contains(e.target)) {
+      // Start a keyboard selection at the first visible token.
+      e.preventDefault();
+      const cp = this.firstVisibleCp();
+      const tk = this.data.document.tokens.find(x => x[0] >= cp);
+      if (tk) {
+        const r = rangeForCp(this.docEl, tk[0], tk[1]);
+        sel.removeAllRanges();
+        sel.addRange(r);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  onAttrKey(e) {
+    const f = this.mode, key = e.key;
+    if (key === "Escape") { e.preventDefault(); this.cancelMode(); return true; }
+    if (key === "Enter") { e.preventDefault(); this.commitAttribution(); return true; }
+    if (key === "Tab") {
+      e.preventDefault();
+      const order = ["content", "source", "cue"];
+      f.active = order[(order.indexOf(f.active) + (e.shiftKey ? 2 : 1)) % 3];
+      this.renderPanel();
+      this.announce(`${f.active} slot active`);
+      return true;
+    }
+    if (key === "]" || key === "[") {
+      e.preventDefault();
+      const s = this.stepSpan(key === "]" ? 1 : -1, this.slotFilter(f.active));
+      if (s) { this.assignSlot(s.id); this.view.reveal(s.id); }
+      return true;
+    }
+    if (key === "+" || key === "=") {
+      e.preventDefault();
+      f.active = "content"; f.adding = true;
+      this.renderPanel();
+      this.announce("Pick another content piece");
+      return true;
+    }
+    const sel = window.getSelection();
+    const hasSel = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode);
+    if (key.toLowerCase() === "n" && !hasSel) {
+      e.preventDefault();
+      f.source = null; f.noSource = true;
+      if (f.active === "source") f.active = "cue";
+      this.updateLinks();
+      this.renderPanel();
+      this.announce("No source named");
+      return true;
+    }
+    if ((key === "Backspace" || key === "Delete")) {
+      e.preventDefault();
+      if (f.active === "content") f.content.pop(); else f[f.active] = null;
+      this.updateLinks(); this.renderPanel();
+      return true;
+    }
+    if (key.length === 1 && hasSel) {
+      const l = this.labelByKey(key);
+      if (l) { e.preventDefault(); this.createFromSelection(l.name); return true; }
+    }
+    if (key.length === 1) { e.preventDefault(); return true; }
+    return false;
+  }
+
+  onRelKey(e) {
+    const m = this.mode, key = e.key;
+    if (key === "Escape") { e.preventDefault(); this.cancelMode(); return true; }
+    if (m.stage === "target") {
+      if (key === "Tab") {
+        e.preventDefault();
+        let s = this.stepSpan(e.shiftKey ? -1 : 1);
+        if (s && s.id === m.head) { m.cursor = s.id; s = this.stepSpan(e.shiftKey ? -1 : 1); }
+        if (s) this.setRelTarget(s.id);
+        return true;
+      }
+      if (key === "Enter") { e.preventDefault(); this.confirmRelTarget(); return true; }
+    } else if (/^[1-9]$/.test(key)) {
+      e.preventDefault();
+      const t = this.relTypes()[Number(key) - 1];
+      if (t) this.createRelation(t.name);
+      return true;
+    }
+    if (key.length === 1) { e.preventDefault(); return true; }
+    return false;
+  }
+
+  openDetails() {
+    this.detailsOpen = true;
+    this.tab = "spans";
+    this.renderPanel();
+    const first = $("#wb-details select, #wb-details button", this.root);
+    if (first) first.focus();
+  }
+
+  onPanelClick(e) {
+    const slot = e.target.closest("[data-slot]");
+    if (slot && this.mode && this.mode.kind === "attr") { this.mode.active = slot.dataset.slot; if (slot.dataset.add) this.mode.adding = true; this.renderPanel(); return; }
+    const act = e.target.closest("[data-action]");
+    if (act) {
+      const a = act.dataset.action;
+      if (a === "commit-attr") this.commitAttribution();
+      else if (a === "cancel") this.cancelMode();
+      else if (a === "delete-span") this.deleteSpan(act.dataset.id);
+      else if (a === "delete-rel") this.run("Deleted relation", [{ op: "relation.delete", id: act.dataset.id }]);
+      else if (a === "delete-attr") this.run("Deleted attribution", [{ op: "attribution.delete", id: act.dataset.id }]);
+      else if (a === "rel-type") this.createRelation(act.dataset.type);
+      else if (a === "rel-confirm") this.confirmRelTarget();
+      else if (a === "close-details") { this.detailsOpen = false; this.renderPanel(); this.docEl.focus(); }
+      else if (a === "no-source") { this.mode.source = null; this.mode.noSource = true; this.updateLinks(); this.renderPanel(); }
+      return;
+    }
+    const row = e.target.closest("[data-span]");
+    if (row) { this.selectSpan(row.dataset.span); return; }
+    const more = e.target.closest("[data-more]");
+    if (more) { this.rowLimit += PAGE_ROWS * 4; this.renderPanel(); }
+  }
+
+  onPanelChange(e) {
+    const t = e.target;
+    if (t.dataset.attr && t.dataset.owner === "span") {
+      const s = this.model.spans.get(t.dataset.id);
+      if (!s) return;
+      const attrs = { ...s.attrs, [t.dataset.attr]: t.value };
+      if (!t.value) delete attrs[t.dataset.attr];
+      this.run(`Set ${t.dataset.attr}`, [{ op: "span.update", id: s.id, attrs }]);
+    } else if (t.dataset.attr && t.dataset.owner === "form" && this.mode) {
+      if (t.value) this.mode.attrs[t.dataset.attr] = t.value; else delete this.mode.attrs[t.dataset.attr];
+    } else if (t.dataset.attr && t.dataset.owner === "attribution") {
+      const a = this.model.attributions.get(t.dataset.id);
+      const attrs = { ...a.attrs, [t.dataset.attr]: t.value };
+      if (!t.value) delete attrs[t.dataset.attr];
+      this.run(`Set ${t.dataset.attr}`, [{ op: "attribution.update", id: a.id, attrs }]);
+    } else if (t.dataset.relabel) {
+      this.relabel(t.dataset.relabel, t.value);
+    }
+  }
+
+  // ------------------------------------------------------------ panel
+  renderPanelSoon() {
+    if (this.panelFrame) return;
+    this.panelFrame = requestAnimationFrame(() => { this.panelFrame = 0; this.renderPanel(); });
+  }
+
+  renderPanel() {
+    for (const b of document.querySelectorAll("#wb-tabs [data-tab]")) {
+      const on = b.dataset.tab === this.tab;
+      b.setAttribute("aria-selected", String(on));
+      b.tabIndex = on ? 0 : -1;
+    }
+    $("#wb-count-spans", this.root).textContent = String(this.model.spans.size);
+    $("#wb-count-relations", this.root).textContent = String(this.model.relations.size);
+    $("#wb-count-attributions", this.root).textContent = String(this.model.attributions.size);
+    const list = $("#wb-list", this.root);
+    const g = $("#wb-guidelines", this.root);
+    g.hidden = this.tab !== "guidelines";
+    list.hidden = this.tab === "guidelines";
+    if (this.tab === "guidelines") return;
+    const frag = document.createDocumentFragment();
+    if (this.mode && this.mode.kind === "attr") frag.appendChild(this.attrForm());
+    else if (this.mode && this.mode.kind === "rel") frag.appendChild(this.relForm());
+    else if (this.detailsOpen && this.selectedId && this.tab === "spans") frag.appendChild(this.details());
+    if (this.tab === "spans") frag.appendChild(this.spanRows());
+    else if (this.tab === "relations") frag.appendChild(this.relationRows());
+    else if (this.tab === "attributions") frag.appendChild(this.attributionRows());
+    list.replaceChildren(frag);
+    this.markRow();
+  }
+
+  chip(label) {
+    const i = this.labelsByIndex.findIndex(l => l.name === label);
+    return el("span", `wb-tag wb-c${i}`, label);
+  }
+
+  spanRows() {
+    const ul = el("ul", "wb-rows");
+    ul.setAttribute("role", "listbox");
+    ul.setAttribute("aria-label", "Spans in reading order");
+    const all = this.model.sorted();
+    if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
+    if (!this.rowLimit) this.rowLimit = PAGE_ROWS;
+    // Keep the selected row rendered.
+    if (this.selectedId) {
+      const idx = all.findIndex(s => s.id === this.selectedId);
+      if (idx >= this.rowLimit) this.rowLimit = idx + PAGE_ROWS;
+    }
+    for (const s of all.slice(0, this.rowLimit)) {
+      const li = el("li", "wb-row");
+      li.setAttribute("role", "option");
+      li.id = `wb-row-${s.id}`;
+      li.dataset.span = s.id;
+      li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
+      const attrs = Object.entries(s.attrs || {});
+      if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+      ul.appendChild(li);
+    }
+    if (all.length > this.rowLimit) {
+      const more = el("li", "wb-more-rows");
+      const b = el("button", "link", `Show more (${all.length - this.rowLimit} left)`);
+      b.type = "button";
+      b.dataset.more = "1";
+      more.appendChild(b);
+      ul.appendChild(more);
+      // Render more rows when the end of the list scrolls into view.
+      const io = new IntersectionObserver((entries) => {
+        if (entries.some(x => x.isIntersecting)) { io.disconnect(); this.rowLimit += PAGE_ROWS; this.renderPanelSoon(); }
+      }, { root: $("#wb-list", this.root) });
+      io.observe(more);
+    }
+    return ul;
+  }
+
+  markRow() {
+    const list = $("#wb-list", this.root);
+    const prev = list.querySelector('[aria-selected="true"]');
+    if (prev) prev.setAttribute("aria-selected", "false");
+    const ul = list.querySelector("ul[role=listbox]");
+    if (!this.selectedId) { if (ul) ul.removeAttribute("aria-activedescendant"); return; }
+    const row = document.getElementById(`wb-row-${this.selectedId}`);
+    if (row) {
+      row.setAttribute("aria-selected", "true");
+      if (ul) ul.setAttribute("aria-activedescendant", row.id);
+      row.scrollIntoView({ block: "nearest" });
+    } else if (this.tab === "spans") this.renderPanelSoon();
+  }
+
+  spanText(id) {
+    const s = this.model.spans.get(id);
+    return s ? `${s.label} “${this.quote(s, 40)}”` : "(missing)";
+  }
+
+  relationRows() {
+    const ul = el("ul", "wb-rows");
+    const rels = Array.from(this.model.relations.values()).sort((a, b) => byReadingOrder(this.model.spans.get(a.head) || { start: 0, end: 0, id: "" }, this.model.spans.get(b.head) || { start: 0, end: 0, id: "" }));
+    if (!rels.length) ul.appendChild(el("li", "wb-empty", "No relations. Select a span, press R, pick the target, then its type."));
+    for (const r of rels) {
+      const li = el("li", "wb-row wb-rel-row");
+      li.dataset.span = r.head;
+      li.append(el("span", "wb-quote", this.spanText(r.head)), el("strong", "wb-rel-type", ` ${r.type} → `), el("span", "wb-quote", this.spanText(r.tail)));
+      const del = el("button", "link wb-del", "Delete");
+      del.type = "button"; del.dataset.action = "delete-rel"; del.dataset.id = r.id;
+      li.appendChild(del);
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
+  attributionRows() {
+    const ul = el("ul", "wb-rows");
+    const first = (a) => this.model.spans.get(a.content[0]) || { start: 0, end: 0, id: "" };
+    const list = Array.from(this.model.attributions.values()).sort((a, b) => byReadingOrder(first(a), first(b)));
+    if (!list.length) ul.appendChild(el("li", "wb-empty", "No attributions. Select a claim and press A."));
+    for (const a of list) {
+      const li = el("li", "wb-row wb-attr-row");
+      li.dataset.span = a.content[0];
+      const dl = el("dl", "wb-attr");
+      dl.append(el("dt", "", "Source"), el("dd", "", a.source ? this.spanText(a.source) : "none named"));
+      dl.append(el("dt", "", "Cue"), el("dd", "", a.cue ? this.spanText(a.cue) : "—"));
+      a.content.forEach((c, i) => dl.append(el("dt", "", a.content.length > 1 ? `Content ${i + 1}` : "Content"), el("dd", "", this.spanText(c))));
+      const attrs = Object.entries(a.attrs || {});
+      if (attrs.length) dl.append(el("dt", "", "Attributes"), el("dd", "", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+      li.appendChild(dl);
+      const del = el("button", "link wb-del", "Delete");
+      del.type = "button"; del.dataset.action = "delete-attr"; del.dataset.id = a.id;
+      li.appendChild(del);
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
+  attrSelect(attr, value, owner, id) {
+    const wrap = el("label", "wb-field");
+    wrap.appendChild(el("span", "", attr.name));
+    const sel = el("select");
+    sel.dataset.attr = attr.name; sel.dataset.owner = owner; if (id) sel.dataset.id = id;
+    sel.appendChild(new Option("—", ""));
+    for (const v of attr.values) sel.appendChild(new Option(v, v, false, v === value));
+    wrap.appendChild(sel);
+    return wrap;
+  }
+
+  details() {
+    const s = this.model.spans.get(this.selectedId);
+    const box = el("section", "wb-box");
+    box.id = "wb-details";
+    box.setAttribute("aria-label", "Selected span");
+    box.appendChild(el("h3", "", "Selected span"));
+    box.appendChild(el("p", "wb-quote-full", sliceCp(this.text, s.start, s.end, this.astral)));
+    box.appendChild(el("p", "wb-muted", `Characters ${s.start}–${s.end}`));
+    const lw = el("label", "wb-field");
+    lw.appendChild(el("span", "", "Label"));
+    const ls = el("select");
+    ls.dataset.relabel = s.id;
+    for (const l of this.labelsByIndex) ls.appendChild(new Option(l.name, l.name, false, l.name === s.label));
+    lw.appendChild(ls);
+    box.appendChild(lw);
+    const l = this.model.labels.get(s.label);
+    for (const a of (l && l.attributes) || []) box.appendChild(this.attrSelect(a, (s.attrs || {})[a.name], "span", s.id));
+    const rels = this.model.relationsOf(s.id), atts = this.model.attributionsOf(s.id);
+    if (rels.length || atts.length) box.appendChild(el("p", "wb-muted", `In ${rels.length} relation(s) and ${atts.length} attribution(s).`));
+    const bar = el("div", "wb-actions");
+    const del = el("button", "danger", "Delete span"); del.type = "button"; del.dataset.action = "delete-span"; del.dataset.id = s.id;
+    const close = el("button", "", "Close"); close.type = "button"; close.dataset.action = "close-details";
+    bar.append(del, close);
+    box.appendChild(bar);
+    return box;
+  }
+
+  attrForm() {
+    const f = this.mode;
+    const box = el("section", "wb-box wb-form");
+    box.setAttribute("aria-label", "New attribution");
+    box.appendChild(el("h3", "", "New attribution"));
+    const slot = (name, title, value, extra = {}) => {
+      const b = el("button", `wb-slot${f.active === name ? " is-active" : ""}`);
+      b.type = "button";
+      b.dataset.slot = name;
+      if (extra.add) b.dataset.add = "1";
+      b.setAttribute("aria-pressed", String(f.active === name));
+      b.append(el("span", "wb-slot-name", title), el("span", "wb-slot-value", value));
+      return b;
+    };
+    const pieces = f.content.length ? f.content.map((c, i) => slot("content", f.content.length > 1 ? `Content ${i + 1}` : "Content", this.spanText(c))) : [slot("content", "Content", "pick a span")];
+    for (const p of pieces) box.appendChild(p);
+    if (f.adding) box.appendChild(slot("content", `Content ${f.content.length + 1}`, "pick a span", { add: true }));
+    box.appendChild(slot("source", "Source", f.source ? this.spanText(f.source) : (f.noSource ? "none named" : "pick a span")));
+    box.appendChild(slot("cue", "Cue", f.cue ? this.spanText(f.cue) : "pick a span"));
+    for (const a of this.data.schema.attribution_attributes || []) box.appendChild(this.attrSelect(a, f.attrs[a.name], "form", null));
+    box.appendChild(el("p", "wb-hint", "Tab: next slot · ] / [: pick next/previous span · select text + label key: new span · + another content piece · N no source named · Enter save · Esc discard"));
+    const err = el("p", "wb-form-error"); err.id = "wb-form-error"; err.setAttribute("role", "alert");
+    box.appendChild(err);
+    const bar = el("div", "wb-actions");
+    const ok = el("button", "primary", "Save attribution"); ok.type = "button"; ok.dataset.action = "commit-attr";
+    const ns = el("button", "", "No source named"); ns.type = "button"; ns.dataset.action = "no-source";
+    const cancel = el("button", "", "Discard"); cancel.type = "button"; cancel.dataset.action = "cancel";
+    bar.append(ok, ns, cancel);
+    box.appendChild(bar);
+    return box;
+  }
+
+  relForm() {
+    const m = this.mode;
+    const box = el("section", "wb-box wb-form");
+    box.setAttribute("aria-label", "New relation");
+    box.appendChild(el("h3", "", "New relation"));
+    box.appendChild(el("p", "", `From: ${this.spanText(m.head)}`));
+    box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (Tab or click)"}`));
+    const err = el("p", "wb-form-error"); err.id = "wb-form-error"; err.setAttribute("role", "alert");
+    if (m.stage === "type") {
+      const ol = el("ol", "wb-types");
+      this.relTypes().forEach((t, i) => {
+        const li = el("li");
+        const b = el("button", "", `${i + 1}. ${t.name}`);
+        b.type = "button"; b.dataset.action = "rel-type"; b.dataset.type = t.name;
+        if (t.description) b.title = t.description;
+        li.appendChild(b);
+        ol.appendChild(li);
+      });
+      box.appendChild(ol);
+      box.appendChild(el("p", "wb-hint", "Press the number of the type · Esc cancel"));
+    } else {
+      box.appendChild(el("p", "wb-hint", "Tab / Shift+Tab: next/previous span · Enter: confirm target · Esc cancel"));
+      if (m.target) {
+        const b = el("button", "primary", "Use this target"); b.type = "button"; b.dataset.action = "rel-confirm";
+        box.appendChild(b);
+      }
+    }
+    box.appendChild(err);
+    const cancel = el("button", "", "Cancel"); cancel.type = "button"; cancel.dataset.action = "cancel";
+    box.appendChild(cancel);
+    return box;
+  }
+}
+
+const root = document.getElementById("annotate");
+if (root) {
+  const page = new AnnotatePage(root);
+  window.wbAnnotate = page; // for debugging and the browser tests
+  page.load();
+}

@@ -1,0 +1,142 @@
+// The outbox: ops wait here (persisted in localStorage) until the server
+// acknowledges them through PATCH /api/v1/layers/<id>/ops. One request in
+// flight at a time; base_version comes from the last ack; a retried batch
+// keeps its batch_id so the server never applies it twice.
+
+import { patchJSON, ApiError } from "./api.js";
+import { newId } from "./model.js";
+
+const DEBOUNCE_MS = 400;
+
+/** Saves a layer's ops; calls hooks.onStatus(state), hooks.onConflict(err), hooks.onInvalid(err), hooks.onSaved(resp). */
+export class Saver {
+  constructor(layerId, version, hooks) {
+    this.layerId = layerId;
+    this.version = version;
+    this.hooks = hooks;
+    this.key = `wb-outbox-${layerId}`;
+    this.pending = [];       // ops not yet sent
+    this.inflight = null;    // {batch_id, base_version, ops}
+    this.timer = null;
+    this.backoff = 0;
+    this.failing = false;
+    this.stopped = false;
+  }
+
+  /** Ops saved by an earlier visit of this page that never reached the server: {base_version, ops} or null. */
+  stored() {
+    try {
+      const raw = localStorage.getItem(this.key);
+      if (!raw) return null;
+      const data = JSON.parse(raw);
+      const ops = [...((data.inflight && data.inflight.ops) || []), ...(data.pending || [])];
+      if (!ops.length) return null;
+      return { base_version: data.inflight ? data.inflight.base_version : data.base_version, ops };
+    } catch (_) { return null; }
+  }
+
+  persist() {
+    try {
+      if (!this.inflight && !this.pending.length) localStorage.removeItem(this.key);
+      else localStorage.setItem(this.key, JSON.stringify({ base_version: this.version, inflight: this.inflight, pending: this.pending }));
+    } catch (_) { /* storage full or disabled: the in-memory outbox still works */ }
+  }
+
+  /** Number of ops not yet acknowledged. */
+  get unsaved() { return this.pending.length + (this.inflight ? this.inflight.ops.length : 0); }
+
+  /** Queue ops and schedule a flush. */
+  add(ops) {
+    if (!ops.length) return;
+    this.pending.push(...ops);
+    this.persist();
+    this.report();
+    this.schedule(DEBOUNCE_MS);
+  }
+
+  /** Forget everything queued (after a conflict) and take a new base version. */
+  discard(version) {
+    this.pending = [];
+    this.inflight = null;
+    this.version = version;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.backoff = 0;
+    this.failing = false;
+    this.persist();
+    this.report();
+  }
+
+  schedule(ms) {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, ms);
+  }
+
+  report() {
+    let state;
+    if (!this.unsaved) state = { kind: "saved", text: "Saved" };
+    else if (this.failing) state = { kind: "error", text: `Unsaved: ${this.unsaved} change${this.unsaved === 1 ? "" : "s"} (retrying)` };
+    else state = { kind: "saving", text: "Saving…" };
+    this.hooks.onStatus && this.hooks.onStatus(state);
+  }
+
+  /** Send what is queued now; resolves when the outbox is empty or a request failed. */
+  async flush() {
+    if (this.stopped || this.inflight) return this.idle();
+    if (!this.pending.length) { this.report(); return; }
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.inflight = { batch_id: newId(), base_version: this.version, ops: this.pending };
+    this.pending = [];
+    this.persist();
+    return this.send();
+  }
+
+  async send() {
+    const batch = this.inflight;
+    this.report();
+    try {
+      const resp = await patchJSON(`/api/v1/layers/${this.layerId}/ops`, batch);
+      if (this.inflight !== batch) return; // discarded meanwhile
+      this.version = resp.version;
+      this.inflight = null;
+      this.backoff = 0;
+      this.failing = false;
+      this.persist();
+      this.report();
+      this.hooks.onSaved && this.hooks.onSaved(resp);
+      if (this.pending.length) this.schedule(DEBOUNCE_MS);
+    } catch (err) {
+      if (this.inflight !== batch) return;
+      if (err instanceof ApiError && err.status === 409) {
+        this.hooks.onConflict && this.hooks.onConflict(err);
+      } else if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) {
+        this.hooks.onInvalid && this.hooks.onInvalid(err);
+      } else {
+        // Network failure or 5xx: keep the batch (same batch_id) and retry with backoff.
+        this.failing = true;
+        this.backoff = Math.min(60000, this.backoff ? this.backoff * 2 : 1000);
+        const wait = this.backoff * (0.75 + Math.random() * 0.5);
+        this.report();
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => { this.timer = null; if (this.inflight === batch) this.send(); }, wait);
+      }
+    }
+  }
+
+  /** Retry now (e.g. on the `online` event). */
+  retryNow() {
+    if (this.inflight && this.failing) { clearTimeout(this.timer); this.timer = null; this.send(); }
+    else this.flush();
+  }
+
+  /** Resolves once nothing is queued or in flight (or after a failure). */
+  async idle() {
+    for (let i = 0; i < 600 && this.unsaved && !this.failing && !this.stopped; i++) {
+      if (!this.inflight && !this.timer && this.pending.length) await this.flush();
+      await new Promise(r => setTimeout(r, 50));
+    }
+    return this.unsaved === 0;
+  }
+}
