@@ -68,7 +68,12 @@ def export_records(
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
     schema = project_service.project_schema(project)
     schema_ref = {"name": schema.name, "version": schema.version}
-    pairs = sorted(session.execute(select(Document.external_id, Document.id).where(Document.project_id == project.id)).tuples())
+    pairs = sorted(
+        (str(ext), int(doc_id))
+        for ext, doc_id in session.execute(
+            select(Document.external_id, Document.id).where(Document.project_id == project.id)
+        )
+    )
     if only is not None:
         keep = set(only)
         pairs = [p for p in pairs if p[0] in keep]
@@ -80,7 +85,7 @@ def export_records(
                 select(Document.id, Document.external_id, Document.title, Document.text, Document.meta).where(
                     Document.id.in_(chunk)
                 )
-            ).tuples()
+            )
         }
         texts = {doc_id: row[3] for doc_id, row in docs.items()}
         layers = _layers(session, chunk, layer, texts) if layer != "documents" else {}
@@ -116,14 +121,14 @@ def _layers(
         return {}
     set_ids = [row[0] for row in sets]
     user_ids = sorted({row[3] for row in sets if row[3] is not None})
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).tuples().all()) if user_ids else {}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
     spans: dict[int, list[tuple[Any, ...]]] = {}
     uid_of: dict[int, str] = {}
     for row in session.execute(
         select(Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, Span.attrs, Span.provenance).where(
             Span.set_id.in_(set_ids)
         )
-    ).tuples():
+    ):
         spans.setdefault(row[1], []).append(row)
         uid_of[row[0]] = row[2]
     relations: dict[int, list[tuple[Any, ...]]] = {}
@@ -133,7 +138,7 @@ def _layers(
         )
         .where(Relation.set_id.in_(set_ids))
         .order_by(Relation.id)
-    ).tuples():
+    ):
         relations.setdefault(row[1], []).append(row)
     attributions: dict[int, list[tuple[Any, ...]]] = {}
     attribution_ids: list[int] = []
@@ -143,7 +148,7 @@ def _layers(
         )
         .where(Attribution.set_id.in_(set_ids))
         .order_by(Attribution.id)
-    ).tuples():
+    ):
         attributions.setdefault(row[1], []).append(row)
         attribution_ids.append(row[0])
     content: dict[int, list[int]] = {}
@@ -152,7 +157,7 @@ def _layers(
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .where(AttributionContent.attribution_id.in_(attribution_ids))
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
-        ).tuples():
+        ):
             content.setdefault(att_id, []).append(span_id)
 
     def with_provenance(out: dict[str, Any], provenance: Any) -> dict[str, Any]:

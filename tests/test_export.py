@@ -1,0 +1,155 @@
+"""Exporting datasets: record shape, layers, golden file, round trips, splits (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy import insert
+
+from tests.factories import make_document
+from tests.factories import make_project
+from workbench.errors import InvalidInput
+from workbench.models import AnnotationSet
+from workbench.services import exporting
+from workbench.services import importing
+
+DATA = Path(__file__).parent / "data"
+
+
+def export_text(db, project, layer: str, only=None) -> str:
+    """Return the JSONL export of ``layer`` as a string."""
+    out = io.StringIO()
+    exporting.write_export(db, project, layer, "jsonl", out, only=only)
+    return out.getvalue()
+
+
+def test_export_all_matches_the_golden_file(db):
+    project = make_project(db)
+    importing.import_paths(db, project, [DATA / "layers.jsonl"])
+    db.commit()
+    assert export_text(db, project, "all") == (DATA / "layers.export-all.jsonl").read_text(encoding="utf-8")
+
+
+def test_each_layer_choice_writes_its_records(db):
+    project = make_project(db)
+    importing.import_paths(db, project, [DATA / "layers.jsonl"])
+    make_document(db, project, "A plain article.", external_id="aaa-plain")
+    db.commit()
+
+    def keys(layer):
+        return [(r["id"], r["layer"], r["annotator"]) for r in exporting.export_records(db, project, layer)]
+
+    assert keys("gold") == [("kestrel-prices", "gold", None), ("ostby-mill", "gold", None)]
+    assert keys("annotators") == [("ostby-mill", "annotator", "ingrid")]
+    assert keys("predictions") == [("ostby-mill", "prediction", "ner-small-v2")]
+    assert keys("documents") == [("aaa-plain", None, None), ("kestrel-prices", None, None), ("ostby-mill", None, None)]
+    assert len(keys("all")) == sum(len(keys(layer)) for layer in ("gold", "annotators", "predictions", "documents"))
+    with pytest.raises(InvalidInput, match="unknown layer"):
+        list(exporting.export_records(db, project, "silver"))
+    with pytest.raises(InvalidInput, match="unknown export format"):
+        exporting.write_export(db, project, "gold", "conll", io.StringIO())
+
+
+def test_gold_that_is_not_adjudicated_is_not_exported_as_gold(db):
+    project = make_project(db)
+    doc = make_document(db, project, "Work in progress.", external_id="wip")
+    db.add(AnnotationSet(document_id=doc.id, kind="gold", owner_key="gold", status="in_progress"))
+    db.commit()
+    assert list(exporting.export_records(db, project, "gold")) == []
+
+
+def test_record_shape(db):
+    project = make_project(db)
+    importing.import_paths(db, project, [DATA / "layers.jsonl"])
+    db.commit()
+    record = next(r for r in exporting.export_records(db, project, "gold") if r["id"] == "ostby-mill")
+    assert record["format_version"] == 1
+    assert record["schema"] == {"name": "news", "version": 1}
+    assert record["meta"]["title"] == "Ostby mill to close"
+    assert [(s["start"], s["end"], s["label"]) for s in record["spans"]] == sorted(
+        (s["start"], s["end"], s["label"]) for s in record["spans"]
+    )
+    import hashlib
+
+    assert record["text_sha256"] == hashlib.sha256(record["text"].encode("utf-8")).hexdigest()
+
+
+TRICKY = "Zoë 😀 Ferrand said:\r\n\"Cafe\u0301 prices rise 𝕏 today,\" told 🇳🇴 Radio."
+
+
+def test_emoji_crlf_and_combining_marks_survive_import_and_export(db):
+    spans = []
+    for i, (piece, label) in enumerate(
+        [("Zoë 😀 Ferrand", "PERSON"), ("said", "CUE"), ("Cafe\u0301 prices rise 𝕏 today", "CLAIM"), ("Radio", "ORG")], 1
+    ):
+        start = TRICKY.index(piece)
+        spans.append({"id": f"T{i}", "start": start, "end": start + len(piece), "label": label, "text": piece, "attrs": {}})
+    record = {"id": "tricky", "text": TRICKY, "layer": "gold", "spans": spans}
+    project = make_project(db)
+    importing.import_stream(db, project, "tricky.jsonl", (json.dumps(record) + "\n").encode("utf-8"))
+    db.commit()
+    (exported,) = [json.loads(line) for line in export_text(db, project, "gold").splitlines()]
+    assert exported["text"] == TRICKY
+    for span in exported["spans"]:
+        assert exported["text"][span["start"] : span["end"]] == span["text"]
+    assert [(s["id"], s["start"], s["end"], s["text"]) for s in exported["spans"]] == [
+        (s["id"], s["start"], s["end"], s["text"]) for s in spans
+    ]
+
+
+def test_an_export_imports_into_another_project_unchanged(db):
+    first = make_project(db, "first")
+    second = make_project(db, "second")
+    importing.import_paths(db, first, [DATA / "layers.jsonl"])
+    db.commit()
+    exported = export_text(db, first, "all")
+    report = importing.import_stream(db, second, "first.jsonl", exported.encode("utf-8"))
+    db.commit()
+    assert (report.documents, report.layers) == (2, 4)
+    assert export_text(db, second, "all") == exported
+
+
+def test_split_keeps_the_records_of_a_document_together_and_is_deterministic(db):
+    project = make_project(db)
+    importing.import_paths(db, project, [DATA / "layers.jsonl"])
+    for i in range(18):
+        make_document(db, project, f"Article number {i}.", external_id=f"doc-{i:02d}")
+    db.commit()
+    plan = exporting.plan_split(db, project, "train=0.8,dev=0.1,test=0.1", seed=3)
+    assert plan == exporting.plan_split(db, project, "train=0.8,dev=0.1,test=0.1", seed=3)
+    assert {name: len(ids) for name, ids in plan.items()} == {"train": 16, "dev": 2, "test": 2}
+    seen: dict[str, str] = {}
+    for name, ids in plan.items():
+        for line in export_text(db, project, "all", only=ids).splitlines():
+            doc_id = json.loads(line)["id"]
+            assert seen.setdefault(doc_id, name) == name
+    assert len(seen) == 20
+    with pytest.raises(InvalidInput, match="^--split: split fractions add up to 0.9"):
+        exporting.plan_split(db, project, "train=0.8,dev=0.1", seed=1)
+
+
+def test_export_queries_per_batch_not_per_document(db):
+    project = make_project(db)
+    lines = []
+    for i in range(300):
+        text = f"Person {i} said something."
+        lines.append(json.dumps({"id": f"d{i:03d}", "text": text, "layer": "gold", "spans": [{"id": "T1", "start": 0, "end": 6, "label": "PERSON"}]}))
+    importing.import_stream(db, project, "many.jsonl", ("\n".join(lines) + "\n").encode())
+    db.commit()
+    statements: list[str] = []
+    engine = db.get_bind()
+
+    def count(*_args):
+        statements.append("x")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        records = list(exporting.export_records(db, project, "gold"))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(records) == 300 and all(r["spans"][0]["text"] == "Person" for r in records)
+    assert len(statements) <= 16, len(statements)
