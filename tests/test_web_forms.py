@@ -251,3 +251,16 @@ def test_export_rejects_unknown_layer(client, auth, setup):
     response = client.get(f"/projects/{setup['project'].id}/export.jsonl?layer=secrets")
     assert response.status_code == 400
     assert "layer must be one of" in response.get_data(as_text=True)
+
+
+def test_export_download_works_with_a_bearer_token(client, db, setup):
+    make_document(db, setup["project"], "Rain is due on Friday.", external_id="rain-1")
+    token = user_service.create_token(db, setup["curator"], "export script")
+    db.commit()
+    response = client.get(
+        f"/projects/{setup['project'].id}/export.jsonl?layer=documents", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    assert [json.loads(line)["id"] for line in response.get_data(as_text=True).splitlines()] == ["rain-1"]
+    refused = client.get(f"/projects/{setup['project'].id}/export.jsonl?layer=documents", headers={"Authorization": "Bearer wb_nope"})
+    assert refused.status_code == 302

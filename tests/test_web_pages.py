@@ -258,7 +258,10 @@ def test_admin_sees_every_project_and_new_project_button(client, auth, db, team)
 
 def test_guidelines_markdown_is_rendered_without_raw_html(client, auth, db, team):
     project = db.get(Project, team["project"].id)
-    project.guidelines = "# Entities\n\nTag **people**.\n\n<script>alert(3)</script>\n\n[bad](javascript:alert(4))"
+    project.guidelines = (
+        "# Entities\n\nTag **people**.\n\n<script>alert(3)</script>\n\n[bad](javascript:alert(4))\n\n"
+        "| label | covers |\n| --- | --- |\n| PERSON | a <i>named</i> person |\n"
+    )
     db.commit()
     auth.login("annotator")
     body = client.get(f"/projects/{project.id}/guidelines").get_data(as_text=True)
@@ -266,6 +269,7 @@ def test_guidelines_markdown_is_rendered_without_raw_html(client, auth, db, team
     assert "&lt;script&gt;alert(3)&lt;/script&gt;" in body
     assert "<script>alert" not in body
     assert 'href="javascript:' not in body
+    assert "<td>PERSON</td>" in body and "a &lt;i&gt;named&lt;/i&gt; person" in body
     assert "Edit the guidelines" not in body
 
 

@@ -42,8 +42,8 @@ from workbench.web.forms import NewProjectForm
 from workbench.web.forms import PostForm
 from workbench.web.forms import TokenForm
 
-#: CommonMark with raw HTML turned off: ``<script>`` in guidelines stays text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+#: CommonMark (plus tables) with raw HTML turned off: ``<script>`` in guidelines stays text.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def render_markdown(text: str) -> str:
