@@ -453,3 +453,36 @@ def test_blind_annotation(db, world):
         annotation.layer_access(db, outsider, layer_id)
     with pytest.raises(NotFound):
         annotation.layer_access(db, world["ann"], 999_999)
+
+
+def test_two_saves_from_the_same_version_cannot_both_win(app, db, world):
+    """The second save waits for the first one's row lock, then finds the version moved on."""
+    import threading
+
+    layer_id = world["layer"].id
+    annotation.apply_ops(db, world["ann"], layer_id, 0, "first", [span_op("p", "PERSON", 0, 10)])  # not committed yet
+    outcome: dict[str, Any] = {}
+
+    def second_save() -> None:
+        other = app.extensions["workbench.sessionmaker"]()
+        try:
+            user = other.get(type(world["ann"]), world["ann"].id)
+            annotation.apply_ops(other, user, layer_id, 0, "second", [span_op("o", "ORG", 14, 26)])
+            other.commit()
+            outcome["result"] = "saved"
+        except Conflict as exc:
+            other.rollback()
+            outcome["result"] = exc.extra
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=second_save)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the second save should wait for the first one's lock"
+    db.commit()
+    thread.join(30)
+    assert outcome["result"] == {"current_version": 1}
+    db.expire_all()
+    assert db.scalars(select(Span.uid)).all() == ["p"]
+    assert db.scalar(select(AnnotationSet.version).where(AnnotationSet.id == layer_id)) == 1

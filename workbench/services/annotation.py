@@ -620,6 +620,23 @@ def _check_version(value: Any) -> int:
     return value
 
 
+def _begin_write(session: Session, layer_id: int) -> None:
+    """Open the write transaction on the layer's row before any SAVEPOINT.
+
+    SQLite's Python driver begins a transaction only before a data-changing
+    statement, and a SAVEPOINT issued outside a transaction commits when it
+    is released; this no-op UPDATE makes the driver begin first, so the
+    caller keeps the unit of work.  On PostgreSQL it takes the row lock, so
+    a concurrent save waits here and then sees the version it lost to.
+    """
+    session.execute(
+        update(AnnotationSet)
+        .where(AnnotationSet.id == layer_id)
+        .values(version=AnnotationSet.version)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _bump(session: Session, layer: AnnotationSet, base_version: int) -> int:
     """Take the next version of ``layer`` if it is still at ``base_version``; return it.
 
@@ -696,11 +713,21 @@ def apply_ops(
             f"op {index} ({name}): {reason}", details=[{"index": index, "op": name, "reason": reason}]
         )
 
-    with session.begin_nested():
-        version = _bump(session, layer, base_version)
-        editor.preload(ops)
-        _run(editor, [(op, failure(i, op["op"])) for i, op in enumerate(ops)])
-        return _finish(session, layer, user, version, "ops", {"batch_id": batch_id, "ops": ops}, batch_id)
+    _begin_write(session, layer.id)
+    try:
+        with session.begin_nested():
+            version = _bump(session, layer, base_version)
+            editor.preload(ops)
+            _run(editor, [(op, failure(i, op["op"])) for i, op in enumerate(ops)])
+            return _finish(session, layer, user, version, "ops", {"batch_id": batch_id, "ops": ops}, batch_id)
+    except Conflict:
+        # A retry that raced its own first attempt: answer as the first attempt did.
+        last_id, last_result = session.execute(
+            select(AnnotationSet.last_batch_id, AnnotationSet.last_batch_result).where(AnnotationSet.id == layer.id)
+        ).one()
+        if last_id == batch_id and last_result is not None:
+            return dict(last_result)
+        raise
 
 
 def replace_layer(
@@ -744,6 +771,7 @@ def replace_layer(
         for index, item in enumerate(lists[name])
     ]
     editor = _Editor(session, layer.id, access.text, access.schema, empty=True)
+    _begin_write(session, layer.id)
     with session.begin_nested():
         version = _bump(session, layer, base_version)
         _clear(session, layer.id)
