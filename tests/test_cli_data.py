@@ -69,7 +69,7 @@ def test_a_bad_file_exits_1_with_a_one_line_reason_keeping_files_before_it(db, r
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {bad.parent}/{message}"), result.output
-    assert "the 1 file before it stay imported" in lines[0]
+    assert lines[0].endswith("(import stopped; 1 earlier file stays imported: 1 document, 0 layers)")
     assert "Traceback" not in result.output
     assert count(db, Document) == 1 and count(db, Span) == 0
     db.rollback()

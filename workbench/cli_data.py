@@ -59,7 +59,10 @@ def import_command(project: str, files: tuple[Path, ...], fmt: str) -> None:
         session.commit()
         earlier = len(done.files) if done is not None else 0
         if earlier:
-            kept = f"import stopped; the {earlier} file{'s' if earlier != 1 else ''} before it stay imported ({done.documents} documents, {done.layers} layers)"
+            kept = (
+                f"import stopped; {_plural(earlier, 'earlier file')} stay{'s' if earlier == 1 else ''} imported: "
+                f"{_plural(done.documents, 'document')}, {_plural(done.layers, 'layer')}"
+            )
         else:
             kept = "import stopped; nothing was imported"
         raise Failure(f"{exc.message} ({kept})") from None
@@ -111,6 +114,11 @@ def export_command(project: str, layer: str, fmt: str, split_spec: str | None, s
             fh = stack.enter_context(_open(Path(path)))
             count = exporting.write_export(session, target, layer, fmt, fh, only=ids)
             click.echo(f"Wrote {count} record{'s' if count != 1 else ''} ({len(ids)} documents) to {path}.", err=True)
+
+
+def _plural(n: int, word: str) -> str:
+    """Return ``1 file`` or ``2 files``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _open(path: Path) -> IO[str]:
