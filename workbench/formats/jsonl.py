@@ -55,7 +55,7 @@ def read(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentR
         try:
             record = _parse(raw, schema, f"{stem}-{number}", number)
             previous = texts.get(record.external_id)
-            digest = text_sha256(record.text)
+            digest = record.text_sha256
             if previous is None:
                 texts[record.external_id] = (digest, number)
             elif previous[0] != digest:
@@ -149,6 +149,7 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         attributions=attributions,
         doc_labels=[],
         line=number,
+        text_sha256=text_sha256(text),
     )
 
 

@@ -84,3 +84,5 @@ class DocumentRecord:
     attributions: list[AttributionRecord] = field(default_factory=list)
     doc_labels: list[str] = field(default_factory=list)
     line: int = 1
+    #: The SHA-256 of ``text`` when the reader computed it already ("" when not).
+    text_sha256: str = ""

@@ -52,6 +52,10 @@ from workbench.services import users as user_service
 BATCH = 1000
 #: Ids per ``IN (...)`` query.
 CHUNK = 500
+# Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
+_SETS = AnnotationSet.__table__
+_SPANS = Span.__table__
+_ATTRIBUTIONS = Attribution.__table__
 #: The status an imported layer gets.
 LAYER_STATUS = {"gold": "adjudicated", "annotator": "submitted", "prediction": "suggested"}
 
@@ -136,10 +140,11 @@ def import_paths(
         stay in the session, and ``exc.extra["report"]`` lists them.
     """
     report = ImportReport()
+    schema = project_service.project_schema(project)
     for path in expand_paths(paths):
         try:
             with path.open("rb") as fh:
-                file_report = import_stream(session, project, str(path), fh, fmt, user=user)
+                file_report = import_stream(session, project, str(path), fh, fmt, user=user, schema=schema)
         except OSError as exc:
             error = ImportError_(str(path), None, f"cannot read: {exc.strerror or exc}")
             error.extra["report"] = report
@@ -160,10 +165,12 @@ def import_stream(
     fh_or_bytes: IO[bytes] | bytes,
     fmt: str = "auto",
     user: User | None = None,
+    schema: Schema | None = None,
 ) -> FileReport:
     """Import one file (an open binary file or its bytes), all or nothing.
 
     :param filename: the name shown in errors; its stem gives ids where the file has none.
+    :param schema: the project's parsed schema, when the caller has it already.
     :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
     """
     stream: IO[bytes] = io.BytesIO(fh_or_bytes) if isinstance(fh_or_bytes, (bytes, bytearray)) else fh_or_bytes
@@ -179,7 +186,7 @@ def import_stream(
     reader = READERS.get(fmt)
     if reader is None:
         raise InvalidInput(f"unknown import format {fmt!r} (use auto, {', '.join(READERS)})")
-    schema = project_service.project_schema(project)
+    schema = schema or project_service.project_schema(project)
     with session.begin_nested():
         importer = _FileImport(session, project, filename, fmt, schema, user)
         try:
@@ -217,8 +224,8 @@ class _FileImport:
         self.schema = schema
         self.user_id = user.id if user is not None else None
         self.report = FileReport(filename, fmt)
-        #: external id -> (document id, text sha256, created by this file)
-        self.docs: dict[str, tuple[int, str, bool]] = {}
+        #: external id -> (document id or None until needed, text sha256, created by this file)
+        self.docs: dict[str, tuple[int | None, str, bool]] = {}
         self.counted_unchanged: set[str] = set()
         self.layers_done: set[tuple[int, str]] = set()
         self.users: dict[str, User] = {}
@@ -257,7 +264,7 @@ class _FileImport:
                     self.docs[external_id] = (doc_id, sha, False)
         new_rows: dict[str, dict[str, Any]] = {}
         for record in batch:
-            sha = text_sha256(record.text)
+            sha = record.text_sha256 or text_sha256(record.text)
             known = self.docs.get(record.external_id)
             pending = new_rows.get(record.external_id)
             if known is not None:
@@ -279,11 +286,32 @@ class _FileImport:
                 }
         if new_rows:
             rows = list(new_rows.values())
-            for doc_id, external_id, sha in self.session.execute(
-                insert(Document).returning(Document.id, Document.external_id, Document.text_sha256), rows
-            ):
-                self.docs[external_id] = (doc_id, sha, True)
+            table = Document.__table__
+            if any(r.layer is not None for r in batch):
+                for doc_id, external_id, sha in self.session.execute(
+                    insert(table).returning(table.c.id, table.c.external_id, table.c.text_sha256), rows
+                ):
+                    self.docs[external_id] = (doc_id, sha, True)
+            else:
+                # Plain documents need no ids now (a plain executemany is faster); a later
+                # layer record of the same file looks its document's id up.
+                self.session.execute(insert(table), rows)
+                for row in rows:
+                    self.docs[row["external_id"]] = (None, row["text_sha256"], True)
             self.report.documents += len(rows)
+
+    def document_ids(self, external_ids: list[str]) -> dict[str, int]:
+        """Return the ids of documents this file has seen, looking up in batches those inserted without one."""
+        missing = sorted({e for e in external_ids if self.docs[e][0] is None})
+        for chunk in _chunks(missing):
+            for doc_id, external_id in self.session.execute(
+                select(Document.id, Document.external_id).where(
+                    Document.project_id == self.project.id, Document.external_id.in_(chunk)
+                )
+            ):
+                _old, sha, created = self.docs[external_id]
+                self.docs[external_id] = (doc_id, sha, created)
+        return {e: self.docs[e][0] for e in external_ids}  # type: ignore[misc]
 
     # -- users -------------------------------------------------------------
 
@@ -320,8 +348,9 @@ class _FileImport:
         now = utcnow()
         # (record, document id, owner key, user id, model name)
         plans: list[tuple[DocumentRecord, int, str, int | None, str | None]] = []
+        doc_ids = self.document_ids([r.external_id for r in layered])
         for record in layered:
-            doc_id = self.docs[record.external_id][0]
+            doc_id = doc_ids[record.external_id]
             user_id: int | None = None
             model: str | None = None
             if record.layer == "gold":
@@ -357,7 +386,7 @@ class _FileImport:
         ]
         if new_sets:
             for set_id, doc_id, owner in self.session.execute(
-                insert(AnnotationSet).returning(AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.owner_key),
+                insert(_SETS).returning(_SETS.c.id, _SETS.c.document_id, _SETS.c.owner_key),
                 new_sets,
             ):
                 set_ids[(doc_id, owner)] = set_id
@@ -426,11 +455,11 @@ class _FileImport:
         for chunk in _chunks(span_rows, 2000):
             if needs_ids:
                 for span_id, set_id, uid in self.session.execute(
-                    insert(Span).returning(Span.id, Span.set_id, Span.uid), chunk
+                    insert(_SPANS).returning(_SPANS.c.id, _SPANS.c.set_id, _SPANS.c.uid), chunk
                 ):
                     span_ids[(set_id, uid)] = span_id
             else:
-                self.session.execute(insert(Span), chunk)
+                self.session.execute(insert(_SPANS), chunk)
         relation_rows = [
             {
                 "set_id": set_id,
@@ -445,7 +474,7 @@ class _FileImport:
             for r in record.relations
         ]
         for chunk in _chunks(relation_rows, 2000):
-            self.session.execute(insert(Relation), chunk)
+            self.session.execute(insert(Relation.__table__), chunk)
         attribution_rows = [
             {
                 "set_id": set_id,
@@ -461,7 +490,7 @@ class _FileImport:
         attribution_ids: dict[tuple[int, str], int] = {}
         for chunk in _chunks(attribution_rows, 2000):
             for att_id, set_id, uid in self.session.execute(
-                insert(Attribution).returning(Attribution.id, Attribution.set_id, Attribution.uid), chunk
+                insert(_ATTRIBUTIONS).returning(_ATTRIBUTIONS.c.id, _ATTRIBUTIONS.c.set_id, _ATTRIBUTIONS.c.uid), chunk
             ):
                 attribution_ids[(set_id, uid)] = att_id
         content_rows = [
@@ -471,7 +500,7 @@ class _FileImport:
             for i, piece in enumerate(a.content)
         ]
         for chunk in _chunks(content_rows, 2000):
-            self.session.execute(insert(AttributionContent), chunk)
+            self.session.execute(insert(AttributionContent.__table__), chunk)
         change_rows = [
             {
                 "set_id": set_id,
@@ -490,7 +519,7 @@ class _FileImport:
             for record, set_id in pairs
         ]
         for chunk in _chunks(change_rows, 2000):
-            self.session.execute(insert(Change), chunk)
+            self.session.execute(insert(Change.__table__), chunk)
 
 
 def count_layers(session: Session, project: Project) -> int:
