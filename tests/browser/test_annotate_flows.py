@@ -1,0 +1,215 @@
+"""The annotate page in Chromium: attributions and relations by keyboard, conflicts between tabs, submit and skip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import layer_of
+from conftest import login
+from conftest import open_annotate
+from conftest import select_cp
+from conftest import wait_saved
+from sqlalchemy.orm import Session
+
+from workbench.services import annotation as annotation_service
+
+pytestmark = pytest.mark.browser
+
+
+def layer_json(store: Session, document_id: int, text: str) -> dict[str, Any]:
+    """The layer as the API returns it, fresh from the database."""
+    return annotation_service.layer_data(store, layer_of(store, document_id), text)
+
+
+def mark(page: Any, text: str, needle: str, key: str) -> None:
+    """Select ``needle`` with the mouse and press a label key."""
+    start = text.index(needle)
+    select_cp(page, start, start + len(needle))
+    page.keyboard.press(key)
+
+
+def by_text(layer: dict[str, Any]) -> dict[str, str]:
+    """Span uid -> covered text."""
+    return {s["id"]: s["text"] for s in layer["spans"]}
+
+
+def test_attribution_with_the_keyboard_alone(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Anna Berg said the mill will close. It was reported that wages fall."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    mark(page, text, "Anna Berg", "p")
+    mark(page, text, "said", "u")
+    mark(page, text, "the mill will close", "c")
+    mark(page, text, "It was reported", "u")
+    mark(page, text, "wages fall", "c")
+    wait_saved(page)
+    # From here on: keyboard only.
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # Anna Berg
+    page.keyboard.press("Tab")  # said
+    page.keyboard.press("Tab")  # the mill will close
+    assert "the mill will close" in page.locator("#wb-list [aria-selected=true]").inner_text()
+    page.keyboard.press("a")  # the claim fills Content; the Source slot is active
+    assert page.locator(".wb-form").is_visible()
+    page.keyboard.press("BracketLeft")  # previous entity: Anna Berg -> Source
+    page.keyboard.press("Tab")  # Cue slot
+    page.keyboard.press("BracketRight")  # the next cue after Anna Berg: said
+    page.keyboard.press("Enter")
+    # The second one names no source: Tab to the claim, A, N, pick the cue.
+    page.keyboard.press("Tab")  # It was reported
+    page.keyboard.press("Tab")  # wages fall
+    page.keyboard.press("a")
+    page.keyboard.press("n")  # no source named; the Cue slot becomes active
+    page.keyboard.press("BracketLeft")  # It was reported
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    names = by_text(layer)
+    got = sorted(
+        [(names.get(a["source"]) if a["source"] else None, names[a["cue"]], [names[c] for c in a["content"]]) for a in layer["attributions"]],
+        key=str,
+    )
+    assert got == sorted([("Anna Berg", "said", ["the mill will close"]), (None, "It was reported", ["wages fall"])], key=str)
+    assert page.locator("#wb-count-attributions").inner_text() == "2"
+    # Undo removes the last attribution as one command.
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert len(layer_json(store, doc, text)["attributions"]) == 1
+
+
+def test_attribution_form_needs_content_and_source_or_cue_and_esc_discards(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Anna Berg said the mill will close."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    mark(page, text, "the mill will close", "c")
+    page.keyboard.press("a")
+    page.keyboard.press("Enter")  # neither source nor cue: refused
+    assert "source or a cue" in page.locator("#wb-form-error").inner_text()
+    # A span made on the spot inside the form fills the active slot (Source).
+    mark(page, text, "Anna Berg", "p")
+    assert "Anna Berg" in page.locator(".wb-slot.is-active").inner_text()
+    page.keyboard.press("Escape")  # discards the form and the span made in it
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    assert [sp["text"] for sp in layer["spans"]] == ["the mill will close"]
+    assert layer["attributions"] == []
+
+
+def test_relation_with_the_keyboard(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Jonas Weber of the Nordhaven Shipping Union spoke."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    mark(page, text, "Nordhaven Shipping Union", "o")
+    mark(page, text, "Jonas Weber", "p")  # selected now
+    page.keyboard.press("r")
+    page.keyboard.press("Tab")  # the next span after Jonas Weber: the union
+    page.keyboard.press("Enter")
+    assert "member_of" in page.locator(".wb-types").inner_text()
+    page.keyboard.press("1")
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    names = by_text(layer)
+    assert [(names[r["head"]], r["type"], names[r["tail"]]) for r in layer["relations"]] == [
+        ("Jonas Weber", "member_of", "Nordhaven Shipping Union")
+    ]
+    # Deleting the head span takes the relation with it, as one undoable command.
+    page.keyboard.press("Delete")
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    assert layer["relations"] == [] and len(layer["spans"]) == 1
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    assert len(layer["relations"]) == 1 and len(layer["spans"]) == 2
+
+
+def test_two_tabs_conflict(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Jonas Weber met Olga Petrenko in Velden on Monday."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    second = context.new_page()  # same cookies: the same person, another tab
+    open_annotate(second, live, s.project_id, doc)
+    # Tab 1 saves first.
+    mark(page, text, "Jonas Weber", "p")
+    wait_saved(page)
+    first_state = layer_json(store, doc, text)
+    assert [sp["text"] for sp in first_state["spans"]] == ["Jonas Weber"]
+    # Tab 2 still holds the old version; its edit is refused and it reloads.
+    mark(second, text, "Velden", "g")
+    second.wait_for_selector("#wb-banner:not([hidden])")
+    assert "changed in another tab or window" in second.locator("#wb-banner").inner_text()
+    wait_saved(second)
+    # The server holds exactly tab 1's save: nothing overwritten, nothing half-applied.
+    after = layer_json(store, doc, text)
+    assert [sp["text"] for sp in after["spans"]] == ["Jonas Weber"]
+    assert after["version"] == first_state["version"]
+    # Tab 2 shows the current state and can go on from it.
+    assert second.locator("#wb-count-spans").inner_text() == "1"
+    assert "Jonas Weber" in second.locator("#wb-list .wb-row").first.inner_text()
+    mark(second, text, "Velden", "g")
+    wait_saved(second)
+    assert sorted(sp["text"] for sp in layer_json(store, doc, text)["spans"]) == ["Jonas Weber", "Velden"]
+    second.close()
+
+
+def test_submit_opens_the_next_document_and_skip_needs_a_reason(page: Any, live: Any, store: Session, seed: Any) -> None:
+    texts = ["First text by Anna Berg.", "Second text about Velden.", "Third text, from Ostmark."]
+    s = seed(*texts)
+    login(page, live, s.username)
+    page.goto(f"{live.url}/projects/{s.project_id}/annotate")  # "Annotate" goes to the first open document
+    page.wait_for_selector("#annotate[data-ready='1']")
+    assert page.url.endswith(f"/documents/{s.document_ids[0]}/annotate")
+    mark(page, texts[0], "Anna Berg", "p")
+    page.keyboard.press("Control+Enter")  # saves, submits, opens the next one
+    page.wait_for_url(f"**/documents/{s.document_ids[1]}/annotate")
+    page.wait_for_selector("#annotate[data-ready='1']")
+    first = layer_of(store, s.document_ids[0])
+    assert first.status == "submitted" and [sp.label for sp in first.spans] == ["PERSON"]
+    # Skip asks for a reason in the panel.
+    page.locator("#wb-skip").click()
+    page.locator("#wb-skip-form button[type=submit]").click()
+    assert "reason" in page.locator("#wb-skip-error").inner_text()
+    page.locator("#wb-skip-note").fill("Not a news article")
+    page.locator("#wb-skip-form button[type=submit]").click()
+    page.wait_for_url(f"**/documents/{s.document_ids[2]}/annotate")
+    page.wait_for_selector("#annotate[data-ready='1']")
+    skipped = layer_of(store, s.document_ids[1])
+    assert skipped.status == "skipped" and skipped.status_note == "Not a news article"
+    # Submitting the last one goes back to the project with nothing left.
+    page.locator("#wb-submit").click()
+    page.wait_for_url(f"**/projects/{s.project_id}")
+    assert layer_of(store, s.document_ids[2]).status == "submitted"
+
+
+def test_shortcut_overlay_and_status_line(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Anna Berg said so."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    page.locator("#doc").focus()
+    page.keyboard.press("?")
+    assert page.locator("#wb-help").is_visible()
+    assert "Undo" in page.locator("#wb-help").inner_text()
+    page.keyboard.press("Escape")
+    assert page.locator("#wb-help").is_hidden()
+    assert page.locator("#wb-status").get_attribute("aria-live") == "polite"
+    # Offline: the change stays in the outbox, shown as unsaved, and lands once the server is back.
+    page.route("**/api/v1/layers/*/ops", lambda route: route.abort())
+    mark(page, text, "Anna Berg", "p")
+    page.wait_for_function("() => document.querySelector('#wb-status').textContent.startsWith('Unsaved: 1 change')")
+    stored = page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('wb-outbox-')).length")
+    assert stored == 1
+    page.unroute("**/api/v1/layers/*/ops")
+    page.keyboard.press("Control+s")
+    wait_saved(page)
+    assert [sp.label for sp in layer_of(store, s.document_ids[0]).spans] == ["PERSON"]
