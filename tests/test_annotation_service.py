@@ -486,3 +486,65 @@ def test_two_saves_from_the_same_version_cannot_both_win(app, db, world):
     db.expire_all()
     assert db.scalars(select(Span.uid)).all() == ["p"]
     assert db.scalar(select(AnnotationSet.version).where(AnnotationSet.id == layer_id)) == 1
+
+
+def test_cascades_within_one_batch(db, world):
+    """Deletes reach rows made or changed earlier in the same batch, stored or not."""
+    apply(db, world, BASE_OPS)
+    result = apply(
+        db,
+        world,
+        [
+            # New spans and an attribution that uses them, then one of them goes.
+            span_op("n1", "PERSON", 0, 4),
+            span_op("n2", "CLAIM", 36, 59),
+            {"op": "attribution.create", "id": "a2", "source": "n1", "cue": None, "content": ["n2", "c"]},
+            {"op": "relation.create", "id": "r2", "type": "about", "head": "n2", "tail": "o"},
+            {"op": "span.delete", "id": "n2"},
+            # A stored attribution gets a new piece, then loses a stored piece and the new one.
+            {"op": "attribution.update", "id": "a1", "content": ["c", "n1"]},
+            {"op": "relation.create", "id": "r3", "type": "member_of", "head": "n1", "tail": "o"},
+            {"op": "span.delete", "id": "n1"},
+            # A stored span used by a relation made in this batch.
+            {"op": "relation.create", "id": "r4", "type": "member_of", "head": "p", "tail": "o"},
+            {"op": "span.delete", "id": "o"},
+        ],
+        batch="b2",
+    )
+    assert result["counts"] == {"spans": 3, "relations": 0, "attributions": 1}
+    layer = data(db, world)
+    assert [s["id"] for s in layer["spans"]] == ["p", "cue", "c"]
+    assert layer["relations"] == []
+    assert layer["attributions"] == [
+        {"id": "a1", "source": "p", "cue": "cue", "content": ["c"], "attrs": {"quote": "indirect"}}
+    ]
+    assert db.scalar(select(func.count(AttributionContent.id))) == 1
+
+
+def test_relabel_is_checked_against_relations_made_in_the_same_batch(db, world):
+    apply(db, world, BASE_OPS[:4])
+    with pytest.raises(InvalidAnnotation, match=r"^op 1 \(span.update\): a member_of relation cannot go from DATE to ORG"):
+        annotation.apply_ops(
+            db, world["ann"], world["layer"].id, 1, "b2",
+            [
+                {"op": "relation.create", "id": "r9", "type": "member_of", "head": "p", "tail": "o"},
+                {"op": "span.update", "id": "p", "label": "DATE"},
+            ],
+        )
+    db.commit()
+    assert data(db, world)["relations"] == []
+
+
+def test_a_deleted_id_may_be_reused_in_the_same_batch(db, world):
+    apply(db, world, BASE_OPS)
+    apply(
+        db, world,
+        [{"op": "relation.delete", "id": "r1"},
+         {"op": "relation.create", "id": "r1", "type": "member_of", "head": "p", "tail": "o", "attrs": {"v": "2"}}],
+        batch="b2",
+    )
+    assert data(db, world)["relations"][0]["attrs"] == {"v": "2"}
+    apply(db, world, [{"op": "span.delete", "id": "cue"}, span_op("cue", "CUE", 27, 31, attrs={"k": "v"})], batch="b3")
+    layer = data(db, world)
+    assert [s["attrs"] for s in layer["spans"] if s["id"] == "cue"] == [{"k": "v"}]
+    assert layer["attributions"][0]["cue"] is None  # the old cue span went, and with it the link

@@ -339,7 +339,12 @@ def _ref(value: Any, what: str) -> str | None:
 
 
 class _Editor:
-    """Applies ops to one layer, loading only the rows the ops name (indexed by uid)."""
+    """Applies ops to one layer, loading only the rows the ops name (indexed by uid).
+
+    Everything a batch needs is loaded up front in a few queries (the spans,
+    relations and attributions its ops name, and whatever touches a span it
+    updates or deletes); the ops then run in memory and one flush writes them.
+    """
 
     def __init__(self, session: Session, layer_id: int, text: str, schema: Schema, *, empty: bool = False):
         self.session = session
@@ -350,61 +355,124 @@ class _Editor:
         self.spans: dict[str, Span | None] = {}
         self.relations: dict[str, Relation | None] = {}
         self.attributions: dict[str, Attribution | None] = {}
+        #: uids of relations and attributions that existed when the batch began (for "id already used").
+        self.taken: set[str] = set()
+        #: Every relation / attribution loaded or created in this batch and not deleted.
+        self.known_relations: set[Relation] = set()
+        self.known_attributions: set[Attribution] = set()
+        #: Ids of stored spans whose relations and attributions are all loaded.
+        self.touch_loaded: set[int] = set()
+        #: uids of stored rows deleted in this batch (not yet flushed).
+        self.deleted_stored: set[str] = set()
         #: True when the layer is known to be empty: nothing to look up.
         self.empty = empty
 
     # -- loading
 
-    def preload(self, ops: list[Any]) -> None:
-        """Load, in one query per table, every row an op names by id or reference."""
+    def preload(self, ops: list[dict[str, Any]]) -> None:
+        """Load, in one query per kind of row, everything the ops name."""
         if self.empty:
             return
-        uids: set[str] = set()
+        span_uids: set[str] = set()
+        changed_spans: set[str] = set()
+        relation_uids: set[str] = set()
+        attribution_uids: set[str] = set()
+        created: set[str] = set()
         for op in ops:
-            if not isinstance(op, dict):
-                continue
-            for key in ("id", "head", "tail", "source", "cue"):
+            kind, _, action = op["op"].partition(".")
+            uid = op.get("id")
+            if isinstance(uid, str):
+                if action == "create":
+                    created.add(uid)
+                elif kind == "span":
+                    changed_spans.add(uid)
+                elif kind == "relation":
+                    relation_uids.add(uid)
+                else:
+                    attribution_uids.add(uid)
+            for key in ("head", "tail", "source", "cue"):
                 if isinstance(op.get(key), str):
-                    uids.add(op[key])
+                    span_uids.add(op[key])
             if isinstance(op.get("content"), list):
-                uids.update(u for u in op["content"] if isinstance(u, str))
-        if not uids:
-            return
-        self._load_spans(uids)
-        self._load_relations(uids)
-        self._load_attributions(uids)
+                span_uids.update(u for u in op["content"] if isinstance(u, str))
+        self._load_spans(span_uids | changed_spans | created)
+        if relation_uids:
+            self._load_relations(relation_uids)
+        if attribution_uids:
+            self._load_attributions(attribution_uids)
+        if created:
+            self.taken.update(
+                self.session.scalars(
+                    select(Relation.uid)
+                    .where(Relation.set_id == self.layer_id, Relation.uid.in_(created))
+                    .union_all(
+                        select(Attribution.uid).where(Attribution.set_id == self.layer_id, Attribution.uid.in_(created))
+                    )
+                )
+            )
+        stored = [span.id for uid in changed_spans if (span := self.spans.get(uid)) is not None]
+        if stored:
+            self._load_touching(stored)
 
     def _load_spans(self, uids: set[str]) -> None:
+        if not uids:
+            return
         for span in self.session.scalars(select(Span).where(Span.set_id == self.layer_id, Span.uid.in_(uids))):
             self.spans[span.uid] = span
         for uid in uids:
             self.spans.setdefault(uid, None)
 
-    def _load_relations(self, uids: set[str]) -> None:
-        stmt = (
-            select(Relation)
-            .options(joinedload(Relation.head), joinedload(Relation.tail))
-            .where(Relation.set_id == self.layer_id, Relation.uid.in_(uids))
+    def _relations_query(self) -> Any:
+        return select(Relation).options(joinedload(Relation.head), joinedload(Relation.tail))
+
+    def _attributions_query(self) -> Any:
+        return select(Attribution).options(
+            joinedload(Attribution.source),
+            joinedload(Attribution.cue),
+            selectinload(Attribution.content).joinedload(AttributionContent.span),
         )
-        for relation in self.session.scalars(stmt).unique():
-            self.relations[relation.uid] = relation
+
+    def _keep_relations(self, rows: Any) -> None:
+        for relation in rows:
+            if self.relations.get(relation.uid, relation) is relation:  # not deleted in this batch
+                self.relations[relation.uid] = relation
+                self.known_relations.add(relation)
+
+    def _keep_attributions(self, rows: Any) -> None:
+        for attribution in rows:
+            if self.attributions.get(attribution.uid, attribution) is attribution:
+                self.attributions[attribution.uid] = attribution
+                self.known_attributions.add(attribution)
+
+    def _load_relations(self, uids: set[str]) -> None:
+        stmt = self._relations_query().where(Relation.set_id == self.layer_id, Relation.uid.in_(uids))
+        self._keep_relations(self.session.scalars(stmt).unique())
         for uid in uids:
             self.relations.setdefault(uid, None)
 
     def _load_attributions(self, uids: set[str]) -> None:
-        stmt = (
-            select(Attribution)
-            .options(
-                joinedload(Attribution.source),
-                joinedload(Attribution.cue),
-                selectinload(Attribution.content).joinedload(AttributionContent.span),
-            )
-            .where(Attribution.set_id == self.layer_id, Attribution.uid.in_(uids))
-        )
-        for attribution in self.session.scalars(stmt).unique():
-            self.attributions[attribution.uid] = attribution
+        stmt = self._attributions_query().where(Attribution.set_id == self.layer_id, Attribution.uid.in_(uids))
+        self._keep_attributions(self.session.scalars(stmt).unique())
         for uid in uids:
             self.attributions.setdefault(uid, None)
+
+    def _load_touching(self, span_ids: list[int]) -> None:
+        """Load every stored relation and attribution that uses one of these stored spans."""
+        relations = self._relations_query().where(
+            Relation.set_id == self.layer_id, or_(Relation.head_id.in_(span_ids), Relation.tail_id.in_(span_ids))
+        )
+        self._keep_relations(self.session.scalars(relations).unique())
+        in_content = select(AttributionContent.attribution_id).where(AttributionContent.span_id.in_(span_ids))
+        attributions = self._attributions_query().where(
+            Attribution.set_id == self.layer_id,
+            or_(
+                Attribution.source_id.in_(span_ids),
+                Attribution.cue_id.in_(span_ids),
+                Attribution.id.in_(in_content),
+            ),
+        )
+        self._keep_attributions(self.session.scalars(attributions).unique())
+        self.touch_loaded.update(span_ids)
 
     def span(self, uid: str) -> Span | None:
         """Return the layer's span ``uid`` (created earlier in this batch included), or None."""
@@ -426,8 +494,14 @@ class _Editor:
 
     def _new_uid(self, value: Any) -> str:
         uid = _uid(value)
-        if self.span(uid) is not None or self.relation(uid) is not None or self.attribution(uid) is not None:
+        if self.span(uid) is not None or self.relations.get(uid) is not None or self.attributions.get(uid) is not None:
             raise _OpError(f"id {uid!r} is already used in this layer")
+        if uid in self.taken and uid not in self.relations and uid not in self.attributions:
+            raise _OpError(f"id {uid!r} is already used in this layer")
+        if uid in self.deleted_stored:
+            # The unit of work inserts before it deletes: write the delete first, or the ids clash.
+            self.session.flush()
+            self.deleted_stored.discard(uid)
         return uid
 
     def _need_span(self, value: Any, what: str) -> Span:
@@ -436,6 +510,43 @@ class _Editor:
         if span is None:
             raise _OpError(f"{what} {uid!r} is not a span of this layer")
         return span
+
+    def _remove(self, row: Any) -> None:
+        """Delete a stored row, or forget one created earlier in this batch."""
+        if row in self.session.new:
+            self.session.expunge(row)
+        else:
+            self.session.delete(row)
+            self.deleted_stored.add(row.uid)
+
+    def _forget_relation(self, relation: Relation) -> None:
+        self._remove(relation)
+        self.relations[relation.uid] = None
+        self.known_relations.discard(relation)
+
+    def _forget_attribution(self, attribution: Attribution) -> None:
+        pending = [piece for piece in attribution.content if piece in self.session.new]
+        if pending and attribution not in self.session.new:
+            # Pieces added in this batch to a stored attribution: drop them before the delete cascades.
+            attribution.content = [piece for piece in attribution.content if piece not in pending]
+            for piece in pending:
+                if piece in self.session:
+                    self.session.expunge(piece)
+        self._remove(attribution)
+        self.attributions[attribution.uid] = None
+        self.known_attributions.discard(attribution)
+
+    def _touching(self, span: Span) -> tuple[list[Relation], list[Attribution]]:
+        """Return the relations and attributions that use ``span`` (all in memory after preload)."""
+        if span.id is not None and span.id not in self.touch_loaded:
+            self._load_touching([span.id])
+        relations = [r for r in self.known_relations if r.head is span or r.tail is span]
+        attributions = [
+            a
+            for a in self.known_attributions
+            if a.source is span or a.cue is span or any(piece.span is span for piece in a.content)
+        ]
+        return relations, attributions
 
     # -- ops
 
@@ -465,43 +576,28 @@ class _Editor:
         span.label, span.start, span.end, span.attrs = label, start, end, attrs
         if relabelled:
             # A new label must still fit every relation the span takes part in.
-            self.session.flush()
-            for relation in self._relations_touching(span):
+            for relation in self._touching(span)[0]:
                 rules.check_relation(self.schema, relation.type, relation.head.label, relation.tail.label)
-
-    def _relations_touching(self, span: Span) -> list[Relation]:
-        stmt = (
-            select(Relation)
-            .options(joinedload(Relation.head), joinedload(Relation.tail))
-            .where(Relation.set_id == self.layer_id, or_(Relation.head_id == span.id, Relation.tail_id == span.id))
-        )
-        return list(self.session.scalars(stmt).unique())
 
     def _span_delete(self, op: dict[str, Any]) -> None:
         span = self._need_span(op.get("id"), "span")
-        self.session.flush()  # every row of this batch gets its id, so the queries below see it
-        for relation in self._relations_touching(span):
-            self.session.delete(relation)
-            self.relations[relation.uid] = None
-        in_content = select(AttributionContent.attribution_id).where(AttributionContent.span_id == span.id)
-        stmt = (
-            select(Attribution)
-            .options(selectinload(Attribution.content))
-            .where(
-                Attribution.set_id == self.layer_id,
-                or_(Attribution.source_id == span.id, Attribution.cue_id == span.id, Attribution.id.in_(in_content)),
-            )
-        )
-        for attribution in list(self.session.scalars(stmt).unique()):
-            if attribution.source_id == span.id:
+        relations, attributions = self._touching(span)
+        for relation in relations:
+            self._forget_relation(relation)
+        for attribution in attributions:
+            if attribution.source is span:
                 attribution.source = None
-            if attribution.cue_id == span.id:
+            if attribution.cue is span:
                 attribution.cue = None
-            attribution.content = [piece for piece in attribution.content if piece.span_id != span.id]
-            if not attribution.content or (attribution.source is None and attribution.cue is None):
-                self.session.delete(attribution)
-                self.attributions[attribution.uid] = None
-        self.session.delete(span)
+            dropped = [piece for piece in attribution.content if piece.span is span]
+            kept = [piece for piece in attribution.content if piece.span is not span]
+            attribution.content = kept
+            for piece in dropped:
+                if piece in self.session.new:
+                    self.session.expunge(piece)
+            if not kept or (attribution.source is None and attribution.cue is None):
+                self._forget_attribution(attribution)
+        self._remove(span)
         self.spans[span.uid] = None
 
     def _relation_create(self, op: dict[str, Any]) -> None:
@@ -515,6 +611,7 @@ class _Editor:
         relation = Relation(set_id=self.layer_id, uid=uid, type=op["type"], head=head, tail=tail, attrs=attrs)
         self.session.add(relation)
         self.relations[uid] = relation
+        self.known_relations.add(relation)
 
     def _relation_update(self, op: dict[str, Any]) -> None:
         uid = _uid(op.get("id"))
@@ -531,8 +628,7 @@ class _Editor:
         relation = self.relation(uid)
         if relation is None:
             raise _OpError(f"relation {uid!r} is not in this layer")
-        self.session.delete(relation)
-        self.relations[uid] = None
+        self._forget_relation(relation)
 
     def _attribution_parts(
         self, source: Any, cue: Any, content: Any, attrs: Any
@@ -564,6 +660,7 @@ class _Editor:
         )
         self.session.add(attribution)
         self.attributions[uid] = attribution
+        self.known_attributions.add(attribution)
 
     def _attribution_update(self, op: dict[str, Any]) -> None:
         uid = _uid(op.get("id"))
@@ -585,8 +682,7 @@ class _Editor:
         attribution = self.attribution(uid)
         if attribution is None:
             raise _OpError(f"attribution {uid!r} is not in this layer")
-        self.session.delete(attribution)
-        self.attributions[uid] = None
+        self._forget_attribution(attribution)
 
 
 def _run(editor: _Editor, items: list[tuple[dict[str, Any], Callable[[str], InvalidAnnotation]]]) -> None:
