@@ -464,6 +464,7 @@ def test_two_saves_from_the_same_version_cannot_both_win(app, db, world):
     outcome: dict[str, Any] = {}
 
     def second_save() -> None:
+        """Save from version 0 in another session; record the outcome."""
         other = app.extensions["workbench.sessionmaker"]()
         try:
             user = other.get(type(world["ann"]), world["ann"].id)

@@ -31,6 +31,7 @@ class Api:
     """
 
     def __init__(self, app: Any):
+        """Wrap ``app`` in a test client."""
         self.app = app
         self.client = app.test_client()
 

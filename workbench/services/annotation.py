@@ -96,6 +96,10 @@ class LayerAccess:
 
 
 def _schema_of(project: Project) -> Schema:
+    """Return the project's parsed schema.
+
+    :raise InvalidInput: the stored schema no longer parses.
+    """
     try:
         return parse_schema(project.label_schema)
     except SchemaError as exc:  # a stored schema was valid when saved; say so if not
@@ -103,6 +107,7 @@ def _schema_of(project: Project) -> Schema:
 
 
 def _role(session: Session, user: User, project_id: int) -> str | None:
+    """Return what ``user`` is in project ``project_id``: admin, curator, annotator or None."""
     if user.role == "admin":
         return "admin"
     return session.scalar(
@@ -320,12 +325,17 @@ class _OpError(Exception):
 
 
 def _uid(value: Any, what: str = "id") -> str:
+    """Return ``value`` if it is a usable id (a short non-empty string).
+
+    :raise _OpError: naming ``what``.
+    """
     if not isinstance(value, str) or not value or len(value) > MAX_UID:
         raise _OpError(f"{what} must be a string of 1 to {MAX_UID} characters, got {value!r}")
     return value
 
 
 def _attrs(value: Any) -> dict[str, Any]:
+    """Return an op's ``attrs`` (an object; None means none)."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -347,6 +357,10 @@ class _Editor:
     """
 
     def __init__(self, session: Session, layer_id: int, text: str, schema: Schema, *, empty: bool = False):
+        """Start a batch on layer ``layer_id`` of ``text`` under ``schema``.
+
+        :param empty: the layer is known to be empty (a replace), so nothing is looked up.
+        """
         self.session = session
         self.layer_id = layer_id
         self.text = text
@@ -415,6 +429,7 @@ class _Editor:
             self._load_touching(stored)
 
     def _load_spans(self, uids: set[str]) -> None:
+        """Load the layer's spans with these uids; remember the missing ones as absent."""
         if not uids:
             return
         for span in self.session.scalars(select(Span).where(Span.set_id == self.layer_id, Span.uid.in_(uids))):
@@ -423,9 +438,11 @@ class _Editor:
             self.spans.setdefault(uid, None)
 
     def _relations_query(self) -> Any:
+        """Return a select of relations with their head and tail spans."""
         return select(Relation).options(joinedload(Relation.head), joinedload(Relation.tail))
 
     def _attributions_query(self) -> Any:
+        """Return a select of attributions with their source, cue and content spans."""
         return select(Attribution).options(
             joinedload(Attribution.source),
             joinedload(Attribution.cue),
@@ -433,24 +450,28 @@ class _Editor:
         )
 
     def _keep_relations(self, rows: Any) -> None:
+        """Index loaded relations by uid, except those deleted earlier in this batch."""
         for relation in rows:
             if self.relations.get(relation.uid, relation) is relation:  # not deleted in this batch
                 self.relations[relation.uid] = relation
                 self.known_relations.add(relation)
 
     def _keep_attributions(self, rows: Any) -> None:
+        """Index loaded attributions by uid, except those deleted earlier in this batch."""
         for attribution in rows:
             if self.attributions.get(attribution.uid, attribution) is attribution:
                 self.attributions[attribution.uid] = attribution
                 self.known_attributions.add(attribution)
 
     def _load_relations(self, uids: set[str]) -> None:
+        """Load the layer's relations with these uids; remember the missing ones as absent."""
         stmt = self._relations_query().where(Relation.set_id == self.layer_id, Relation.uid.in_(uids))
         self._keep_relations(self.session.scalars(stmt).unique())
         for uid in uids:
             self.relations.setdefault(uid, None)
 
     def _load_attributions(self, uids: set[str]) -> None:
+        """Load the layer's attributions with these uids; remember the missing ones as absent."""
         stmt = self._attributions_query().where(Attribution.set_id == self.layer_id, Attribution.uid.in_(uids))
         self._keep_attributions(self.session.scalars(stmt).unique())
         for uid in uids:
@@ -493,6 +514,7 @@ class _Editor:
         return self.attributions.get(uid)
 
     def _new_uid(self, value: Any) -> str:
+        """Return ``value`` if it is a valid id no span, relation or attribution of the layer uses."""
         uid = _uid(value)
         if self.span(uid) is not None or self.relations.get(uid) is not None or self.attributions.get(uid) is not None:
             raise _OpError(f"id {uid!r} is already used in this layer")
@@ -505,6 +527,10 @@ class _Editor:
         return uid
 
     def _need_span(self, value: Any, what: str) -> Span:
+        """Return the layer's span named by ``value``.
+
+        :raise _OpError: no such span (``what`` names the field).
+        """
         uid = _uid(value, what)
         span = self.span(uid)
         if span is None:
@@ -520,11 +546,13 @@ class _Editor:
             self.deleted_stored.add(row.uid)
 
     def _forget_relation(self, relation: Relation) -> None:
+        """Remove a relation from the layer and from this batch's indexes."""
         self._remove(relation)
         self.relations[relation.uid] = None
         self.known_relations.discard(relation)
 
     def _forget_attribution(self, attribution: Attribution) -> None:
+        """Remove an attribution (and its content pieces) from the layer and this batch's indexes."""
         pending = [piece for piece in attribution.content if piece in self.session.new]
         if pending and attribution not in self.session.new:
             # Pieces added in this batch to a stored attribution: drop them before the delete cascades.
@@ -555,6 +583,7 @@ class _Editor:
         getattr(self, "_" + op["op"].replace(".", "_"))(op)
 
     def _span_create(self, op: dict[str, Any]) -> None:
+        """``span.create``: a new span; ``text``, when given, must be what it covers."""
         uid = self._new_uid(op.get("id"))
         label, start, end, attrs = op.get("label"), op.get("start"), op.get("end"), _attrs(op.get("attrs"))
         quote = op.get("text")
@@ -566,6 +595,7 @@ class _Editor:
         self.spans[uid] = span
 
     def _span_update(self, op: dict[str, Any]) -> None:
+        """``span.update``: change label, offsets or attrs; a new label must suit the span's relations."""
         span = self._need_span(op.get("id"), "span")
         label = op["label"] if "label" in op else span.label
         start = op["start"] if "start" in op else span.start
@@ -580,6 +610,10 @@ class _Editor:
                 rules.check_relation(self.schema, relation.type, relation.head.label, relation.tail.label)
 
     def _span_delete(self, op: dict[str, Any]) -> None:
+        """``span.delete``: remove the span, its relations, and its place in attributions.
+
+        An attribution left without content, or with neither source nor cue, goes too.
+        """
         span = self._need_span(op.get("id"), "span")
         relations, attributions = self._touching(span)
         for relation in relations:
@@ -601,6 +635,7 @@ class _Editor:
         self.spans[span.uid] = None
 
     def _relation_create(self, op: dict[str, Any]) -> None:
+        """``relation.create``: a typed link between two spans of the layer, as the schema allows."""
         uid = self._new_uid(op.get("id"))
         head = self._need_span(op.get("head"), "head")
         tail = self._need_span(op.get("tail"), "tail")
@@ -614,6 +649,7 @@ class _Editor:
         self.known_relations.add(relation)
 
     def _relation_update(self, op: dict[str, Any]) -> None:
+        """``relation.update``: change the type or attrs (head and tail stay)."""
         uid = _uid(op.get("id"))
         relation = self.relation(uid)
         if relation is None:
@@ -624,6 +660,7 @@ class _Editor:
         relation.type, relation.attrs = rtype, attrs
 
     def _relation_delete(self, op: dict[str, Any]) -> None:
+        """``relation.delete``: remove the relation."""
         uid = _uid(op.get("id"))
         relation = self.relation(uid)
         if relation is None:
@@ -633,6 +670,7 @@ class _Editor:
     def _attribution_parts(
         self, source: Any, cue: Any, content: Any, attrs: Any
     ) -> tuple[Span | None, Span | None, list[Span], dict[str, Any]]:
+        """Check an attribution's parts and return the spans they name, and its attrs."""
         source_uid, cue_uid = _ref(source, "source"), _ref(cue, "cue")
         if isinstance(content, list):
             content = [_uid(item, "content") for item in content]
@@ -646,6 +684,7 @@ class _Editor:
         )
 
     def _attribution_create(self, op: dict[str, Any]) -> None:
+        """``attribution.create``: source (or null), cue (or null), one or more content spans."""
         uid = self._new_uid(op.get("id"))
         source, cue, content, attrs = self._attribution_parts(
             op.get("source"), op.get("cue"), op.get("content"), op.get("attrs")
@@ -663,6 +702,7 @@ class _Editor:
         self.known_attributions.add(attribution)
 
     def _attribution_update(self, op: dict[str, Any]) -> None:
+        """``attribution.update``: replace any of source, cue, content and attrs."""
         uid = _uid(op.get("id"))
         attribution = self.attribution(uid)
         if attribution is None:
@@ -678,6 +718,7 @@ class _Editor:
             attribution.content = [AttributionContent(span=span, position=i) for i, span in enumerate(content)]
 
     def _attribution_delete(self, op: dict[str, Any]) -> None:
+        """``attribution.delete``: remove the attribution."""
         uid = _uid(op.get("id"))
         attribution = self.attribution(uid)
         if attribution is None:
@@ -695,6 +736,11 @@ def _run(editor: _Editor, items: list[tuple[dict[str, Any], Callable[[str], Inva
 
 
 def _check_ops(ops: Any) -> list[dict[str, Any]]:
+    """Return ``ops`` if it is a non-empty list of objects with known op names.
+
+    :raise InvalidInput: not a list, empty or too long.
+    :raise InvalidAnnotation: an op that is not an object or has an unknown name (naming its index).
+    """
     if not isinstance(ops, list) or not ops:
         raise InvalidInput("ops must be a non-empty list")
     if len(ops) > MAX_OPS:
@@ -711,6 +757,7 @@ def _check_ops(ops: Any) -> list[dict[str, Any]]:
 
 
 def _check_version(value: Any) -> int:
+    """Return ``value`` if it is a whole number (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"base_version must be a whole number, got {value!r}")
     return value
@@ -805,6 +852,7 @@ def apply_ops(
     editor = _Editor(session, layer.id, access.text, access.schema)
 
     def failure(index: int, name: str) -> Callable[[str], InvalidAnnotation]:
+        """Return a builder of the error for one failing item."""
         return lambda reason: InvalidAnnotation(
             f"op {index} ({name}): {reason}", details=[{"index": index, "op": name, "reason": reason}]
         )
@@ -855,6 +903,7 @@ def replace_layer(
         )
 
     def failure(name: str, index: int, uid: Any) -> Callable[[str], InvalidAnnotation]:
+        """Return a builder of the error for one failing item."""
         return lambda reason: InvalidAnnotation(
             f"{name}[{index}] ({uid}): {reason}",
             details=[{"list": name, "index": index, "id": uid, "reason": reason}],
