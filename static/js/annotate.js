@@ -408,6 +408,7 @@ class AnnotatePage {
     for (const k of ["source", "cue"]) if (k !== f.active && f[k] === id) f[k] = null;
     if (f.active !== "content") f.content = f.content.filter(c => c !== id);
     f.cursor = id;
+    f.error = "";
     this.updateLinks();
     this.renderPanel();
     this.announce(`${f.active}: ${this.quote(this.model.spans.get(id))}`);
@@ -451,6 +452,7 @@ class AnnotatePage {
   }
 
   flashForm(msg) {
+    if (this.mode) this.mode.error = msg; // survives re-rendering of the panel
     const e = $("#wb-form-error", this.root);
     if (e) e.textContent = msg;
   }
@@ -1034,7 +1036,7 @@ class AnnotatePage {
     box.appendChild(slot("cue", "Cue", f.cue ? this.spanText(f.cue) : "pick a span"));
     for (const a of this.data.schema.attribution_attributes || []) box.appendChild(this.attrSelect(a, f.attrs[a.name], "form", null));
     box.appendChild(el("p", "wb-hint", "Tab: next slot · ] / [: pick next/previous span · select text + label key: new span · + another content piece · N no source named · Enter save · Esc discard"));
-    const err = el("p", "wb-form-error"); err.id = "wb-form-error"; err.setAttribute("role", "alert");
+    const err = el("p", "wb-form-error", f.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     box.appendChild(err);
     const bar = el("div", "wb-actions");
     const ok = el("button", "primary", "Save attribution"); ok.type = "button"; ok.dataset.action = "commit-attr";
@@ -1052,7 +1054,7 @@ class AnnotatePage {
     box.appendChild(el("h3", "", "New relation"));
     box.appendChild(el("p", "", `From: ${this.spanText(m.head)}`));
     box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (Tab or click)"}`));
-    const err = el("p", "wb-form-error"); err.id = "wb-form-error"; err.setAttribute("role", "alert");
+    const err = el("p", "wb-form-error", m.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     if (m.stage === "type") {
       const ol = el("ol", "wb-types");
       this.relTypes().forEach((t, i) => {
