@@ -57,7 +57,11 @@ class AnnotatePage {
       onStatus: (st) => this.showStatus(st),
       onConflict: () => this.conflict(),
       onInvalid: (err) => this.invalid(err),
-      onSaved: (resp) => { this.model.version = resp.version; this.showCounts(resp.counts); },
+      onSaved: (resp) => {
+        this.model.version = resp.version;
+        if (this.model.status === "new") { this.model.status = "in_progress"; this.renderLayerStatus(); }
+        this.showCounts(resp.counts);
+      },
     });
     this.recoverOutbox();
     this.buildChrome();
@@ -647,8 +651,9 @@ class AnnotatePage {
     if (ctrl && ((key === "z" || key === "Z") && e.shiftKey || key === "y" || key === "Y")) { e.preventDefault(); this.redo(); return; }
     if (ctrl || e.altKey && key.length === 1) return;
     // Single keys act only in the text or the panel.
-    const inScope = this.docEl.contains(t) || $("#wb-panel", this.root).contains(t) || t === document.body;
+    const inScope = this.root.contains(t) || t === document.body;
     if (!inScope) return;
+    if (t.tagName === "BUTTON" && (key === "Enter" || key === " ")) return; // let buttons work
     if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
     if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;

@@ -36,9 +36,15 @@ def test_mouse_span_saved_with_exact_offsets(page: Any, live: Any, store: Sessio
     text = "Mara Lindqvist said on Tuesday that the port of Velden will reopen.\nThe harbour office confirmed it."
     s = seed(text)
     login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    # From the project page, "Annotate" opens the first document still to do.
+    page.goto(f"{live.url}/projects/{s.project_id}")
+    page.get_by_role("link", name="Annotate", exact=True).click()
+    page.wait_for_url(f"**/projects/{s.project_id}/documents/{s.document_ids[0]}/annotate")
+    page.wait_for_selector("#annotate[data-ready='1']")
+    assert page.locator("#wb-layer-status").text_content() == "new"
     start, end = make_span(page, text, "Mara Lindqvist", "p")
     wait_saved(page)
+    assert page.locator("#wb-layer-status").text_content() == "in progress"
     page.reload()
     page.wait_for_selector("#annotate[data-ready='1']")
     assert spans_of(store, s.document_ids[0]) == [("PERSON", start, end)]
@@ -49,3 +55,107 @@ def test_mouse_span_saved_with_exact_offsets(page: Any, live: Any, store: Sessio
     row = page.locator("#wb-list .wb-row").first
     assert "Mara Lindqvist" in row.inner_text()
     assert "PERSON" in row.inner_text()
+
+
+def test_span_after_emoji_and_in_crlf_text(page: Any, live: Any, store: Session, seed: Any) -> None:
+    family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
+    text = f"A trip with {family} and \U0001f1e9\U0001f1ea flags: Olga Petrenko spoke.\r\nThen \U0001d54f posts: Jonas Weber agreed.\r\n\r\nLast line here."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    a = make_span(page, text, "Olga Petrenko", "p")
+    b = make_span(page, text, "Jonas Weber", "1")  # digits pick labels by position: 1 = PERSON
+    c = make_span(page, text, "Last line", "e")
+    wait_saved(page)
+    page.reload()
+    page.wait_for_selector("#annotate[data-ready='1']")
+    assert spans_of(store, s.document_ids[0]) == sorted([("PERSON", *a), ("PERSON", *b), ("EVENT", *c)])
+    for _label, start, end in spans_of(store, s.document_ids[0]):
+        assert text[start:end] in ("Olga Petrenko", "Jonas Weber", "Last line")
+    assert page.locator("#wb-count-spans").inner_text() == "3"
+
+
+def test_partial_selection_snaps_to_tokens(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Officials of the Nordhaven Shipping Union denied it."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    start = text.index("haven")
+    select_cp(page, start, text.index("Union") + 2)  # "haven Shipping Un"
+    page.keyboard.press("o")
+    wait_saved(page)
+    (label, s0, e0), = spans_of(store, s.document_ids[0])
+    assert (label, text[s0:e0]) == ("ORG", "Nordhaven Shipping Union")
+    # With snapping off, the exact characters are kept.
+    page.locator("#wb-snap").uncheck()
+    d = text.index("denied")
+    select_cp(page, d, d + 3)
+    page.keyboard.press("u")
+    wait_saved(page)
+    got = {text[s1:e1] for _l, s1, e1 in spans_of(store, s.document_ids[0])}
+    assert got == {"Nordhaven Shipping Union", "den"}
+
+
+def test_relabel_delete_undo_redo(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Jonas Weber met Olga Petrenko in Velden."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    jw = make_span(page, text, "Jonas Weber", "o")  # wrong label first
+    wait_saved(page)
+    assert spans_of(store, doc) == [("ORG", *jw)]
+    # The new span is selected: a label key relabels it.
+    page.keyboard.press("p")
+    wait_saved(page)
+    assert spans_of(store, doc) == [("PERSON", *jw)]
+    op = make_span(page, text, "Olga Petrenko", "p")
+    ve = make_span(page, text, "Velden", "g")
+    wait_saved(page)
+    assert len(spans_of(store, doc)) == 3
+    # Delete the selected one (Velden).
+    page.keyboard.press("Delete")
+    wait_saved(page)
+    assert spans_of(store, doc) == sorted([("PERSON", *jw), ("PERSON", *op)])
+    # Undo brings it back with the same offsets; redo deletes it again; undo twice more un-relabels nothing extra.
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert spans_of(store, doc) == sorted([("PERSON", *jw), ("PERSON", *op), ("GPE", *ve)])
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert spans_of(store, doc) == sorted([("PERSON", *jw), ("PERSON", *op)])
+    page.keyboard.press("Control+y")  # nothing left to redo
+    page.keyboard.press("Control+z")  # undo the delete
+    page.keyboard.press("Control+z")  # undo creating Velden
+    page.keyboard.press("Control+z")  # undo creating Olga
+    page.keyboard.press("Control+z")  # undo the relabel
+    wait_saved(page)
+    assert spans_of(store, doc) == [("ORG", *jw)]
+    assert "ORG" in page.locator("#wb-list .wb-row").first.inner_text()
+    # Click a span to select it, then delete with Backspace.
+    p = page.evaluate(
+        "async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)", list(jw)
+    )
+    page.mouse.click((p["x0"] + p["x1"]) / 2, p["y0"])
+    page.keyboard.press("Backspace")
+    wait_saved(page)
+    assert spans_of(store, doc) == []
+
+
+def test_script_text_shows_as_text(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = 'The memo read <script>window.pwned = 1</script> and <b>bold</b> & "quotes".'
+    s = seed(text, titles=["<img src=x onerror=alert(1)> title"])
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("#doc script").count() == 0
+    assert page.locator("#doc b").count() == 0
+    assert page.locator("#doc .wb-block").first.text_content() == text
+    assert page.locator("#doc img").count() == 0
+    assert "<img src=x" in page.locator("#wb-doc-title").inner_text()
+    # The article text is not in the HTML of the page itself.
+    html = page.request.get(page.url).text()
+    assert "window.pwned" not in html and "The memo read" not in html
+    start, end = make_span(page, text, "script", "w", occurrence=0)
+    wait_saved(page)
+    assert spans_of(store, s.document_ids[0]) == [("WEAPON", start, end)]
