@@ -158,6 +158,7 @@ class AnnotatePage {
   }
 
   async reload(message) {
+    this.reloads = (this.reloads || 0) + 1;
     try {
       const data = await getJSON(`/api/v1/layers/${this.model.id}`);
       this.model.reset(data.layer);
@@ -510,8 +511,10 @@ class AnnotatePage {
   // ------------------------------------------------------------ submit / skip
   async setStatus(status, note) {
     this.showStatus({ kind: "saving", text: "Saving…" });
+    const reloads = this.reloads || 0;
     await this.saver.flush();
     const ok = await this.saver.idle();
+    if ((this.reloads || 0) !== reloads) return; // a conflict reloaded the page's state: let the person look first
     if (!ok || this.saver.unsaved) { this.showBanner("Your changes are not saved yet; try again once the status line says Saved.", "error"); return; }
     try {
       const body = { status };

@@ -159,3 +159,62 @@ def test_script_text_shows_as_text(page: Any, live: Any, store: Session, seed: A
     start, end = make_span(page, text, "script", "w", occurrence=0)
     wait_saved(page)
     assert spans_of(store, s.document_ids[0]) == [("WEAPON", start, end)]
+
+
+def test_click_selects_innermost_and_alt_click_cycles_outward(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Officials said Mara Lindqvist will resign soon."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    make_span(page, text, "Mara Lindqvist will resign soon", "c")
+    make_span(page, text, "Mara Lindqvist", "p")
+    page.keyboard.press("Escape")
+    m = text.index("Lindqvist")
+    p = page.evaluate(
+        "async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)", [m, m + 3]
+    )
+    x, y = (p["x0"] + p["x1"]) / 2, p["y0"]
+    page.mouse.click(x, y)
+    assert "PERSON" in page.locator("#wb-list [aria-selected=true]").inner_text()
+    page.keyboard.down("Alt")
+    page.mouse.click(x, y)
+    page.keyboard.up("Alt")
+    assert "CLAIM" in page.locator("#wb-list [aria-selected=true]").inner_text()
+    # Enter opens the details; the claim's factuality is edited there.
+    page.locator("#doc").focus()
+    page.keyboard.press("Enter")
+    page.locator("#wb-details select[data-attr=factuality]").select_option("hedged")
+    wait_saved(page)
+    layer = layer_of(store, s.document_ids[0])
+    claim = next(sp for sp in layer.spans if sp.label == "CLAIM")
+    assert claim.attrs == {"factuality": "hedged"}
+
+
+def test_shift_arrow_extends_a_selection_by_words(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Yesterday Mara Lindqvist resigned."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    m = text.index("Mara")
+    select_cp(page, m, m + 4)
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("p")
+    wait_saved(page)
+    assert [(label, text[a:b]) for label, a, b in spans_of(store, s.document_ids[0])] == [("PERSON", "Mara Lindqvist")]
+
+
+def test_unsaved_changes_survive_a_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Mara Lindqvist visited Velden."
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    page.route("**/api/v1/layers/*/ops", lambda route: route.abort())
+    start, end = make_span(page, text, "Velden", "g")
+    page.wait_for_function("() => document.querySelector('#wb-status').textContent.startsWith('Unsaved')")
+    assert spans_of(store, s.document_ids[0]) == []
+    page.unroute("**/api/v1/layers/*/ops")
+    page.on("dialog", lambda dialog: dialog.accept())  # the "leave with unsaved changes?" warning
+    page.reload()
+    page.wait_for_selector("#annotate[data-ready='1']")
+    wait_saved(page)
+    assert spans_of(store, s.document_ids[0]) == [("GPE", start, end)]
