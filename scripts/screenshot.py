@@ -11,6 +11,7 @@ Usage: ``.venv/bin/python scripts/screenshot.py [--chromium /usr/bin/chromium] [
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import threading
@@ -24,6 +25,10 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from workbench import create_app  # noqa: E402
 from workbench import demo  # noqa: E402
+from workbench.db import get_session  # noqa: E402
+from workbench.services import documents as document_service  # noqa: E402
+from workbench.services import importing  # noqa: E402
+from workbench.services import projects as project_service  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,9 +58,49 @@ def start_demo(instance: Path) -> tuple[str, object]:
     app.instance_path = str(instance)
     with app.app_context():
         demo.setup(app)
+        add_sample_layers()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
+
+
+#: Phrases of the first demo article to mark in the sample layers: (label, phrase).
+SAMPLE_SPANS = [
+    ("PERSON", "Teodora Rask"),
+    ("ORG", "Velmora Harbour Workers' Union"),
+    ("CUE", "told reporters"),
+    ("GPE", "Velmora"),
+]
+
+
+def add_sample_layers() -> None:
+    """Give the first demo article two annotators' layers, so the pages show counts.
+
+    The layers go in through the JSONL import, as a team's earlier work would;
+    phrases not found in the article are left out.
+    """
+    session = get_session()
+    project = project_service.require_project_by_name(session, "news")
+    rows = document_service.list_documents(session, project, project_service.members(session, project)[0][0]).rows
+    if not rows:
+        return
+    doc = document_service.get_document(session, project, rows[0].id)
+    lines = []
+    for annotator, count in (("annotator", 4), ("curator", 3)):
+        spans = []
+        for label, phrase in SAMPLE_SPANS[:count]:
+            start = doc.text.find(phrase)
+            if start >= 0:
+                spans.append({"id": f"T{len(spans) + 1}", "start": start, "end": start + len(phrase), "label": label, "text": phrase, "attrs": {}})
+        record = {"id": doc.external_id, "text": doc.text, "layer": "annotator", "annotator": annotator, "spans": spans, "relations": [], "attributions": []}
+        lines.append(json.dumps(record, ensure_ascii=False))
+    try:
+        importing.import_stream(session, project, "sample-layers.jsonl", ("\n".join(lines) + "\n").encode("utf-8"), "jsonl")
+    except Exception as exc:  # noqa: BLE001 - the screenshots are still worth taking without layers
+        session.rollback()
+        print(f"note: sample layers left out: {exc}")
+        return
+    session.commit()
 
 
 def take(base: str, out: Path, chromium: str) -> list[Path]:
