@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -204,6 +205,8 @@ def run(rounds: int) -> dict[str, Any]:
             server.close()
             app.extensions["workbench.engine"].dispose()
     return {
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
         "document_chars": len(text),
         "spans_in_layer": 100,
         "save_15_spans_5_relations": stats(save_times),
@@ -222,7 +225,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
         return
-    print(f"document: {result['document_chars']} characters, layer: {result['spans_in_layer']} spans")
+    print(f"document: {result['document_chars']} characters, layer: {result['spans_in_layer']} spans; "
+          f"load average {result['load_average_1min']} on {result['cpus']} CPUs")
     print(f"{'':32} {'median':>9} {'p95':>9} {'max':>9}   n")
     for key in ("save_15_spans_5_relations", "open_annotate_get", "save_single_span"):
         r = result[key]
