@@ -280,7 +280,9 @@ export class TextView {
           let x = rc.left - base.left;
           const prev = chipRight.get(row);
           if (prev !== undefined && x < prev + 3) x = prev + 3;
-          chipRight.set(row, x + label.length * 6.2 + 8);
+          const w = label.length * 6.2 + 8; // estimated: measuring would cost a layout per chip
+          if (x + w > base.width) x = Math.max(0, base.width - w); // lines clip overflow (content-visibility)
+          chipRight.set(row, x + w);
           place(chip, x, rc.bottom - base.top + 2 + Math.min(lanesHere, MAX_LANES) * 4, null, null);
           frag.appendChild(chip);
           first = false;
@@ -291,7 +293,7 @@ export class TextView {
       const more = document.createElement("span");
       more.className = "wb-more";
       more.textContent = `+${n}`;
-      place(more, -34, row - base.top - 4, null, null);
+      place(more, Math.max(0, base.width - 28), row - base.top + 2 + Math.min(lanesHere, MAX_LANES) * 4, null, null);
       frag.appendChild(more);
     }
     return frag;
