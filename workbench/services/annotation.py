@@ -832,7 +832,8 @@ def apply_ops(
     :return: ``{"version", "counts": {"spans", "relations", "attributions"}, "batch_id"}``;
         a retry of the last applied ``batch_id`` returns the stored result and applies nothing.
     :raise InvalidAnnotation: an op does not fit (message ``op N (name): reason``,
-        details ``[{"index", "op", "reason"}]``); nothing applied.
+        details ``[{"index", "op", "reason"}]``, N the op's index in ``ops``, from 0);
+        nothing applied.
     :raise Conflict: ``base_version`` is stale (``current_version`` in ``extra``).
     :raise NotFound: / :raise Forbidden: as :func:`layer_access`.
     """
