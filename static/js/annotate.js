@@ -4,7 +4,7 @@
 // Modules: offsets.js (all offset maths), api.js (fetch), model.js (layer and
 // ops), saver.js (outbox), render.js (text layer and decorations).
 
-import { getJSON, postJSON, ApiError } from "./api.js";
+import { getJSON, postJSON, patchJSON, ApiError } from "./api.js";
 import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
 import { Model, History, newId, byReadingOrder } from "./model.js";
 import { Saver } from "./saver.js";
@@ -63,7 +63,7 @@ class AnnotatePage {
         this.showCounts(resp.counts);
       },
     });
-    this.recoverOutbox();
+    await this.recoverOutbox();
     this.buildChrome();
     this.bind();
     this.renderPanel();
@@ -83,19 +83,38 @@ class AnnotatePage {
     this.showBanner(`Could not open this document: ${msg}`, "error");
   }
 
-  /** Replay ops an earlier visit could not save, if they still fit the server's version. */
-  recoverOutbox() {
+  /**
+   * Replay ops an earlier visit could not save. A batch that was in flight is
+   * sent again with its batch_id first: if it had landed, the server answers
+   * with the stored result and nothing is applied twice. Ops that no longer
+   * fit the server's version are dropped, and the person is told.
+   */
+  async recoverOutbox() {
     const stored = this.saver.stored();
     if (!stored) return;
-    if (stored.base_version !== this.model.version) {
-      this.saver.discard(this.model.version);
-      this.showBanner(`${stored.ops.length} unsaved change(s) from an earlier visit no longer match the saved version and were dropped.`, "warn");
+    this.saver.forget(stored.key);
+    let base = stored.inflight ? stored.inflight.base_version : stored.base_version;
+    let ops = stored.pending;
+    if (stored.inflight) {
+      if (base !== this.model.version) {
+        try {
+          const resp = await patchJSON(`/api/v1/layers/${this.model.id}/ops`, stored.inflight);
+          if (resp.version === this.model.version) base = this.model.version; // it had landed: the server state holds it
+          else ops = [...stored.inflight.ops, ...ops];
+        } catch (_) { ops = [...stored.inflight.ops, ...ops]; }
+      } else ops = [...stored.inflight.ops, ...ops];
+    }
+    if (!ops.length) return;
+    if (base !== this.model.version) {
+      this.showBanner(`${ops.length} unsaved change(s) from an earlier visit no longer match the saved version and were dropped.`, "warn");
       return;
     }
-    const ops = stored.ops.filter(op => this.model.canApply(op));
-    try { this.model.applyOps(ops); } catch (_) { this.saver.discard(this.model.version); return; }
-    this.saver.discard(this.model.version);
-    this.saver.add(ops);
+    const fits = [];
+    for (const op of ops) {
+      if (!this.model.canApply(op)) continue;
+      try { this.model.applyOps([op]); fits.push(op); } catch (_) { /* does not fit any more: dropped */ }
+    }
+    this.saver.add(fits);
     this.view.resetAll();
   }
 

@@ -8,13 +8,23 @@ import { newId } from "./model.js";
 
 const DEBOUNCE_MS = 400;
 
+/** An id for this browser tab that survives reloads (sessionStorage), so two tabs never share an outbox. */
+function tabId() {
+  try {
+    let id = sessionStorage.getItem("wb-tab");
+    if (!id) { id = newId(); sessionStorage.setItem("wb-tab", id); }
+    return id;
+  } catch (_) { return "tab"; }
+}
+
 /** Saves a layer's ops; calls hooks.onStatus(state), hooks.onConflict(err), hooks.onInvalid(err), hooks.onSaved(resp). */
 export class Saver {
   constructor(layerId, version, hooks) {
     this.layerId = layerId;
     this.version = version;
     this.hooks = hooks;
-    this.key = `wb-outbox-${layerId}`;
+    this.key = `wb-outbox-${layerId}-${tabId()}`;
+    this.prefix = `wb-outbox-${layerId}-`;
     this.pending = [];       // ops not yet sent
     this.inflight = null;    // {batch_id, base_version, ops}
     this.timer = null;
@@ -23,22 +33,37 @@ export class Saver {
     this.stopped = false;
   }
 
-  /** Ops saved by an earlier visit of this page that never reached the server: {base_version, ops} or null. */
+  /**
+   * What an earlier visit of this page left unsaved: {key, base_version, inflight, pending} or null.
+   * This tab's own outbox first (it survives a reload), else one left by a closed tab.
+   */
   stored() {
     try {
-      const raw = localStorage.getItem(this.key);
-      if (!raw) return null;
-      const data = JSON.parse(raw);
-      const ops = [...((data.inflight && data.inflight.ops) || []), ...(data.pending || [])];
-      if (!ops.length) return null;
-      return { base_version: data.inflight ? data.inflight.base_version : data.base_version, ops };
-    } catch (_) { return null; }
+      const keys = [this.key];
+      for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (k && k.startsWith(this.prefix) && k !== this.key) keys.push(k);
+      }
+      for (const key of keys) {
+        const raw = localStorage.getItem(key);
+        if (!raw) continue;
+        const data = JSON.parse(raw);
+        if (!((data.inflight && data.inflight.ops.length) || (data.pending && data.pending.length))) continue;
+        return { key, base_version: data.base_version, inflight: data.inflight || null, pending: data.pending || [] };
+      }
+    } catch (_) { /* unreadable: nothing to recover */ }
+    return null;
+  }
+
+  /** Forget a stored outbox (after recovering it). */
+  forget(key) {
+    try { localStorage.removeItem(key); } catch (_) { /* ignore */ }
   }
 
   persist() {
     try {
       if (!this.inflight && !this.pending.length) localStorage.removeItem(this.key);
-      else localStorage.setItem(this.key, JSON.stringify({ base_version: this.version, inflight: this.inflight, pending: this.pending }));
+      else localStorage.setItem(this.key, JSON.stringify({ base_version: this.version, inflight: this.inflight, pending: this.pending, t: Date.now() }));
     } catch (_) { /* storage full or disabled: the in-memory outbox still works */ }
   }
 

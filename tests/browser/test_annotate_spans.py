@@ -218,3 +218,32 @@ def test_unsaved_changes_survive_a_reload(page: Any, live: Any, store: Session, 
     page.wait_for_selector("#annotate[data-ready='1']")
     wait_saved(page)
     assert spans_of(store, s.document_ids[0]) == [("GPE", start, end)]
+
+
+def test_a_batch_whose_answer_was_lost_is_not_applied_twice(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Mara Lindqvist visited Velden and Ostmark."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+
+    def lose_answer(route: Any) -> None:
+        route.fetch()  # the server applies the batch...
+        route.abort()  # ...but the page never hears back
+
+    page.route("**/api/v1/layers/*/ops", lose_answer)
+    velden = make_span(page, text, "Velden", "g")
+    page.wait_for_function("() => document.querySelector('#wb-status').textContent.startsWith('Unsaved')")
+    assert spans_of(store, doc) == [("GPE", *velden)]
+    version = layer_of(store, doc).version
+    page.unroute("**/api/v1/layers/*/ops")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload()
+    page.wait_for_selector("#annotate[data-ready='1']")
+    wait_saved(page)
+    assert page.locator("#wb-banner").is_hidden()
+    assert spans_of(store, doc) == [("GPE", *velden)]
+    assert layer_of(store, doc).version == version
+    ostmark = make_span(page, text, "Ostmark", "g")
+    wait_saved(page)
+    assert spans_of(store, doc) == sorted([("GPE", *velden), ("GPE", *ostmark)])
