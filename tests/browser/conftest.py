@@ -7,7 +7,6 @@ share state.  Skips cleanly when Chromium or Playwright is missing.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -137,6 +136,7 @@ def seed(store: Session):
     """Make a fresh annotator, a project with the news schema, and documents with the given texts."""
 
     def make(*texts: str, titles: list[str] | None = None, guidelines: str = "") -> Seeded:
+        """Seed one annotator, one project and a document per text."""
         tag = uuid.uuid4().hex[:8]
         user = factories.make_user(store, f"ann-{tag}")
         project = factories.make_project(store, f"proj-{tag}", members=[user])

@@ -36,6 +36,7 @@ ARTICLE = (
 
 
 def _span(text: str, needle: str, label: str, sid: str, occurrence: int = 0, attrs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A span.create op for the ``occurrence``-th ``needle`` in ``text``."""
     start = -1
     for _ in range(occurrence + 1):
         start = text.index(needle, start + 1)

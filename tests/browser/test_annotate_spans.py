@@ -228,6 +228,7 @@ def test_a_batch_whose_answer_was_lost_is_not_applied_twice(page: Any, live: Any
     open_annotate(page, live, s.project_id, doc)
 
     def lose_answer(route: Any) -> None:
+        """Let the request reach the server, then fail it in the browser."""
         route.fetch()  # the server applies the batch...
         route.abort()  # ...but the page never hears back
 

@@ -39,6 +39,7 @@ def js(page: Any, live: Any) -> Any:
 
 
 def u16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
 
 
