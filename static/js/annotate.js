@@ -64,6 +64,7 @@ class AnnotatePage {
       },
     });
     await this.recoverOutbox();
+    this.watchOtherTabs();
     this.buildChrome();
     this.bind();
     this.renderPanel();
@@ -116,6 +117,19 @@ class AnnotatePage {
     }
     this.saver.add(fits);
     this.view.resetAll();
+  }
+
+  /** Warn early when the same layer is open in another tab (a 409 would follow the first save there). */
+  watchOtherTabs() {
+    if (typeof BroadcastChannel === "undefined") return;
+    const ch = new BroadcastChannel(`wb-layer-${this.model.id}`);
+    const warn = () => this.showBanner("This document is also open in another tab or window. Edit it in one place only, or changes made in the other will be refused.", "warn");
+    ch.onmessage = (e) => {
+      if (e.data === "hello") { ch.postMessage("here"); warn(); }
+      else if (e.data === "here") warn();
+    };
+    ch.postMessage("hello");
+    this.channel = ch;
   }
 
   // ------------------------------------------------------------ chrome
@@ -687,6 +701,12 @@ class AnnotatePage {
       else { this.detailsOpen = false; this.selectSpan(null); this.renderPanel(); }
       return;
     }
+    if ((key === "ArrowDown" || key === "ArrowUp") && t.getAttribute && t.getAttribute("role") === "listbox") {
+      e.preventDefault();
+      const sp = this.stepSpan(key === "ArrowDown" ? 1 : -1);
+      if (sp) this.selectSpan(sp.id);
+      return;
+    }
     if (key === "Tab" && (this.docEl.contains(t) || t === document.body)) {
       e.preventDefault();
       const s = this.stepSpan(e.shiftKey ? -1 : 1);
@@ -899,7 +919,9 @@ class AnnotatePage {
     if (this.tab === "spans") frag.appendChild(this.spanRows());
     else if (this.tab === "relations") frag.appendChild(this.relationRows());
     else if (this.tab === "attributions") frag.appendChild(this.attributionRows());
+    const hadFocus = document.activeElement && document.activeElement.getAttribute && document.activeElement.getAttribute("role") === "listbox" && list.contains(document.activeElement);
     list.replaceChildren(frag);
+    if (hadFocus) { const lb = list.querySelector("[role=listbox]"); if (lb) lb.focus({ preventScroll: true }); }
     this.markRow();
   }
 
@@ -911,7 +933,8 @@ class AnnotatePage {
   spanRows() {
     const ul = el("ul", "wb-rows");
     ul.setAttribute("role", "listbox");
-    ul.setAttribute("aria-label", "Spans in reading order");
+    ul.setAttribute("aria-label", "Spans in reading order (arrow keys move, Enter opens details)");
+    ul.tabIndex = 0;
     const all = this.model.sorted();
     if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
     if (!this.rowLimit) this.rowLimit = PAGE_ROWS;
@@ -926,6 +949,7 @@ class AnnotatePage {
       li.id = `wb-row-${s.id}`;
       li.dataset.span = s.id;
       li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
+      li.setAttribute("aria-label", `${s.label}: ${this.quote(s, 80)}, characters ${s.start} to ${s.end}`);
       const attrs = Object.entries(s.attrs || {});
       if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
       ul.appendChild(li);

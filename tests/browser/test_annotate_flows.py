@@ -139,6 +139,9 @@ def test_two_tabs_conflict(page: Any, context: Any, live: Any, store: Session, s
     open_annotate(page, live, s.project_id, doc)
     second = context.new_page()  # same cookies: the same person, another tab
     open_annotate(second, live, s.project_id, doc)
+    # Both tabs warn early that the document is open twice.
+    for pg in (page, second):
+        pg.wait_for_function("() => document.querySelector('#wb-banner').textContent.includes('also open in another tab')")
     # Tab 1 saves first.
     mark(page, text, "Jonas Weber", "p")
     wait_saved(page)
@@ -146,8 +149,8 @@ def test_two_tabs_conflict(page: Any, context: Any, live: Any, store: Session, s
     assert [sp["text"] for sp in first_state["spans"]] == ["Jonas Weber"]
     # Tab 2 still holds the old version; its edit is refused and it reloads.
     mark(second, text, "Velden", "g")
-    second.wait_for_selector("#wb-banner:not([hidden])")
-    assert "changed in another tab or window" in second.locator("#wb-banner").inner_text()
+    second.wait_for_function("() => document.querySelector('#wb-banner').textContent.includes('changed in another tab or window')")
+    assert "reloaded the current version" in second.locator("#wb-banner").inner_text()
     wait_saved(second)
     # The server holds exactly tab 1's save: nothing overwritten, nothing half-applied.
     after = layer_json(store, doc, text)

@@ -188,6 +188,14 @@ def test_click_selects_innermost_and_alt_click_cycles_outward(page: Any, live: A
     layer = layer_of(store, s.document_ids[0])
     claim = next(sp for sp in layer.spans if sp.label == "CLAIM")
     assert claim.attrs == {"factuality": "hedged"}
+    # The panel's list is keyboard-operable too: arrow keys move the selection.
+    page.locator("#wb-details [data-action=close-details]").click()
+    listbox = page.locator("#wb-list [role=listbox]")
+    listbox.focus()
+    page.keyboard.press("ArrowDown")
+    assert "PERSON" in page.locator("#wb-list [aria-selected=true]").inner_text()
+    active = listbox.get_attribute("aria-activedescendant")
+    assert active and page.locator(f"[id='{active}']").get_attribute("aria-selected") == "true"
 
 
 def test_shift_arrow_extends_a_selection_by_words(page: Any, live: Any, store: Session, seed: Any) -> None:
