@@ -137,12 +137,20 @@ export class TextView {
 
   /** Sync fills with the model after ops touching these span ids. */
   syncSpans(ids) {
+    const lines = new Set();
+    const touch = (id) => {
+      const u = this.spanU16.get(id);
+      if (!u) return;
+      const [l0, l1] = this.linesOf(u[0], u[1]);
+      for (let i = l0; i <= l1; i++) lines.add(i);
+    };
     for (const id of ids) {
+      touch(id);
       this.removeRange(id);
       const s = this.model.spans.get(id);
-      if (s) this.addRange(s);
+      if (s) { this.addRange(s); touch(id); }
     }
-    this.computeLanes();
+    this.computeLanes(lines);
     this.refreshMarks();
     this.schedule();
   }
@@ -165,19 +173,37 @@ export class TextView {
   }
 
   /** Assign lanes per line (first fit, containers first) and set --lanes on blocks whose count changed. */
-  computeLanes() {
+  computeLanes(only = null) {
     const n = this.lines.length;
-    const per = Array.from({ length: n }, () => []);
-    for (const s of this.model.sorted()) {
-      const u = this.spanU16.get(s.id);
-      if (!u) continue;
-      const [l0, l1] = this.linesOf(u[0], u[1]);
-      for (let i = l0; i <= l1; i++) per[i].push(s);
+    const per = new Map();
+    const targets = only ? Array.from(only) : Array.from({ length: n }, (_, i) => i);
+    for (const i of targets) per.set(i, []);
+    if (only) {
+      // Only the lines a change touched: pick their spans from the sorted list.
+      for (const i of targets) {
+        const ln = this.lines[i];
+        const out = per.get(i);
+        for (const s of this.model.sorted()) {
+          const u = this.spanU16.get(s.id);
+          if (!u) continue;
+          if (u[0] > ln.end) break;
+          const [l0, l1] = this.linesOf(u[0], u[1]);
+          if (l0 <= i && i <= l1) out.push(s);
+        }
+      }
+    } else {
+      for (const s of this.model.sorted()) {
+        const u = this.spanU16.get(s.id);
+        if (!u) continue;
+        const [l0, l1] = this.linesOf(u[0], u[1]);
+        for (let i = l0; i <= l1; i++) per.get(i).push(s);
+      }
     }
-    for (let i = 0; i < n; i++) {
+    for (const i of targets) {
+      const items = per.get(i);
       const laneEnd = [];
       const lanes = new Map();
-      for (const s of per[i]) {
+      for (const s of items) {
         let k = laneEnd.findIndex(e => e <= s.start);
         if (k === -1) k = laneEnd.length;
         laneEnd[k] = s.end;
@@ -185,9 +211,9 @@ export class TextView {
       }
       const count = Math.min(laneEnd.length, MAX_LANES);
       const old = this.lineSpans[i];
-      const changed = !old || old.items.length !== per[i].length || old.items.some((s, j) => s !== per[i][j] || old.lanes.get(s.id) !== lanes.get(s.id) || old.sig[j] !== sig(s));
+      const changed = !old || old.items.length !== items.length || old.items.some((s, j) => s !== items[j] || old.lanes.get(s.id) !== lanes.get(s.id) || old.sig[j] !== sig(s));
       if (changed) {
-        this.lineSpans[i] = { items: per[i], lanes, sig: per[i].map(sig) };
+        this.lineSpans[i] = { items: items, lanes, sig: items.map(sig) };
         this.dirty.add(i);
       }
       if (this.lineLanes[i] !== count) {
