@@ -345,6 +345,7 @@ class AnnotatePage {
       this.docEl.title = describe(s, this.quote(s));
     }
     if (this.detailsOpen) this.renderPanel();
+    else if (this.tab === "relations" || this.tab === "attributions") this.renderPanelSoon();
   }
 
   quote(s, max = 80) {
@@ -996,6 +997,7 @@ class AnnotatePage {
     for (const r of rels) {
       const li = el("li", "wb-row wb-rel-row");
       li.dataset.span = r.head;
+      if (this.selectedId && (r.head === this.selectedId || r.tail === this.selectedId)) li.classList.add("is-current");
       li.append(el("span", "wb-quote", this.spanText(r.head)), el("strong", "wb-rel-type", ` ${r.type} → `), el("span", "wb-quote", this.spanText(r.tail)));
       const del = el("button", "link wb-del", "Delete");
       del.type = "button"; del.dataset.action = "delete-rel"; del.dataset.id = r.id;
@@ -1013,6 +1015,8 @@ class AnnotatePage {
     for (const a of list) {
       const li = el("li", "wb-row wb-attr-row");
       li.dataset.span = a.content[0];
+      const id = this.selectedId;
+      if (id && (a.source === id || a.cue === id || a.content.includes(id))) li.classList.add("is-current");
       const dl = el("dl", "wb-attr");
       dl.append(el("dt", "", "Source"), el("dd", "", a.source ? this.spanText(a.source) : "none named"));
       dl.append(el("dt", "", "Cue"), el("dd", "", a.cue ? this.spanText(a.cue) : "—"));

@@ -135,11 +135,13 @@ class Seeded:
 def seed(store: Session):
     """Make a fresh annotator, a project with the news schema, and documents with the given texts."""
 
-    def make(*texts: str, titles: list[str] | None = None, guidelines: str = "") -> Seeded:
-        """Seed one annotator, one project and a document per text."""
+    def make(
+        *texts: str, titles: list[str] | None = None, guidelines: str = "", username: str | None = None, project_name: str | None = None
+    ) -> Seeded:
+        """Seed one annotator, one project and a document per text (names are unique unless given)."""
         tag = uuid.uuid4().hex[:8]
-        user = factories.make_user(store, f"ann-{tag}")
-        project = factories.make_project(store, f"proj-{tag}", members=[user])
+        user = factories.make_user(store, username or f"ann-{tag}")
+        project = factories.make_project(store, project_name or f"proj-{tag}", members=[user])
         if guidelines:
             project.guidelines = guidelines
             store.commit()
