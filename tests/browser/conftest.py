@@ -117,9 +117,11 @@ def page(context: Any) -> Any:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # The CSP forbids inline scripts and styles: a violation shows up as a console error.
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None)
     pg.js_errors = errors  # type: ignore[attr-defined]
     yield pg
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 @dataclass
