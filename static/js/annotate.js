@@ -154,6 +154,11 @@ class AnnotatePage {
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
     else g.replaceChildren(el("p", "wb-empty", "This project has no guidelines yet."));
     $("#wb-doc-title", this.root).textContent = this.data.document.title || this.data.document.external_id;
+    const nav = this.data.navigation || {};
+    for (const [sel, url] of [["#wb-prev", nav.prev_url], ["#wb-next", nav.next_url]]) {
+      const a = $(sel, this.root);
+      if (url) { a.href = url; a.hidden = false; }
+    }
     this.renderLayerStatus();
   }
 
@@ -863,6 +868,8 @@ class AnnotatePage {
       else if (a === "delete-attr") this.run("Deleted attribution", [{ op: "attribution.delete", id: act.dataset.id }]);
       else if (a === "rel-type") this.createRelation(act.dataset.type);
       else if (a === "rel-confirm") this.confirmRelTarget();
+      else if (a === "start-attr") { this.detailsOpen = false; this.startAttribution(); }
+      else if (a === "start-rel") { this.detailsOpen = false; this.startRelation(); }
       else if (a === "close-details") { this.detailsOpen = false; this.renderPanel(); this.docEl.focus(); }
       else if (a === "no-source") { this.mode.source = null; this.mode.noSource = true; this.updateLinks(); this.renderPanel(); }
       return;
@@ -1064,7 +1071,11 @@ class AnnotatePage {
     if (rels.length || atts.length) box.appendChild(el("p", "wb-muted", `In ${rels.length} relation(s) and ${atts.length} attribution(s).`));
     const bar = el("div", "wb-actions");
     const del = el("button", "danger", "Delete span"); del.type = "button"; del.dataset.action = "delete-span"; del.dataset.id = s.id;
+    const attr = el("button", "", "Attribution…"); attr.type = "button"; attr.dataset.action = "start-attr"; attr.title = "Start an attribution from this span (A)";
+    const rel = el("button", "", "Relation…"); rel.type = "button"; rel.dataset.action = "start-rel"; rel.title = "Start a relation from this span (R)";
     const close = el("button", "", "Close"); close.type = "button"; close.dataset.action = "close-details";
+    if (this.data.schema.attributions) bar.append(attr);
+    if ((this.data.schema.relation_types || []).length) bar.append(rel);
     bar.append(del, close);
     box.appendChild(bar);
     return box;

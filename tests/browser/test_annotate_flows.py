@@ -178,6 +178,9 @@ def test_submit_opens_the_next_document_and_skip_needs_a_reason(page: Any, live:
     page.wait_for_selector("#annotate[data-ready='1']")
     first = layer_of(store, s.document_ids[0])
     assert first.status == "submitted" and [sp.label for sp in first.spans] == ["PERSON"]
+    # Previous / next links lead to the neighbouring documents.
+    assert page.locator("#wb-prev").get_attribute("href").endswith(f"/documents/{s.document_ids[0]}/annotate")
+    assert page.locator("#wb-next").get_attribute("href").endswith(f"/documents/{s.document_ids[2]}/annotate")
     # Skip asks for a reason in the panel.
     page.locator("#wb-skip").click()
     page.locator("#wb-skip-form button[type=submit]").click()

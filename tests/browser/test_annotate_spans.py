@@ -256,3 +256,20 @@ def test_a_batch_whose_answer_was_lost_is_not_applied_twice(page: Any, live: Any
     ostmark = make_span(page, text, "Ostmark", "g")
     wait_saved(page)
     assert spans_of(store, doc) == sorted([("GPE", *velden), ("GPE", *ostmark)])
+
+
+def test_overlay_fills_without_the_highlight_api(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Jonas Weber met Olga Petrenko in Velden."
+    s = seed(text)
+    page.add_init_script("Object.defineProperty(CSS, 'highlights', {value: undefined, configurable: true})")
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    start, end = make_span(page, text, "Olga Petrenko", "p")
+    wait_saved(page)
+    assert spans_of(store, s.document_ids[0]) == [("PERSON", start, end)]
+    page.wait_for_selector(".wb-fill")
+    fill = page.locator(".wb-fill").first.bounding_box()
+    p = page.evaluate(
+        "async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)", [start, end]
+    )
+    assert fill is not None and abs(fill["x"] - (p["x0"] - 1)) < 2 and abs(fill["x"] + fill["width"] - (p["x1"] + 1)) < 2
