@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,7 @@ def context(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(context: Any) -> Any:
+def page(context: Any) -> Iterator[Any]:
     """A page that fails the test on any JavaScript error."""
     pg = context.new_page()
     errors: list[str] = []
@@ -134,7 +135,7 @@ class Seeded:
 
 
 @pytest.fixture
-def seed(store: Session):
+def seed(store: Session) -> Callable[..., Seeded]:
     """Make a fresh annotator, a project with the news schema, and documents with the given texts."""
 
     def make(

@@ -219,3 +219,35 @@ def test_shortcut_overlay_and_status_line(page: Any, live: Any, store: Session, 
     page.keyboard.press("Control+s")
     wait_saved(page)
     assert [sp.label for sp in layer_of(store, s.document_ids[0]).spans] == ["PERSON"]
+
+
+def test_split_quote_gets_two_content_pieces(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "\u201cThe talks are over,\u201d Anna Berg said, \u201cand the mill will close.\u201d"
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    mark(page, text, "The talks are over", "c")
+    mark(page, text, "Anna Berg", "p")
+    mark(page, text, "said", "u")
+    mark(page, text, "and the mill will close", "c")
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # the first claim
+    page.keyboard.press("a")
+    page.keyboard.press("BracketRight")  # Source: the next entity, Anna Berg
+    page.keyboard.press("Tab")
+    page.keyboard.press("BracketRight")  # Cue: said
+    page.keyboard.press("+")  # another content piece...
+    page.keyboard.press("BracketRight")  # ...the next claim
+    assert page.locator(".wb-slot", has_text="Content 2").count() == 1
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    layer = layer_json(store, doc, text)
+    names = by_text(layer)
+    (att,) = layer["attributions"]
+    assert (names[att["source"]], names[att["cue"]], [names[c] for c in att["content"]]) == (
+        "Anna Berg",
+        "said",
+        ["The talks are over", "and the mill will close"],
+    )
