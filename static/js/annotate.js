@@ -691,6 +691,9 @@ class AnnotatePage {
     }
     if (ctrl && (key === "z" || key === "Z") && !e.shiftKey) { e.preventDefault(); this.undo(); return; }
     if (ctrl && ((key === "z" || key === "Z") && e.shiftKey || key === "y" || key === "Y")) { e.preventDefault(); this.redo(); return; }
+    if (e.shiftKey && (key === "ArrowRight" || key === "ArrowLeft") && !this.mode && (this.docEl.contains(t) || t === document.body)) {
+      if (this.extend(e)) return;
+    }
     if (ctrl || e.altKey && key.length === 1) return;
     // Single keys act only in the text or the panel.
     const inScope = this.root.contains(t) || t === document.body;
@@ -719,7 +722,6 @@ class AnnotatePage {
       if (s) this.selectSpan(s.id);
       return;
     }
-    if (e.shiftKey && (key === "ArrowRight" || key === "ArrowLeft")) { if (this.extend(e)) return; }
     if ((key === "Backspace" || key === "Delete") && this.selectedId) { e.preventDefault(); this.deleteSpan(this.selectedId); return; }
     if (key === "Enter" && this.selectedId) { e.preventDefault(); this.openDetails(); return; }
     if (key === "Enter" && this.armed) { e.preventDefault(); this.createFromSelection(this.armed); return; }

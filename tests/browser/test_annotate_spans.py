@@ -209,6 +209,15 @@ def test_shift_arrow_extends_a_selection_by_words(page: Any, live: Any, store: S
     page.keyboard.press("p")
     wait_saved(page)
     assert [(label, text[a:b]) for label, a, b in spans_of(store, s.document_ids[0])] == [("PERSON", "Mara Lindqvist")]
+    # With the span selected: Shift+arrow moves its end by a token, Ctrl+Shift+arrow its start.
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    wait_saved(page)
+    assert [(label, text[a:b]) for label, a, b in spans_of(store, s.document_ids[0])] == [("PERSON", "Lindqvist resigned")]
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Shift+ArrowLeft")  # end back to "Lindqvist"
+    wait_saved(page)
+    assert [(label, text[a:b]) for label, a, b in spans_of(store, s.document_ids[0])] == [("PERSON", "Mara Lindqvist")]
 
 
 def test_unsaved_changes_survive_a_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
