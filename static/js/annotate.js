@@ -609,7 +609,7 @@ class AnnotatePage {
       this.setStatus("skipped", note);
     });
     $("#wb-skip-cancel", this.root).addEventListener("click", () => { $("#wb-skip-form", this.root).hidden = true; this.docEl.focus(); });
-    $("#wb-save", this.root).addEventListener("click", () => this.saver.flush());
+    $("#wb-save", this.root).addEventListener("click", () => this.saver.retryNow());
     $("#wb-help-open", this.root).addEventListener("click", () => this.toggleHelp(true));
     $("#wb-help-close", this.root).addEventListener("click", () => this.toggleHelp(false));
     window.addEventListener("beforeunload", (e) => {
@@ -683,7 +683,7 @@ class AnnotatePage {
       if (key === "Escape" || key === "?") { e.preventDefault(); this.toggleHelp(false); }
       return;
     }
-    if (ctrl && key.toLowerCase() === "s") { e.preventDefault(); this.saver.flush(); return; }
+    if (ctrl && key.toLowerCase() === "s") { e.preventDefault(); this.saver.retryNow(); return; }
     if (ctrl && key === "Enter") { e.preventDefault(); this.submit(); return; }
     if (inField) {
       if (key === "Escape") { e.preventDefault(); t.blur(); if (!$("#wb-skip-form", this.root).hidden) $("#wb-skip-form", this.root).hidden = true; this.docEl.focus(); }
