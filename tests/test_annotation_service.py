@@ -459,6 +459,8 @@ def test_two_saves_from_the_same_version_cannot_both_win(app, db, world):
     """The second save waits for the first one's row lock, then finds the version moved on."""
     import threading
 
+    from workbench.transactions import begin_write
+
     layer_id = world["layer"].id
     annotation.apply_ops(db, world["ann"], layer_id, 0, "first", [span_op("p", "PERSON", 0, 10)])  # not committed yet
     outcome: dict[str, Any] = {}
@@ -467,6 +469,7 @@ def test_two_saves_from_the_same_version_cannot_both_win(app, db, world):
         """Save from version 0 in another session; record the outcome."""
         other = app.extensions["workbench.sessionmaker"]()
         try:
+            begin_write(other)  # as every write request does
             user = other.get(type(world["ann"]), world["ann"].id)
             annotation.apply_ops(other, user, layer_id, 0, "second", [span_op("o", "ORG", 14, 26)])
             other.commit()

@@ -79,7 +79,9 @@ def _load_token_user(req: Any) -> CurrentUser | None:
     user = user_service.user_for_token(get_session(), header[7:].strip())
     if user is None:
         return None
-    get_session().commit()  # record last_used_at
+    session = get_session()
+    if session.dirty:
+        session.commit()  # record last_used_at
     return CurrentUser(user, via_token=True)
 
 

@@ -53,6 +53,7 @@ from workbench.models import Relation
 from workbench.models import Span
 from workbench.models import User
 from workbench.models import utcnow
+from workbench.transactions import begin_write
 
 #: Statuses an annotator may set on their own layer.
 SETTABLE_STATUSES = ("submitted", "skipped", "in_progress")
@@ -128,6 +129,7 @@ def open_annotator_layer(session: Session, user: User, document: Document) -> An
     layer = session.scalar(stmt)
     if layer is not None:
         return layer
+    begin_write(session)
     try:
         with session.begin_nested():
             layer = AnnotationSet(
@@ -764,13 +766,11 @@ def _check_version(value: Any) -> int:
 
 
 def _begin_write(session: Session, layer_id: int) -> None:
-    """Open the write transaction on the layer's row before any SAVEPOINT.
+    """Take the write lock on the layer's row before any SAVEPOINT.
 
-    SQLite's Python driver begins a transaction only before a data-changing
-    statement, and a SAVEPOINT issued outside a transaction commits when it
-    is released; this no-op UPDATE makes the driver begin first, so the
-    caller keeps the unit of work.  On PostgreSQL it takes the row lock, so
-    a concurrent save waits here and then sees the version it lost to.
+    On PostgreSQL this locks the row, so a concurrent save waits here and
+    then sees the version it lost to; on SQLite it takes the database's
+    write lock up front, so a save never fails half-way on a lock upgrade.
     """
     session.execute(
         update(AnnotationSet)
@@ -858,6 +858,7 @@ def apply_ops(
             f"op {index} ({name}): {reason}", details=[{"index": index, "op": name, "reason": reason}]
         )
 
+    begin_write(session)
     _begin_write(session, layer.id)
     try:
         with session.begin_nested():
@@ -917,6 +918,7 @@ def replace_layer(
         for index, item in enumerate(lists[name])
     ]
     editor = _Editor(session, layer.id, access.text, access.schema, empty=True)
+    begin_write(session)
     _begin_write(session, layer.id)
     with session.begin_nested():
         version = _bump(session, layer, base_version)

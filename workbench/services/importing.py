@@ -47,6 +47,7 @@ from workbench.models import User
 from workbench.models import utcnow
 from workbench.services import projects as project_service
 from workbench.services import users as user_service
+from workbench.transactions import begin_write
 
 #: Records written per round of bulk inserts.
 BATCH = 1000
@@ -187,6 +188,7 @@ def import_stream(
     if reader is None:
         raise InvalidInput(f"unknown import format {fmt!r} (use auto, {', '.join(READERS)})")
     schema = schema or project_service.project_schema(project)
+    begin_write(session)
     with session.begin_nested():
         importer = _FileImport(session, project, filename, fmt, schema, user)
         try:

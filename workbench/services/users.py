@@ -118,7 +118,14 @@ def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=now.tzinfo)
+    # Record use at most once a minute: a write on every API call would
+    # cost each save a second transaction.
+    if last is None or (now - last).total_seconds() > 60:
+        row.last_used_at = now
     return row.user
 
 
