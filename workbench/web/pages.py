@@ -18,7 +18,6 @@ from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 from flask_login import login_required
 from markdown_it import MarkdownIt
@@ -216,13 +215,21 @@ def export_jsonl(project_id: int) -> Any:
     session = get_session()
 
     def lines() -> Iterator[str]:
-        """Yield one JSON line per exported record."""
-        for record in exporting.export_records(session, project, layer):
-            yield json.dumps(record, ensure_ascii=False) + "\n"
+        """Yield one JSON line per exported record, then give the connection back.
+
+        The body is sent after the request's app context has ended (and its
+        teardown closed the session), so the session takes a connection again
+        here and must close it itself.
+        """
+        try:
+            for record in exporting.export_records(session, project, layer):
+                yield json.dumps(record, ensure_ascii=False) + "\n"
+        finally:
+            session.close()
 
     filename = f"{_slug(project.name)}-{layer}.jsonl"
     return Response(
-        stream_with_context(lines()),
+        lines(),
         mimetype="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
