@@ -122,9 +122,11 @@ def run(label: str, workdir: Path, paths: list[Path], documents: int) -> dict[st
     started: list[float] = []
 
     def before(*_args: object) -> None:
+        """Note when a statement starts."""
         started.append(time.perf_counter())
 
     def after(*_args: object) -> None:
+        """Add the statement's duration to the database time."""
         db_seconds[0] += time.perf_counter() - started.pop()
 
     event.listen(engine, "before_cursor_execute", before)

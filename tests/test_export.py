@@ -41,6 +41,7 @@ def test_each_layer_choice_writes_its_records(db):
     db.commit()
 
     def keys(layer):
+        """Return (id, layer, annotator) of each record of ``layer``."""
         return [(r["id"], r["layer"], r["annotator"]) for r in exporting.export_records(db, project, layer)]
 
     assert keys("gold") == [("kestrel-prices", "gold", None), ("ostby-mill", "gold", None)]
@@ -144,6 +145,7 @@ def test_export_queries_per_batch_not_per_document(db):
     engine = db.get_bind()
 
     def count(*_args):
+        """Count one statement."""
         statements.append("x")
 
     event.listen(engine, "before_cursor_execute", count)

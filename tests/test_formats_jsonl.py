@@ -126,6 +126,7 @@ def test_the_reader_streams_records_before_reading_the_rest():
 
     class Lines(io.RawIOBase):
         def __iter__(self):
+            """Hand out the lines one at a time."""
             return stream
 
     records = jsonl.read("s.jsonl", Lines(), SCHEMA)

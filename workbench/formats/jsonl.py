@@ -265,6 +265,7 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
     """Return the JSONL form of a record (the shape :func:`read` takes back)."""
 
     def extra(out: dict[str, Any], provenance: dict[str, Any] | None) -> dict[str, Any]:
+        """Add ``provenance`` to ``out`` when there is one."""
         if provenance is not None:
             out["provenance"] = provenance
         return out

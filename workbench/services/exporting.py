@@ -161,6 +161,7 @@ def _layers(
             content.setdefault(att_id, []).append(span_id)
 
     def with_provenance(out: dict[str, Any], provenance: Any) -> dict[str, Any]:
+        """Add ``provenance`` to ``out`` when there is one."""
         if provenance is not None:
             out["provenance"] = provenance
         return out
