@@ -74,6 +74,7 @@ BAD = [
     ("[1, 2]", "a record must be a JSON object"),
     (with_(GOOD_GOLD, text=42), "text must be a string, got int"),
     (with_(GOOD_GOLD, text=""), "text is empty"),
+    (with_(GOOD_GOLD, id="d2", text="a\u0000b"), "text contains a NUL character"),
     (with_(GOOD_GOLD, layer="silver"), "unknown layer 'silver'"),
     (with_(GOOD_GOLD, layer="annotator"), "an annotator record needs the annotator's name"),
     (with_(GOOD_GOLD, layer="prediction"), "a prediction record needs the model's name"),

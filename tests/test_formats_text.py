@@ -128,3 +128,8 @@ def test_detect_format(name, head, expected):
 def test_detect_format_refuses_what_it_cannot_tell():
     with pytest.raises(FormatError, match=r"^notes\.doc: cannot tell the format"):
         detect_format("notes.doc", b"PK\x03\x04")
+
+
+def test_ids_from_long_file_names_fit_the_id_column():
+    record = read_one("x" * 400 + ".txt", b"Body.")
+    assert record.external_id == "x" * 200

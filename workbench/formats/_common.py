@@ -40,4 +40,4 @@ def slugify(value: str) -> str:
 
 def stem_id(filename: str) -> str:
     """Return the slugified stem of a file name (``news/01-Mill.txt`` → ``01-mill``)."""
-    return slugify(PurePath(filename).stem)
+    return slugify(PurePath(filename).stem)[:200].strip("-_") or "document"

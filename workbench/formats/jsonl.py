@@ -105,6 +105,8 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         raise _Bad(f"text must be a string, got {type(text).__name__}")
     if not text:
         raise _Bad("text is empty")
+    if "\x00" in text:
+        raise _Bad("text contains a NUL character (\\u0000)")
     meta = obj.get("meta") or {}
     if not isinstance(meta, dict):
         raise _Bad("meta must be an object")
