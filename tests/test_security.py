@@ -24,6 +24,7 @@ def seeded(db):
 
 
 def _pages(project_id: int, doc_id: int) -> list[str]:
+    """Return every page a curator can open, plus one error page."""
     return [
         "/",
         "/account",

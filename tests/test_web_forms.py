@@ -33,6 +33,7 @@ def setup(db: Session) -> dict[str, object]:
 
 
 def _count(db: Session, model: type, *where: object) -> int:
+    """Return how many rows of ``model`` match ``where``, read afresh."""
     db.expire_all()
     return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
@@ -129,6 +130,7 @@ def test_curator_edits_guidelines_prg(client, auth, db, setup):
 
 
 def _upload(*files: tuple[str, bytes], fmt: str = "auto") -> dict[str, object]:
+    """Return multipart form data uploading ``files`` (name, bytes) in format ``fmt``."""
     return {"files": [(io.BytesIO(data), name) for name, data in files], "fmt": fmt}
 
 

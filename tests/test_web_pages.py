@@ -53,6 +53,7 @@ def team(db: Session) -> dict[str, object]:
 
 
 def _paths(project: Project, doc: Document) -> list[str]:
+    """Return the member pages of ``project`` (with ``doc``'s page)."""
     return [
         f"/projects/{project.id}",
         f"/projects/{project.id}/members",
