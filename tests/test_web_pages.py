@@ -221,8 +221,10 @@ def test_pagination_shows_fifty_per_page(client, auth, big_project):
     body1 = client.get(f"/projects/{big_project.id}").get_data(as_text=True)
     assert "Page 1 of 3" in body1 and body1.count('status-new">new') == 50
     assert f'rel="next" href="/projects/{big_project.id}?page=2"' in body1
-    # Nonsense page numbers fall back to the first page.
+    # Nonsense page numbers fall back to the first page, pages past the end to the last.
     assert "Page 1 of 3" in client.get(f"/projects/{big_project.id}?page=abc").get_data(as_text=True)
+    past = client.get(f"/projects/{big_project.id}?page=40").get_data(as_text=True)
+    assert "Page 3 of 3" in past and "Report 120" in past
 
 
 def test_search_hit_and_miss(client, auth, big_project):

@@ -115,6 +115,9 @@ def project(project_id: int) -> Any:
     page = document_service.list_documents(
         get_session(), project, me(), query=query, page=_int_arg("page", 1), per_page=per_page
     )
+    if page.page > page.pages:
+        # A page past the end (an old link, a shorter search): show the last one.
+        page = document_service.list_documents(get_session(), project, me(), query=query, page=page.pages, per_page=per_page)
     return _project_page("web/project.html", project, role, "documents", page=page, query=query)
 
 
