@@ -17,6 +17,12 @@ def test_migrated_database_matches_the_models(app):
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
 
 
+def test_head_constant_matches_the_migrations(app):
+    engine = app.extensions["workbench.engine"]
+    assert migrate.HEAD_REVISION == migrate.head_revision(engine), "update migrate.HEAD_REVISION"
+    assert migrate.is_current(engine)
+
+
 def test_upgrade_is_idempotent(app):
     engine = app.extensions["workbench.engine"]
     migrate.upgrade(engine)

@@ -46,7 +46,7 @@ def ensure_schema() -> None:
     from workbench import migrate
 
     eng = engine()
-    if migrate.current_revision(eng) != migrate.head_revision(eng):
+    if not migrate.is_current(eng):
         migrate.upgrade(eng)
 
 

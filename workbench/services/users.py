@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import lru_cache
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -22,9 +23,16 @@ from workbench.models import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 MIN_PASSWORD = 8
-# A precomputed hash to compare against when the user does not exist, so a
-# login for an unknown name takes as long as one for a known name.
-_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """Return a hash to check against when the user does not exist.
+
+    A login for an unknown name then takes as long as one for a known name.
+    Made on first use: hashing at import would slow every start-up.
+    """
+    return generate_password_hash("not-a-password")
 
 
 def create_user(
@@ -89,7 +97,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the active user whose name and password match, or None."""
     user = get_user_by_name(session, username)
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None

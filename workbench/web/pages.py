@@ -20,11 +20,11 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import login_required
-from markdown_it import MarkdownIt
 
 from workbench.auth import me
 from workbench.auth import role_required
 from workbench.db import get_session
+from workbench.markup import render_markdown
 from workbench.errors import WorkbenchError
 from workbench.models import Project
 from workbench.services import documents as document_service
@@ -40,14 +40,6 @@ from workbench.web.forms import ImportForm
 from workbench.web.forms import NewProjectForm
 from workbench.web.forms import PostForm
 from workbench.web.forms import TokenForm
-
-#: CommonMark (plus tables) with raw HTML turned off: ``<script>`` in guidelines stays text.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-
-
-def render_markdown(text: str) -> str:
-    """Return ``text`` (markdown) as HTML; raw HTML in it is escaped, unsafe links dropped."""
-    return _MARKDOWN.render(text or "")
 
 
 def _access(project_id: int, at_least: str = "annotator") -> tuple[Project, str]:
