@@ -15,7 +15,7 @@ def test_demo_sets_up_articles_and_users(app, runner):
     result = runner.invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert "Demo ready" in result.output
-    assert (Path(app.instance_path) / "demo.sqlite3").is_file()
+    assert (Path(app.instance_path) / "workbench.sqlite3").is_file()
     # The demo switched the app to its own SQLite file; read it through an independent session.
     with app.extensions["workbench.sessionmaker"]() as session:
         docs = list(session.scalars(select(Document).order_by(Document.external_id)))
@@ -45,3 +45,15 @@ def test_demo_sets_up_articles_and_users(app, runner):
         assert "Дарья Соколова" in docs[2].text
         assert "🌊" in docs[1].text
         assert "<u>said</u>" in docs[0].text
+
+
+def test_demo_replaces_its_own_instance_but_never_a_real_one(app, runner):
+    first = runner.invoke(args=["demo", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(args=["demo", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    (Path(app.instance_path) / "demo-instance").unlink()
+    refused = runner.invoke(args=["demo", "--no-serve"])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: ") and "is not a demo" in refused.output
+    assert (Path(app.instance_path) / "workbench.sqlite3").is_file()

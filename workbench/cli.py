@@ -227,11 +227,16 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         # addresses; a demo shown on a network address would never log in.
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
         click.echo("Note: serving plain HTTP on a network address, so cookies are not marked Secure.")
-    logins = demo.setup(app)
-    click.echo("Demo ready: project 'news' with sample articles.")
+    try:
+        logins = demo.setup(app)
+    except demo.DemoRefused as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"Demo ready in {app.instance_path}: project 'news' with four sample articles.")
+    if app.config.get("DATABASE_URL"):
+        click.echo("Note: the demo uses the instance's SQLite file; other commands follow WORKBENCH_DATABASE_URL.")
     click.echo("Log in with one of:")
     for name, password, role in logins:
-        click.echo(f"  {name:<10} password {password:<16} ({role})")
+        click.echo(f"  {name:<11} password {password:<21} ({role})")
     if not no_serve:
         _serve(app, host, port)
 

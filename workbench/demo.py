@@ -16,6 +16,8 @@ from workbench.services import users
 
 DATA = Path(__file__).parent / "demo_data"
 
+MARKER = "demo-instance"
+
 #: (user name, password, role): printed by the command and shown on the login page.
 LOGINS = [
     ("admin", "admin-demo-pass", "admin"),
@@ -25,15 +27,32 @@ LOGINS = [
 ]
 
 
-def setup(app: Flask) -> list[tuple[str, str, str]]:
-    """Create the demo database afresh in the instance folder and fill it.
+class DemoRefused(Exception):
+    """The instance folder holds a real database; the demo will not replace it."""
 
-    The demo lives in its own file (``demo.sqlite3``), so it never touches an
-    instance's real database.
+
+def setup(app: Flask) -> list[tuple[str, str, str]]:
+    """Create the instance's SQLite database afresh and fill it with the demo.
+
+    The demo is an ordinary instance (``workbench.sqlite3`` in the instance
+    folder), so every other command (``workbench export news ...``) works on
+    it as it is.  A marker file tells a demo database from a real one: a real
+    database is never replaced.
+
+    :raise DemoRefused: the instance folder holds a database the demo did not make.
     """
-    path = Path(app.instance_path) / "demo.sqlite3"
+    folder = Path(app.instance_path)
+    path = folder / "workbench.sqlite3"
+    marker = folder / MARKER
+    if path.exists() and not marker.exists():
+        raise DemoRefused(
+            f"{path} holds a database that is not a demo; run the demo in another folder "
+            "(WORKBENCH_INSTANCE=/tmp/workbench-demo workbench demo)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
+    marker.write_text("This instance was made by `workbench demo`, which may replace it.\n", encoding="utf-8")
     close_session()
     use_database(app, f"sqlite:///{path}")
     migrate.upgrade(app.extensions["workbench.engine"])
