@@ -157,3 +157,28 @@ def test_login_error_is_generic_and_form_re_renders(client, seeded):
         assert "Wrong user name or password." in body
         assert f'value="{username}"' in body
         assert "wrong-password" not in body
+
+
+def test_login_page_warns_when_secure_cookies_cannot_work(database_url, tmp_path):
+    from workbench import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False})
+    app.instance_path = str(tmp_path)
+    client = app.test_client()
+    lan = client.get("/login", base_url="http://192.168.1.5:5000")
+    assert b"will not keep it" in lan.data
+    local = client.get("/login", base_url="http://127.0.0.1:5000")
+    assert b"will not keep it" not in local.data
+    tls = client.get("/login", base_url="https://annotate.example.org")
+    assert b"will not keep it" not in tls.data
+    app.extensions["workbench.engine"].dispose()
+
+
+def test_behind_proxy_trusts_forwarded_proto(database_url, tmp_path):
+    from workbench import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": database_url, "BEHIND_PROXY": 1})
+    app.instance_path = str(tmp_path)
+    page = app.test_client().get("/login", base_url="http://10.0.0.2", headers={"X-Forwarded-Proto": "https"})
+    assert b"will not keep it" not in page.data
+    app.extensions["workbench.engine"].dispose()

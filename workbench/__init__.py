@@ -45,6 +45,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from workbench import security
     from workbench import web
 
+    if app.config.get("BEHIND_PROXY"):
+        # Trust X-Forwarded-For/-Proto/-Host from that many proxies in front.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["BEHIND_PROXY"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
     db.init_app(app)
     security.init_app(app)
     auth.init_app(app)

@@ -136,7 +136,25 @@ def login() -> Any:
         else:
             login_user(CurrentUser(user))
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form, demo=current_app.config.get("DEMO_LOGINS"))
+    return render_template(
+        "auth/login.html",
+        form=form,
+        demo=current_app.config.get("DEMO_LOGINS"),
+        cookie_warning=_cookie_would_be_dropped(),
+    )
+
+
+def _cookie_would_be_dropped() -> bool:
+    """Tell whether the browser will drop our Secure session cookie on this request.
+
+    Browsers keep Secure cookies over plain HTTP only on loopback hosts, so
+    a server reached as ``http://192.168.1.5`` would loop back to the login
+    page without saying why.
+    """
+    if not current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
+        return False
+    host = request.host.rsplit(":", 1)[0] if not request.host.startswith("[") else request.host.split("]")[0] + "]"
+    return host not in ("localhost", "127.0.0.1", "[::1]")
 
 
 @bp.route("/logout", methods=["POST"])

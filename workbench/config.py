@@ -22,6 +22,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
     "DOCUMENTS_PER_PAGE": 50,
     "PASSWORD_HASH_METHOD": "scrypt",
+    # How many reverse proxies (TLS terminators) sit in front; 0 trusts no X-Forwarded-* header.
+    "BEHIND_PROXY": 0,
 }
 
 
