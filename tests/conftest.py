@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from apiclient import Api
 from sqlalchemy.orm import Session
 
 from workbench import create_app
@@ -103,23 +104,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return url
 
 
+def make_test_app(database_url: str, instance_path: Path, **overrides: object):
+    """Build the app for tests on ``database_url``: CSRF off unless ``overrides`` turn it on."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "PASSWORD_HASH_METHOD": FAST_HASH,
+        **overrides,
+    }
+    application = create_app(config)
+    application.instance_path = str(instance_path)
+    return application
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path):
-    """The app on a fresh database, CSRF off (one test turns it back on)."""
-    application = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "WTF_CSRF_ENABLED": False,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-            "PASSWORD_HASH_METHOD": FAST_HASH,
-        }
-    )
-    application.instance_path = str(tmp_path / "instance")
+    """The app on a fresh database, CSRF off (see ``csrf_app`` for CSRF on)."""
+    application = make_test_app(database_url, tmp_path / "instance")
     yield application
     application.extensions["workbench.engine"].dispose()
+
+
+@pytest.fixture
+def csrf_app(database_url: str, tmp_path: Path):
+    """The app with CSRF protection on, as in production, on the same database as ``app``."""
+    application = make_test_app(database_url, tmp_path / "instance-csrf", WTF_CSRF_ENABLED=True)
+    yield application
+    application.extensions["workbench.engine"].dispose()
+
+
+@pytest.fixture
+def api(app) -> Api:
+    """Requests to the app, one app context each (see ``apiclient.Api``)."""
+    return Api(app)
 
 
 @pytest.fixture

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
+from workbench.models import AnnotationSet
 from workbench.models import Document
 from workbench.models import Project
+from workbench.models import Span
 from workbench.models import User
 from workbench.services import projects as project_service
 from workbench.services import users as user_service
@@ -44,3 +47,43 @@ def make_document(
     db.add(doc)
     db.commit()
     return doc
+
+
+def make_team(db: Session) -> tuple[User, User, User, Project]:
+    """Make annotators ``ann`` and ``bob``, curator ``cur`` and their project ``news``."""
+    ann = make_user(db, "ann")
+    bob = make_user(db, "bob")
+    cur = make_user(db, "cur", role="curator")
+    return ann, bob, cur, make_project(db, "news", members=[ann, bob, cur])
+
+
+def make_layer(
+    db: Session,
+    document: Document,
+    kind: str,
+    user: User | None = None,
+    model: str | None = None,
+    spans: int = 0,
+    status: str = "in_progress",
+) -> AnnotationSet:
+    """Store a layer on ``document`` holding ``spans`` one-character PERSON spans over its first characters."""
+    owner = {"annotator": f"annotator:{user.id if user else 0}", "gold": "gold", "prediction": f"prediction:{model}"}[kind]
+    layer = AnnotationSet(
+        document_id=document.id,
+        kind=kind,
+        owner_key=owner,
+        user_id=user.id if user else None,
+        model_name=model,
+        status=status,
+    )
+    db.add(layer)
+    db.flush()
+    for i in range(spans):
+        db.add(Span(set_id=layer.id, uid=f"T{i + 1}", label="PERSON", start=i, end=i + 1, attrs={}))
+    db.commit()
+    return layer
+
+
+def jsonl(*records: dict[str, Any] | str) -> bytes:
+    """Return records (dicts, or raw lines as strings) as JSONL bytes, one per line."""
+    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from factories import make_document
-from factories import make_project
+from factories import make_team
 from factories import make_user
 from sqlalchemy import func
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from workbench.models import Change
 from workbench.models import Relation
 from workbench.models import Span
 from workbench.services import annotation
+from workbench.services import documents as document_service
 
 #            0         1         2         3         4         5
 #            012345678901234567890123456789012345678901234567890123
@@ -33,10 +34,7 @@ TEXT = "Mira Olsen of Tallow Mills said the plant will close in May."
 @pytest.fixture
 def world(db) -> dict[str, Any]:
     """Two annotators and a curator in one project with three documents."""
-    ann = make_user(db, "ann")
-    bob = make_user(db, "bob")
-    cur = make_user(db, "cur", role="curator")
-    project = make_project(db, "news", members=[ann, bob, cur])
+    ann, bob, cur, project = make_team(db)
     docs = [make_document(db, project, TEXT, external_id="d1")]
     docs.append(make_document(db, project, "Second story text here.", external_id="d2"))
     docs.append(make_document(db, project, "Third story text here.", external_id="d3"))
@@ -432,9 +430,9 @@ def test_next_document_passes_over_submitted_and_skipped(db, world):
 
 def test_neighbours(db, world):
     docs = world["docs"]
-    assert annotation.neighbour_ids(db, world["project"].id, docs[0].id) == (None, docs[1].id)
-    assert annotation.neighbour_ids(db, world["project"].id, docs[1].id) == (docs[0].id, docs[2].id)
-    assert annotation.neighbour_ids(db, world["project"].id, docs[2].id) == (docs[1].id, None)
+    assert document_service.neighbours(db, docs[0]) == (None, docs[1].id)
+    assert document_service.neighbours(db, docs[1]) == (docs[0].id, docs[2].id)
+    assert document_service.neighbours(db, docs[2]) == (docs[1].id, None)
 
 
 def test_blind_annotation(db, world):

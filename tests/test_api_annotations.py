@@ -6,57 +6,28 @@ import re
 from typing import Any
 
 import pytest
+from apiclient import ERROR_KEYS
+from apiclient import Api
+from apiclient import csrf_token
 from factories import make_document
 from factories import make_project
+from factories import make_team
 from factories import make_user
 from sqlalchemy import func
 from sqlalchemy import select
 
-from workbench import create_app
 from workbench.models import AnnotationSet
 from workbench.models import Change
 from workbench.models import Span
 from workbench.services import users as user_service
 
 TEXT = "Mira Olsen of Tallow Mills said the plant will close in May."
-ERROR_KEYS = {"ok", "error", "errors", "status"}
-
-
-class Api:
-    """Requests through the test client, each in its own app context (as in production).
-
-    pytest-flask keeps one app context for a whole test, so the user
-    Flask-Login caches in ``g`` would otherwise leak between requests of
-    different users.
-    """
-
-    def __init__(self, app: Any):
-        """Wrap ``app`` in a test client."""
-        self.app = app
-        self.client = app.test_client()
-
-    def call(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> Any:
-        """Make one request, with ``Authorization: Bearer <token>`` when given."""
-        headers = dict(kwargs.pop("headers", {}))
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        with self.app.app_context():
-            return self.client.open(url, method=method, headers=headers, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """The API client."""
-    return Api(app)
 
 
 @pytest.fixture
 def world(db) -> dict[str, Any]:
     """A project with two annotators, a curator and three documents; a token each."""
-    ann = make_user(db, "ann")
-    bob = make_user(db, "bob")
-    cur = make_user(db, "cur", role="curator")
-    project = make_project(db, "news", members=[ann, bob, cur])
+    ann, bob, cur, project = make_team(db)
     project.guidelines = "# Rules\n\nMark *names*. <script>alert(1)</script>"
     db.commit()
     docs = [
@@ -72,7 +43,7 @@ def world(db) -> dict[str, Any]:
 def open_doc(api: Api, world: dict[str, Any], doc_index: int = 0, who: str = "ann") -> dict[str, Any]:
     """GET the annotate data of a document; return the JSON."""
     pid, did = world["project"].id, world["docs"][doc_index].id
-    response = api.call("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate", world["tokens"][who])
+    response = api.open("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate", world["tokens"][who])
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -80,7 +51,7 @@ def open_doc(api: Api, world: dict[str, Any], doc_index: int = 0, who: str = "an
 def patch(api: Api, world: dict[str, Any], layer_id: int, ops: list[dict[str, Any]], base: int, batch: str,
           who: str = "ann") -> Any:
     """PATCH a batch of ops."""
-    return api.call(
+    return api.open(
         "PATCH", f"/api/v1/layers/{layer_id}/ops", world["tokens"][who],
         json={"base_version": base, "batch_id": batch, "ops": ops},
     )
@@ -148,7 +119,7 @@ def test_save_round_trip(api, db, world):
     assert response.get_json() == {
         "ok": True, "version": 1, "counts": {"spans": 4, "relations": 1, "attributions": 1}, "batch_id": "batch-1",
     }
-    layer = api.call("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
+    layer = api.open("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
     assert layer["status"] == "in_progress" and layer["version"] == 1
     assert [(s["id"], s["text"]) for s in layer["spans"]] == [
         ("p", "Mira Olsen"), ("o", "Tallow Mills"), ("cue", "said"), ("c", "the plant will close in May"),
@@ -166,7 +137,7 @@ def test_span_delete_cascades_over_http(api, world):
     patch(api, world, layer_id, OPS, 0, "b1")
     response = patch(api, world, layer_id, [{"op": "span.delete", "id": "p"}], 1, "b2")
     assert response.get_json()["counts"] == {"spans": 3, "relations": 0, "attributions": 1}
-    layer = api.call("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
+    layer = api.open("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
     assert layer["attributions"] == [{"id": "a1", "source": None, "cue": "cue", "content": ["c"], "attrs": {}}]
 
 
@@ -215,10 +186,10 @@ def test_bad_op_is_400_naming_the_op_and_nothing_is_applied(api, db, world):
 )
 def test_malformed_bodies_are_400(api, world, body, fragment):
     layer_id = open_doc(api, world)["layer"]["id"]
-    response = api.call("PATCH", f"/api/v1/layers/{layer_id}/ops", world["tokens"]["ann"], json=body)
+    response = api.open("PATCH", f"/api/v1/layers/{layer_id}/ops", world["tokens"]["ann"], json=body)
     assert response.status_code == 400
     assert fragment in response.get_json()["error"]
-    not_json = api.call("PATCH", f"/api/v1/layers/{layer_id}/ops", world["tokens"]["ann"], data="[1]")
+    not_json = api.open("PATCH", f"/api/v1/layers/{layer_id}/ops", world["tokens"]["ann"], data="[1]")
     assert not_json.status_code == 400 and set(not_json.get_json()) >= ERROR_KEYS
 
 
@@ -231,46 +202,46 @@ def test_put_replaces_the_whole_layer(api, world):
         "relations": [],
         "attributions": [],
     }
-    response = api.call("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=body)
+    response = api.open("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=body)
     assert response.status_code == 200
     assert response.get_json() == {
         "ok": True, "version": 2, "counts": {"spans": 1, "relations": 0, "attributions": 0}, "batch_id": None,
     }
-    stale = api.call("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=body)
+    stale = api.open("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=body)
     assert stale.status_code == 409 and stale.get_json()["current_version"] == 2
     bad = dict(body, base_version=2, spans=[{"id": "T1", "label": "PERSON", "start": 0, "end": 10, "text": "Nope"}])
-    response = api.call("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=bad)
+    response = api.open("PUT", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"], json=bad)
     assert response.status_code == 400 and response.get_json()["error"].startswith("spans[0] (T1): span 0-10 covers")
-    layer = api.call("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
+    layer = api.open("GET", f"/api/v1/layers/{layer_id}", world["tokens"]["ann"]).get_json()["layer"]
     assert [s["id"] for s in layer["spans"]] == ["T1"] and layer["version"] == 2
 
 
 def test_status_and_next(api, world):
     pid, docs, token = world["project"].id, world["docs"], world["tokens"]["ann"]
-    nxt = api.call("GET", f"/api/v1/projects/{pid}/next", token).get_json()
+    nxt = api.open("GET", f"/api/v1/projects/{pid}/next", token).get_json()
     assert nxt == {"ok": True, "document_id": docs[0].id, "url": f"/projects/{pid}/documents/{docs[0].id}/annotate"}
     layer_id = open_doc(api, world)["layer"]["id"]
-    response = api.call("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "submitted"})
+    response = api.open("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "submitted"})
     assert response.get_json() == {
         "ok": True, "status": "submitted", "next_url": f"/projects/{pid}/documents/{docs[1].id}/annotate",
     }
     second = open_doc(api, world, 1)["layer"]["id"]
-    no_note = api.call("POST", f"/api/v1/layers/{second}/status", token, json={"status": "skipped"})
+    no_note = api.open("POST", f"/api/v1/layers/{second}/status", token, json={"status": "skipped"})
     assert no_note.status_code == 400 and no_note.get_json()["error"] == "a skip needs a note saying why"
-    skipped = api.call("POST", f"/api/v1/layers/{second}/status", token, json={"status": "skipped", "note": "advert"})
+    skipped = api.open("POST", f"/api/v1/layers/{second}/status", token, json={"status": "skipped", "note": "advert"})
     assert skipped.get_json()["next_url"] == f"/projects/{pid}/documents/{docs[2].id}/annotate"
     third = open_doc(api, world, 2)["layer"]["id"]
-    done = api.call("POST", f"/api/v1/layers/{third}/status", token, json={"status": "submitted"})
+    done = api.open("POST", f"/api/v1/layers/{third}/status", token, json={"status": "submitted"})
     assert done.get_json()["next_url"] is None
-    assert api.call("GET", f"/api/v1/projects/{pid}/next", token).get_json() == {"ok": True, "document_id": None, "url": None}
+    assert api.open("GET", f"/api/v1/projects/{pid}/next", token).get_json() == {"ok": True, "document_id": None, "url": None}
     # Back to work on the first: it is next again.
-    api.call("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "in_progress"})
-    assert api.call("GET", f"/api/v1/projects/{pid}/next", token).get_json()["document_id"] == docs[0].id
+    api.open("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "in_progress"})
+    assert api.open("GET", f"/api/v1/projects/{pid}/next", token).get_json()["document_id"] == docs[0].id
     # A submitted layer can still be edited; its status stays.
-    api.call("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "submitted"})
+    api.open("POST", f"/api/v1/layers/{layer_id}/status", token, json={"status": "submitted"})
     edit = patch(api, world, layer_id, OPS[:1], 0, "late")
     assert edit.status_code == 200
-    assert api.call("GET", f"/api/v1/layers/{layer_id}", token).get_json()["layer"]["status"] == "submitted"
+    assert api.open("GET", f"/api/v1/layers/{layer_id}", token).get_json()["layer"]["status"] == "submitted"
 
 
 def test_blind_annotation_and_roles(api, world):
@@ -283,10 +254,10 @@ def test_blind_annotation_and_roles(api, world):
         ("PUT", f"/api/v1/layers/{layer_id}", {"base_version": 1, "spans": []}),
         ("POST", f"/api/v1/layers/{layer_id}/status", {"status": "submitted"}),
     ]:
-        response = api.call(method, url, tokens["bob"], json=body)
+        response = api.open(method, url, tokens["bob"], json=body)
         assert response.status_code == 404, (method, url)
         assert set(response.get_json()) >= ERROR_KEYS
-    curator_view = api.call("GET", f"/api/v1/layers/{layer_id}", tokens["cur"])
+    curator_view = api.open("GET", f"/api/v1/layers/{layer_id}", tokens["cur"])
     assert curator_view.status_code == 200 and len(curator_view.get_json()["layer"]["spans"]) == 4
     curator_write = patch(api, world, layer_id, [{"op": "span.delete", "id": "p"}], 1, "y", who="cur")
     assert curator_write.status_code == 403
@@ -294,7 +265,7 @@ def test_blind_annotation_and_roles(api, world):
     bob_layer = open_doc(api, world, who="bob")["layer"]
     assert bob_layer["id"] != layer_id and bob_layer["spans"] == []
     # Anonymous callers must log in.
-    anonymous = api.call("GET", f"/api/v1/layers/{layer_id}")
+    anonymous = api.open("GET", f"/api/v1/layers/{layer_id}")
     assert anonymous.status_code == 401 and anonymous.get_json()["status"] == 401
 
 
@@ -303,11 +274,11 @@ def test_non_member_gets_404(api, db, world):
     token = user_service.create_token(db, eve, "t")
     db.commit()
     pid, did = world["project"].id, world["docs"][0].id
-    assert api.call("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate", token).status_code == 404
-    assert api.call("GET", f"/api/v1/projects/{pid}/next", token).status_code == 404
+    assert api.open("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate", token).status_code == 404
+    assert api.open("GET", f"/api/v1/projects/{pid}/next", token).status_code == 404
     other = make_project(db, "other", members=[world["ann"]])
     stranger_doc = make_document(db, other, "Elsewhere.", external_id="x1")
-    wrong = api.call("GET", f"/api/v1/projects/{pid}/documents/{stranger_doc.id}/annotate", world["tokens"]["ann"])
+    wrong = api.open("GET", f"/api/v1/projects/{pid}/documents/{stranger_doc.id}/annotate", world["tokens"]["ann"])
     assert wrong.status_code == 404
 
 
@@ -339,24 +310,17 @@ def test_annotate_page_is_a_shell_without_the_text(client, auth, db, world):
     assert client.get(f"/projects/{pid}/documents/999999/annotate").status_code == 404
 
 
-def test_page_user_saves_with_the_csrf_token_from_the_page(database_url, tmp_path, db, world):
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "csrf-test", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": True,
-        "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-    })
-    app.instance_path = str(tmp_path / "instance-csrf")
-    api = Api(app)
-    login_page = api.call("GET", "/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', login_page).group(1)
-    logged_in = api.call("POST", "/login", data={"username": "ann", "password": "password-123", "csrf_token": token})
+def test_page_user_saves_with_the_csrf_token_from_the_page(csrf_app, db, world):
+    api = Api(csrf_app)
+    token = csrf_token(api.open("GET", "/login").get_data(as_text=True))
+    logged_in = api.open("POST", "/login", data={"username": "ann", "password": "password-123", "csrf_token": token})
     assert logged_in.status_code == 302
     pid, did = world["project"].id, world["docs"][0].id
-    page = api.call("GET", f"/projects/{pid}/documents/{did}/annotate").get_data(as_text=True)
+    page = api.open("GET", f"/projects/{pid}/documents/{did}/annotate").get_data(as_text=True)
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    layer_id = api.call("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate").get_json()["layer"]["id"]
+    layer_id = api.open("GET", f"/api/v1/projects/{pid}/documents/{did}/annotate").get_json()["layer"]["id"]
     body = {"base_version": 0, "batch_id": "b1", "ops": OPS[:1]}
-    refused = api.call("PATCH", f"/api/v1/layers/{layer_id}/ops", json=body)
+    refused = api.open("PATCH", f"/api/v1/layers/{layer_id}/ops", json=body)
     assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]
-    saved = api.call("PATCH", f"/api/v1/layers/{layer_id}/ops", json=body, headers={"X-CSRFToken": csrf})
+    saved = api.open("PATCH", f"/api/v1/layers/{layer_id}/ops", json=body, headers={"X-CSRFToken": csrf})
     assert saved.status_code == 200 and saved.get_json()["version"] == 1
-    app.extensions["workbench.engine"].dispose()

@@ -5,81 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from factories import PASSWORD
+from apiclient import bearer
 from factories import make_document
+from factories import make_layer
 from factories import make_project
 from factories import make_user
-
-from workbench.models import AnnotationSet
-from workbench.models import Span
-from workbench.services import users as user_service
-
-
-def bearer(db, user) -> dict[str, str]:
-    """Return headers authenticating as ``user`` with a fresh API token."""
-    token = user_service.create_token(db, user, "tests")
-    db.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Api:
-    """The test client, but each request in its own app context, as in production.
-
-    pytest-flask keeps one app context for a whole test, so ``g`` (and the
-    user Flask-Login caches there) would leak from one request to the next.
-    """
-
-    def __init__(self, app):
-        self.app = app
-        # Not pytest-flask's ``client``: that one runs inside ``with``, which
-        # keeps each request's context around until the next request.
-        self.client = app.test_client()
-
-    def login(self, username: str, password: str = PASSWORD):
-        """Log in through the login form; later requests carry the session cookie."""
-        return self.post("/login", data={"username": username, "password": password})
-
-    def open(self, method: str, url: str, **kwargs):
-        """Make one request in a fresh app context and return the response."""
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def get(self, url: str, **kwargs):
-        """GET ``url``."""
-        return self.open("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs):
-        """POST to ``url``."""
-        return self.open("POST", url, **kwargs)
-
-    def delete(self, url: str, **kwargs):
-        """DELETE ``url``."""
-        return self.open("DELETE", url, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """Requests to the API, one app context each."""
-    return Api(app)
-
-
-def add_layer(db, document, kind: str, user=None, model: str | None = None, spans: int = 0, status: str = "in_progress"):
-    """Store a layer on ``document`` holding ``spans`` one-character PERSON spans."""
-    owner = {"annotator": f"annotator:{user.id if user else 0}", "gold": "gold", "prediction": f"prediction:{model}"}[kind]
-    layer = AnnotationSet(
-        document_id=document.id,
-        kind=kind,
-        owner_key=owner,
-        user_id=user.id if user else None,
-        model_name=model,
-        status=status,
-    )
-    db.add(layer)
-    db.flush()
-    for i in range(spans):
-        db.add(Span(set_id=layer.id, uid=f"T{i + 1}", label="PERSON", start=i, end=i + 1, attrs={}))
-    db.commit()
-    return layer
 
 
 @pytest.fixture
@@ -183,10 +113,10 @@ def test_document_of_another_project_is_404(api, db, team):
 def test_annotator_sees_only_their_own_layer(api, db, team):
     project, ana, boris, cora = team
     doc = make_document(db, project, "Anna Berg said the mill will close.", "mill")
-    add_layer(db, doc, "annotator", user=ana, spans=2, status="submitted")
-    add_layer(db, doc, "annotator", user=boris, spans=3)
-    add_layer(db, doc, "gold", spans=1, status="in_progress")
-    add_layer(db, doc, "prediction", model="tagger-1", spans=4, status="suggested")
+    make_layer(db, doc, "annotator", user=ana, spans=2, status="submitted")
+    make_layer(db, doc, "annotator", user=boris, spans=3)
+    make_layer(db, doc, "gold", spans=1, status="in_progress")
+    make_layer(db, doc, "prediction", model="tagger-1", spans=4, status="suggested")
     url = f"/api/v1/projects/{project.id}/documents/{doc.id}"
 
     ana_layers = api.get(url, headers=bearer(db, ana)).get_json()["document"]["layers"]
@@ -211,7 +141,7 @@ def test_annotator_sees_only_their_own_layer(api, db, team):
 def test_list_status_is_the_viewers_own(api, db, team):
     project, ana, boris, _cora = team
     doc = make_document(db, project, "A short one.", "s")
-    add_layer(db, doc, "annotator", user=ana, status="submitted")
+    make_layer(db, doc, "annotator", user=ana, status="submitted")
     url = f"/api/v1/projects/{project.id}/documents"
     assert api.get(url, headers=bearer(db, ana)).get_json()["items"][0]["status"] == "submitted"
     assert api.get(url, headers=bearer(db, boris)).get_json()["items"][0]["status"] == "new"

@@ -7,55 +7,17 @@ Every failure answers JSON with exactly the keys ``ok``, ``error``,
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
+from apiclient import ERROR_KEYS
+from apiclient import Api
+from apiclient import csrf_token
 from factories import PASSWORD
 from factories import make_project
 from factories import make_user
 
-from workbench import create_app
 from workbench.models import Project
 from workbench.services import users as user_service
-
-ERROR_KEYS = {"ok", "error", "errors", "status"}
-
-
-class Api:
-    """The test client, but each request in its own app context, as in production.
-
-    pytest-flask keeps one app context for a whole test, so ``g`` (and the
-    user Flask-Login caches there) would leak from one request to the next.
-    """
-
-    def __init__(self, app):
-        self.app = app
-        # Not pytest-flask's ``client``: that one runs inside ``with``, which
-        # keeps each request's context around until the next request.
-        self.client = app.test_client()
-
-    def open(self, method: str, url: str, **kwargs):
-        """Make one request in a fresh app context and return the response."""
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def get(self, url: str, **kwargs):
-        """GET ``url``."""
-        return self.open("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs):
-        """POST to ``url``."""
-        return self.open("POST", url, **kwargs)
-
-    def delete(self, url: str, **kwargs):
-        """DELETE ``url``."""
-        return self.open("DELETE", url, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """Requests to the API, one app context each."""
-    return Api(app)
 
 
 def assert_error_shape(response, status: int) -> dict:
@@ -82,11 +44,6 @@ def world(db):
     tokens = {u.username: user_service.create_token(db, u, "t") for u in (admin, cora, ana)}
     db.commit()
     return project, tokens
-
-
-def auth(tokens: dict[str, str], who: str | None) -> dict[str, str]:
-    """Return the Authorization header for ``who`` (none for None)."""
-    return {"Authorization": f"Bearer {tokens[who]}"} if who else {}
 
 
 # (who, method, path, keyword arguments, expected status); "{p}" is the project id.
@@ -124,7 +81,7 @@ CASES = [
 @pytest.mark.parametrize("who, method, path, kwargs, status", CASES)
 def test_error_shape(api, world, who, method, path, kwargs, status):
     project, tokens = world
-    response = api.open(method, path.format(p=project.id), headers=auth(tokens, who), **kwargs)
+    response = api.open(method, path.format(p=project.id), token=tokens[who] if who else None, **kwargs)
     assert_error_shape(response, status)
 
 
@@ -134,7 +91,7 @@ def test_import_error_lists_file_line_and_reason(api, world):
         f"/api/v1/projects/{project.id}/import",
         data={"file": (io.BytesIO(b'{"id": "a", "text": "fine"}\n{broken\n'), "two.jsonl")},
         content_type="multipart/form-data",
-        headers=auth(tokens, "cora"),
+        token=tokens["cora"],
     )
     body = assert_error_shape(response, 400)
     assert body["errors"] == [{"file": "two.jsonl", "line": 2, "reason": body["errors"][0]["reason"]}]
@@ -152,33 +109,6 @@ def test_non_member_cannot_tell_a_project_exists(api, world, db):
     assert existing == missing
 
 
-@pytest.fixture
-def csrf_app(database_url, tmp_path):
-    """The app with CSRF protection on, as in production."""
-    application = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "DATABASE_URL": database_url,
-            "WTF_CSRF_ENABLED": True,
-            "SESSION_COOKIE_SECURE": False,
-            "REMEMBER_COOKIE_SECURE": False,
-        }
-    )
-    application.instance_path = str(tmp_path / "instance")
-    yield application
-    application.extensions["workbench.engine"].dispose()
-
-
-def _csrf_token(html: str) -> str:
-    """Return the CSRF token of a page (its meta tag or hidden form field)."""
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
-        r'name="csrf_token"[^>]*value="([^"]+)"', html
-    )
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def test_cookie_writes_need_the_csrf_token(csrf_app):
     db = csrf_app.extensions["workbench.sessionmaker"]()
     try:
@@ -186,7 +116,7 @@ def test_cookie_writes_need_the_csrf_token(csrf_app):
         secret = user_service.create_token(db, cora, "script")
         db.commit()
         browser = Api(csrf_app)
-        token = _csrf_token(browser.get("/login").get_data(as_text=True))
+        token = csrf_token(browser.get("/login").get_data(as_text=True))
         logged_in = browser.post("/login", data={"username": "cora", "password": PASSWORD, "csrf_token": token})
         assert logged_in.status_code == 302
 
@@ -200,7 +130,7 @@ def test_cookie_writes_need_the_csrf_token(csrf_app):
         db.expire_all()
         assert db.query(Project).count() == 0
 
-        page_token = _csrf_token(browser.get("/").get_data(as_text=True))
+        page_token = csrf_token(browser.get("/").get_data(as_text=True))
         accepted = browser.post("/api/v1/projects", json={"name": "Real"}, headers={"X-CSRFToken": page_token})
         assert accepted.status_code == 201, accepted.get_json()
 

@@ -3,52 +3,16 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
+from apiclient import bearer
+from factories import jsonl
 from factories import make_project
 from factories import make_user
 
 from workbench.models import AnnotationSet
 from workbench.models import Document
 from workbench.models import Span
-from workbench.services import users as user_service
-
-
-def bearer(db, user) -> dict[str, str]:
-    """Return headers authenticating as ``user`` with a fresh API token."""
-    token = user_service.create_token(db, user, "tests")
-    db.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Api:
-    """The test client, but each request in its own app context, as in production.
-
-    pytest-flask keeps one app context for a whole test, so ``g`` (and the
-    user Flask-Login caches there) would leak from one request to the next.
-    """
-
-    def __init__(self, app):
-        self.app = app
-        # Not pytest-flask's ``client``: that one runs inside ``with``, which
-        # keeps each request's context around until the next request.
-        self.client = app.test_client()
-
-    def open(self, method: str, url: str, **kwargs):
-        """Make one request in a fresh app context and return the response."""
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def post(self, url: str, **kwargs):
-        """POST to ``url``."""
-        return self.open("POST", url, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """Requests to the API, one app context each."""
-    return Api(app)
 
 
 @pytest.fixture
@@ -58,11 +22,6 @@ def team(db):
     ana = make_user(db, "ana", "annotator")
     project = make_project(db, "Elections", members=[cora, ana])
     return project, cora, ana
-
-
-def jsonl(*records: dict) -> bytes:
-    """Return records as JSONL bytes."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
 
 
 def stored(db, project) -> dict[str, str]:

@@ -3,62 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from factories import PASSWORD
+from apiclient import bearer
 from factories import make_document
 from factories import make_project
 from factories import make_user
 
 from workbench.models import Membership
 from workbench.models import Project
-from workbench.services import users as user_service
-
-
-def bearer(db, user) -> dict[str, str]:
-    """Return headers authenticating as ``user`` with a fresh API token."""
-    token = user_service.create_token(db, user, "tests")
-    db.commit()
-    return {"Authorization": f"Bearer {token}"}
-
-
-class Api:
-    """The test client, but each request in its own app context, as in production.
-
-    pytest-flask keeps one app context for a whole test, so ``g`` (and the
-    user Flask-Login caches there) would leak from one request to the next.
-    """
-
-    def __init__(self, app):
-        self.app = app
-        # Not pytest-flask's ``client``: that one runs inside ``with``, which
-        # keeps each request's context around until the next request.
-        self.client = app.test_client()
-
-    def login(self, username: str, password: str = PASSWORD):
-        """Log in through the login form; later requests carry the session cookie."""
-        return self.post("/login", data={"username": username, "password": password})
-
-    def open(self, method: str, url: str, **kwargs):
-        """Make one request in a fresh app context and return the response."""
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def get(self, url: str, **kwargs):
-        """GET ``url``."""
-        return self.open("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs):
-        """POST to ``url``."""
-        return self.open("POST", url, **kwargs)
-
-    def delete(self, url: str, **kwargs):
-        """DELETE ``url``."""
-        return self.open("DELETE", url, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """Requests to the API, one app context each."""
-    return Api(app)
 
 
 def test_me_names_the_user_and_their_projects(api, db):

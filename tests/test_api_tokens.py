@@ -5,59 +5,16 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from factories import PASSWORD
+from apiclient import Api
 from factories import make_user
 
 from workbench.models import ApiToken
 from workbench.services import users as user_service
 
 
-class Api:
-    """The test client, but each request in its own app context, as in production.
-
-    pytest-flask keeps one app context for a whole test, so ``g`` (and the
-    user Flask-Login caches there) would leak from one request to the next.
-    """
-
-    def __init__(self, app):
-        self.app = app
-        # Not pytest-flask's ``client``: that one runs inside ``with``, which
-        # keeps each request's context around until the next request.
-        self.client = app.test_client()
-
-    def open(self, method: str, url: str, **kwargs):
-        """Make one request in a fresh app context and return the response."""
-        with self.app.app_context():
-            return self.client.open(url, method=method, **kwargs)
-
-    def get(self, url: str, **kwargs):
-        """GET ``url``."""
-        return self.open("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs):
-        """POST to ``url``."""
-        return self.open("POST", url, **kwargs)
-
-    def delete(self, url: str, **kwargs):
-        """DELETE ``url``."""
-        return self.open("DELETE", url, **kwargs)
-
-
-@pytest.fixture
-def api(app) -> Api:
-    """Requests to the API, one app context each."""
-    return Api(app)
-
-
-def login(api: Api, username: str) -> None:
-    """Log ``api``'s client in through the login form."""
-    response = api.post("/login", data={"username": username, "password": PASSWORD})
-    assert response.status_code == 302
-
-
 def test_create_list_and_use_a_token(api, db):
     make_user(db, "ana", "annotator")
-    login(api, "ana")
+    assert api.login("ana").status_code == 302
     created = api.post("/api/v1/tokens", json={"name": "my script"})
     assert created.status_code == 201
     body = created.get_json()

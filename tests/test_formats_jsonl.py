@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import jsonl as jsonl_lines
 
 from workbench.domain.schema import news_schema
 from workbench.formats import FormatError
@@ -36,11 +37,6 @@ def read(name: str, data: bytes):
     return list(jsonl.read(name, io.BytesIO(data), SCHEMA))
 
 
-def lines(*records) -> bytes:
-    """Return records (dicts or raw strings) as JSONL bytes."""
-    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode()
-
-
 def with_(base: dict, **changes) -> dict:
     """Return a deep copy of ``base`` with top-level ``changes``."""
     out = json.loads(json.dumps(base))
@@ -65,7 +61,7 @@ def test_reads_layers_sharing_an_id():
 
 
 def test_missing_ids_come_from_the_file_stem_and_line_and_blank_lines_are_skipped():
-    records = read("My Batch.jsonl", b"\xef\xbb\xbf" + lines({"text": "one"}, "", {"text": "two"}))
+    records = read("My Batch.jsonl", b"\xef\xbb\xbf" + jsonl_lines({"text": "one"}, "", {"text": "two"}))
     assert [r.external_id for r in records] == ["my-batch-1", "my-batch-3"]
 
 
@@ -99,7 +95,7 @@ BAD = [
 
 @pytest.mark.parametrize("bad, reason", BAD)
 def test_bad_lines_are_refused_with_file_line_and_reason(bad, reason):
-    data = lines(GOOD_GOLD, bad)
+    data = jsonl_lines(GOOD_GOLD, bad)
     with pytest.raises(FormatError) as info:
         read("batch.jsonl", data)
     assert str(info.value).startswith("batch.jsonl:2: "), str(info.value)
@@ -123,7 +119,7 @@ def test_bad_files(data, expected):
 
 
 def test_the_reader_streams_records_before_reading_the_rest():
-    stream = iter([lines(GOOD_GOLD), b"{broken\n"])
+    stream = iter([jsonl_lines(GOOD_GOLD), b"{broken\n"])
 
     class Lines(io.RawIOBase):
         def __iter__(self):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from factories import jsonl
+from factories import make_document
+from factories import make_project
+from factories import make_user
 from sqlalchemy import func
 from sqlalchemy import select
 
-from tests.factories import make_document
-from tests.factories import make_project
-from tests.factories import make_user
 from workbench.errors import ImportError_
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
@@ -38,11 +38,6 @@ GOLD = {
     ],
     "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"]}],
 }
-
-
-def jsonl(*records) -> bytes:
-    """Return records (dicts or raw lines) as JSONL bytes."""
-    return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode()
 
 
 def counts(db) -> dict[str, int]:

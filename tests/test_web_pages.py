@@ -5,35 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from factories import make_document
+from factories import make_layer
+from factories import make_project
+from factories import make_user
 from sqlalchemy.orm import Session
 
-from tests.factories import make_document
-from tests.factories import make_project
-from tests.factories import make_user
-from workbench.models import AnnotationSet
 from workbench.models import Document
 from workbench.models import Project
 from workbench.models import Relation
-from workbench.models import Span
-from workbench.models import User
 
 HOSTILE = "Mara Holt <u>said</u> the dam is safe &amp; sound.\n\n<script>alert(1)</script> was in the page."
-
-
-def make_layer(
-    db: Session, doc: Document, kind: str, user: User | None = None, status: str = "in_progress", spans: int = 0, model: str | None = None
-) -> AnnotationSet:
-    """Add an annotation layer with ``spans`` PERSON spans over the first characters."""
-    owner = {"annotator": f"annotator:{user.id if user else 0}", "gold": "gold", "prediction": f"prediction:{model}"}[kind]
-    layer = AnnotationSet(
-        document_id=doc.id, kind=kind, owner_key=owner, user_id=user.id if user else None, model_name=model, status=status
-    )
-    db.add(layer)
-    db.flush()
-    for i in range(spans):
-        db.add(Span(set_id=layer.id, uid=f"T{i + 1}", label="PERSON", start=i, end=i + 1, attrs={}))
-    db.commit()
-    return layer
 
 
 @pytest.fixture

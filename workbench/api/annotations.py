@@ -6,32 +6,20 @@ The API's error handler rolls back and answers in the one error shape.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from flask import jsonify
 from flask import url_for
-from markdown_it import MarkdownIt
 
 from workbench.api import bp
 from workbench.api import json_body
+from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
-from workbench.domain.offsets import tokens
-from workbench.models import Document
-from workbench.models import Project
+from workbench.markup import render_markdown
 from workbench.services import annotation as annotation_service
 from workbench.services import documents as document_service
 from workbench.services import projects as project_service
-
-#: CommonMark with raw HTML off: markup in guidelines stays text, unsafe links are dropped.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
-
-
-@lru_cache(maxsize=64)
-def _guidelines_html(markdown: str) -> str:
-    """Return the guidelines (markdown) as safe HTML, cached (they rarely change)."""
-    return _MARKDOWN.render(markdown or "")
 
 
 def _annotate_url(project_id: int, document_id: int | None) -> str | None:
@@ -39,24 +27,6 @@ def _annotate_url(project_id: int, document_id: int | None) -> str | None:
     if document_id is None:
         return None
     return url_for("web.annotate_document", project_id=project_id, document_id=document_id)
-
-
-def _document_json(document: Document) -> dict[str, Any]:
-    """Return the document as the annotate page needs it, with the server's tokens (code points)."""
-    return {
-        "id": document.id,
-        "external_id": document.external_id,
-        "title": document.title or document.external_id,
-        "text": document.text,
-        "meta": document.meta or {},
-        "text_sha256": document.text_sha256,
-        "tokens": [[start, end] for start, end in tokens(document.text)],
-    }
-
-
-def _project_json(project: Project) -> dict[str, Any]:
-    """Return the project's name and rendered guidelines."""
-    return {"id": project.id, "name": project.name, "guidelines_html": _guidelines_html(project.guidelines or "")}
 
 
 @bp.get("/projects/<int:project_id>/documents/<int:document_id>/annotate")
@@ -67,19 +37,19 @@ def annotate_document(project_id: int, document_id: int) -> Any:
     document = document_service.get_document(session, project, document_id)
     layer = annotation_service.open_annotator_layer(session, me(), document)
     data = annotation_service.layer_data(session, layer, document.text)
-    prev_id, next_id = annotation_service.neighbour_ids(session, project.id, document.id)
+    prev_id, next_id = document_service.neighbours(session, document)
     session.commit()
     return jsonify(
         ok=True,
-        document=_document_json(document),
+        document=serialize.annotate_document(document),
         schema=project_service.project_schema(project).to_dict(),
         layer=data,
-        project=_project_json(project),
-        navigation={
-            "next_url": _annotate_url(project.id, next_id),
-            "prev_url": _annotate_url(project.id, prev_id),
-            "project_url": url_for("web.project", project_id=project.id),
-        },
+        project=serialize.annotate_project(project, render_markdown(project.guidelines or "")),
+        navigation=serialize.navigation(
+            next_url=_annotate_url(project.id, next_id),
+            prev_url=_annotate_url(project.id, prev_id),
+            project_url=url_for("web.project", project_id=project.id),
+        ),
     )
 
 

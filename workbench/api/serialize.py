@@ -10,6 +10,7 @@ from datetime import datetime
 from datetime import timezone
 from typing import Any
 
+from workbench.domain.offsets import tokens
 from workbench.models import ApiToken
 from workbench.models import Document
 from workbench.models import Project
@@ -127,6 +128,33 @@ def document(row: Document, layers: list[LayerSummary]) -> dict[str, Any]:
         "created_at": timestamp(row.created_at),
         "layers": [layer(s) for s in layers],
     }
+
+
+def annotate_document(row: Document) -> dict[str, Any]:
+    """Return a document as the annotate page needs it, with the server's tokens.
+
+    ``tokens`` are ``[start, end]`` pairs in code points; the title falls back
+    to the external id.
+    """
+    return {
+        "id": row.id,
+        "external_id": row.external_id,
+        "title": row.title or row.external_id,
+        "text": row.text,
+        "meta": row.meta or {},
+        "text_sha256": row.text_sha256,
+        "tokens": [[start, end] for start, end in tokens(row.text)],
+    }
+
+
+def annotate_project(row: Project, guidelines_html: str) -> dict[str, Any]:
+    """Return the project's name and its guidelines, already rendered to safe HTML, for the annotate page."""
+    return {"id": row.id, "name": row.name, "guidelines_html": guidelines_html}
+
+
+def navigation(next_url: str | None, prev_url: str | None, project_url: str) -> dict[str, Any]:
+    """Return the annotate page's links: next and previous documents (None at the ends) and the project."""
+    return {"next_url": next_url, "prev_url": prev_url, "project_url": project_url}
 
 
 def token(row: ApiToken) -> dict[str, Any]:

@@ -269,21 +269,6 @@ def next_document_id(session: Session, user: User, project_id: int) -> int | Non
     )
 
 
-def neighbour_ids(session: Session, project_id: int, document_id: int) -> tuple[int | None, int | None]:
-    """Return the ids of the project's documents just before and just after ``document_id``."""
-    row = session.execute(
-        select(
-            select(func.max(Document.id))
-            .where(Document.project_id == project_id, Document.id < document_id)
-            .scalar_subquery(),
-            select(func.min(Document.id))
-            .where(Document.project_id == project_id, Document.id > document_id)
-            .scalar_subquery(),
-        )
-    ).one()
-    return row[0], row[1]
-
-
 # --------------------------------------------------------------------------- status
 
 

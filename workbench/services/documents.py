@@ -160,14 +160,15 @@ class LayerSummary:
 
 
 def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
-    """Return the ids of the previous and next documents of the project, in import order."""
-    prev_id = session.scalar(
-        select(func.max(Document.id)).where(Document.project_id == document.project_id, Document.id < document.id)
-    )
-    next_id = session.scalar(
-        select(func.min(Document.id)).where(Document.project_id == document.project_id, Document.id > document.id)
-    )
-    return prev_id, next_id
+    """Return the ids of the previous and next documents of the project, in import order (one query)."""
+    same_project = Document.project_id == document.project_id
+    row = session.execute(
+        select(
+            select(func.max(Document.id)).where(same_project, Document.id < document.id).scalar_subquery(),
+            select(func.min(Document.id)).where(same_project, Document.id > document.id).scalar_subquery(),
+        )
+    ).one()
+    return row[0], row[1]
 
 
 def layer_summaries(session: Session, document: Document, viewer: User, *, see_all: bool) -> list[LayerSummary]:
