@@ -6,7 +6,7 @@
 
 import { getJSON, postJSON, patchJSON, ApiError } from "./api.js";
 import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
-import { Model, History, newId, byReadingOrder } from "./model.js";
+import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } from "./model.js";
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe } from "./render.js";
 
@@ -46,6 +46,7 @@ class AnnotatePage {
     this.lines = splitLines(this.text);
     this.toks = tokensToU16(data.document.tokens || [], this.astral);
     this.model = new Model(data.layer, data.schema);
+    this.setBase(data.layer);
     this.labelsByIndex = data.schema.labels;
     installLabelStyles(this.labelsByIndex);
     this.view = new TextView(this.docEl, this.text, this.model, { linksSvg: $("#wb-links", this.root) });
@@ -57,8 +58,9 @@ class AnnotatePage {
       onStatus: (st) => this.showStatus(st),
       onConflict: () => this.conflict(),
       onInvalid: (err) => this.invalid(err),
-      onSaved: (resp) => {
+      onSaved: (resp, batch) => {
         this.model.version = resp.version;
+        this.advanceBase(batch, resp.version);
         if (this.model.status === "new") { this.model.status = "in_progress"; this.renderLayerStatus(); }
         this.showCounts(resp.counts);
       },
@@ -85,10 +87,25 @@ class AnnotatePage {
   }
 
   /**
+   * The layer as the server holds it at the saver's version: the common base
+   * a rebase compares against to tell changes made elsewhere from this page's.
+   */
+  setBase(layer) {
+    this.base = new Model(JSON.parse(JSON.stringify(layer)), this.data.schema);
+  }
+
+  /** The server acknowledged a batch: the base moves on by its ops. */
+  advanceBase(batch, version) {
+    if (!this.base || !batch) return;
+    try { this.base.applyOps(batch.ops); this.base.version = version; } catch (_) { this.base = null; /* unknown from here: rebases merge without it */ }
+  }
+
+  /**
    * Replay ops an earlier visit could not save. A batch that was in flight is
    * sent again with its batch_id first: if it had landed, the server answers
-   * with the stored result and nothing is applied twice. Ops that no longer
-   * fit the server's version are dropped, and the person is told.
+   * with the stored result and nothing is applied twice. When the saved
+   * version moved on meanwhile, the ops are rebased onto it as after a 409;
+   * ops that no longer fit are dropped, and the person is told.
    */
   async recoverOutbox() {
     const stored = this.saver.stored();
@@ -106,24 +123,22 @@ class AnnotatePage {
       } else ops = [...stored.inflight.ops, ...ops];
     }
     if (!ops.length) return;
-    if (base !== this.model.version) {
-      this.showBanner(`${ops.length} unsaved change(s) from an earlier visit no longer match the saved version and were dropped.`, "warn");
-      return;
-    }
-    const fits = [];
-    for (const op of ops) {
-      if (!this.model.canApply(op)) continue;
-      try { this.model.applyOps([op]); fits.push(op); } catch (_) { /* does not fit any more: dropped */ }
-    }
+    const moved = base !== this.model.version;
+    // Same version: the loaded layer is the ops' base. Moved on: the base is unknown, so updates simply apply.
+    const { ops: fits, dropped } = rebaseOps(this.model, ops, moved ? null : this.base);
     this.saver.add(fits);
     this.view.resetAll();
+    if (moved || dropped.length) {
+      const what = `Unsaved changes from an earlier visit were applied on top of the saved version${dropped.length ? "" : "."}`;
+      this.showBanner(dropped.length ? `${what}; ${describeDropped(dropped)}.` : what, dropped.length ? "warn" : "info");
+    }
   }
 
   /** Warn early when the same layer is open in another tab (a 409 would follow the first save there). */
   watchOtherTabs() {
     if (typeof BroadcastChannel === "undefined") return;
     const ch = new BroadcastChannel(`wb-layer-${this.model.id}`);
-    const warn = () => this.showBanner("This document is also open in another tab or window. Edit it in one place only, or changes made in the other will be refused.", "warn");
+    const warn = () => this.showBanner("This document is also open in another tab or window. Edit it in one place only: changes saved in both are merged, and any that clash are dropped.", "warn");
     ch.onmessage = (e) => {
       if (e.data === "hello") { ch.postMessage("here"); warn(); }
       else if (e.data === "here") warn();
@@ -187,8 +202,43 @@ class AnnotatePage {
   }
 
   // ------------------------------------------------------------ saving errors
+  /**
+   * 409: the layer was saved elsewhere since this page's base version. Fetch
+   * the current layer and rebase every unacknowledged op onto it (see
+   * rebaseOps in model.js), then hand the result to the saver, which sends it
+   * with the new base version. Throws when the layer cannot be fetched; the
+   * saver then keeps the outbox and tries again.
+   */
   async conflict() {
-    await this.reload("This document was changed in another tab or window; reloaded the current version.");
+    const data = await getJSON(`/api/v1/layers/${this.model.id}`);
+    const ops = this.saver.unacknowledged();
+    this.model.reset(data.layer);
+    const { ops: rebased, dropped } = rebaseOps(this.model, ops, this.base);
+    this.setBase(data.layer);
+    this.saver.rebased(data.layer.version, rebased);
+    // Undo entries hold inverses computed on the old state: start afresh.
+    this.history.clear();
+    if (dropped.length) this.reloads = (this.reloads || 0) + 1; // setStatus stops so the person can look first
+    if (this.mode && !this.modeStillFits()) this.mode = null;
+    if (this.selectedId && !this.model.spans.has(this.selectedId)) this.selectedId = null;
+    this.view.select(this.selectedId);
+    this.updateLinks();
+    this.view.resetAll();
+    this.renderPanel();
+    this.renderLayerStatus();
+    let msg = "This document was also changed in another tab or window; your changes were applied on top of it.";
+    if (dropped.length) msg = `${msg} ${describeDropped(dropped)}.`;
+    this.showBanner(msg, dropped.length ? "warn" : "info");
+    this.announce(msg);
+  }
+
+  /** Whether the open attribution form or relation still names only spans that exist. */
+  modeStillFits() {
+    const m = this.mode;
+    const ids = m.kind === "attr"
+      ? [m.source, m.cue, m.cursor, ...(m.content || []), ...(m.ops || []).map(o => o.id)]
+      : [m.head, m.target, m.cursor];
+    return ids.filter(Boolean).every(id => this.model.spans.has(id));
   }
 
   async invalid(err) {
@@ -200,6 +250,7 @@ class AnnotatePage {
     try {
       const data = await getJSON(`/api/v1/layers/${this.model.id}`);
       this.model.reset(data.layer);
+      this.setBase(data.layer);
       this.saver.discard(data.layer.version);
       this.history.clear();
       this.mode = null;

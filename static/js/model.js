@@ -29,6 +29,14 @@ export class Model {
     this._sorted = null;
   }
 
+  /** The layer as plain data, in the shape the API returns it. */
+  snapshot() {
+    return {
+      id: this.id, version: this.version, status: this.status,
+      spans: Array.from(this.spans.values()), relations: Array.from(this.relations.values()), attributions: Array.from(this.attributions.values()),
+    };
+  }
+
   /** Spans in reading order (cached until the next change). */
   sorted() {
     if (!this._sorted) this._sorted = Array.from(this.spans.values()).sort(byReadingOrder);
@@ -160,6 +168,168 @@ export class Model {
         throw new Error(`unknown op ${o.op}`);
     }
   }
+}
+
+// ------------------------------------------------------------ rebasing
+
+const KIND_MAP = { span: "spans", relation: "relations", attribution: "attributions" };
+const FIELDS = { span: ["label", "start", "end", "attrs"], relation: ["type", "attrs"], attribution: ["source", "cue", "content", "attrs"] };
+
+/** JSON with sorted object keys, so equal values compare equal whatever their key order. */
+function canon(v) {
+  if (v === undefined) v = null;
+  if (Array.isArray(v)) return "[" + v.map(canon).join(",") + "]";
+  if (v && typeof v === "object") return "{" + Object.keys(v).sort().map(k => JSON.stringify(k) + ":" + canon(v[k])).join(",") + "}";
+  return JSON.stringify(v);
+}
+const same = (a, b) => canon(a) === canon(b);
+
+/** The span ids an attribution (or an attribution op) names. */
+function attributionRefs(a) {
+  return [a.source, a.cue, ...(a.content || [])].filter(x => x !== null && x !== undefined);
+}
+
+/**
+ * Three-way merge of one update op: `was` is the item as this client last
+ * knew it (before the op), `cur` the item as it is now. Fields the op does
+ * not change are left out (so changes made elsewhere stay); a field both
+ * sides changed to different values is a conflict. `attrs` merge per key.
+ * Returns the op to send (null when nothing is left to change) or "conflict".
+ */
+function mergeUpdate(kind, op, was, cur) {
+  const out = { op: op.op, id: op.id };
+  let changes = 0;
+  for (const k of FIELDS[kind]) {
+    if (!(k in op)) continue;
+    if (!was) { out[k] = op[k]; changes++; continue; } // no common base known: the op wins
+    if (k === "attrs") {
+      const mine = op.attrs || {}, base = was.attrs || {}, now = cur.attrs || {};
+      const merged = { ...now };
+      let touched = false;
+      for (const key of new Set([...Object.keys(mine), ...Object.keys(base)])) {
+        if (same(mine[key], base[key])) continue;
+        if (!same(now[key], base[key]) && !same(now[key], mine[key])) return "conflict";
+        if (mine[key] === undefined) delete merged[key]; else merged[key] = mine[key];
+        touched = true;
+      }
+      if (touched) { out.attrs = merged; changes++; }
+      continue;
+    }
+    if (same(op[k], was[k])) continue;
+    if (!same(cur[k], was[k]) && !same(cur[k], op[k])) return "conflict";
+    out[k] = op[k];
+    changes++;
+  }
+  return changes ? out : null;
+}
+
+/** Whether the model is still valid around the items an op touched (what the server would refuse). */
+function stillFits(model, op) {
+  const kind = op.op.split(".")[0];
+  const relFits = (r) => {
+    const h = model.spans.get(r.head), t = model.spans.get(r.tail);
+    if (!h || !t || h === t) return false;
+    const types = model.schema.relation_types;
+    return !types || !types.length || model.relationTypesFor(h.label, t.label).some(x => x.name === r.type);
+  };
+  if (kind === "relation" && !op.op.endsWith(".delete")) {
+    const r = model.relations.get(op.id);
+    return !!r && relFits(r);
+  }
+  if (kind === "attribution" && !op.op.endsWith(".delete")) {
+    const a = model.attributions.get(op.id);
+    return !!a && a.content.length > 0 && (a.source !== null || a.cue !== null) && attributionRefs(a).every(id => model.spans.has(id));
+  }
+  if (op.op === "span.update" && "label" in op) return model.relationsOf(op.id).every(relFits);
+  return true;
+}
+
+/** Why a pending op was dropped, singular and plural. */
+export const DROP_REASONS = {
+  "span-deleted": ["change to a span deleted elsewhere", "changes to spans deleted elsewhere"],
+  "relation-deleted": ["change to a relation deleted elsewhere", "changes to relations deleted elsewhere"],
+  "attribution-deleted": ["change to an attribution deleted elsewhere", "changes to attributions deleted elsewhere"],
+  "relation-span-deleted": ["relation to a span deleted elsewhere", "relations to spans deleted elsewhere"],
+  "attribution-span-deleted": ["attribution with a span deleted elsewhere", "attributions with spans deleted elsewhere"],
+  "span-changed": ["change to a span also changed elsewhere", "changes to spans also changed elsewhere"],
+  "relation-changed": ["change to a relation also changed elsewhere", "changes to relations also changed elsewhere"],
+  "attribution-changed": ["change to an attribution also changed elsewhere", "changes to attributions also changed elsewhere"],
+  "no-fit": ["change that no longer fits the current version", "changes that no longer fit the current version"],
+};
+
+/** What one pending op becomes on top of `model`: {ops} to apply and send, or {reason} it is dropped. */
+function rebaseOne(model, op, ours) {
+  const [kind, verb] = op.op.split(".");
+  const map = model[KIND_MAP[kind]];
+  if (!map) return { reason: "no-fit" };
+  if (verb === "create") {
+    // Client UUIDs: an id that exists already means this create landed before (or is taken): nothing to do.
+    if (model.spans.has(op.id) || model.relations.has(op.id) || model.attributions.has(op.id)) return { ops: [] };
+    if (kind === "relation" && !(model.spans.has(op.head) && model.spans.has(op.tail))) return { reason: "relation-span-deleted" };
+    if (kind === "attribution" && !attributionRefs(op).every(id => model.spans.has(id))) return { reason: "attribution-span-deleted" };
+    return { ops: [op] };
+  }
+  if (verb === "delete") {
+    if (!map.has(op.id)) return { ops: [] }; // already gone: a no-op
+    // Spell the cascade out against the current state (relations or attributions made elsewhere included).
+    if (kind === "span") return { ops: model.deleteSpanOps(op.id) };
+    return { ops: [op] };
+  }
+  const cur = map.get(op.id);
+  if (!cur) return { reason: `${kind}-deleted` };
+  const was = ours ? ours[KIND_MAP[kind]].get(op.id) : null;
+  const merged = mergeUpdate(kind, op, was, cur);
+  if (merged === "conflict") return { reason: `${kind}-changed` };
+  if (!merged) return { ops: [] };
+  if (kind === "attribution" && !attributionRefs(merged).every(id => model.spans.has(id))) return { reason: "attribution-span-deleted" };
+  return { ops: [merged] };
+}
+
+/**
+ * Rebase unacknowledged ops onto `model`, which holds the server's current
+ * layer: creates re-apply unless their id exists; deletes of ids already
+ * gone are no-ops; updates to items deleted elsewhere, relations and
+ * attributions whose spans are gone, and changes to a field also changed
+ * elsewhere (when `base`, the layer the ops were made on, is known) are
+ * dropped. Applies the surviving ops to `model` and returns
+ * {ops: the ops to send, dropped: [{op, reason}]} (reasons: DROP_REASONS).
+ */
+export function rebaseOps(model, ops, base = null) {
+  const ours = base ? new Model(clone(base.snapshot()), base.schema) : null; // this client's view, op by op
+  const out = [];
+  const dropped = [];
+  for (const op of ops) {
+    let res;
+    try { res = rebaseOne(model, op, ours); } catch (_) { res = { reason: "no-fit" }; }
+    if (res.ops) {
+      const done = [];
+      try {
+        for (const o of res.ops) {
+          const inv = model.applyOps([o]);
+          done.push(inv);
+          if (!stillFits(model, o)) throw new Error("does not fit");
+        }
+        out.push(...res.ops);
+      } catch (_) {
+        for (const inv of done.reverse()) { try { model.applyOps(inv); } catch (_) { /* best effort */ } }
+        res = { reason: "no-fit" };
+      }
+    }
+    if (res.reason) dropped.push({ op, reason: res.reason });
+    if (ours) { try { ours.applyOps([op]); } catch (_) { /* ours diverged: the checks get looser, never wrong */ } }
+  }
+  model._sorted = null;
+  return { ops: out, dropped };
+}
+
+/** "1 change to a span deleted elsewhere was dropped; 2 relations … were dropped" (empty when none). */
+export function describeDropped(dropped) {
+  const counts = new Map();
+  for (const d of dropped) counts.set(d.reason, (counts.get(d.reason) || 0) + 1);
+  return Array.from(counts, ([reason, n]) => {
+    const [one, many] = DROP_REASONS[reason] || DROP_REASONS["no-fit"];
+    return n === 1 ? `1 ${one} was dropped` : `${n} ${many} were dropped`;
+  }).join("; ");
 }
 
 /** Undo/redo stacks of commands {name, ops, inverse}. */

@@ -1,7 +1,9 @@
 // The outbox: ops wait here (persisted in localStorage) until the server
 // acknowledges them through PATCH /api/v1/layers/<id>/ops. One request in
 // flight at a time; base_version comes from the last ack; a retried batch
-// keeps its batch_id so the server never applies it twice.
+// keeps its batch_id so the server never applies it twice. On a 409 (another
+// tab or window saved first) the page rebases the unacknowledged ops onto the
+// current layer (hooks.onConflict) and hands them back through rebased().
 
 import { patchJSON, ApiError } from "./api.js";
 import { newId } from "./model.js";
@@ -17,7 +19,10 @@ function tabId() {
   } catch (_) { return "tab"; }
 }
 
-/** Saves a layer's ops; calls hooks.onStatus(state), hooks.onConflict(err), hooks.onInvalid(err), hooks.onSaved(resp). */
+/**
+ * Saves a layer's ops; calls hooks.onStatus(state), hooks.onInvalid(err), hooks.onSaved(resp, batch) and,
+ * on a 409, `await hooks.onConflict(err)`, which must end with rebased(version, ops) (or throw to be retried).
+ */
 export class Saver {
   constructor(layerId, version, hooks) {
     this.layerId = layerId;
@@ -31,6 +36,7 @@ export class Saver {
     this.backoff = 0;
     this.failing = false;
     this.stopped = false;
+    this.rebasing = false;
   }
 
   /**
@@ -79,7 +85,30 @@ export class Saver {
     this.schedule(DEBOUNCE_MS);
   }
 
-  /** Forget everything queued (after a conflict) and take a new base version. */
+  /** Every op not yet acknowledged, in order: the batch in flight, then the queue. */
+  unacknowledged() {
+    return [...(this.inflight ? this.inflight.ops : []), ...this.pending];
+  }
+
+  /**
+   * Take the result of a rebase: `ops` replace everything unacknowledged, on
+   * top of `version`. They are persisted at once and sent as a new batch.
+   */
+  rebased(version, ops) {
+    this.rebasing = false;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.version = version;
+    this.inflight = null;
+    this.pending = [...ops];
+    this.backoff = 0;
+    this.failing = false;
+    this.persist();
+    this.report();
+    if (this.pending.length) this.flush();
+  }
+
+  /** Forget everything queued (after a refused change) and take a new base version. */
   discard(version) {
     this.pending = [];
     this.inflight = null;
@@ -130,12 +159,12 @@ export class Saver {
       this.failing = false;
       this.persist();
       this.report();
-      this.hooks.onSaved && this.hooks.onSaved(resp);
+      this.hooks.onSaved && this.hooks.onSaved(resp, batch);
       if (this.pending.length) this.schedule(DEBOUNCE_MS);
     } catch (err) {
       if (this.inflight !== batch) return;
-      if (err instanceof ApiError && err.status === 409) {
-        this.hooks.onConflict && this.hooks.onConflict(err);
+      if (err instanceof ApiError && err.status === 409 && this.hooks.onConflict) {
+        await this.resolveConflict(batch, err);
       } else if (err instanceof ApiError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) {
         this.hooks.onInvalid && this.hooks.onInvalid(err);
       } else {
@@ -150,9 +179,30 @@ export class Saver {
     }
   }
 
+  /**
+   * Someone saved first: let the page rebase. The refused batch stays in
+   * flight meanwhile, so nothing else is sent and the outbox stays persisted;
+   * if the current layer cannot be fetched, try again with backoff.
+   */
+  async resolveConflict(batch, err) {
+    this.rebasing = true;
+    clearTimeout(this.timer);
+    this.timer = null;
+    try {
+      await this.hooks.onConflict(err);
+    } catch (_) {
+      if (!this.rebasing || this.inflight !== batch) return;
+      this.failing = true;
+      this.backoff = Math.min(60000, this.backoff ? this.backoff * 2 : 1000);
+      const wait = this.backoff * (0.75 + Math.random() * 0.5);
+      this.report();
+      this.timer = setTimeout(() => { this.timer = null; if (this.inflight === batch) this.resolveConflict(batch, err); }, wait);
+    }
+  }
+
   /** Retry now (e.g. on the `online` event). */
   retryNow() {
-    if (this.inflight && this.failing) { clearTimeout(this.timer); this.timer = null; this.send(); }
+    if (this.inflight && this.failing) { clearTimeout(this.timer); this.timer = null; if (this.rebasing) this.resolveConflict(this.inflight, null); else this.send(); }
     else this.flush();
   }
 

@@ -131,7 +131,18 @@ def test_relation_with_the_keyboard(page: Any, live: Any, store: Session, seed: 
     assert len(layer["relations"]) == 1 and len(layer["spans"]) == 2
 
 
-def test_two_tabs_conflict(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
+def banner(page: Any) -> str:
+    """The text of the page's banner."""
+    return page.locator("#wb-banner").inner_text()
+
+
+def wait_for_rebase(page: Any) -> None:
+    """Wait until the page has rebased after a 409 and saved the result."""
+    page.wait_for_function("() => document.querySelector('#wb-banner').textContent.includes('your changes were applied on top of it')")
+    wait_saved(page)
+
+
+def test_two_tabs_conflict_rebases_instead_of_dropping(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Jonas Weber met Olga Petrenko in Velden on Monday."
     s = seed(text)
     doc = s.document_ids[0]
@@ -147,21 +158,68 @@ def test_two_tabs_conflict(page: Any, context: Any, live: Any, store: Session, s
     wait_saved(page)
     first_state = layer_json(store, doc, text)
     assert [sp["text"] for sp in first_state["spans"]] == ["Jonas Weber"]
-    # Tab 2 still holds the old version; its edit is refused and it reloads.
+    # Tab 2 still holds the old version: its save gets a 409, and it rebases its span onto the current layer.
     mark(second, text, "Velden", "g")
-    second.wait_for_function("() => document.querySelector('#wb-banner').textContent.includes('changed in another tab or window')")
-    assert "reloaded the current version" in second.locator("#wb-banner").inner_text()
-    wait_saved(second)
-    # The server holds exactly tab 1's save: nothing overwritten, nothing half-applied.
+    wait_for_rebase(second)
+    assert "This document was also changed in another tab or window" in banner(second)
+    assert "dropped" not in banner(second)
+    # The server holds both spans: tab 1's save survived, and tab 2's change landed on top of it.
     after = layer_json(store, doc, text)
-    assert [sp["text"] for sp in after["spans"]] == ["Jonas Weber"]
-    assert after["version"] == first_state["version"]
-    # Tab 2 shows the current state and can go on from it.
-    assert second.locator("#wb-count-spans").inner_text() == "1"
-    assert "Jonas Weber" in second.locator("#wb-list .wb-row").first.inner_text()
-    mark(second, text, "Velden", "g")
+    assert sorted(sp["text"] for sp in after["spans"]) == ["Jonas Weber", "Velden"]
+    assert after["version"] == first_state["version"] + 1
+    # Tab 2 shows both, and its outbox is empty.
+    assert second.locator("#wb-count-spans").inner_text() == "2"
+    rows = second.locator("#wb-list .wb-row").all_inner_texts()
+    assert any("Jonas Weber" in r for r in rows) and any("Velden" in r for r in rows)
+    assert second.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('wb-outbox-')).length") == 0
+    # The undo stack was cleared by the rebase: Ctrl+Z changes nothing.
+    second.locator("#doc").focus()
+    second.keyboard.press("Control+z")
     wait_saved(second)
-    assert sorted(sp["text"] for sp in layer_json(store, doc, text)["spans"]) == ["Jonas Weber", "Velden"]
+    assert layer_json(store, doc, text)["version"] == after["version"]
+    # Tab 2 goes on from the merged state without another conflict.
+    mark(second, text, "Olga Petrenko", "p")
+    wait_saved(second)
+    assert sorted(sp["text"] for sp in layer_json(store, doc, text)["spans"]) == ["Jonas Weber", "Olga Petrenko", "Velden"]
+    second.close()
+
+
+def test_two_tabs_change_to_a_span_deleted_elsewhere_is_dropped(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Jonas Weber met Olga Petrenko in Velden on Monday."
+    s = seed(text)
+    doc = s.document_ids[0]
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    mark(page, text, "Jonas Weber", "p")
+    mark(page, text, "Velden", "g")
+    wait_saved(page)
+    second = context.new_page()
+    open_annotate(second, live, s.project_id, doc)  # tab 2 sees both spans
+    assert second.locator("#wb-count-spans").inner_text() == "2"
+    # Tab 1 deletes Jonas Weber.
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")
+    assert "Jonas Weber" in page.locator("#wb-list [aria-selected=true]").inner_text()
+    page.keyboard.press("Delete")
+    wait_saved(page)
+    deleted = layer_json(store, doc, text)
+    assert [sp["text"] for sp in deleted["spans"]] == ["Velden"]
+    # Tab 2, stale, relabels that span and then marks a new one.
+    second.locator("#doc").focus()
+    second.keyboard.press("Escape")
+    second.keyboard.press("Tab")
+    assert "Jonas Weber" in second.locator("#wb-list [aria-selected=true]").inner_text()
+    second.keyboard.press("o")
+    mark(second, text, "Olga Petrenko", "p")
+    wait_for_rebase(second)
+    assert "1 change to a span deleted elsewhere was dropped" in banner(second)
+    # The server keeps tab 1's deletion; tab 2's new span landed; the relabel did not resurrect anything.
+    after = layer_json(store, doc, text)
+    assert sorted((sp["text"], sp["label"]) for sp in after["spans"]) == [("Olga Petrenko", "PERSON"), ("Velden", "GPE")]
+    assert after["version"] == deleted["version"] + 1
+    assert second.locator("#wb-count-spans").inner_text() == "2"
+    assert not any("Jonas Weber" in r for r in second.locator("#wb-list .wb-row").all_inner_texts())
     second.close()
 
 
