@@ -27,43 +27,23 @@ import logging
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from benchkit import PASSWORD  # noqa: E402
+from benchkit import SENTENCES  # noqa: E402
+from benchkit import USERNAME  # noqa: E402
+from benchkit import add_annotator_and_document  # noqa: E402
+from benchkit import bench_app  # noqa: E402
 
-from workbench import create_app  # noqa: E402
-from workbench import migrate  # noqa: E402
-from workbench.db import make_engine  # noqa: E402
-from workbench.domain.offsets import text_sha256  # noqa: E402
 from workbench.domain.offsets import tokens  # noqa: E402
-from workbench.models import Document  # noqa: E402
 from workbench.services import annotation  # noqa: E402
-from workbench.services import projects as project_service  # noqa: E402
-from workbench.services import users as user_service  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-features=Translate,MediaRouter,OptimizationHints",
-]
-
-# Invented wire-style sentences (no real people or events).
-SENTENCES = [
-    "Harbour officials in Velmora said on Tuesday that the ferry link to Ostrand would resume next week.",
-    "The port authority, led by Dana Kovic, told reporters that repairs to the north pier were nearly done.",
-    "According to the Velmora Shipping Union, about 300 workers had been idle since the storm in March.",
-    "Kovic said the company expected traffic to return to normal levels before the summer season.",
-    "A spokesman for the transport ministry declined to comment on the cost of the repairs.",
-    "Local traders, including the fish market cooperative, welcomed the news but warned of higher fees.",
-    "The union's chair, Piotr Lenski, said members would vote on a new contract at the end of the month.",
-    "Analysts at Northgate Research said the closure had cut regional exports by nearly a fifth.",
-]
+from workbench.testing import CHROMIUM  # noqa: E402
+from workbench.testing import LiveServer  # noqa: E402
+from workbench.testing import chromium  # noqa: E402
 
 INIT_SCRIPT = """
 window.__slowEvents = []; window.__longTasks = [];
@@ -138,12 +118,8 @@ def make_ops(text: str, n_spans: int = 3000) -> list[dict[str, Any]]:
 def seed(app: Any) -> tuple[int, int, int]:
     """Create the annotator, project, document and its layer; return (project id, document id, span count)."""
     session = app.extensions["workbench.sessionmaker"]()
-    user = user_service.create_user(session, "bench", "annotator", "bench-password", hash_method="pbkdf2:sha256:1000")
-    project = project_service.create_project(session, "bench")
-    project_service.add_member(session, project, user)
     text = make_text()
-    doc = Document(project_id=project.id, external_id="bench-1", title="Bench", text=text, text_sha256=text_sha256(text))
-    session.add(doc)
+    user, project, doc = add_annotator_and_document(session, text)
     session.commit()
     layer = annotation.open_annotator_layer(session, user, doc)
     session.commit()
@@ -160,79 +136,65 @@ def measure(throttle: float) -> dict[str, Any]:
     """Seed, serve, open the page and time it."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.sqlite3"
-        engine = make_engine(f"sqlite:///{db}")
-        migrate.upgrade(engine)
-        engine.dispose()
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{db}", "SESSION_COOKIE_SECURE": False})
-        app.instance_path = str(Path(tmp) / "instance")
+        app = bench_app(tmp)
         project_id, doc_id, n_spans = seed(app)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{server.server_port}"
-        pw = sync_playwright().start()
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            ctx = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
-            page = ctx.new_page()
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", "bench")
-            page.fill("input[name=password]", "bench-password")
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda u: "/login" not in u)
-            page.add_init_script(INIT_SCRIPT)
-            if throttle > 1:
-                ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
-            runs = []
-            for _ in range(3):
-                page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
-                page.wait_for_selector("#annotate[data-ready='1']", timeout=60_000)
-                marks = page.evaluate(
-                    "() => Object.fromEntries(['wb:data','wb:text','wb:paint'].map(n => [n, performance.getEntriesByName(n)[0].startTime]))"
+            with LiveServer(app) as server, chromium() as browser:
+                base = server.url
+                ctx = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+                page = ctx.new_page()
+                page.goto(f"{base}/login")
+                page.fill("input[name=username]", USERNAME)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(lambda u: "/login" not in u)
+                page.add_init_script(INIT_SCRIPT)
+                if throttle > 1:
+                    ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+                runs = []
+                for _ in range(3):
+                    page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
+                    page.wait_for_selector("#annotate[data-ready='1']", timeout=60_000)
+                    marks = page.evaluate(
+                        "() => Object.fromEntries(['wb:data','wb:text','wb:paint'].map(n => [n, performance.getEntriesByName(n)[0].startTime]))"
+                    )
+                    marks["spans_in_page"] = page.evaluate("() => window.wbAnnotate.model.spans.size")
+                    runs.append(marks)
+                # Make 30 spans: select a word programmatically, press a label key, wait two frames.
+                times = page.evaluate(
+                    """async () => {
+                        const O = await import('/static/js/offsets.js');
+                        const p = window.wbAnnotate, out = [];
+                        const toks = p.data.document.tokens.filter(t => t[1] - t[0] >= 4);
+                        const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+                        for (let i = 0; i < 30; i++) {
+                            const t = toks[40 + i * 7];
+                            const sel = getSelection(); sel.removeAllRanges(); sel.addRange(O.rangeForCp(p.docEl, t[0], t[1]));
+                            p.docEl.focus({preventScroll: true});
+                            const t0 = performance.now();
+                            document.querySelector('#doc').dispatchEvent(new KeyboardEvent('keydown', {key: 'l', bubbles: true}));
+                            p.view.draw();           // the frame's work, forced now
+                            void p.docEl.offsetHeight; // and its layout
+                            out.push(performance.now() - t0);
+                            await frame(); await frame();
+                        }
+                        return out;
+                    }"""
                 )
-                marks["spans_in_page"] = page.evaluate("() => window.wbAnnotate.model.spans.size")
-                runs.append(marks)
-            # Make 30 spans: select a word programmatically, press a label key, wait two frames.
-            times = page.evaluate(
-                """async () => {
-                    const O = await import('/static/js/offsets.js');
-                    const p = window.wbAnnotate, out = [];
-                    const toks = p.data.document.tokens.filter(t => t[1] - t[0] >= 4);
-                    const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-                    for (let i = 0; i < 30; i++) {
-                        const t = toks[40 + i * 7];
-                        const sel = getSelection(); sel.removeAllRanges(); sel.addRange(O.rangeForCp(p.docEl, t[0], t[1]));
-                        p.docEl.focus({preventScroll: true});
-                        const t0 = performance.now();
-                        document.querySelector('#doc').dispatchEvent(new KeyboardEvent('keydown', {key: 'l', bubbles: true}));
-                        p.view.draw();           // the frame's work, forced now
-                        void p.docEl.offsetHeight; // and its layout
-                        out.push(performance.now() - t0);
-                        await frame(); await frame();
-                    }
-                    return out;
-                }"""
-            )
-            # Scroll through the document in 20 steps.
-            page.evaluate(
-                """async () => {
-                    const d = document.querySelector('#doc'); window.__longTasks.length = 0;
-                    const v = window.wbAnnotate.view, orig = v.draw.bind(v); window.__draws = [];
-                    v.draw = () => { const t0 = performance.now(); const n = v.dirty.size; orig(); window.__draws.push([Math.round(performance.now() - t0), n]); };
-                    for (let i = 1; i <= 20; i++) { d.scrollTop = d.scrollHeight * i / 21; await new Promise(r => setTimeout(r, 60)); }
-                }"""
-            )
-            scroll_long = page.evaluate("() => window.__longTasks.slice()")
-            draws = page.evaluate("() => window.__draws.filter(d => d[1] > 0).map(d => d[0])")
-            slow_keys = page.evaluate("() => window.__slowEvents.filter(e => e[0] === 'keydown').map(e => e[1])")
-            layout = page.evaluate("() => ({lines: document.querySelectorAll('.wb-line').length, decorated: document.querySelectorAll('.wb-lanes > *').length})")
+                # Scroll through the document in 20 steps.
+                page.evaluate(
+                    """async () => {
+                        const d = document.querySelector('#doc'); window.__longTasks.length = 0;
+                        const v = window.wbAnnotate.view, orig = v.draw.bind(v); window.__draws = [];
+                        v.draw = () => { const t0 = performance.now(); const n = v.dirty.size; orig(); window.__draws.push([Math.round(performance.now() - t0), n]); };
+                        for (let i = 1; i <= 20; i++) { d.scrollTop = d.scrollHeight * i / 21; await new Promise(r => setTimeout(r, 60)); }
+                    }"""
+                )
+                scroll_long = page.evaluate("() => window.__longTasks.slice()")
+                draws = page.evaluate("() => window.__draws.filter(d => d[1] > 0).map(d => d[0])")
+                slow_keys = page.evaluate("() => window.__slowEvents.filter(e => e[0] === 'keydown').map(e => e[1])")
+                layout = page.evaluate("() => ({lines: document.querySelectorAll('.wb-line').length, decorated: document.querySelectorAll('.wb-lanes > *').length})")
         finally:
-            browser.close()
-            pw.stop()
-            server.shutdown()
-            thread.join(timeout=5)
-            server.server_close()
             app.extensions["workbench.engine"].dispose()
     best = min(runs, key=lambda r: r["wb:paint"])
     return {

@@ -29,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,29 +36,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from waitress import create_server  # noqa: E402
+from benchkit import SENTENCES  # noqa: E402
+from benchkit import add_annotator_and_document  # noqa: E402
+from benchkit import bench_app  # noqa: E402
 
-from workbench import create_app  # noqa: E402
-from workbench import migrate  # noqa: E402
-from workbench.domain.offsets import text_sha256  # noqa: E402
 from workbench.domain.offsets import tokens  # noqa: E402
-from workbench.models import Document  # noqa: E402
 from workbench.services import annotation  # noqa: E402
-from workbench.services import projects as project_service  # noqa: E402
 from workbench.services import users as user_service  # noqa: E402
-
-# Invented wire-style sentences (no real people or events).
-SENTENCES = [
-    "Harbour officials in Velmora said on Tuesday that the ferry link to Ostrand would resume next week.",
-    "The port authority, led by Dana Kovic, told reporters that repairs to the north pier were nearly done.",
-    "According to the Velmora Shipping Union, about 300 workers had been idle since the storm in March.",
-    "Kovic said the company expected traffic to return to normal levels before the summer season.",
-    "A spokesman for the transport ministry declined to comment on the cost of the repairs.",
-    "Local traders, including the fish market cooperative, welcomed the news but warned of higher fees.",
-    "The union's chair, Piotr Lenski, said members would vote on a new contract at the end of the month.",
-    "Analysts at Northgate Research said the closure had cut regional exports by nearly a fifth.",
-]
-
+from workbench.testing import LiveServer  # noqa: E402
 
 def make_text(length: int = 2500) -> str:
     """Return about ``length`` characters of invented news text."""
@@ -74,13 +58,8 @@ def make_text(length: int = 2500) -> str:
 def seed(app: Any) -> tuple[str, int, int, int, list[tuple[int, int]], str]:
     """Create the annotator, project, document and its 100-span layer; return what the client needs."""
     session = app.extensions["workbench.sessionmaker"]()
-    user = user_service.create_user(session, "bench", "annotator", "bench-password", hash_method="pbkdf2:sha256:1000")
-    project = project_service.create_project(session, "bench")
-    project_service.add_member(session, project, user)
     text = make_text()
-    doc = Document(project_id=project.id, external_id="bench-1", title="Bench", text=text, text_sha256=text_sha256(text))
-    session.add(doc)
-    session.flush()
+    user, project, doc = add_annotator_and_document(session, text)
     layer = annotation.open_annotator_layer(session, user, doc)
     words = [t for t in tokens(text) if t[1] - t[0] > 2]
     labels = ["PERSON", "ORG", "GPE", "DATE"]
@@ -130,17 +109,11 @@ def stats(samples: list[float]) -> dict[str, float]:
 def run(rounds: int) -> dict[str, Any]:
     """Seed, serve and measure; return the figures."""
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "SESSION_COOKIE_SECURE": False})
-        app.instance_path = str(Path(tmp) / "instance")
-        migrate.upgrade(app.extensions["workbench.engine"])
+        app = bench_app(tmp)
         token, pid, doc_id, layer_id, words, text = seed(app)
-        server = create_server(app, host="127.0.0.1", port=0, threads=4)
-        port = server.effective_port  # type: ignore[union-attr]
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        server = LiveServer(app, server="waitress", threads=4).start()
         try:
-            client = Client(port, token)
+            client = Client(server.port, token)
             version = 1
             batch_no = 0
 
@@ -201,8 +174,7 @@ def run(rounds: int) -> dict[str, Any]:
                 save([{"op": "span.delete", "id": f"one-{n}"}])
             client.conn.close()
         finally:
-            time.sleep(0.1)  # let waitress finish with the closed connection before it shuts down
-            server.close()
+            server.stop()  # waits a moment for waitress to finish with the closed connection
             app.extensions["workbench.engine"].dispose()
     return {
         "load_average_1min": round(os.getloadavg()[0], 2),

@@ -14,14 +14,12 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from flask import Flask  # noqa: E402
 
 from workbench import create_app  # noqa: E402
 from workbench import demo  # noqa: E402
@@ -29,23 +27,13 @@ from workbench.db import get_session  # noqa: E402
 from workbench.services import documents as document_service  # noqa: E402
 from workbench.services import importing  # noqa: E402
 from workbench.services import projects as project_service  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from workbench.testing import CHROMIUM  # noqa: E402
+from workbench.testing import LiveServer  # noqa: E402
+from workbench.testing import chromium as launched_chromium  # noqa: E402
 
 
-def start_demo(instance: Path) -> tuple[str, object]:
-    """Set up the demo in ``instance`` and serve it on a free local port.
-
-    :return: the base URL and the server (call ``shutdown()`` on it).
-    """
+def demo_app(instance: Path) -> Flask:
+    """Set up the demo in ``instance`` (with two sample layers) and return the app."""
     app = create_app(
         {
             "SECRET_KEY": "screenshot-only",
@@ -59,9 +47,7 @@ def start_demo(instance: Path) -> tuple[str, object]:
     with app.app_context():
         demo.setup(app)
         add_sample_layers()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+    return app
 
 
 #: Phrases of the first demo article to mark in the sample layers: (label, phrase).
@@ -107,8 +93,7 @@ def take(base: str, out: Path, chromium: str) -> list[Path]:
     """Log in as the demo curator and save the two screenshots in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     user, password = next((name, pw) for name, pw, role in demo.LOGINS if role == "curator")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with launched_chromium(chromium) as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{base}/login")
         page.fill("#username", user)
@@ -123,23 +108,19 @@ def take(base: str, out: Path, chromium: str) -> list[Path]:
         page.wait_for_selector(".doc-text")
         document_png = out / "document.png"
         page.screenshot(path=str(document_png))
-        browser.close()
     return [project_png, document_png]
 
 
 def main() -> None:
     """Parse the arguments, start the demo, take the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium binary to drive")
+    parser.add_argument("--chromium", default=CHROMIUM, help="the Chromium binary to drive")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNG files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="workbench-shots-") as tmp:
-        base, server = start_demo(Path(tmp))
-        try:
-            for path in take(base, Path(args.out), args.chromium):
+        with LiveServer(demo_app(Path(tmp))) as server:
+            for path in take(server.url, Path(args.out), args.chromium):
                 print(f"wrote {path}")
-        finally:
-            server.shutdown()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ share state.  Skips cleanly when Chromium or Playwright is missing.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -19,37 +18,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 import factories
 from workbench import create_app
 from workbench import migrate
 from workbench.db import make_engine
 from workbench.models import AnnotationSet
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-features=Translate,MediaRouter,OptimizationHints",
-]
+from workbench.testing import CHROMIUM
+from workbench.testing import LiveServer
+from workbench.testing import chromium
 
 
-@dataclass
-class LiveServer:
-    """The running app and its base URL."""
-
-    app: Flask
-    url: str
-
-
-def start_live_server(db_path: Path, extra: dict[str, Any] | None = None) -> tuple[LiveServer, Any, threading.Thread]:
-    """Create a migrated SQLite database, the app on it, and serve it in a thread on a free port."""
+def live_app(db_path: Path, extra: dict[str, Any] | None = None) -> Flask:
+    """Create a migrated SQLite database and the app on it (CSRF on, as in production)."""
     engine = make_engine(f"sqlite:///{db_path}")
     migrate.upgrade(engine)
     engine.dispose()
@@ -64,22 +45,16 @@ def start_live_server(db_path: Path, extra: dict[str, Any] | None = None) -> tup
     config.update(extra or {})
     app = create_app(config)
     app.instance_path = str(db_path.parent / "instance")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}"), server, thread
+    return app
 
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served on a free port (SQLite, CSRF on), for the whole session."""
-    path = tmp_path_factory.mktemp("live") / "live.sqlite3"
-    server_info, server, thread = start_live_server(path)
-    yield server_info
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-    server_info.app.extensions["workbench.engine"].dispose()
+    app = live_app(tmp_path_factory.mktemp("live") / "live.sqlite3")
+    with LiveServer(app) as server:
+        yield server
+    app.extensions["workbench.engine"].dispose()
 
 
 @pytest.fixture
@@ -95,12 +70,9 @@ def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    pw = sync_api.sync_playwright().start()
-    chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
-    pw.stop()
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -12,24 +12,39 @@ BOM = "\ufeff"
 _SLUG_RE = re.compile(r"[^\w]+")
 
 
+class Undecodable(ValueError):
+    """Bytes that are not text: ``position`` is the offending byte, ``reason`` says what is wrong."""
+
+    def __init__(self, position: int, reason: str):
+        super().__init__(reason)
+        self.position = position
+        self.reason = reason
+
+
+def decode_utf8(data: bytes) -> str:
+    """Decode ``data`` as UTF-8, refusing binary data.
+
+    :raise Undecodable: a NUL byte (a binary file) or bytes that are not UTF-8.
+    """
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise Undecodable(nul, "a binary file (NUL byte), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Undecodable(exc.start, f"not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+
+
 def decode(filename: str, data: bytes) -> str:
     """Decode a whole file as UTF-8, refusing binary files.
 
     :raise FormatError: a NUL byte (a binary file) or bytes that are not UTF-8,
         with the line they are on.
     """
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        return _fail(filename, data, nul, "a binary file (NUL byte), not text")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _fail(filename, data, exc.start, f"not UTF-8 text (byte 0x{data[exc.start]:02x})")
-
-
-def _fail(filename: str, data: bytes, position: int, reason: str) -> str:
-    """Raise a FormatError naming the line of byte ``position``."""
-    raise FormatError(filename, data.count(b"\n", 0, position) + 1, reason)
+        return decode_utf8(data)
+    except Undecodable as exc:
+        raise FormatError(filename, data.count(b"\n", 0, exc.position) + 1, exc.reason) from None
 
 
 def slugify(value: str) -> str:

@@ -20,6 +20,8 @@ from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
 from workbench.domain.offsets import text_sha256
 from workbench.domain.schema import Schema
+from workbench.formats._common import Undecodable
+from workbench.formats._common import decode_utf8
 from workbench.formats._common import stem_id
 from workbench.formats.records import LAYERS
 from workbench.formats.records import AttributionRecord
@@ -80,12 +82,10 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
 
     :raise _Bad: with the reason.
     """
-    if b"\x00" in raw:
-        raise _Bad("a binary file (NUL byte), not text")
     try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Bad(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+        line = decode_utf8(raw)
+    except Undecodable as exc:
+        raise _Bad(exc.reason) from None
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
