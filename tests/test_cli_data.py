@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlalchemy import select
 
-from tests.factories import make_project
+from factories import make_project
 from workbench.models import AnnotationSet
 from workbench.models import Document
 from workbench.models import Span

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy import insert
 
-from tests.factories import make_document
-from tests.factories import make_project
+from factories import make_document
+from factories import make_project
 from workbench.errors import InvalidInput
 from workbench.models import AnnotationSet
 from workbench.services import exporting

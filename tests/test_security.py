@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import FAST_HASH
-from tests.factories import make_document
-from tests.factories import make_project
-from tests.factories import make_user
+from conftest import FAST_HASH
+from factories import make_document
+from factories import make_project
+from factories import make_user
 from workbench import create_app
 
 

@@ -1,5 +1,5 @@
-from tests.factories import make_project
-from tests.factories import make_user
+from factories import make_project
+from factories import make_user
 
 
 def test_login_page_renders_with_csp(client):

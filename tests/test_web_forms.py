@@ -10,9 +10,9 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import make_document
-from tests.factories import make_project
-from tests.factories import make_user
+from factories import make_document
+from factories import make_project
+from factories import make_user
 from workbench.domain.schema import NEWS_SCHEMA
 from workbench.domain.schema import parse_schema
 from workbench.models import ApiToken
