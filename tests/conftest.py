@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from apiclient import Api
 from sqlalchemy.orm import Session
 
+from factories import FAST_HASH
+
 from workbench import create_app
 from workbench import migrate
 from workbench.db import make_engine
@@ -24,7 +26,6 @@ from workbench.models import Base
 
 PG_ADMIN_URL = os.environ.get("WORKBENCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-FAST_HASH = "pbkdf2:sha256:1000"
 
 
 def _postgres_reachable() -> str | None:

@@ -17,10 +17,12 @@ from workbench.services import projects as project_service
 from workbench.services import users as user_service
 
 PASSWORD = "password-123"
+#: A cheap password hash for tests (the app's default, scrypt, is slow on purpose).
+FAST_HASH = "pbkdf2:sha256:1000"
 
 
 def make_user(db: Session, username: str = "annotator", role: str = "annotator", password: str = PASSWORD) -> User:
-    user = user_service.create_user(db, username, role, password, hash_method="pbkdf2:sha256:1000")
+    user = user_service.create_user(db, username, role, password, hash_method=FAST_HASH)
     db.commit()
     return user
 

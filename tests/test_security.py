@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import FAST_HASH
+from factories import FAST_HASH
 from factories import make_document
 from factories import make_project
 from factories import make_user
