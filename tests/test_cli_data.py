@@ -123,3 +123,18 @@ def test_export_format_choices_list_only_working_writers(db, runner, tmp_path):
     assert result.exit_code == 1 and "give --out a file name" in result.output
     result = runner.invoke(args=["export", "news", "--split", "train=0.7", "--out", str(tmp_path / "x.jsonl")])
     assert result.exit_code == 1 and "Error: --split: split fractions add up to 0.7, not 1" in result.output
+
+
+def test_a_bad_file_in_the_middle_of_a_large_folder_stops_there(db, runner, tmp_path):
+    make_project(db)
+    for i in range(1500):
+        (tmp_path / f"{i:04d}.txt").write_text(f"## Story {i}\n\nBy Test Agency\n\nBody of story {i}.\n", encoding="utf-8")
+    (tmp_path / "1200.txt").write_bytes(b"## Story 1200\n\nBy Test Agency\n")
+    result = runner.invoke(args=["import", "news", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"Error: {tmp_path}/1200.txt:4: no article text after the header "
+        "(import stopped; 1200 earlier files stay imported: 1200 documents, 0 layers)"
+    ), result.output
+    db.rollback()
+    assert sorted(db.scalars(select(Document.external_id))) == [f"{i:04d}" for i in range(1200)]

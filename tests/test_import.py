@@ -220,3 +220,155 @@ def test_import_stream_refuses_an_unknown_format(db):
     project = make_project(db)
     with pytest.raises(ImportError_, match=r"^upload\.bin: cannot tell the format"):
         importing.import_stream(db, project, "upload.bin", b"\x89PNG")
+
+
+# -- folders of text articles: read and checked in batches, written in bulk ---------------
+
+
+def article(i: int, body: str = "") -> str:
+    """Return a small text article (headline, byline, date, body)."""
+    return f"## Story {i}\n\nBy Test Agency\n\nMarch {1 + i % 28}, 2025\n\n{body or f'Body of story {i}.'}\n"
+
+
+def write_articles(folder: Path, count: int) -> list[Path]:
+    """Write ``count`` articles ``0000.txt``... into ``folder``; return their paths in import order."""
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"{i:04d}.txt"
+        path.write_text(article(i), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def stored_ids(db) -> list[str]:
+    """Return the stored documents' external ids, sorted (after ending the read snapshot)."""
+    db.rollback()
+    return sorted(db.scalars(select(Document.external_id)))
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"## Headline only\n\nBy Test Agency\n", "no article text after the header"),
+        (b"## T\n\nab\x00c\n", "a binary file (NUL byte), not text"),
+        ("## Caf\u00e9\n\nBody\n".encode("latin-1"), "not UTF-8 text (byte 0xe9)"),
+    ],
+    ids=["header-only", "binary", "latin-1"],
+)
+def test_a_bad_text_file_in_the_middle_of_a_large_folder_keeps_only_the_files_before_it(db, tmp_path, monkeypatch, data, reason):
+    monkeypatch.setattr(importing, "TEXT_BATCH", 100)
+    project = make_project(db)
+    paths = write_articles(tmp_path / "news", 450)
+    bad = paths[250]
+    bad.write_bytes(data)
+    seen: list[Path] = []
+    with pytest.raises(ImportError_) as info:
+        importing.import_paths(db, project, [tmp_path / "news"], progress=seen.append)
+    db.commit()
+    assert info.value.message.startswith(f"{bad}:") and info.value.message.endswith(f": {reason}")
+    report = info.value.extra["report"]
+    assert [f.filename for f in report.files] == [str(p) for p in paths[:250]]
+    assert (report.documents, report.unchanged, report.layers) == (250, 0, 0)
+    assert seen == paths[:250]
+    assert stored_ids(db) == [p.stem for p in paths[:250]]
+
+
+def test_a_folder_of_text_files_stores_what_one_file_at_a_time_stores(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "TEXT_BATCH", 7)
+    folder = tmp_path / "news"
+    paths = write_articles(folder, 20)
+    (folder / "0005.txt").write_bytes(b"\xef\xbb\xbf## Windows file\r\n\r\nBy Test Agency\r\n\r\nLine one.\r\nLine two.\r\n")
+    (folder / "0006.txt").write_text("No header at all.\nJust two lines.\n", encoding="utf-8")
+    (folder / "0007.txt").write_text(
+        "Plain headline\n\n5 March 2025\n\nBody with <u>said</u>.\n\nOriginal url:\n\nhttps://x.example/a b\n", encoding="utf-8"
+    )
+    (folder / "0008.txt").write_text("## " + "Long " * 200 + "\n\nBody.\n", encoding="utf-8")
+    batched, single = make_project(db, "batched"), make_project(db, "single")
+    seen: list[Path] = []
+    report = importing.import_paths(db, batched, [folder], progress=seen.append)
+    one_by_one = [importing.import_stream(db, single, str(p), p.read_bytes()) for p in paths]
+    db.commit()
+    assert seen == paths
+    assert report.files == one_by_one
+    assert report.summary() == "Imported 20 documents (0 unchanged), 0 layers from 20 files"
+
+    def rows(project) -> list[tuple]:
+        return [
+            (d.external_id, d.title, d.text, d.text_sha256, d.meta)
+            for d in db.scalars(select(Document).where(Document.project_id == project.id).order_by(Document.external_id))
+        ]
+
+    assert rows(batched) == rows(single) and len(rows(batched)) == 20
+    assert rows(batched)[5][1:3] == ("Windows file", "Line one.\nLine two.")
+    assert len(rows(batched)[8][1]) == 500
+
+
+def test_text_files_already_stored_count_unchanged_and_a_different_text_stops_at_that_file(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "TEXT_BATCH", 50)
+    project = make_project(db)
+    paths = write_articles(tmp_path / "news", 120)
+    make_document(db, project, "Body of story 3.", external_id="0003")
+    make_document(db, project, "Another story altogether.", external_id="0070")
+    with pytest.raises(ImportError_) as info:
+        importing.import_paths(db, project, [tmp_path / "news"])
+    db.commit()
+    assert info.value.message == f"{paths[70]}:1: document '0070' already exists with a different text"
+    report = info.value.extra["report"]
+    assert (len(report.files), report.documents, report.unchanged) == (70, 69, 1)
+    assert report.files[3].unchanged == 1 and report.files[3].documents == 0
+    assert stored_ids(db) == [p.stem for p in paths[:71]]
+    # Without the clash, a second import of the folder changes nothing.
+    paths[70].unlink()
+    again = importing.import_paths(db, project, [tmp_path / "news"])
+    db.commit()
+    assert (again.documents, again.unchanged, len(again.files)) == (49, 70, 119)
+
+
+def test_two_files_with_the_same_id_in_one_batch(db, tmp_path):
+    project = make_project(db)
+    (tmp_path / "a.txt").write_text(article(1), encoding="utf-8")
+    (tmp_path / "b.md").write_text(article(2), encoding="utf-8")
+    (tmp_path / "b.txt").write_text(article(2), encoding="utf-8")
+    (tmp_path / "c.txt").write_text(article(3), encoding="utf-8")
+    report = importing.import_paths(db, project, [tmp_path])
+    db.commit()
+    assert [(f.documents, f.unchanged) for f in report.files] == [(1, 0), (1, 0), (0, 1), (1, 0)]
+    other = make_project(db, "other")
+    (tmp_path / "b.txt").write_text(article(2, "A different body."), encoding="utf-8")
+    with pytest.raises(ImportError_) as info:
+        importing.import_paths(db, other, [tmp_path])
+    db.commit()
+    assert info.value.message == f"{tmp_path / 'b.txt'}:1: document 'b' already exists with a different text"
+    db.rollback()
+    assert sorted(db.scalars(select(Document.external_id).where(Document.project_id == other.id))) == ["a", "b"]
+
+
+def test_text_and_jsonl_files_of_a_folder_are_written_in_order(db, tmp_path):
+    project = make_project(db)
+    (tmp_path / "a.txt").write_text(article(1), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_bytes(jsonl({"id": "c", "text": "What b.jsonl says."}))
+    (tmp_path / "c.txt").write_text(article(3), encoding="utf-8")
+    (tmp_path / "d.txt").write_text(article(4), encoding="utf-8")
+    seen: list[Path] = []
+    with pytest.raises(ImportError_) as info:
+        importing.import_paths(db, project, [tmp_path], progress=seen.append)
+    db.commit()
+    assert info.value.message == f"{tmp_path / 'c.txt'}:1: document 'c' already exists with a different text"
+    assert seen == [tmp_path / "a.txt", tmp_path / "b.jsonl"]
+    assert stored_ids(db) == ["a", "c"]
+
+
+def test_a_batch_the_database_refuses_is_imported_file_by_file(db, tmp_path, monkeypatch):
+    """Another session may store an id between the lookup and the insert: the file that clashes is named."""
+    project = make_project(db)
+    write_articles(tmp_path / "news", 5)
+    make_document(db, project, "Body of story 1.", external_id="0001")
+    make_document(db, project, "Not story 3.", external_id="0003")
+    monkeypatch.setattr(importing._TextBatch, "stored_texts", lambda self, ids: {})
+    with pytest.raises(ImportError_) as info:
+        importing.import_paths(db, project, [tmp_path / "news"])
+    db.commit()
+    assert info.value.message == f"{tmp_path / 'news' / '0003.txt'}:1: document '0003' already exists with a different text"
+    assert [(f.documents, f.unchanged) for f in info.value.extra["report"].files] == [(1, 0), (0, 1), (1, 0)]
+    assert stored_ids(db) == ["0000", "0001", "0002", "0003"]

@@ -179,7 +179,15 @@ def read(filename: str, stream: IO[bytes], schema: Schema | None = None) -> Iter
 
     :raise FormatError: a binary, non-UTF-8, empty or header-only file.
     """
-    text = normalise(decode(filename, stream.read()))
+    yield parse_bytes(filename, stream.read())
+
+
+def parse_bytes(filename: str, data: bytes) -> DocumentRecord:
+    """Return the one plain document of a whole article file's bytes (what :func:`read` yields).
+
+    :raise FormatError: a binary, non-UTF-8, empty or header-only file.
+    """
+    text = normalise(decode(filename, data))
     title, meta, body = parse_article(filename, text)
     meta["filename"] = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    yield DocumentRecord(external_id=stem_id(filename), text=body, meta=meta, title=title, line=1)
+    return DocumentRecord(external_id=stem_id(filename), text=body, meta=meta, title=title, line=1)

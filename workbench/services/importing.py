@@ -2,7 +2,11 @@
 
 Readers (``workbench.formats``) turn a file into checked records; this module
 writes them with Core bulk inserts, in batches, inside one SAVEPOINT per
-file, so a bad line rolls back that file only.  Callers decide whether to go
+file, so a bad line rolls back that file only.  Folders of plain-text
+articles (one document per file) take a faster road with the same outcome:
+files are read and checked in Python a batch at a time, and a batch that
+holds no problem is written with one lookup and one bulk insert; the first
+bad file goes the per-file way, which names it.  Callers decide whether to go
 on with the next file; they also commit.
 """
 
@@ -22,6 +26,7 @@ from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -32,6 +37,7 @@ from workbench.errors import WorkbenchError
 from workbench.formats import EXTENSIONS
 from workbench.formats import READERS
 from workbench.formats import detect_format
+from workbench.formats import text as text_format
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import FormatError
 from workbench.models import AnnotationSet
@@ -51,6 +57,10 @@ from workbench.transactions import begin_write
 
 #: Records written per round of bulk inserts.
 BATCH = 1000
+#: Text files read and checked before their documents are written together.
+TEXT_BATCH = 1000
+#: ... or fewer, once they hold this many bytes.
+TEXT_BATCH_BYTES = 32 * 1024 * 1024
 #: Ids per ``IN (...)`` query.
 CHUNK = 500
 # Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
@@ -133,7 +143,15 @@ def import_paths(
     progress: Callable[[Path], None] | None = None,
     user: User | None = None,
 ) -> ImportReport:
-    """Import files and folders into ``project``, one SAVEPOINT per file, stopping at the first bad file.
+    """Import files and folders into ``project``, all or nothing per file, stopping at the first bad file.
+
+    Plain-text articles (one document per file) are read and checked in
+    batches of up to :data:`TEXT_BATCH` files, then written with one lookup
+    and one bulk insert per batch (see :class:`_TextBatch`); every other file,
+    and any text file that is bad or clashes with a stored document, goes
+    through :func:`import_stream` with its own SAVEPOINT.  Either way the
+    files are written in order, and a bad file stops the import with the
+    files before it written and nothing of itself.
 
     :param progress: called with each file's path once it is imported.
     :param user: who imports (recorded in each layer's history); None for the command line.
@@ -142,7 +160,9 @@ def import_paths(
     """
     report = ImportReport()
     schema = project_service.project_schema(project)
-    for path in expand_paths(paths):
+
+    def one_file(path: Path) -> None:
+        """Import ``path`` on its own (the exact, per-file path)."""
         try:
             with path.open("rb") as fh:
                 file_report = import_stream(session, project, str(path), fh, fmt, user=user, schema=schema)
@@ -156,7 +176,147 @@ def import_paths(
         report.files.append(file_report)
         if progress is not None:
             progress(path)
+
+    batch = _TextBatch(session, project, report, one_file, progress)
+    for path in expand_paths(paths):
+        if _is_text(path, fmt) and batch.add(path):
+            continue
+        # Not an article, or one that cannot be read or parsed: the files
+        # before it first, then this one on its own (which raises if it is bad).
+        batch.flush()
+        one_file(path)
+    batch.flush()
     return report
+
+
+def _is_text(path: Path, fmt: str) -> bool:
+    """Return whether ``path`` is read as a plain-text article (as :func:`import_stream` would decide)."""
+    if fmt == "auto":
+        return EXTENSIONS.get(path.suffix.lower()) == "text"
+    return fmt == "text"
+
+
+@dataclass
+class _Article:
+    """A text file read and parsed, waiting to be written."""
+
+    path: Path
+    record: DocumentRecord
+    sha: str
+
+
+class _TextBatch:
+    """Plain-text articles read and checked in Python, then written together.
+
+    A file is added only when it reads and parses cleanly.  :meth:`flush`
+    looks the batch's ids up in one query per :data:`CHUNK` ids, then walks
+    the files in order: a new id becomes a row, an id stored (or earlier in
+    the batch) with the same text counts as unchanged, exactly as the
+    per-file path counts it.  At the first id stored with a different text,
+    the rows before it are written and that file goes through the per-file
+    path, which raises the exact error.  The rows go in with one bulk insert
+    inside one SAVEPOINT; should the database refuse it (a document another
+    session inserted meanwhile), the SAVEPOINT is rolled back and the batch's
+    files are imported one by one, so the error names the file.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        project: Project,
+        report: ImportReport,
+        one_file: Callable[[Path], None],
+        progress: Callable[[Path], None] | None,
+    ) -> None:
+        """Prepare an empty batch writing into ``project`` and ``report``."""
+        self.session = session
+        self.project = project
+        self.report = report
+        self.one_file = one_file
+        self.progress = progress
+        self.articles: list[_Article] = []
+        self.size = 0
+
+    def add(self, path: Path) -> bool:
+        """Read and parse ``path`` into the batch (writing the batch when it is full).
+
+        :return: False when the file cannot be read or parsed; the caller then
+            imports it on its own, which reports the problem.
+        """
+        try:
+            data = path.read_bytes()
+            record = text_format.parse_bytes(str(path), data)
+        except (OSError, FormatError):
+            return False
+        self.articles.append(_Article(path, record, text_sha256(record.text)))
+        self.size += len(data)
+        if len(self.articles) >= TEXT_BATCH or self.size >= TEXT_BATCH_BYTES:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Write the batch's articles, in order (see the class)."""
+        articles, self.articles, self.size = self.articles, [], 0
+        while articles:
+            begin_write(self.session)
+            known = self.stored_texts(list({a.record.external_id for a in articles}))
+            rows: list[dict[str, Any]] = []
+            reports: list[FileReport] = []
+            clash = len(articles)
+            for i, article in enumerate(articles):
+                record = article.record
+                file_report = FileReport(str(article.path), "text", records=1)
+                stored = known.get(record.external_id)
+                if stored is None:
+                    known[record.external_id] = article.sha
+                    rows.append(
+                        {
+                            "project_id": self.project.id,
+                            "external_id": record.external_id,
+                            "title": (record.title or "")[:500],
+                            "text": record.text,
+                            "text_sha256": article.sha,
+                            "meta": record.meta,
+                        }
+                    )
+                    file_report.documents = 1
+                elif stored == article.sha:
+                    file_report.unchanged = 1
+                else:
+                    clash = i
+                    break
+                reports.append(file_report)
+            self.write(articles[:clash], rows, reports)
+            if clash < len(articles):
+                self.one_file(articles[clash].path)
+            articles = articles[clash + 1 :]
+
+    def stored_texts(self, external_ids: list[str]) -> dict[str, str]:
+        """Return the text SHA-256 of the project's documents among ``external_ids``."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(external_ids):
+            for external_id, sha in self.session.execute(
+                select(Document.external_id, Document.text_sha256).where(
+                    Document.project_id == self.project.id, Document.external_id.in_(chunk)
+                )
+            ):
+                found[external_id] = sha
+        return found
+
+    def write(self, articles: list[_Article], rows: list[dict[str, Any]], reports: list[FileReport]) -> None:
+        """Insert ``rows`` (all or none) and record the files' reports; one by one if the database refuses."""
+        if rows:
+            try:
+                with self.session.begin_nested():
+                    self.session.execute(insert(Document.__table__), rows)
+            except DBAPIError:
+                for article in articles:
+                    self.one_file(article.path)
+                return
+        self.report.files.extend(reports)
+        if self.progress is not None:
+            for article in articles:
+                self.progress(article.path)
 
 
 def import_stream(
