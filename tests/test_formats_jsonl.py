@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from factories import jsonl as jsonl_lines
 
+from workbench.domain.offsets import text_sha256
 from workbench.domain.schema import news_schema
 from workbench.formats import FormatError
 from workbench.formats import jsonl
+from workbench.formats.records import DocumentRecord
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
 from workbench.formats.split import split_path
@@ -101,6 +103,39 @@ def test_bad_lines_are_refused_with_file_line_and_reason(bad, reason):
     assert str(info.value).startswith("batch.jsonl:2: "), str(info.value)
     assert reason in str(info.value)
     assert info.value.line == 2
+
+
+PLAIN = {"id": "p1", "text": TEXT, "meta": {"title": "Mill", "source": "Wire"}}
+
+
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        (PLAIN, "id 'p1' already has a plain record (line 1)"),
+        (with_(PLAIN, text=TEXT + " Later."), "id 'p1' already has a different text (line 1)"),
+        (with_(PLAIN, id="p2", spans=3), "spans must be a list"),
+        (with_(PLAIN, id="p2", spans=GOOD_GOLD["spans"]), "needs a layer"),
+        (with_(PLAIN, id="p2", annotator=" "), "annotator must be a name"),
+        (with_(PLAIN, id="p2", meta=[1]), "meta must be an object"),
+        (with_(PLAIN, id="p2", doc_labels=["sport"]), "no document labels"),
+    ],
+)
+def test_bad_plain_lines_are_refused_with_file_line_and_reason(bad, reason):
+    with pytest.raises(FormatError) as info:
+        read("plain.jsonl", jsonl_lines(PLAIN, bad))
+    assert str(info.value).startswith("plain.jsonl:2: ") and reason in str(info.value), str(info.value)
+
+
+def test_plain_records_come_as_tuples_to_the_importer_and_as_records_otherwise():
+    exported = with_(PLAIN, id="p2", layer=None, annotator=None, spans=[], relations=[], attributions=[], doc_labels=[])
+    data = jsonl_lines(PLAIN, exported, GOOD_GOLD)
+    items = list(jsonl.read_items("m.jsonl", io.BytesIO(data), SCHEMA))
+    records = read("m.jsonl", data)
+    digest = text_sha256(TEXT)
+    assert items[:2] == [("p1", TEXT, PLAIN["meta"], "Mill", 1, digest), ("p2", TEXT, PLAIN["meta"], "Mill", 2, digest)]
+    assert items[2] == records[2] and records[2].layer == "gold"
+    assert records[0] == DocumentRecord(external_id="p1", text=TEXT, meta=PLAIN["meta"], title="Mill", line=1, text_sha256=digest)
+    assert records[1] == DocumentRecord(external_id="p2", text=TEXT, meta=PLAIN["meta"], title="Mill", line=2, text_sha256=digest)
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,29 @@ def test_layers_sharing_an_id_become_one_document_with_three_layers(db):
     assert [(c.action, c.user_id, c.payload["line"], c.payload["spans"]) for c in changes] == [("import", None, 2, 6)]
 
 
+def test_plain_and_layered_records_of_one_file_give_identical_document_rows(db):
+    """Plain records take the reader's fast road (tuples); layered ones come as records: same rows."""
+    project = make_project(db)
+    meta = {"title": "Mill closes", "source": "Wire", "tags": ["a", "b"], "n": 1}
+    plain = {"id": "p1", "text": TEXT, "meta": meta}
+    exported = dict(plain, id="p2", layer=None, annotator=None, spans=[], relations=[], attributions=[], doc_labels=[])
+    layered = dict(GOLD, id="g1", meta=meta)
+    report = importing.import_stream(db, project, "mixed.jsonl", jsonl(plain, exported, layered, dict(plain, id="g1")))
+    db.commit()
+    assert (report.records, report.documents, report.unchanged, report.layers) == (4, 3, 0, 1)
+    rows = {
+        row.external_id: row
+        for row in db.execute(
+            select(Document.external_id, Document.project_id, Document.title, Document.text, Document.text_sha256, Document.meta, Document.created_at)
+        )
+    }
+    assert set(rows) == {"p1", "p2", "g1"}
+    assert rows["p1"][1:] == rows["p2"][1:] == rows["g1"][1:]
+    assert rows["p1"].title == "Mill closes" and rows["p1"].meta == meta and rows["p1"].project_id == project.id
+    assert rows["p1"].created_at is not None
+    assert counts(db)["spans"] == 3
+
+
 def test_the_importing_user_is_recorded_in_the_history(db):
     curator = make_user(db, "cora", "curator")
     project = make_project(db, members=[curator])

@@ -22,11 +22,17 @@ from workbench.formats import jsonl
 from workbench.formats import text
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import FormatError
+from workbench.formats.records import PlainDocument
 
 Reader = Callable[[str, IO[bytes], Schema], Iterator[DocumentRecord]]
 Writer = Callable[[Iterable[dict[str, Any]], IO[str]], int]
 
 READERS: dict[str, Reader] = {"text": text.read, "jsonl": jsonl.read}
+#: Readers the importer prefers where a format has one: the same records as
+#: ``READERS`` gives, but plain documents as bare ``PlainDocument`` tuples.
+PLAIN_READERS: dict[str, Callable[[str, IO[bytes], Schema], Iterator[DocumentRecord | PlainDocument]]] = {
+    "jsonl": jsonl.read_items
+}
 WRITERS: dict[str, Writer] = {"jsonl": jsonl.write}
 
 #: File name endings that ``detect_format`` knows, and what they mean.
@@ -49,4 +55,4 @@ def detect_format(filename: str, first_bytes: bytes) -> str:
     )
 
 
-__all__ = ["READERS", "WRITERS", "EXTENSIONS", "DocumentRecord", "FormatError", "detect_format"]
+__all__ = ["READERS", "PLAIN_READERS", "WRITERS", "EXTENSIONS", "DocumentRecord", "FormatError", "detect_format"]

@@ -27,6 +27,7 @@ from workbench.formats.records import LAYERS
 from workbench.formats.records import AttributionRecord
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import FormatError
+from workbench.formats.records import PlainDocument
 from workbench.formats.records import RelationRecord
 from workbench.formats.records import SpanRecord
 
@@ -45,9 +46,29 @@ def read(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentR
 
     :raise FormatError: ``file:line: reason`` for the first bad line.
     """
+    for item in read_items(filename, stream, schema):
+        if type(item) is tuple:
+            external_id, text, meta, title, line, digest = item
+            item = DocumentRecord(external_id=external_id, text=text, meta=meta, title=title, line=line, text_sha256=digest)
+        yield item
+
+
+def read_items(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentRecord | PlainDocument]:
+    """Yield what :func:`read` yields, with the same checks, but plain documents as bare tuples.
+
+    A record without a layer comes as a :data:`PlainDocument` tuple instead of
+    a :class:`DocumentRecord` (the importer's fast road: no object and no
+    empty annotation lists per document); any other record as :func:`read`
+    yields it.
+
+    :raise FormatError: ``file:line: reason`` for the first bad line.
+    """
     stem = stem_id(filename)
-    texts: dict[str, tuple[str, int]] = {}
-    layers: dict[tuple[str, str | None, str | None], int] = {}
+    # id -> SHA-256 of its text, and the line that first gave it (kept flat:
+    # no object per record); (id, layer, annotator) -> line, a plain record's key being its id.
+    texts: dict[str, str] = {}
+    first_lines: dict[str, int] = {}
+    layers: dict[str | tuple[str, str | None, str | None], int] = {}
     count = 0
     for number, raw in enumerate(stream, 1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
@@ -56,18 +77,24 @@ def read(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentR
             continue
         try:
             record = _parse(raw, schema, f"{stem}-{number}", number)
-            previous = texts.get(record.external_id)
-            digest = record.text_sha256
+            if type(record) is tuple:
+                external_id, digest = record[0], record[5]
+                layer = annotator = None
+            else:
+                external_id, digest = record.external_id, record.text_sha256
+                layer, annotator = record.layer, record.annotator
+            previous = texts.get(external_id)
             if previous is None:
-                texts[record.external_id] = (digest, number)
-            elif previous[0] != digest:
-                raise _Bad(f"id {record.external_id!r} already has a different text (line {previous[1]})")
-            key = (record.external_id, record.layer, record.annotator)
+                texts[external_id] = digest
+                first_lines[external_id] = number
+            elif previous != digest:
+                raise _Bad(f"id {external_id!r} already has a different text (line {first_lines[external_id]})")
+            key = external_id if layer is None else (external_id, layer, annotator)
             if key in layers:
-                what = f"a {record.layer} layer" if record.layer else "a plain record"
-                if record.annotator:
-                    what += f" by {record.annotator!r}"
-                raise _Bad(f"id {record.external_id!r} already has {what} (line {layers[key]})")
+                what = f"a {layer} layer" if layer else "a plain record"
+                if annotator:
+                    what += f" by {annotator!r}"
+                raise _Bad(f"id {external_id!r} already has {what} (line {layers[key]})")
             layers[key] = number
         except _Bad as exc:
             raise FormatError(filename, number, str(exc)) from None
@@ -77,8 +104,8 @@ def read(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[DocumentR
         raise FormatError(filename, None, "empty file (no records)")
 
 
-def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> DocumentRecord:
-    """Decode, parse and check one line.
+def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> DocumentRecord | PlainDocument:
+    """Decode, parse and check one line (a record without a layer comes as a :data:`PlainDocument`).
 
     :raise _Bad: with the reason.
     """
@@ -123,6 +150,9 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         raise _Bad("an annotator record needs the annotator's name")
     if layer == "prediction" and not annotator:
         raise _Bad("a prediction record needs the model's name in 'annotator'")
+    if layer is None and not ("spans" in obj or "relations" in obj or "attributions" in obj or "doc_labels" in obj):
+        # A plain document (the common case): none of the checks below applies.
+        return (external_id, text, meta, title, number, text_sha256(text))
     if layer in (None, "gold"):
         annotator = None
     spans_raw = _list(obj, "spans")
@@ -133,6 +163,8 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         raise _Bad("a record with spans, relations or attributions needs a layer (gold, annotator or prediction)")
     if doc_labels:
         raise _Bad(f"doc_labels {doc_labels[:3]!r}: this project's schema has no document labels")
+    if layer is None:
+        return (external_id, text, meta, title, number, text_sha256(text))
     spans = [_span(schema, text, item, i) for i, item in enumerate(spans_raw, 1)]
     labels = _unique_ids("span", [s.id for s in spans], {s.id: s.label for s in spans})
     relations = [_relation(schema, item, i, labels) for i, item in enumerate(relations_raw, 1)]

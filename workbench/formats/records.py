@@ -27,6 +27,12 @@ class FormatError(ValueError):
         self.reason = reason
 
 
+#: A document without a layer as some readers yield it for the importer's fast
+#: road: ``(external_id, text, meta, title, line, text_sha256)``, the fields a
+#: :class:`DocumentRecord` with ``layer=None`` and no annotations would carry.
+PlainDocument = tuple[str, str, dict[str, Any], str, int, str]
+
+
 @dataclass(frozen=True, slots=True)
 class SpanRecord:
     """A labelled half-open range ``[start, end)`` of code points."""

@@ -35,11 +35,13 @@ from workbench.errors import ImportError_
 from workbench.errors import InvalidInput
 from workbench.errors import WorkbenchError
 from workbench.formats import EXTENSIONS
+from workbench.formats import PLAIN_READERS
 from workbench.formats import READERS
 from workbench.formats import detect_format
 from workbench.formats import text as text_format
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import FormatError
+from workbench.formats.records import PlainDocument
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
@@ -61,12 +63,18 @@ BATCH = 1000
 TEXT_BATCH = 1000
 #: ... or fewer, once they hold this many bytes.
 TEXT_BATCH_BYTES = 32 * 1024 * 1024
+#: A document as :class:`_FileImport` batches it: external id, line, text SHA-256 and its row (see :class:`_DriverInsert`).
+_DocumentItem = tuple[str, int, str, tuple[Any, ...]]
 #: Ids per ``IN (...)`` query.
 CHUNK = 500
 # Core tables: bulk inserts through them skip the ORM's per-row bookkeeping.
+_DOCUMENTS = Document.__table__
 _SETS = AnnotationSet.__table__
 _SPANS = Span.__table__
 _ATTRIBUTIONS = Attribution.__table__
+#: The columns a new document is inserted with (in the table's order), and those every row of a batch shares.
+_DOCUMENT_COLUMNS = ("project_id", "external_id", "title", "text", "text_sha256", "meta", "created_at")
+_SHARED_DOCUMENT_COLUMNS = ("project_id", "created_at")
 #: The status an imported layer gets.
 LAYER_STATUS = {"gold": "adjudicated", "annotator": "submitted", "prediction": "suggested"}
 
@@ -260,7 +268,10 @@ class _TextBatch:
         while articles:
             begin_write(self.session)
             known = self.stored_texts(list({a.record.external_id for a in articles}))
-            rows: list[dict[str, Any]] = []
+            inserter = _DriverInsert(self.session, _DOCUMENTS, _DOCUMENT_COLUMNS, _SHARED_DOCUMENT_COLUMNS)
+            project_id = inserter.convert("project_id", self.project.id)
+            created_at = inserter.convert("created_at", utcnow())
+            rows: list[tuple[Any, ...]] = []
             reports: list[FileReport] = []
             clash = len(articles)
             for i, article in enumerate(articles):
@@ -270,14 +281,17 @@ class _TextBatch:
                 if stored is None:
                     known[record.external_id] = article.sha
                     rows.append(
-                        {
-                            "project_id": self.project.id,
-                            "external_id": record.external_id,
-                            "title": (record.title or "")[:500],
-                            "text": record.text,
-                            "text_sha256": article.sha,
-                            "meta": record.meta,
-                        }
+                        inserter.row(
+                            (
+                                project_id,
+                                record.external_id,
+                                (record.title or "")[:500],
+                                record.text,
+                                article.sha,
+                                record.meta,
+                                created_at,
+                            )
+                        )
                     )
                     file_report.documents = 1
                 elif stored == article.sha:
@@ -286,7 +300,7 @@ class _TextBatch:
                     clash = i
                     break
                 reports.append(file_report)
-            self.write(articles[:clash], rows, reports)
+            self.write(inserter, articles[:clash], rows, reports)
             if clash < len(articles):
                 self.one_file(articles[clash].path)
             articles = articles[clash + 1 :]
@@ -303,12 +317,14 @@ class _TextBatch:
                 found[external_id] = sha
         return found
 
-    def write(self, articles: list[_Article], rows: list[dict[str, Any]], reports: list[FileReport]) -> None:
+    def write(
+        self, inserter: _DriverInsert, articles: list[_Article], rows: list[tuple[Any, ...]], reports: list[FileReport]
+    ) -> None:
         """Insert ``rows`` (all or none) and record the files' reports; one by one if the database refuses."""
         if rows:
             try:
                 with self.session.begin_nested():
-                    self.session.execute(insert(Document.__table__), rows)
+                    inserter.execute(rows)
             except DBAPIError:
                 for article in articles:
                     self.one_file(article.path)
@@ -347,6 +363,7 @@ def import_stream(
     reader = READERS.get(fmt)
     if reader is None:
         raise InvalidInput(f"unknown import format {fmt!r} (use auto, {', '.join(READERS)})")
+    reader = PLAIN_READERS.get(fmt, reader)
     schema = schema or project_service.project_schema(project)
     begin_write(session)
     with session.begin_nested():
@@ -356,6 +373,55 @@ def import_stream(
         except FormatError as exc:
             raise ImportError_(exc.filename, exc.line, exc.reason) from None
     return importer.report
+
+
+class _DriverInsert:
+    """An INSERT of many rows through the database driver's own ``executemany``.
+
+    Core's executemany builds a parameter dict per row and passes every value
+    through its type's bind processor, which for 10,000 plain documents cost
+    more than the insert itself.  Here SQLAlchemy compiles the statement once
+    for the session's dialect (the same SQL it would run, on SQLite and
+    PostgreSQL alike), rows are tuples in the order of ``columns``, the values
+    in ``shared`` columns are the same for every row and converted once by the
+    caller (:meth:`convert`), and only the other columns whose type needs a
+    conversion (JSON) are converted, row by row (:meth:`row`).
+    """
+
+    def __init__(self, session: Session, table: Any, columns: tuple[str, ...], shared: tuple[str, ...] = ()) -> None:
+        """Compile the INSERT of ``columns`` (in the table's order) into ``table``."""
+        self.session = session
+        dialect = session.connection().dialect
+        compiled = insert(table).inline().compile(dialect=dialect, column_keys=list(columns))
+        if compiled.positional and tuple(compiled.positiontup or ()) != columns:
+            raise ValueError(f"give the columns in the table's order: {compiled.positiontup}")
+        self.sql = str(compiled)
+        self.columns = columns
+        self.positional = compiled.positional
+        self.processors = {name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns}
+        self.per_row = [
+            (i, processor)
+            for i, (name, processor) in enumerate(self.processors.items())
+            if processor is not None and name not in shared
+        ]
+
+    def convert(self, name: str, value: Any) -> Any:
+        """Return ``value`` as the driver takes it for column ``name`` (for the ``shared`` columns)."""
+        processor = self.processors[name]
+        return value if processor is None else processor(value)
+
+    def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Return one row for :meth:`execute`: ``values`` with the columns not ``shared`` converted."""
+        for i, processor in self.per_row:
+            values = (*values[:i], processor(values[i]), *values[i + 1 :])
+        return values
+
+    def execute(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` (each made by :meth:`row`) with one executemany."""
+        if not rows:
+            return
+        params: list[Any] = rows if self.positional else [dict(zip(self.columns, row)) for row in rows]
+        self.session.connection().exec_driver_sql(self.sql, params)
 
 
 def _chunks(values: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -392,6 +458,9 @@ class _FileImport:
         self.layers_done: set[tuple[int, str]] = set()
         self.users: dict[str, User] = {}
         self.members: set[int] = set()
+        self.inserter = _DriverInsert(session, _DOCUMENTS, _DOCUMENT_COLUMNS, _SHARED_DOCUMENT_COLUMNS)
+        self.project_id = self.inserter.convert("project_id", project.id)
+        self.created_at = self.inserter.convert("created_at", utcnow())
         self.project_had_documents = (
             session.scalar(select(Document.id).where(Document.project_id == project.id).limit(1)) is not None
         )
@@ -400,11 +469,18 @@ class _FileImport:
         """Return the error to raise for ``line``."""
         return ImportError_(self.filename, line, reason)
 
-    def run(self, records: Iterable[DocumentRecord]) -> None:
-        """Write the records, a batch at a time."""
-        batch: list[DocumentRecord] = []
+    def run(self, records: Iterable[DocumentRecord | PlainDocument]) -> None:
+        """Write the records (plain documents may come as bare tuples), a batch at a time.
+
+        A plain document is turned into its row as soon as it is read, so a
+        batch holds flat tuples of strings (which the garbage collector stops
+        tracking) rather than one object per document.
+        """
+        batch: list[DocumentRecord | _DocumentItem] = []
         for record in records:
-            batch.append(record)
+            if not batch:
+                self.created_at = self.inserter.convert("created_at", utcnow())
+            batch.append(self.document_item(*record) if type(record) is tuple else record)
             if len(batch) >= BATCH:
                 self.write_batch(batch)
                 batch = []
@@ -413,10 +489,26 @@ class _FileImport:
 
     # -- documents -----------------------------------------------------------
 
-    def resolve_documents(self, batch: list[DocumentRecord]) -> None:
-        """Find or create the documents of ``batch`` (checking texts against stored ones)."""
+    def document_item(self, external_id: str, text: str, meta: dict[str, Any], title: str, line: int, sha: str) -> _DocumentItem:
+        """Return what :meth:`resolve_documents` needs of a document, with the row that inserts it."""
+        row = self.inserter.row((self.project_id, external_id, (title or "")[:500], text, sha, meta, self.created_at))
+        return (external_id, line, sha, row)
+
+    def resolve_documents(self, batch: list[DocumentRecord | _DocumentItem]) -> None:
+        """Find or create the documents of ``batch`` (checking texts against stored ones).
+
+        New documents are inserted without asking for their ids (a plain
+        executemany is fastest); a layer record looks its document's id up
+        afterwards (:meth:`document_ids`).
+        """
+        items = [
+            r
+            if type(r) is tuple
+            else self.document_item(r.external_id, r.text, r.meta, r.title, r.line, r.text_sha256 or text_sha256(r.text))
+            for r in batch
+        ]
         if self.project_had_documents:
-            wanted = list({r.external_id for r in batch if r.external_id not in self.docs})
+            wanted = list({item[0] for item in items if item[0] not in self.docs})
             for chunk in _chunks(wanted):
                 for doc_id, external_id, sha in self.session.execute(
                     select(Document.id, Document.external_id, Document.text_sha256).where(
@@ -424,43 +516,23 @@ class _FileImport:
                     )
                 ):
                     self.docs[external_id] = (doc_id, sha, False)
-        new_rows: dict[str, dict[str, Any]] = {}
-        for record in batch:
-            sha = record.text_sha256 or text_sha256(record.text)
-            known = self.docs.get(record.external_id)
-            pending = new_rows.get(record.external_id)
+        docs = self.docs
+        new_rows: dict[str, tuple[Any, ...]] = {}
+        for external_id, line, sha, row in items:
+            known = docs.get(external_id)
             if known is not None:
                 if known[1] != sha:
-                    raise self.fail(
-                        record.line, f"document {record.external_id!r} already exists with a different text"
-                    )
-                if not known[2] and record.external_id not in self.counted_unchanged:
-                    self.counted_unchanged.add(record.external_id)
+                    raise self.fail(line, f"document {external_id!r} already exists with a different text")
+                if not known[2] and external_id not in self.counted_unchanged:
+                    self.counted_unchanged.add(external_id)
                     self.report.unchanged += 1
-            elif pending is None:
-                new_rows[record.external_id] = {
-                    "project_id": self.project.id,
-                    "external_id": record.external_id,
-                    "title": (record.title or "")[:500],
-                    "text": record.text,
-                    "text_sha256": sha,
-                    "meta": record.meta,
-                }
+            elif external_id not in new_rows:
+                new_rows[external_id] = row
         if new_rows:
-            rows = list(new_rows.values())
-            table = Document.__table__
-            if any(r.layer is not None for r in batch):
-                for doc_id, external_id, sha in self.session.execute(
-                    insert(table).returning(table.c.id, table.c.external_id, table.c.text_sha256), rows
-                ):
-                    self.docs[external_id] = (doc_id, sha, True)
-            else:
-                # Plain documents need no ids now (a plain executemany is faster); a later
-                # layer record of the same file looks its document's id up.
-                self.session.execute(insert(table), rows)
-                for row in rows:
-                    self.docs[row["external_id"]] = (None, row["text_sha256"], True)
-            self.report.documents += len(rows)
+            self.inserter.execute(list(new_rows.values()))
+            for external_id, row in new_rows.items():
+                docs[external_id] = (None, row[4], True)
+            self.report.documents += len(new_rows)
 
     def document_ids(self, external_ids: list[str]) -> dict[str, int]:
         """Return the ids of documents this file has seen, looking up in batches those inserted without one."""
@@ -500,11 +572,11 @@ class _FileImport:
 
     # -- layers ------------------------------------------------------------
 
-    def write_batch(self, batch: list[DocumentRecord]) -> None:
+    def write_batch(self, batch: list[DocumentRecord | _DocumentItem]) -> None:
         """Write one batch of records: documents, then layers and their annotations."""
         self.report.records += len(batch)
         self.resolve_documents(batch)
-        layered = [r for r in batch if r.layer is not None]
+        layered = [r for r in batch if type(r) is not tuple and r.layer is not None]
         if not layered:
             return
         now = utcnow()
