@@ -8,11 +8,12 @@ import { getJSON, postJSON, patchJSON, ApiError } from "./api.js";
 import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
 import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } from "./model.js";
 import { Saver } from "./saver.js";
-import { TextView, installLabelStyles, describe } from "./render.js";
+import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 const PAGE_ROWS = 150;
+const SHOW_LINKS_KEY = "wb-show-links";
 
 class AnnotatePage {
   constructor(root) {
@@ -50,6 +51,7 @@ class AnnotatePage {
     this.labelsByIndex = data.schema.labels;
     installLabelStyles(this.labelsByIndex);
     this.view = new TextView(this.docEl, this.text, this.model, { linksSvg: $("#wb-links", this.root) });
+    this.initShowLinks();
     this.view.buildText(this.astral);
     this.docEl.setAttribute("aria-busy", "false");
     performance.mark("wb:text");
@@ -77,6 +79,19 @@ class AnnotatePage {
       performance.mark("wb:paint");
       performance.measure("wb:open", "wb:data", "wb:paint");
       this.root.dataset.ready = "1";
+    });
+  }
+
+  /** The "Show links" switch: on by default, remembered in localStorage. */
+  initShowLinks() {
+    const box = $("#wb-show-links", this.root);
+    let on = true;
+    try { on = localStorage.getItem(SHOW_LINKS_KEY) !== "0"; } catch (_) { /* storage blocked: default */ }
+    box.checked = on;
+    this.view.setShowAll(on);
+    box.addEventListener("change", () => {
+      try { localStorage.setItem(SHOW_LINKS_KEY, box.checked ? "1" : "0"); } catch (_) { /* not remembered */ }
+      this.view.setShowAll(box.checked);
     });
   }
 
@@ -440,10 +455,7 @@ class AnnotatePage {
   }
 
   addAttrLinks(links, a) {
-    const hub = a.cue || a.source;
-    if (!hub) return;
-    if (a.cue && a.source) links.push({ from: a.cue, to: a.source, kind: "source", label: "source" });
-    for (const c of a.content) if (c !== hub) links.push({ from: hub, to: c, kind: "content", label: "content" });
+    links.push(...attributionSpokes(a));
   }
 
   /** Next/previous span in reading order from the selection (or from the top of the viewport). */

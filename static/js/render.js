@@ -7,8 +7,13 @@
 // - Lanes: per line, spans get a lane by first fit (containers before
 //   contents); bars and label chips are drawn in an overlay next to the block,
 //   only for lines an IntersectionObserver reports near the viewport.
-// - Links: an SVG inside the scroller draws the selected item's relations and
-//   attributions.
+// - Links: an SVG inside the scroller draws relations and attributions as
+//   quadratic arcs above the text, label at the apex. The selected item's arcs
+//   are emphasised and drawn on top; with "Show links" on, every other link
+//   with an end in the band the IntersectionObserver reports is drawn muted,
+//   and an end outside that band becomes a short directional stub. The arcs
+//   are redrawn only when the band, the layer, the selection or the width
+//   changes, in the same frame as the lanes (all reads, then all writes).
 
 import { splitLines, attachLayout, cpToU16, lineAt, staticRangeForU16, rangeForU16 } from "./offsets.js";
 
@@ -57,7 +62,19 @@ export class TextView {
     this.selectedId = null;
     this.linked = new Set();
     this.marked = new Map();      // span id -> role tag shown in chips (attribution form)
+    this.links = [];              // the selected item's links: [{from, to, kind, label}]
+    this.showAll = true;          // also draw every link near the viewport (muted)
+    this.linksDirty = true;       // band, layer, selection or width changed since the last arcs
+    this.anchors = new Map();     // line -> Map(span id -> anchor relative to the line box); geometry cache
     this.frame = 0;
+  }
+
+  /** Turn the muted arcs for all links near the viewport on or off. */
+  setShowAll(on) {
+    if (this.showAll === on) return;
+    this.showAll = on;
+    this.linksDirty = true;
+    this.schedule();
   }
 
   /** Build the text blocks (once). */
@@ -152,6 +169,7 @@ export class TextView {
     }
     this.computeLanes(lines);
     this.refreshMarks();
+    this.linksDirty = true;
     this.schedule();
   }
 
@@ -160,10 +178,12 @@ export class TextView {
     if (hasHighlights) for (const h of this.highlights.values()) h.clear();
     this.ranges.clear();
     this.spanU16.clear();
+    this.anchors.clear();
     for (const s of this.model.sorted()) this.addRange(s);
     this.computeLanes();
     this.refreshMarks();
     for (const i of this.visible) this.dirty.add(i);
+    this.linksDirty = true;
     this.schedule();
   }
 
@@ -232,6 +252,7 @@ export class TextView {
         if (e.isIntersecting) { this.visible.add(i); this.dirty.add(i); }
         else { this.visible.delete(i); this.laneEls[i].replaceChildren(); }
       }
+      if (entries.length) this.linksDirty = true; // the band moved
       this.schedule();
     }, { root: this.el, rootMargin: "100% 0px" });
     for (const l of this.lineEls) this.io.observe(l);
@@ -240,9 +261,12 @@ export class TextView {
       if (w === this.width) return;
       this.width = w;
       for (const i of this.visible) this.dirty.add(i);
+      this.anchors.clear();
+      this.linksDirty = true;
       this.schedule();
     });
     this.ro.observe(this.el);
+    if (document.fonts) document.fonts.ready.then(() => { this.anchors.clear(); this.linksDirty = true; this.schedule(); });
   }
 
   schedule() {
@@ -253,11 +277,12 @@ export class TextView {
   /** Draw now (reads all rects first, then writes). */
   draw() {
     const jobs = [];
-    for (const i of this.dirty) if (this.visible.has(i)) jobs.push(i);
+    for (const i of this.dirty) { this.anchors.delete(i); if (this.visible.has(i)) jobs.push(i); }
     this.dirty.clear();
     const plans = jobs.map(i => this.planLine(i));
+    const arcs = this.linksDirty ? this.planLinks() : null; // still reading: nothing written yet
     jobs.forEach((i, k) => this.laneEls[i].replaceChildren(plans[k]));
-    this.drawLinks();
+    if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
   }
 
   /** Measure one line's decorations; return a fragment to insert. */
@@ -348,6 +373,7 @@ export class TextView {
       for (const id of this.linked) if (this.ranges.get(id)) this.linkHl.add(this.ranges.get(id));
     }
     for (const id of [...before, ...this.linked, ...this.marked.keys()]) this.dirtySpan(id);
+    this.linksDirty = true;
     this.schedule();
   }
 
@@ -373,52 +399,218 @@ export class TextView {
     }
   }
 
-  /** Anchor point (content coordinates) at the top middle of a span's first fragment. */
-  anchor(id) {
+  /**
+   * Anchor point (content coordinates) at the top middle of a span's first
+   * fragment; `box` is the scroller's origin. The point relative to its line
+   * is cached until the line changes (lanes, spans) or the width does, so a
+   * redraw reads only the line's box, which needs no layout of its text even
+   * when content-visibility skipped it.
+   */
+  anchor(id, box = this.origin()) {
     const u = this.spanU16.get(id);
     if (!u) return null;
-    const rects = rangeForU16(this.el, u[0], u[1]).getClientRects();
-    const rc = Array.from(rects).find(r => r.width > 0.5) || rects[0];
-    if (!rc) return null;
-    const box = this.el.getBoundingClientRect();
-    const x0 = box.left + this.el.clientLeft, y0 = box.top + this.el.clientTop;
-    return { x: rc.left - x0 + this.el.scrollLeft + Math.min(rc.width, 160) / 2, y: rc.top - y0 + this.el.scrollTop, h: rc.height };
+    const li = lineAt(this.lines, u[0]);
+    const lb = this.lineEls[li].getBoundingClientRect();
+    let cache = this.anchors.get(li);
+    if (!cache) { cache = new Map(); this.anchors.set(li, cache); }
+    let rel = cache.get(id);
+    if (rel === undefined) {
+      const rects = rangeForU16(this.el, u[0], u[1]).getClientRects();
+      const rc = Array.from(rects).find(r => r.width > 0.5) || rects[0];
+      rel = rc ? { dx: rc.left - lb.left + Math.min(rc.width, 160) / 2, dy: rc.top - lb.top, h: rc.height } : null;
+      cache.set(id, rel);
+    }
+    if (!rel) return null;
+    return { x: lb.left - box.x + rel.dx, y: lb.top - box.y + rel.dy, h: rel.h };
   }
 
-  /** Draw the links given by `this.links`: [{from, to, kind, label}]. */
-  drawLinks() {
-    const svg = this.svg;
-    svg.replaceChildren();
-    const links = this.links || [];
-    if (!links.length) return;
-    svg.setAttribute("width", String(this.el.scrollWidth));
-    svg.setAttribute("height", String(this.el.scrollHeight));
-    const NS = "http://www.w3.org/2000/svg";
-    const defs = document.createElementNS(NS, "defs");
-    const marker = document.createElementNS(NS, "marker");
-    marker.setAttribute("id", "wb-arrow"); marker.setAttribute("viewBox", "0 0 10 10");
-    marker.setAttribute("refX", "9"); marker.setAttribute("refY", "5");
-    marker.setAttribute("markerWidth", "7"); marker.setAttribute("markerHeight", "7"); marker.setAttribute("orient", "auto-start-reverse");
-    const tip = document.createElementNS(NS, "path"); tip.setAttribute("d", "M0,0 L10,5 L0,10 z"); tip.setAttribute("class", "wb-arrow-tip");
-    marker.appendChild(tip); defs.appendChild(marker); svg.appendChild(defs);
-    for (const l of links) {
-      const a = this.anchor(l.from), b = this.anchor(l.to);
-      if (!a || !b) continue;
-      const lift = Math.max(18, Math.min(70, Math.abs(b.x - a.x) / 4 + Math.abs(b.y - a.y) / 6));
-      const cx = (a.x + b.x) / 2, cy = Math.min(a.y, b.y) - lift;
-      const path = document.createElementNS(NS, "path");
-      path.setAttribute("d", `M${a.x},${a.y} Q${cx},${cy} ${b.x},${b.y}`);
-      path.setAttribute("class", `wb-link wb-link-${l.kind}`);
-      path.setAttribute("marker-end", "url(#wb-arrow)");
-      svg.appendChild(path);
-      const t = document.createElementNS(NS, "text");
-      t.setAttribute("x", String(cx)); t.setAttribute("y", String((a.y + b.y) / 4 + cy / 2 - 3));
-      t.setAttribute("class", "wb-link-label");
-      t.setAttribute("text-anchor", "middle");
-      t.textContent = l.label;
-      svg.appendChild(t);
-    }
+  /** Viewport position of the scroller's content origin (reads layout). */
+  origin() {
+    const box = this.el.getBoundingClientRect();
+    return { x: box.left + this.el.clientLeft - this.el.scrollLeft, y: box.top + this.el.clientTop - this.el.scrollTop };
   }
+
+  /** Line of a span's first character, or -1. */
+  lineOfSpan(id) {
+    const u = this.spanU16.get(id);
+    return u ? lineAt(this.lines, u[0]) : -1;
+  }
+
+  /** Every relation and attribution spoke of the layer: [{from, to, kind, label}]. */
+  allLinks() {
+    const out = [];
+    for (const r of this.model.relations.values()) out.push({ from: r.head, to: r.tail, kind: "rel", label: r.type });
+    for (const a of this.model.attributions.values()) out.push(...attributionSpokes(a));
+    return out;
+  }
+
+  /**
+   * Measure the arcs to draw (reads only). The selected item's links are
+   * drawn whole; with showAll, the other links with an end in the visible
+   * band are drawn muted, and an end outside the band becomes a stub.
+   */
+  planLinks() {
+    const sel = this.links || [];
+    const key = (l) => `${l.kind}|${l.from}|${l.to}|${l.label}`;
+    const selKeys = new Set(sel.map(key));
+    const bg = [];
+    if (this.showAll && this.visible.size) {
+      let lo = Infinity, hi = -Infinity;
+      for (const i of this.visible) { if (i < lo) lo = i; if (i > hi) hi = i; }
+      const inBand = (i) => i >= lo && i <= hi && this.visible.has(i);
+      for (const l of this.allLinks()) {
+        if (selKeys.has(key(l))) continue;
+        const la = this.lineOfSpan(l.from), lb = this.lineOfSpan(l.to);
+        if (la < 0 || lb < 0) continue;
+        const ia = inBand(la), ib = inBand(lb);
+        if (ia || ib) bg.push({ ...l, stub: ia && ib ? 0 : ia ? (lb < lo ? -1 : 1) : (la < lo ? -1 : 1), outside: ia ? "to" : "from" });
+      }
+    }
+    if (!sel.length && !bg.length) return { sel: [], bg: [] };
+    const box = this.origin();
+    const cache = new Map();
+    const at = (id) => { if (!cache.has(id)) cache.set(id, this.anchor(id, box)); return cache.get(id); };
+    const shape = (l) => {
+      if (l.stub) {
+        const a = at(l.outside === "to" ? l.from : l.to);
+        return a ? { ...l, a } : null;
+      }
+      const a = at(l.from), b = at(l.to);
+      return a && b ? { ...l, a, b } : null;
+    };
+    return {
+      sel: sel.map(shape).filter(Boolean),
+      bg: bg.map(shape).filter(Boolean),
+    };
+  }
+
+  /** Write the planned arcs into the SVG (writes only): muted links first, the selection's on top. */
+  writeLinks(plan) {
+    const svg = this.svg;
+    // Nothing moved (a change elsewhere, a band shift without new links): keep the SVG as it is.
+    const pt = (p) => (p ? `${Math.round(p.x)},${Math.round(p.y)}` : "");
+    const key = [...plan.sel, "|", ...plan.bg].map(l => (l === "|" ? l : `${l.kind}:${l.label}:${l.stub || 0}${l.outside || ""}:${pt(l.a)}:${pt(l.b)}`)).join(";");
+    if (key === this.linksKey) return;
+    this.linksKey = key;
+    if (!plan.sel.length && !plan.bg.length) { svg.replaceChildren(); return; }
+    // The SVG itself is 1x1 with visible overflow: its arcs never add to the
+    // scroller's scrollable area, so drawing cannot change the layout the
+    // IntersectionObserver watches (no feedback loop, no stale scroll height).
+    const NS = "http://www.w3.org/2000/svg";
+    const frag = document.createDocumentFragment();
+    const defs = document.createElementNS(NS, "defs");
+    for (const [id, size] of [["wb-arrow", 7], ["wb-arrow-bg", 5]]) {
+      const marker = document.createElementNS(NS, "marker");
+      marker.setAttribute("id", id); marker.setAttribute("viewBox", "0 0 10 10");
+      marker.setAttribute("refX", "9"); marker.setAttribute("refY", "5");
+      marker.setAttribute("markerWidth", String(size)); marker.setAttribute("markerHeight", String(size)); marker.setAttribute("orient", "auto-start-reverse");
+      const tip = document.createElementNS(NS, "path"); tip.setAttribute("d", "M0,0 L10,5 L0,10 z"); tip.setAttribute("class", "wb-arrow-tip");
+      marker.appendChild(tip); defs.appendChild(marker);
+    }
+    frag.appendChild(defs);
+    const group = (cls, items, arrow, muted) => {
+      const g = document.createElementNS(NS, "g");
+      g.setAttribute("class", cls);
+      for (const l of items) {
+        let d, lx, ly, label = l.label;
+        if (l.stub) {
+          // A short hook out of the visible end, pointing to where the other end lies.
+          // It stays in the gap above the line, clear of the previous line's chips.
+          const { a } = l, up = l.stub < 0;
+          const ex = a.x + 24, ey = up ? a.y - 15 : a.y - 1;
+          const cx = a.x + (up ? 2 : 12), cy = a.y - 17;
+          d = l.outside === "to" ? `M${a.x},${a.y} Q${cx},${cy} ${ex},${ey}` : `M${ex},${ey} Q${cx},${cy} ${a.x},${a.y}`;
+          lx = ex + 4; ly = a.y - 7;
+          label = `${l.label} ${up ? "↑" : "↓"}`;
+        } else if (muted) {
+          // Flat arcs whose apex sits a fixed height above the higher end, in the gap between lines;
+          // l.level (see levelLabels) raises it one label height when labels would collide.
+          const { a, b } = l;
+          const top = Math.min(a.y, b.y), dy = Math.abs(b.y - a.y);
+          const apex = apexHeight(a, b, l.level || 0);
+          const cx = (a.x + b.x) / 2, cy = top - 2 * apex - dy / 2;
+          d = `M${a.x},${a.y} Q${cx},${cy} ${b.x},${b.y}`;
+          lx = cx; ly = top - apex - 2; // the apex (t = 1/2) is `apex` above the higher end
+        } else {
+          const { a, b } = l;
+          const lift = Math.max(18, Math.min(70, Math.abs(b.x - a.x) / 4 + Math.abs(b.y - a.y) / 6));
+          const cx = (a.x + b.x) / 2, cy = Math.min(a.y, b.y) - lift;
+          d = `M${a.x},${a.y} Q${cx},${cy} ${b.x},${b.y}`;
+          lx = cx; ly = (a.y + b.y) / 4 + cy / 2 - 3; // the curve's apex (t = 1/2)
+        }
+        const path = document.createElementNS(NS, "path");
+        path.setAttribute("d", d);
+        path.setAttribute("class", `wb-link wb-link-${l.kind}${l.stub ? " wb-link-stub" : ""}`);
+        path.setAttribute("marker-end", `url(#${arrow})`);
+        g.appendChild(path);
+        const t = document.createElementNS(NS, "text");
+        t.setAttribute("x", String(lx)); t.setAttribute("y", String(ly));
+        t.setAttribute("class", "wb-link-label");
+        t.setAttribute("text-anchor", l.stub ? "start" : "middle");
+        t.textContent = label;
+        g.appendChild(t);
+      }
+      return g;
+    };
+    levelLabels(plan.bg);
+    if (plan.bg.length) frag.appendChild(group("wb-links-bg", plan.bg, "wb-arrow-bg", true));
+    if (plan.sel.length) frag.appendChild(group("wb-links-sel", plan.sel, "wb-arrow", false));
+    svg.replaceChildren(frag);
+  }
+
+  /** Measure and draw the links now. */
+  drawLinks() {
+    this.linksDirty = false;
+    this.writeLinks(this.planLinks());
+  }
+}
+
+const LABEL_H = 11;
+
+/** Height of a muted arc's apex above its higher end, for a label level. */
+function apexHeight(a, b, level) {
+  return Math.max(6, Math.min(9, Math.abs(b.x - a.x) / 24)) + level * LABEL_H;
+}
+
+/**
+ * Give muted arcs a level so their labels do not overlap: shorter arcs first,
+ * each on the lowest level whose label box is free (estimated widths, no
+ * measuring). Stub labels keep their place and only block others.
+ */
+function levelLabels(items) {
+  const boxes = [];
+  const hits = (x0, x1, y0, y1) => boxes.some(b => x0 < b[1] && b[0] < x1 && y0 < b[3] && b[2] < y1);
+  const width = (l) => l.label.length * 5.4 + 6;
+  for (const l of items) {
+    if (!l.stub) continue;
+    const x = l.a.x + 28, y = l.a.y - 7;
+    boxes.push([x, x + width(l) + 10, y - 9, y + 2]);
+  }
+  const arcs = items.filter(l => !l.stub).sort((p, q) => Math.abs(p.b.x - p.a.x) - Math.abs(q.b.x - q.a.x));
+  for (const l of arcs) {
+    const top = Math.min(l.a.y, l.b.y), cx = (l.a.x + l.b.x) / 2, w = width(l) / 2;
+    let level = 0;
+    for (; level < 3; level++) {
+      const y = top - apexHeight(l.a, l.b, level) - 2;
+      if (!hits(cx - w, cx + w, y - 9, y + 2)) break;
+    }
+    l.level = level;
+    const y = top - apexHeight(l.a, l.b, level) - 2;
+    boxes.push([cx - w, cx + w, y - 9, y + 2]);
+  }
+}
+
+/**
+ * An attribution as spokes from its hub (the cue, or the source when no cue
+ * is named): a solid spoke to the source and a dashed one to each content.
+ */
+export function attributionSpokes(a) {
+  const hub = a.cue || a.source;
+  if (!hub) return [];
+  const out = [];
+  if (a.cue && a.source) out.push({ from: a.cue, to: a.source, kind: "source", label: "source" });
+  for (const c of a.content) if (c !== hub) out.push({ from: hub, to: c, kind: "content", label: "content" });
+  return out;
 }
 
 function sig(s) { return `${s.label}|${s.start}|${s.end}`; }
