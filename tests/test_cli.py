@@ -75,3 +75,23 @@ def test_console_script_help_lists_only_working_commands(tmp_path):
     assert {"demo", "serve", "db", "users", "projects", "import", "export"} <= listed
     # Commands of later issues appear only when they work.
     assert not listed & {"agreement", "evaluate", "adjudicate", "routes", "run", "shell"}
+
+
+def test_list_commands_show_users_and_project_counts(runner, db):
+    from factories import make_document
+    from factories import make_project
+    from factories import make_user
+
+    make_user(db, "ana")
+    wire = make_project(db, "wire")
+    make_project(db, "archive")
+    make_document(db, wire, "One text.", external_id="a")
+    make_document(db, wire, "Another text.", external_id="b")
+    users_out = runner.invoke(args=["users", "list"])
+    assert users_out.exit_code == 0 and users_out.output.splitlines() == ["ana\tannotator\tactive"]
+    projects_out = runner.invoke(args=["projects", "list"])
+    assert projects_out.exit_code == 0
+    assert [line.split("\t")[1:] for line in projects_out.output.splitlines()] == [
+        ["archive", "0 documents"],
+        ["wire", "2 documents"],
+    ]

@@ -179,17 +179,11 @@ def projects_add_member(project: str, user: str, role: str | None) -> None:
 @with_appcontext
 def projects_list() -> None:
     """List projects with their document counts."""
-    from workbench.services import documents
     from workbench.services import projects
 
     ensure_schema()
-    session = get_session()
-    from sqlalchemy import select
-
-    from workbench.models import Project
-
-    for project in session.scalars(select(Project).order_by(Project.name)):
-        click.echo(f"{project.id}\t{project.name}\t{documents.count_documents(session, project)} documents")
+    for project, count in projects.projects_with_counts(get_session()):
+        click.echo(f"{project.id}\t{project.name}\t{count} documents")
 
 
 # -- serve and demo ---------------------------------------------------------

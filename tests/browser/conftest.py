@@ -144,6 +144,13 @@ def open_annotate(page: Any, live: LiveServer, project_id: int, document_id: int
     page.wait_for_selector("#annotate[data-ready='1']")
 
 
+def open_first(page: Any, live: LiveServer, seeded: Seeded) -> int:
+    """Log in as the seeded annotator and open the first seeded document; return its id."""
+    login(page, live, seeded.username)
+    open_annotate(page, live, seeded.project_id, seeded.document_ids[0])
+    return seeded.document_ids[0]
+
+
 def select_cp(page: Any, start: int, end: int) -> None:
     """Select code points [start, end) with the real mouse (edge points from offsets.js)."""
     p = page.evaluate(

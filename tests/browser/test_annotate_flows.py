@@ -8,6 +8,7 @@ import pytest
 from conftest import layer_of
 from conftest import login
 from conftest import open_annotate
+from conftest import open_first
 from conftest import select_cp
 from conftest import wait_saved
 from sqlalchemy.orm import Session
@@ -37,9 +38,7 @@ def by_text(layer: dict[str, Any]) -> dict[str, str]:
 def test_attribution_with_the_keyboard_alone(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Anna Berg said the mill will close. It was reported that wages fall."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     mark(page, text, "Anna Berg", "p")
     mark(page, text, "said", "u")
     mark(page, text, "the mill will close", "c")
@@ -84,9 +83,7 @@ def test_attribution_with_the_keyboard_alone(page: Any, live: Any, store: Sessio
 def test_attribution_form_needs_content_and_source_or_cue_and_esc_discards(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Anna Berg said the mill will close."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     mark(page, text, "the mill will close", "c")
     page.keyboard.press("a")
     page.keyboard.press("Enter")  # neither source nor cue: refused
@@ -104,9 +101,7 @@ def test_attribution_form_needs_content_and_source_or_cue_and_esc_discards(page:
 def test_relation_with_the_keyboard(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Jonas Weber of the Nordhaven Shipping Union spoke."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     mark(page, text, "Nordhaven Shipping Union", "o")
     mark(page, text, "Jonas Weber", "p")  # selected now
     page.keyboard.press("r")
@@ -145,9 +140,7 @@ def wait_for_rebase(page: Any) -> None:
 def test_two_tabs_conflict_rebases_instead_of_dropping(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Jonas Weber met Olga Petrenko in Velden on Monday."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     second = context.new_page()  # same cookies: the same person, another tab
     open_annotate(second, live, s.project_id, doc)
     # Both tabs warn early that the document is open twice.
@@ -187,9 +180,7 @@ def test_two_tabs_conflict_rebases_instead_of_dropping(page: Any, context: Any, 
 def test_two_tabs_change_to_a_span_deleted_elsewhere_is_dropped(page: Any, context: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Jonas Weber met Olga Petrenko in Velden on Monday."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     mark(page, text, "Jonas Weber", "p")
     mark(page, text, "Velden", "g")
     wait_saved(page)
@@ -258,8 +249,7 @@ def test_submit_opens_the_next_document_and_skip_needs_a_reason(page: Any, live:
 def test_shortcut_overlay_and_status_line(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Anna Berg said so."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     page.locator("#doc").focus()
     page.keyboard.press("?")
     assert page.locator("#wb-help").is_visible()
@@ -282,9 +272,7 @@ def test_shortcut_overlay_and_status_line(page: Any, live: Any, store: Session, 
 def test_split_quote_gets_two_content_pieces(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "\u201cThe talks are over,\u201d Anna Berg said, \u201cand the mill will close.\u201d"
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     mark(page, text, "The talks are over", "c")
     mark(page, text, "Anna Berg", "p")
     mark(page, text, "said", "u")

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import login
-from conftest import open_annotate
+from conftest import open_first
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -91,8 +90,7 @@ def test_screenshot_of_nested_spans_and_attribution(page: Any, live: Any, store:
         project_name="harbour-news",
     )
     seed_article(store, s.username, s.document_ids[0])
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     assert page.locator("#wb-count-spans").inner_text() == "18"
     assert page.locator("#wb-count-attributions").inner_text() == "3"
     # Select the second claim's first piece from the panel: its attribution is drawn.

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import layer_of
 from conftest import login
-from conftest import open_annotate
+from conftest import open_first
 from conftest import select_cp
 from conftest import wait_saved
 from sqlalchemy.orm import Session
@@ -61,8 +61,7 @@ def test_span_after_emoji_and_in_crlf_text(page: Any, live: Any, store: Session,
     family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
     text = f"A trip with {family} and \U0001f1e9\U0001f1ea flags: Olga Petrenko spoke.\r\nThen \U0001d54f posts: Jonas Weber agreed.\r\n\r\nLast line here."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     a = make_span(page, text, "Olga Petrenko", "p")
     b = make_span(page, text, "Jonas Weber", "1")  # digits pick labels by position: 1 = PERSON
     c = make_span(page, text, "Last line", "e")
@@ -78,8 +77,7 @@ def test_span_after_emoji_and_in_crlf_text(page: Any, live: Any, store: Session,
 def test_partial_selection_snaps_to_tokens(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Officials of the Nordhaven Shipping Union denied it."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     start = text.index("haven")
     select_cp(page, start, text.index("Union") + 2)  # "haven Shipping Un"
     page.keyboard.press("o")
@@ -99,9 +97,7 @@ def test_partial_selection_snaps_to_tokens(page: Any, live: Any, store: Session,
 def test_relabel_delete_undo_redo(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Jonas Weber met Olga Petrenko in Velden."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
     jw = make_span(page, text, "Jonas Weber", "o")  # wrong label first
     wait_saved(page)
     assert spans_of(store, doc) == [("ORG", *jw)]
@@ -145,8 +141,7 @@ def test_relabel_delete_undo_redo(page: Any, live: Any, store: Session, seed: An
 def test_script_text_shows_as_text(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = 'The memo read <script>window.pwned = 1</script> and <b>bold</b> & "quotes".'
     s = seed(text, titles=["<img src=x onerror=alert(1)> title"])
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     assert page.evaluate("() => window.pwned") is None
     assert page.locator("#doc script").count() == 0
     assert page.locator("#doc b").count() == 0
@@ -164,8 +159,7 @@ def test_script_text_shows_as_text(page: Any, live: Any, store: Session, seed: A
 def test_click_selects_innermost_and_alt_click_cycles_outward(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Officials said Mara Lindqvist will resign soon."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     make_span(page, text, "Mara Lindqvist will resign soon", "c")
     make_span(page, text, "Mara Lindqvist", "p")
     page.keyboard.press("Escape")
@@ -201,8 +195,7 @@ def test_click_selects_innermost_and_alt_click_cycles_outward(page: Any, live: A
 def test_shift_arrow_extends_a_selection_by_words(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Yesterday Mara Lindqvist resigned."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     m = text.index("Mara")
     select_cp(page, m, m + 4)
     page.keyboard.press("Shift+ArrowRight")
@@ -223,8 +216,7 @@ def test_shift_arrow_extends_a_selection_by_words(page: Any, live: Any, store: S
 def test_unsaved_changes_survive_a_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Mara Lindqvist visited Velden."
     s = seed(text)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     page.route("**/api/v1/layers/*/ops", lambda route: route.abort())
     start, end = make_span(page, text, "Velden", "g")
     page.wait_for_function("() => document.querySelector('#wb-status').textContent.startsWith('Unsaved')")
@@ -240,9 +232,7 @@ def test_unsaved_changes_survive_a_reload(page: Any, live: Any, store: Session, 
 def test_a_batch_whose_answer_was_lost_is_not_applied_twice(page: Any, live: Any, store: Session, seed: Any) -> None:
     text = "Mara Lindqvist visited Velden and Ostmark."
     s = seed(text)
-    doc = s.document_ids[0]
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    doc = open_first(page, live, s)
 
     def lose_answer(route: Any) -> None:
         """Let the request reach the server, then fail it in the browser."""
@@ -271,8 +261,7 @@ def test_overlay_fills_without_the_highlight_api(page: Any, live: Any, store: Se
     text = "Jonas Weber met Olga Petrenko in Velden."
     s = seed(text)
     page.add_init_script("Object.defineProperty(CSS, 'highlights', {value: undefined, configurable: true})")
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
+    open_first(page, live, s)
     start, end = make_span(page, text, "Olga Petrenko", "p")
     wait_saved(page)
     assert spans_of(store, s.document_ids[0]) == [("PERSON", start, end)]

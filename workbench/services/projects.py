@@ -253,3 +253,14 @@ def add_member_by_name(session: Session, project: Project, username: str, role: 
     if role not in MEMBER_ROLES:
         raise InvalidInput(f"project role {role!r} is not one of {', '.join(MEMBER_ROLES)}")
     return add_member(session, project, user, role)
+
+
+def projects_with_counts(session: Session) -> list[tuple[Project, int]]:
+    """Return every project, by name, with its number of documents (one query)."""
+    rows = session.execute(
+        select(Project, func.count(Document.id))
+        .outerjoin(Document, Document.project_id == Project.id)
+        .group_by(Project.id)
+        .order_by(Project.name)
+    )
+    return [(project, count) for project, count in rows]
