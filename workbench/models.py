@@ -39,7 +39,13 @@ MEMBER_ROLES = ("curator", "annotator")
 LAYER_KINDS = ("annotator", "gold", "prediction")
 #: Status of a layer.  Annotator layers go new -> in_progress -> submitted
 #: (or skipped); gold goes in_progress -> adjudicated; predictions are "suggested".
-LAYER_STATUSES = ("new", "in_progress", "submitted", "skipped", "adjudicated", "suggested")
+#: ``released``: an annotator layer left untouched longer than the project's
+#: ``abandon_after``, whose place was given to someone else by the queue.
+LAYER_STATUSES = ("new", "in_progress", "submitted", "skipped", "adjudicated", "suggested", "released")
+#: How documents reach annotators: the automatic queue, or a curator's assignments.
+ASSIGNMENT_MODES = ("queue", "manual")
+#: The order in which the queue hands out documents.
+QUEUE_ORDERS = ("oldest", "random")
 
 
 def utcnow() -> datetime:
@@ -93,8 +99,25 @@ class Project(Base):
     label_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
     guidelines: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: k, the number of annotators each document needs; None: every annotator annotates every document.
+    annotators_per_document: Mapped[int | None] = mapped_column(Integer)
+    #: ``queue`` (annotators take documents) or ``manual`` (curators assign them).
+    assignment: Mapped[str] = mapped_column(String(20), default="queue", server_default="queue")
+    #: ``oldest`` (by import) or ``random`` (a stable shuffle per annotator).
+    queue_order: Mapped[str] = mapped_column(String(20), default="oldest", server_default="oldest")
+    #: Seconds without a save after which an unfinished queue document returns to the queue; 0: never.
+    abandon_after: Mapped[int] = mapped_column(Integer, default=7200, server_default="7200")
+    #: Further settings that no query filters on (JSON object).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="project", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("assignment IN ('queue', 'manual')", name="assignment"),
+        CheckConstraint("queue_order IN ('oldest', 'random')", name="queue_order"),
+        CheckConstraint("annotators_per_document IS NULL OR annotators_per_document >= 1", name="k"),
+        CheckConstraint("abandon_after >= 0", name="abandon_after"),
+    )
 
 
 class Membership(Base):
@@ -147,6 +170,8 @@ class AnnotationSet(Base):
     owner_key: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     model_name: Mapped[str | None] = mapped_column(String(200))
+    #: The curator who assigned this layer's document to its annotator (None: taken from the queue).
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="new")
     status_note: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,7 +181,7 @@ class AnnotationSet(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     document: Mapped[Document] = relationship()
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     spans: Mapped[list[Span]] = relationship(
         back_populates="annotation_set", cascade="all, delete-orphan", order_by="[Span.start, Span.end]"
     )
@@ -259,3 +284,18 @@ class Change(Base):
     action: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=0)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AgreementCache(Base):
+    """A project's agreement figures, kept until its annotator layers change.
+
+    ``fingerprint`` sums up the layers the figures were computed from (their
+    count and newest change); a different fingerprint means recompute.
+    """
+
+    __tablename__ = "agreement_cache"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(200))
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
