@@ -10,6 +10,7 @@ from workbench import migrate
 from workbench.db import close_session
 from workbench.db import get_session
 from workbench.db import use_database
+from workbench.services import assignment
 from workbench.services import importing
 from workbench.services import projects
 from workbench.services import users
@@ -63,6 +64,8 @@ def setup(app: Flask) -> list[tuple[str, str, str]]:
         description="Sample news articles: tag entities, claims, cues and who said what.",
         guidelines=(DATA / "guidelines.md").read_text(encoding="utf-8"),
     )
+    # Two annotators on every article, from the queue: the demo shows agreement between them.
+    assignment.update_settings(session, project, {"annotators_per_document": 2, "assignment": "queue"})
     for name, password, role in LOGINS:
         user = users.create_user(session, name, role, password, hash_method=app.config["PASSWORD_HASH_METHOD"])
         projects.add_member(session, project, user)

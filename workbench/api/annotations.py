@@ -76,7 +76,7 @@ def apply_layer_ops(set_id: int) -> Any:
     body = json_body()
     session = get_session()
     result = annotation_service.apply_ops(
-        session, me(), set_id, body.get("base_version"), body.get("batch_id"), body.get("ops")
+        session, me(), set_id, body.get("base_version"), body.get("batch_id"), body.get("ops"), body.get("decision")
     )
     session.commit()
     return jsonify(ok=True, **result)

@@ -6,13 +6,16 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
 from wtforms import MultipleFileField
+from wtforms import SelectMultipleField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms import ValidationError
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from workbench.models import MEMBER_ROLES
@@ -88,6 +91,59 @@ class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=100)])
 
 
+class SettingsForm(FlaskForm):
+    """How a project hands out documents."""
+
+    annotators_per_document = StringField(
+        "Annotators per document",
+        validators=[Length(max=10)],
+        description="How many people annotate each document (k); leave empty for every annotator.",
+    )
+    assignment = SelectField(
+        "Assignment",
+        choices=["queue", "manual"],
+        description="queue: annotators take the next document; manual: curators assign documents.",
+    )
+    queue_order = SelectField(
+        "Queue order",
+        choices=["oldest", "random"],
+        description="oldest: import order; random: a stable shuffle of its own for each annotator.",
+    )
+    abandon_after = StringField(
+        "Return to the queue after",
+        validators=[DataRequired(), Length(max=20)],
+        description="An unfinished queue document with no save for this long goes to someone else: 2h, 90m, 1d, or 0 for never.",
+    )
+
+    def validate_annotators_per_document(self, field: Any) -> None:
+        """Accept an empty box or a whole number from 1."""
+        text = (field.data or "").strip()
+        if text and (not text.isdigit() or int(text) < 1):
+            raise ValidationError("a whole number from 1, or empty for every annotator")
+
+    def changes(self) -> dict[str, Any]:
+        """Return the settings as ``services.assignment.update_settings`` takes them."""
+        text = (self.annotators_per_document.data or "").strip()
+        return {
+            "annotators_per_document": int(text) if text else None,
+            "assignment": self.assignment.data,
+            "queue_order": self.queue_order.data,
+            "abandon_after": (self.abandon_after.data or "").strip(),
+        }
+
+
+class AssignForm(FlaskForm):
+    """Assign documents to annotators in bulk."""
+
+    users = SelectMultipleField("Annotators", validators=[DataRequired(message="choose at least one annotator")], coerce=str)
+    documents = TextAreaField(
+        "Documents",
+        validators=[Optional(), Length(max=400_000)],
+        description="External ids, one per line. Leave empty to assign the next documents that still need annotators.",
+    )
+    count = IntegerField("How many", validators=[Optional(), NumberRange(min=1, max=10_000)], default=10)
+
+
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token (for buttons such as revoke)."""
 
@@ -96,9 +152,11 @@ __all__ = [
     "EXPORT_LAYERS",
     "IMPORT_FORMATS",
     "AddMemberForm",
+    "AssignForm",
     "GuidelinesForm",
     "ImportForm",
     "NewProjectForm",
     "PostForm",
+    "SettingsForm",
     "TokenForm",
 ]
