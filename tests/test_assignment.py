@@ -395,7 +395,11 @@ def test_api_settings_progress_and_assignments(app, api, db):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["project"]["settings"] == {
         "annotators_per_document": 2, "assignment": "manual", "queue_order": "oldest", "abandon_after": 10800,
+        "merge_rule": "majority", "hide_annotator_names": False,
     }
+    response = curator.open("PATCH", base, json={"merge_rule": "unanimous", "hide_annotator_names": True})
+    assert response.get_json()["project"]["settings"]["merge_rule"] == "unanimous"
+    assert curator.open("PATCH", base, json={"merge_rule": "some"}).status_code == 400
     bad = curator.open("PATCH", base, json={"annotators_per_document": -1})
     assert bad.status_code == 400 and "annotators_per_document" in bad.get_json()["error"]
     assert curator.open("PATCH", base, json={}).status_code == 400

@@ -317,6 +317,57 @@ def projects_progress(project: str, as_json: bool) -> None:
         click.echo(f"{a.username:<20} {a.done:>6} {a.in_progress:>6} {a.skipped:>8} {a.spans:>7} {minutes:>8}")
 
 
+# -- adjudicate --------------------------------------------------------------
+
+
+@click.command("adjudicate")
+@click.argument("project")
+@click.option("--auto", "rule", type=click.Choice(["unanimous", "majority"]), help="Fill gold with what all annotators, or more than half, agree on.")
+@click.option("--finish", is_flag=True, help="With --auto: also mark those documents adjudicated (unless a label clash needs a curator).")
+@click.option("--report", is_flag=True, help="Print the curators' decisions per reason and label, and the guideline-gap notes.")
+@click.option("--json", "as_json", is_flag=True, help="With --report: one JSON object.")
+@click.option("--by", "by", default=None, metavar="CURATOR", help="Who the merge is recorded as; the first admin by default.")
+@with_appcontext
+@fail_on_workbench_error
+def adjudicate_command(project: str, rule: str | None, finish: bool, report: bool, as_json: bool, by: str | None) -> None:
+    """Fill the gold layer of PROJECT's ready documents in bulk, or report the adjudication reasons."""
+    from workbench.services import adjudication
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+    from workbench.services import users
+
+    ensure_schema()
+    if bool(rule) == bool(report):
+        raise Failure("say --auto unanimous|majority, or --report")
+    if finish and not rule:
+        raise Failure("--finish goes with --auto")
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    if report:
+        reasons = adjudication.reasons_report(session, target)
+        if as_json:
+            click.echo(json.dumps(reasons.__dict__, ensure_ascii=False))
+            return
+        click.echo(f"{reasons.decisions} decision(s) by curators.")
+        for reason, count in sorted(reasons.by_reason.items(), key=lambda kv: -kv[1]):
+            labels = ", ".join(f"{label} {n}" for label, n in sorted(reasons.by_reason_and_label[reason].items()))
+            click.echo(f"  {reason:<16} {count:>5}   ({labels})")
+        for label, notes in sorted(reasons.guideline_gaps.items()):
+            click.echo(f"Guideline gaps on {label}:")
+            for note in notes:
+                click.echo(f"  - {note['note']}  [{note['document']}, {note['curator']}]")
+        return
+    curator = users.require_user(session, by) if by else assignment_service.default_assigner(session)
+    merged = adjudication.auto_merge(session, target, curator, rule or "", finish=finish)
+    session.commit()
+    click.echo(
+        f"{merged.documents} document(s) merged ({merged.rule}): {merged.items_added} item(s) added to gold, "
+        f"{merged.finished} marked adjudicated."
+    )
+    if merged.flagged:
+        click.echo(f"{len(merged.flagged)} document(s) need a curator (two labels on the same words): {', '.join(merged.flagged[:20])}")
+
+
 # -- serve and demo ---------------------------------------------------------
 
 
@@ -366,7 +417,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         _serve(app, host, port)
 
 
-COMMANDS = [db_group, users_group, projects_group, serve_command, demo_command]
+COMMANDS = [db_group, users_group, projects_group, adjudicate_command, serve_command, demo_command]
 
 
 def init_app(app: Flask) -> None:

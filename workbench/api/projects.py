@@ -14,6 +14,7 @@ from workbench.db import get_session
 from workbench.errors import Forbidden
 from workbench.errors import InvalidInput
 from workbench.api.documents import int_arg
+from workbench.services import adjudication
 from workbench.services import assignment
 from workbench.services import projects as project_service
 
@@ -96,14 +97,17 @@ def update_project(project_id: int) -> Any:
     """Change how the project hands out documents (curators of the project and admins).
 
     Body: any of ``{"annotators_per_document": k | null, "assignment": "queue" | "manual",
-    "queue_order": "oldest" | "random", "abandon_after": seconds | "2h"}``.
+    "queue_order": "oldest" | "random", "abandon_after": seconds | "2h",
+    "merge_rule": "unanimous" | "majority", "hide_annotator_names": bool}``.
     """
     session = get_session()
     project, role = project_service.require_access(session, me(), project_id, at_least="curator")
     body = json_body()
     if not body:
         raise InvalidInput("send at least one setting to change")
-    assignment.update_settings(session, project, body)
+    adjudication_keys = set(adjudication.DEFAULTS)
+    assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys})
+    adjudication.update_adjudication_settings(session, project, {k: v for k, v in body.items() if k in adjudication_keys})
     summary = project_service.project_summary(session, me(), project, role)
     detail = serialize.project_detail(summary, project_service.members(session, project))
     session.commit()

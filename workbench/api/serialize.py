@@ -18,6 +18,7 @@ from workbench.models import User
 from workbench.services.documents import DocumentPage
 from workbench.services.documents import DocumentRow
 from workbench.services.documents import LayerSummary
+from workbench.services.adjudication import adjudication_settings
 from workbench.services.assignment import AssignmentReport
 from workbench.services.assignment import ProgressReport
 from workbench.services.assignment import settings_of
@@ -71,7 +72,7 @@ def project_detail(summary: ProjectSummary, members: list[tuple[User, str]]) -> 
         "schema": project.label_schema,
         "guidelines": project.guidelines,
         "members": [member(u, r) for u, r in members],
-        "settings": settings_of(project).to_dict(),
+        "settings": {**settings_of(project).to_dict(), **adjudication_settings(project)},
     }
 
 
