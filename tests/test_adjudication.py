@@ -61,8 +61,14 @@ def test_tally_matches_exactly_and_counts_annotators():
     majority = {c.key for c in t.agreed("majority")}
     assert majority == {("PERSON", 0, 10), ("ORG", 14, 19), ("member_of", ("PERSON", 0, 10), ("ORG", 14, 19))}
     assert t.spans[("PERSON", 0, 10)].common_attrs() == {}  # two of three gave no attributes
-    groups = merge.dispute_groups(t.disputed("majority"), {"PERSON": "entity", "ORG": "entity"})
+    kinds = {"PERSON": "entity", "ORG": "entity"}
+    groups = merge.dispute_groups(t.disputed("majority"), kinds)
     assert [[c.key for c in g] for g in groups] == [[("ORG", 14, 18)], [("member_of", ("PERSON", 0, 10), ("ORG", 14, 18))]]
+    # with every candidate: the agreed competitor stands beside the disputed one, most annotators first
+    groups = merge.dispute_groups(list(t.all()), kinds, t.disputed("majority"))
+    assert [[c.key for c in g] for g in groups] == [
+        [("ORG", 14, 19), ("ORG", 14, 18)], [("member_of", ("PERSON", 0, 10), ("ORG", 14, 18))],
+    ]
 
 
 def test_attributions_match_on_source_cue_and_content_set():
@@ -307,3 +313,62 @@ def test_api_queue_auto_and_reasons(app, api, db, trio):
     assert record["layer"] == "gold" and len(record["spans"]) == 4
     assert all(s["provenance"]["decision"] == "majority" for s in record["spans"])
     assert all(record["text"][s["start"]:s["end"]] == s["text"] for s in record["spans"])
+
+
+def test_adjudication_pages_and_api_for_curators_only(app, api, db, trio):
+    (ann, _bob, _cy), _cur, project = trio
+    document = make_document(db, project, TEXT, external_id="mill")
+    _three_layers(db, trio, document)
+    api.login("ann")
+    for url in (f"/projects/{project.id}/adjudication", f"/projects/{project.id}/documents/{document.id}/adjudicate"):
+        assert api.get(url).status_code == 403
+    assert api.get(f"/api/v1/projects/{project.id}/documents/{document.id}/adjudicate").status_code == 403
+    curator = type(api)(app)
+    curator.login("cur")
+    page = curator.get(f"/projects/{project.id}/adjudication").get_data(as_text=True)
+    assert "Ready for adjudication" in page and "mill" in page and ">5<" in page  # five agreed items
+    shell = curator.get(f"/projects/{project.id}/documents/{document.id}/adjudicate").get_data(as_text=True)
+    assert 'data-finish-status="adjudicated"' in shell and "Disagreements" in shell and TEXT not in shell
+    body = curator.get(f"/api/v1/projects/{project.id}/documents/{document.id}/adjudicate").get_json()
+    assert body["layer"]["kind"] == "gold" and len(body["layer"]["spans"]) == 4  # the agreed spans, filled in
+    adj = body["adjudication"]
+    assert adj["rule"] == "majority" and adj["agreed"] == 5 and adj["curator"] == "cur"
+    assert [a["name"] for a in adj["annotators"]] == ["ann", "bob", "cy"]
+    kinds = [g["kind"] for g in adj["groups"]]
+    assert kinds.count("span") == 2 and kinds.count("relation") == 1
+    person = next(g for g in adj["groups"] if g["kind"] == "span" and g["start"] == 0)
+    assert [(v["item"]["text"], v["annotators"]) for v in person["versions"]] == [("Mira Olsen", ["ann", "bob"]), ("Mira", ["cy"])]
+    # a decision is recorded, and shown on the next visit
+    gold_id = body["layer"]["id"]
+    decision = {"choice": "accept", "item": {"group": person["id"], "version": 1, "kind": "span", "label": "PERSON"},
+                "reason": "annotator_error", "note": "first name only", "annotators": ["ann", "bob"]}
+    assert curator.post(f"/api/v1/layers/{gold_id}/decisions", json={"decision": decision}).status_code == 201
+    assert curator.post(f"/api/v1/layers/{gold_id}/decisions", json={"decision": {"choice": "maybe"}}).status_code == 400
+    again = curator.get(f"/api/v1/projects/{project.id}/documents/{document.id}/adjudicate").get_json()
+    person = next(g for g in again["adjudication"]["groups"] if g["id"] == person["id"])
+    assert person["decision"]["choice"] == "accept" and person["decision"]["reason"] == "annotator_error"
+    assert len(again["layer"]["spans"]) == 4  # opening again adds nothing
+    # finishing goes through the layer's status, and names the next document to adjudicate (none left)
+    done = curator.post(f"/api/v1/layers/{gold_id}/status", json={"status": "adjudicated"}).get_json()
+    assert done["status"] == "adjudicated" and done["next_url"] is None
+    # annotators cannot see or record decisions on gold
+    assert api.post(f"/api/v1/layers/{gold_id}/decisions", json={"decision": decision}).status_code == 404
+
+
+def test_adjudicating_a_document_nobody_submitted_says_why(app, api, db, trio):
+    _people, _cur, project = trio
+    document = make_document(db, project, TEXT, external_id="mill")
+    api.login("cur")
+    response = api.get(f"/api/v1/projects/{project.id}/documents/{document.id}/adjudicate")
+    assert response.status_code == 400 and "nothing to adjudicate" in response.get_json()["error"]
+
+
+def test_auto_merge_form_on_the_adjudication_tab(app, api, db, trio):
+    _people, _cur, project = trio
+    document = make_document(db, project, TEXT, external_id="mill")
+    _three_layers(db, trio, document)
+    api.login("cur")
+    response = api.post(f"/projects/{project.id}/adjudication", data={"rule": "unanimous", "finish": "y"})
+    assert response.status_code == 302
+    page = api.get(f"/projects/{project.id}/adjudication").get_data(as_text=True)
+    assert "1 document(s) merged (unanimous): 2 item(s) added to gold, 1 marked adjudicated." in page

@@ -163,13 +163,20 @@ def label_clashes(spans: Iterable[Mapping[str, Any]], kind_of: Mapping[str, str]
     return [(start, end, sorted(labels)) for (start, end, _kind), labels in sorted(by_range.items()) if len(labels) > 1]
 
 
-def dispute_groups(candidates: Iterable[Candidate], kind_of: Mapping[str, str]) -> list[list[Candidate]]:
-    """Group disputed span candidates that compete for the same words (same label kind, overlapping ranges).
+def dispute_groups(
+    candidates: Iterable[Candidate], kind_of: Mapping[str, str], disputed: Iterable[Candidate] | None = None
+) -> list[list[Candidate]]:
+    """Group span candidates that compete for the same words (same label kind, overlapping ranges).
 
     Each group is one disagreement for the curator: different boundaries,
-    different labels, or a span some annotators have and others lack.
-    Relations and attributions each form a group of their own, in order.
+    different labels, or a span some annotators have and others lack.  With
+    ``disputed``, only groups holding one of those candidates are kept, and
+    each keeps its agreed competitors too (so the curator sees the version
+    that entered gold beside the ones that did not).  Relations and
+    attributions that are disputed each form a group of their own, in order.
     """
+    candidates = list(candidates)
+    wanted = {id(c) for c in (disputed if disputed is not None else candidates)}
     spans = sorted((c for c in candidates if c.kind == "span"), key=lambda c: (kind_of.get(c.key[0], ""), c.key[1], c.key[2]))
     groups: list[list[Candidate]] = []
     current: list[Candidate] = []
@@ -185,6 +192,9 @@ def dispute_groups(candidates: Iterable[Candidate], kind_of: Mapping[str, str]) 
             current, current_kind, current_end = [c], kind, c.key[2]
     if current:
         groups.append(current)
+    groups = [g for g in groups if any(id(c) in wanted for c in g)]
+    for g in groups:
+        g.sort(key=lambda c: (-len(c.annotators), c.key[1], c.key[2], c.key[0]))
     groups.sort(key=lambda g: (min(c.key[1] for c in g), max(c.key[2] for c in g)))
-    others = [[c] for c in candidates if c.kind != "span"]
+    others = [[c] for c in candidates if c.kind != "span" and id(c) in wanted]
     return groups + others

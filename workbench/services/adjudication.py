@@ -384,3 +384,152 @@ def gold_counts(session: Session, project: Project) -> dict[str, int]:
         .group_by(AnnotationSet.status)
     ).all()
     return {status: count for status, count in rows}
+
+
+# --------------------------------------------------------------------------- the adjudication page
+
+
+def _span_view(key: merge.SpanKey | None, text: str) -> dict[str, Any] | None:
+    """Return a span key as the page shows it: label, offsets and the words."""
+    if key is None:
+        return None
+    label, start, end = key
+    return {"label": label, "start": start, "end": end, "text": text[start:end]}
+
+
+def _version_view(c: merge.Candidate, text: str) -> dict[str, Any]:
+    """Return one version of a disputed item, its spans spelled out, for the page."""
+    if c.kind == "span":
+        item: dict[str, Any] = _span_view(c.key, text) or {}
+    elif c.kind == "relation":
+        item = {"type": c.key[0], "head": _span_view(c.key[1], text), "tail": _span_view(c.key[2], text)}
+    else:
+        item = {
+            "source": _span_view(c.key[0], text),
+            "cue": _span_view(c.key[1], text),
+            "content": [_span_view(k, text) for k in c.key[2]],
+        }
+    return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs()}
+
+
+def _range_of(group: list[merge.Candidate]) -> tuple[int, int]:
+    """Return the stretch of text a group of versions covers."""
+    points: list[int] = []
+    for c in group:
+        for key in _span_keys(c):
+            points += [key[1], key[2]]
+    return (min(points), max(points)) if points else (0, 0)
+
+
+def _span_keys(c: merge.Candidate) -> list[merge.SpanKey]:
+    if c.kind == "span":
+        return [c.key]  # type: ignore[list-item]
+    if c.kind == "relation":
+        return [c.key[1], c.key[2]]
+    return [k for k in (c.key[0], c.key[1], *c.key[2]) if k is not None]
+
+
+def group_id(group: list[merge.Candidate]) -> str:
+    """Return a stable id of a disagreement: the same versions give the same id on every visit."""
+    return "g" + hashlib.sha1(repr(sorted(repr(c.key) for c in group)).encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass
+class AdjudicationView:
+    """Everything the adjudication page needs beside the gold layer."""
+
+    rule: str
+    annotators: list[dict[str, str]]
+    agreed: int
+    groups: list[dict[str, Any]]
+
+
+def open_for_adjudication(session: Session, project: Project, document: Document, curator: User) -> tuple[AnnotationSet, AdjudicationView]:
+    """Return the document's gold layer and its disagreements, for a curator.
+
+    A gold layer nobody has touched yet is first filled with what the
+    annotators agree on (the project's merge rule), so the curator starts
+    from the agreed items and settles only the rest.
+
+    :raise InvalidInput: no annotator has submitted the document yet.
+    """
+    settings = adjudication_settings(project)
+    rule = settings["merge_rule"]
+    doc_tally = tally_document(session, document)
+    if not doc_tally.layers:
+        raise InvalidInput("no annotator has submitted this document yet: there is nothing to adjudicate")
+    gold_layer = open_gold_layer(session, document)
+    if gold_layer.version == 0:
+        gold = annotation.layer_data(session, gold_layer, document.text)
+        ops, added = merge_ops(doc_tally.tally, rule, gold)
+        decision = {"choice": "auto", "rule": rule, "annotators": doc_tally.tally.annotators, "item": {"items": added}}
+        annotation.apply_ops(session, curator, gold_layer.id, 0, f"auto-{uuid.uuid4().hex}", ops, decision)
+        session.refresh(gold_layer)
+    kind_of = {label.name: label.kind for label in project_schema(project).labels}
+    decided = _decisions(session, gold_layer.id)
+    names = doc_tally.tally.annotators
+    shown = {name: (f"Annotator {i + 1}" if settings["hide_annotator_names"] else name) for i, name in enumerate(names)}
+    groups = []
+    for group in merge.dispute_groups(list(doc_tally.tally.all()), kind_of, doc_tally.disputed(rule)):
+        gid = group_id(group)
+        start, end = _range_of(group)
+        had = {a for c in group for a in c.annotators}
+        groups.append(
+            {
+                "id": gid,
+                "kind": group[0].kind,
+                "start": start,
+                "end": end,
+                "versions": [_version_view(c, document.text) for c in group],
+                "without": sorted(set(names) - had),
+                "decision": decided.get(gid),
+            }
+        )
+    view = AdjudicationView(
+        rule=rule,
+        annotators=[{"name": n, "shown": shown[n]} for n in names],
+        agreed=len(doc_tally.agreed(rule)),
+        groups=groups,
+    )
+    return gold_layer, view
+
+
+def _decisions(session: Session, set_id: int) -> dict[str, dict[str, Any]]:
+    """Return the latest curator decision on each disagreement of a gold layer, by group id."""
+    out: dict[str, dict[str, Any]] = {}
+    for payload, at, username in session.execute(
+        select(Change.payload, Change.at, User.username)
+        .outerjoin(User, User.id == Change.user_id)
+        .where(Change.set_id == set_id, Change.action == "decision")
+        .order_by(Change.id)
+    ):
+        decision = (payload or {}).get("decision") or {}
+        gid = (decision.get("item") or {}).get("group")
+        if gid:
+            out[gid] = {"choice": decision.get("choice"), "version": (decision.get("item") or {}).get("version"),
+                        "reason": decision.get("reason"), "note": decision.get("note", ""), "by": username,
+                        "at": at.isoformat()}
+    return out
+
+
+def record_decision(session: Session, curator: User, set_id: int, decision: Any) -> dict[str, Any]:
+    """Record a curator's decision on a gold layer (the ops that carry it out are saved as any edit).
+
+    :raise InvalidInput: a malformed decision, or a layer that is not gold.
+    """
+    decision = annotation.check_decision(decision)
+    access = annotation.layer_access(session, curator, set_id, write=True)
+    if access.layer.kind != "gold":
+        raise InvalidInput("decisions are recorded on gold layers")
+    session.add(Change(set_id=set_id, user_id=curator.id, action="decision", version=access.layer.version,
+                       payload={"decision": decision}))
+    session.flush()
+    return decision
+
+
+def next_to_adjudicate(session: Session, project: Project, after: int | None = None) -> int | None:
+    """Return the next document waiting for adjudication (worst agreement first), other than ``after``."""
+    for row in queue(session, project):
+        if row.id != after:
+            return row.id
+    return None

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField
 from wtforms import IntegerField
 from wtforms import MultipleFileField
 from wtforms import SelectMultipleField
@@ -144,6 +145,17 @@ class AssignForm(FlaskForm):
     count = IntegerField("How many", validators=[Optional(), NumberRange(min=1, max=10_000)], default=10)
 
 
+class AutoMergeForm(FlaskForm):
+    """Fill gold in bulk with what the annotators agree on."""
+
+    rule = SelectField(
+        "Merge rule",
+        choices=["majority", "unanimous"],
+        description="majority: what more than half of a document's annotators share; unanimous: what all of them share.",
+    )
+    finish = BooleanField("Also mark those documents adjudicated")
+
+
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token (for buttons such as revoke)."""
 
@@ -153,6 +165,7 @@ __all__ = [
     "IMPORT_FORMATS",
     "AddMemberForm",
     "AssignForm",
+    "AutoMergeForm",
     "GuidelinesForm",
     "ImportForm",
     "NewProjectForm",
