@@ -372,3 +372,39 @@ def test_auto_merge_form_on_the_adjudication_tab(app, api, db, trio):
     assert response.status_code == 302
     page = api.get(f"/projects/{project.id}/adjudication").get_data(as_text=True)
     assert "1 document(s) merged (unanimous): 2 item(s) added to gold, 1 marked adjudicated." in page
+
+
+def test_attribution_versions_over_the_same_content_form_one_disagreement():
+    spans = [span("s", "PERSON", 0, 10), span("o", "ORG", 14, 19), span("c", "CUE", 20, 24), span("k", "CLAIM", 25, 51)]
+    by_person = {"id": "A", "source": "s", "cue": "c", "content": ["k"], "attrs": {}}
+    by_org = {"id": "A", "source": "o", "cue": "c", "content": ["k"], "attrs": {}}
+    t = merge.tally({"a": layer(spans, attributions=[by_person]), "b": layer(spans, attributions=[by_person]),
+                     "c": layer(spans, attributions=[by_org])})
+    kinds = {"PERSON": "entity", "ORG": "entity", "CUE": "cue", "CLAIM": "claim"}
+    groups = merge.dispute_groups(list(t.all()), kinds, t.disputed("majority"))
+    (who_spoke,) = [g for g in groups if g[0].kind == "attribution"]
+    assert [(c.key[0], c.annotators) for c in who_spoke] == [(("PERSON", 0, 10), ["a", "b"]), (("ORG", 14, 19), ["c"])]
+
+
+def test_two_curators_never_overwrite_each_other_silently(app, api, db, trio):
+    _people, _cur, project = trio
+    second = make_user(db, "cur2", role="curator")
+    from workbench.services import projects as project_service
+
+    project_service.add_member(db, project, second)
+    db.commit()
+    document = make_document(db, project, TEXT, external_id="mill")
+    _three_layers(db, trio, document)
+    one, two = type(api)(app), type(api)(app)
+    one.login("cur")
+    two.login("cur2")
+    url = f"/api/v1/projects/{project.id}/documents/{document.id}/adjudicate"
+    gold_one = one.get(url).get_json()["layer"]
+    gold_two = two.get(url).get_json()["layer"]
+    assert gold_one["version"] == gold_two["version"]
+    first = one.open("PATCH", f"/api/v1/layers/{gold_one['id']}/ops", json={
+        "base_version": gold_one["version"], "batch_id": "c1", "ops": [S("g", "GPE", 59, 65)]})
+    assert first.status_code == 200
+    late = two.open("PATCH", f"/api/v1/layers/{gold_two['id']}/ops", json={
+        "base_version": gold_two["version"], "batch_id": "c2", "ops": [S("g2", "ORG", 59, 65)]})
+    assert late.status_code == 409 and late.get_json()["current_version"] == gold_two["version"] + 1

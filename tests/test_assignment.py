@@ -438,20 +438,22 @@ def test_pages_settings_and_progress(app, api, db):
     assert 'name="abandon_after"' in page and 'value="2h"' in page
     response = curator.post(
         f"/projects/{project.id}/settings",
-        data={"annotators_per_document": "abc", "assignment": "queue", "queue_order": "random", "abandon_after": "2h"},
+        data={"annotators_per_document": "abc", "assignment": "queue", "queue_order": "random", "abandon_after": "2h", "merge_rule": "majority"},
     )
     assert response.status_code == 400 and "a whole number from 1" in response.get_data(as_text=True)
     response = curator.post(
         f"/projects/{project.id}/settings",
-        data={"annotators_per_document": "2", "assignment": "queue", "queue_order": "random", "abandon_after": "soon"},
+        data={"annotators_per_document": "2", "assignment": "queue", "queue_order": "random", "abandon_after": "soon", "merge_rule": "majority"},
     )
     assert response.status_code == 400 and "abandon_after must be a duration" in response.get_data(as_text=True)
     response = curator.post(
         f"/projects/{project.id}/settings",
-        data={"annotators_per_document": "2", "assignment": "manual", "queue_order": "random", "abandon_after": "90m"},
+        data={"annotators_per_document": "2", "assignment": "manual", "queue_order": "random", "abandon_after": "90m",
+              "merge_rule": "unanimous", "hide_annotator_names": "y"},
     )
     assert response.status_code == 302
     db.refresh(project)
+    assert project.settings == {"merge_rule": "unanimous", "hide_annotator_names": True}
     assert (project.annotators_per_document, project.assignment, project.queue_order, project.abandon_after) == (2, "manual", "random", 5400)
     response = curator.post(f"/projects/{project.id}/progress", data={"users": ["ann", "bob"], "documents": "d0\nd1", "count": "10"})
     assert response.status_code == 302

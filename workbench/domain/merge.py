@@ -196,5 +196,16 @@ def dispute_groups(
     for g in groups:
         g.sort(key=lambda c: (-len(c.annotators), c.key[1], c.key[2], c.key[0]))
     groups.sort(key=lambda g: (min(c.key[1] for c in g), max(c.key[2] for c in g)))
-    others = [[c] for c in candidates if c.kind != "span" and id(c) in wanted]
+    # Relations compete when they join the same two spans (a dispute over the type);
+    # attributions when they attribute the same content (a dispute over who spoke,
+    # the cue, or which attribution relays it).
+    by_link: dict[tuple[str, Any], list[Candidate]] = {}
+    for c in candidates:
+        if c.kind == "relation":
+            by_link.setdefault(("relation", (c.key[1], c.key[2])), []).append(c)
+        elif c.kind == "attribution":
+            by_link.setdefault(("attribution", c.key[2]), []).append(c)
+    others = [g for g in by_link.values() if any(id(c) in wanted for c in g)]
+    for g in others:
+        g.sort(key=lambda c: (-len(c.annotators), repr(c.key)))
     return groups + others

@@ -1,4 +1,4 @@
-"""The project's Progress and Settings tabs: who did what, bulk assignment, how documents are handed out.
+"""The project's Progress and Settings tabs: who did what, bulk assignment, how documents are handed out and adjudicated.
 
 Curators and admins of the project only; annotators are told the page does
 not exist for them (403), as other curator-only pages do.
@@ -19,6 +19,7 @@ from workbench.auth import me
 from workbench.db import get_session
 from workbench.errors import InvalidInput
 from workbench.errors import WorkbenchError
+from workbench.services import adjudication
 from workbench.services import assignment
 from workbench.services import projects as project_service
 from workbench.web import bp
@@ -82,8 +83,10 @@ def project_settings(project_id: int) -> Any:
     """Show and change how the project hands out documents."""
     project, role = _access(project_id, "curator")
     settings = assignment.settings_of(project)
+    adjudicating = adjudication.adjudication_settings(project)
     form = SettingsForm(
         data={
+            **adjudicating,
             "annotators_per_document": str(settings.annotators_per_document or ""),
             "assignment": settings.assignment,
             "queue_order": settings.queue_order,
@@ -96,6 +99,7 @@ def project_settings(project_id: int) -> Any:
             session = get_session()
             try:
                 assignment.update_settings(session, project, form.changes())
+                adjudication.update_adjudication_settings(session, project, form.adjudication_changes())
             except WorkbenchError as exc:
                 session.rollback()
                 form.abandon_after.errors = [*form.abandon_after.errors, exc.message]

@@ -116,6 +116,16 @@ class SettingsForm(FlaskForm):
         description="An unfinished queue document with no save for this long goes to someone else: 2h, 90m, 1d, or 0 for never.",
     )
 
+    merge_rule = SelectField(
+        "Agreed items enter gold when",
+        choices=["majority", "unanimous"],
+        description="majority: more than half of a document's annotators share them; unanimous: all of them do.",
+    )
+    hide_annotator_names = BooleanField(
+        "Hide annotator names on the adjudication page",
+        description="Curators see Annotator 1, 2, 3 instead of names; provenance still records who.",
+    )
+
     def validate_annotators_per_document(self, field: Any) -> None:
         """Accept an empty box or a whole number from 1."""
         text = (field.data or "").strip()
@@ -131,6 +141,10 @@ class SettingsForm(FlaskForm):
             "queue_order": self.queue_order.data,
             "abandon_after": (self.abandon_after.data or "").strip(),
         }
+
+    def adjudication_changes(self) -> dict[str, Any]:
+        """Return the adjudication settings as ``services.adjudication.update_adjudication_settings`` takes them."""
+        return {"merge_rule": self.merge_rule.data, "hide_annotator_names": bool(self.hide_annotator_names.data)}
 
 
 class AssignForm(FlaskForm):
