@@ -408,3 +408,40 @@ def test_two_curators_never_overwrite_each_other_silently(app, api, db, trio):
     late = two.open("PATCH", f"/api/v1/layers/{gold_two['id']}/ops", json={
         "base_version": gold_two["version"], "batch_id": "c2", "ops": [S("g2", "ORG", 59, 65)]})
     assert late.status_code == 409 and late.get_json()["current_version"] == gold_two["version"] + 1
+
+
+def test_majority_finish_on_twenty_documents_gives_exactly_what_two_share(db, trio, runner):
+    """Generated layers: every gold item is shared by two or more annotators, and every such item is in gold."""
+    import random
+
+    people, _cur, project = trio
+    make_user(db, "root", role="admin")
+    rng = random.Random(7)
+    words = [(m, m + 4) for m in range(0, 200, 5)]
+    text = " ".join(["word"] * 40)
+    labels = ["PERSON", "ORG", "GPE"]
+    expected: dict[str, set] = {}
+    for d in range(20):
+        document = make_document(db, project, text + f" {d:04d}", external_id=f"g{d}")
+        made: dict[tuple, set] = {}
+        for user in people:
+            picks = rng.sample(words, 8)
+            ops = []
+            for i, (s, e) in enumerate(picks):
+                label = rng.choice(labels)
+                ops.append(S(f"t{i}", label, s, e))
+                made.setdefault((label, s, e), set()).add(user.username)
+            _annotate(db, user, document, ops)
+        expected[document.external_id] = {k for k, who in made.items() if len(who) >= 2}
+    result = runner.invoke(args=["adjudicate", "news", "--auto", "majority", "--finish"])
+    assert result.exit_code == 0, result.output
+    from workbench.services import exporting
+
+    db.expire_all()
+    records = {r["id"]: r for r in exporting.export_records(db, project, "gold")}
+    assert "20 document(s) merged (majority)" in result.output and "20 marked adjudicated" in result.output
+    for external_id, want in expected.items():
+        got = {(s["label"], s["start"], s["end"]) for s in records[external_id]["spans"]}
+        assert got == want, external_id
+        for s in records[external_id]["spans"]:
+            assert len(s["provenance"]["annotators"]) >= 2 and s["provenance"]["decision"] == "majority"
