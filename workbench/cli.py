@@ -392,9 +392,10 @@ def serve_command(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up the demo instance and exit.")
+@click.option("--reset", is_flag=True, help="Start the demo afresh, dropping what was done in it.")
 @with_appcontext
-def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Set up a fresh demo instance (project, articles, users) and serve it."""
+def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
+    """Serve the demo instance (project, articles, users), made on first use and kept after."""
     from workbench import demo
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -404,10 +405,13 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
         click.echo("Note: serving plain HTTP on a network address, so cookies are not marked Secure.")
     try:
-        logins = demo.setup(app)
+        logins, made = demo.setup(app, reset=reset)
     except demo.DemoRefused as exc:
         raise Failure(str(exc)) from None
-    click.echo(f"Demo ready in {app.instance_path}: project 'news' with four sample articles.")
+    if made:
+        click.echo(f"Demo ready in {app.instance_path}: project 'news' with six sample articles, two of them annotated by lena and omar.")
+    else:
+        click.echo(f"Demo kept as it was in {app.instance_path} (workbench demo --reset starts afresh).")
     if app.config.get("DATABASE_URL"):
         click.echo("Note: the demo uses the instance's SQLite file; other commands follow WORKBENCH_DATABASE_URL.")
     click.echo("Log in with one of:")
