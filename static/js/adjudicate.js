@@ -10,7 +10,7 @@
 
 import { postJSON } from "./api.js";
 import { newId } from "./model.js";
-import { rangeForCp } from "./offsets.js";
+import { rangeForCp, sliceCp } from "./offsets.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
@@ -23,6 +23,7 @@ export function attach(page, adjudication) {
   return panel;
 }
 
+const KINDS = { span: "Span", relation: "Relation", attribution: "Attribution" };
 const spanKey = (s) => `${s.label}\u0000${s.start}\u0000${s.end}`;
 
 class Adjudicator {
@@ -83,7 +84,8 @@ class Adjudicator {
       li.dataset.index = String(gi);
       li.setAttribute("aria-selected", gi === this.index ? "true" : "false");
       if (g.decision) li.classList.add("is-decided");
-      const head = el("div", "wb-adj-head", `${gi + 1}. ${g.kind}`);
+      const words = sliceCp(this.page.text, g.start, g.end, this.page.astral).replace(/\s+/g, " ");
+      const head = el("div", "wb-adj-head", `${gi + 1}. ${KINDS[g.kind]} · “${words.length > 48 ? `${words.slice(0, 45)}…` : words}”`);
       if (g.decision) {
         const d = g.decision;
         const what = d.choice === "accept" ? `accepted version ${d.version}` : d.choice === "reject" ? "rejected all" : "edited";
