@@ -183,7 +183,7 @@ def project_agreement(session: Session, project: Project, *, refresh: bool = Fal
         return {**row.result, "cached": True}
     result = compute(session, project)
     now = utcnow()
-    result["computed_at"] = now.isoformat(timespec="seconds")
+    result["computed_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     begin_write(session)
     try:
         with session.begin_nested():
