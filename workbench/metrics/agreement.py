@@ -650,7 +650,11 @@ def compute_agreement(
         picks = rng.integers(0, D, size=(resamples, D))
         flat = (picks + (np.arange(resamples) * D)[:, None]).ravel()
         weights = np.bincount(flat, minlength=resamples * D).reshape(resamples, D).astype(float)
-        boot = figures(weights @ stats)
+        # Only columns some document counts in need multiplying (unused labels and categories stay 0).
+        used = np.flatnonzero(stats.any(axis=0))
+        sums = np.zeros((resamples, cols.size))
+        sums[:, used] = weights @ stats[:, used]
+        boot = figures(sums)
     else:
         boot = {key: np.full((0, *value.shape[1:]), np.nan) for key, value in point.items()}
     totals = stats.sum(axis=0)

@@ -113,6 +113,8 @@ def heatmap(result: dict[str, Any], mode: str) -> dict[str, Any]:
                 )
             cells.append(cell)
     size = HEAT_LABEL_W + len(names) * CELL + 10
+    # Room on the right for the slanted column names.
+    width = size + HEAT_LABEL_W - 20
     return {
         "names": [
             {"name": n, "x": HEAT_LABEL_W + k * CELL + CELL / 2, "y": HEAT_LABEL_W + k * CELL + CELL / 2} for k, n in enumerate(names)
@@ -120,5 +122,6 @@ def heatmap(result: dict[str, Any], mode: str) -> dict[str, Any]:
         "cells": cells,
         "cell": CELL,
         "size": size,
+        "width": width,
         "label_w": HEAT_LABEL_W,
     }
