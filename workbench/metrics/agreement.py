@@ -146,7 +146,8 @@ class SpanIndex:
         self.exact: dict[tuple[int, int, str], list[int]] = {}
         #: label -> (indexes by start, their starts, the longest length).
         self.groups: dict[str, tuple[list[int], list[int], int]] = {}
-        for j in sorted(range(len(spans)), key=lambda j: spans[j].start):
+        starts = [t.start for t in spans]
+        for j in sorted(range(len(spans)), key=starts.__getitem__):
             t = spans[j]
             self.exact.setdefault((t.start, t.end, t.label), []).append(j)
             group = self.groups.get(t.label)
@@ -192,11 +193,13 @@ def match_spans(a: Sequence[Span], b: Sequence[Span] | SpanIndex, mode: str) -> 
             continue
         js, starts, longest = group
         # Only spans starting after ``s.start - longest`` can reach into ``s``.
-        for k in range(bisect_right(starts, s.start - longest), bisect_left(starts, s.end)):
-            t = spans_b[js[k]]
-            shared = min(s.end, t.end) - max(s.start, t.start)
+        a_start, a_end = s.start, s.end
+        for k in range(bisect_right(starts, a_start - longest), bisect_left(starts, a_end)):
+            j = js[k]
+            b_start, b_end = spans_b[j].start, spans_b[j].end
+            shared = (a_end if a_end < b_end else b_end) - (a_start if a_start > b_start else b_start)
             if shared > 0:
-                candidates.append((-shared, min(s.start, t.start), s.start, t.start, i, js[k]))
+                candidates.append((-shared, a_start if a_start < b_start else b_start, a_start, b_start, i, j))
     candidates.sort()
     taken: set[int] = set()
     for _shared, _first, _a_start, _b_start, i, j in candidates:
@@ -230,9 +233,10 @@ def _mapped(index: int | None, span_map: Mapping[int, int]) -> int | None:
     return None if index is None else span_map.get(index, _UNMATCHED)
 
 
-#: The role sets attributions are matched on: content and source (the figure), also the cue, content alone.
-ATTRIBUTION_RULES = {"source": (1,), "with_cues": (1, 2), "content": ()}
-_ROLE_AT = {"source": 1, "cue": 2}
+#: What attributions are matched on, as a prefix of their (content, source, cue) key:
+#: content alone, content and source (the figure), content, source and cue ("with cues").
+ATTRIBUTION_RULES = {"content": 1, "source": 2, "with_cues": 3}
+_ROLES_RULE = {(): 1, ("source",): 2, ("source", "cue"): 3}
 
 
 def attribution_keys(a: Layer, b: Layer, span_map: Mapping[int, int]) -> tuple[list[tuple[Any, ...] | None], list[tuple[Any, ...]]]:
@@ -248,16 +252,16 @@ def attribution_keys(a: Layer, b: Layer, span_map: Mapping[int, int]) -> tuple[l
     return keys_a, keys_b
 
 
-def pair_attributions(keys_a: Sequence[tuple[Any, ...] | None], keys_b: Sequence[tuple[Any, ...]], roles: tuple[int, ...]) -> dict[int, int]:
-    """Pair attributions whose keys (see :func:`attribution_keys`) agree on the content and on ``roles``, first come first served."""
+def pair_attributions(keys_a: Sequence[tuple[Any, ...] | None], keys_b: Sequence[tuple[Any, ...]], rule: int) -> dict[int, int]:
+    """Pair attributions whose keys (see :func:`attribution_keys`) agree on their first ``rule`` parts, first come first served."""
     pool: dict[tuple[Any, ...], list[int]] = {}
     for j, key in enumerate(keys_b):
-        pool.setdefault((key[0], *(key[r] for r in roles)), []).append(j)
+        pool.setdefault(key[:rule], []).append(j)
     out: dict[int, int] = {}
     for i, key in enumerate(keys_a):
         if key is None:
             continue
-        free = pool.get((key[0], *(key[r] for r in roles)))
+        free = pool.get(key[:rule])
         if free:
             out[i] = free.pop(0)
     return out
@@ -268,11 +272,13 @@ def match_attributions(
 ) -> dict[int, int]:
     """Match attributions whose content matches (every piece of one matched to a piece of the other).
 
-    :param roles: the roles that must match too: ``source`` (both null, or
-        matched spans) and/or ``cue``.  ``()`` pairs attributions by content alone.
+    :param roles: the roles that must match too: ``("source",)`` (both null,
+        or matched spans), ``("source", "cue")``, or ``()`` for content alone.
     """
+    if roles not in _ROLES_RULE:
+        raise ValueError(f"attributions match on (), ('source',) or ('source', 'cue'), not {roles!r}")
     keys_a, keys_b = attribution_keys(a, b, span_map)
-    return pair_attributions(keys_a, keys_b, tuple(_ROLE_AT[r] for r in roles))
+    return pair_attributions(keys_a, keys_b, _ROLES_RULE[roles])
 
 
 def parent_agreement(a: Layer, b: Layer, att_map: Mapping[int, int]) -> tuple[int, int]:
