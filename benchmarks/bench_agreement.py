@@ -21,6 +21,7 @@ import json
 from bisect import bisect_left
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -135,13 +136,22 @@ def build(instance: Path) -> None:
     engine.dispose()
 
 
+#: CPU seconds (user + system) of each finished run, beside its wall time: on a shared machine
+#: the wall time also counts waiting for a core, the CPU time does not.
+CPU: list[float] = []
+
+
 def run(instance: Path) -> tuple[float, dict]:
-    """Run ``workbench agreement bench --json``; return its wall time and its JSON."""
+    """Run ``workbench agreement bench --json``; return its wall time and its JSON (its CPU time goes to ``CPU``)."""
     env = {**os.environ, "WORKBENCH_INSTANCE": str(instance)}
     env.pop("WORKBENCH_DATABASE_URL", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run([str(WORKBENCH), "agreement", "bench", "--json"], env=env, check=True, capture_output=True, text=True)
-    return time.perf_counter() - t0, json.loads(out.stdout)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, json.loads(out.stdout)
 
 
 def main() -> None:
@@ -177,6 +187,9 @@ def main() -> None:
                 "cold_s_median": round(statistics.median(cold), 2),
                 "cached_s": [round(s, 2) for s in cached],
                 "cached_s_median": round(statistics.median(cached), 2),
+                "cold_cpu_s": [round(c, 2) for c in CPU[:3]],
+                "cached_cpu_s": [round(c, 2) for c in CPU[3:6]],
+                "load_average_1min": round(os.getloadavg()[0], 1),
                 "workbench_help_s_median (start-up alone)": round(statistics.median(startup), 2),
                 "figures": {
                     "span_f1_exact": result["span_f1"]["exact"]["micro"],

@@ -293,6 +293,28 @@ def parent_agreement(a: Layer, b: Layer, att_map: Mapping[int, int]) -> tuple[in
     return agree, compared
 
 
+@dataclass
+class Comparison:
+    """How two layers match under one mode: spans, relations and attributions (a-side index -> b-side index)."""
+
+    spans: dict[int, int]
+    relations: dict[int, int]
+    #: By rule of :data:`ATTRIBUTION_RULES`: ``content``, ``source`` (the figure), ``with_cues``.
+    attributions: dict[str, dict[int, int]]
+
+
+def compare_layers(a: Layer, b: Layer, mode: str, b_index: SpanIndex | None = None) -> Comparison:
+    """Match ``a`` against ``b`` (agreement between annotators, or gold against predictions)."""
+    span_map = match_spans(a.spans, b_index or SpanIndex(b.spans), mode)
+    relations = match_relations(a, b, span_map) if a.relations and b.relations else {}
+    if a.attributions and b.attributions:
+        keys_a, keys_b = attribution_keys(a, b, span_map)
+        attributions = {rule: pair_attributions(keys_a, keys_b, n) for rule, n in ATTRIBUTION_RULES.items()}
+    else:
+        attributions = {rule: {} for rule in ATTRIBUTION_RULES}
+    return Comparison(span_map, relations, attributions)
+
+
 # --------------------------------------------------------------------------- tokens
 
 
@@ -333,39 +355,52 @@ def _np() -> Any:
     return numpy
 
 
+def _ratio(num: Any, den: Any) -> Any:
+    """Return ``num / den`` elementwise, NaN where ``den`` is not positive (no warning)."""
+    np = _np()
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
 def f1_values(tp: Any, na: Any, nb: Any) -> Any:
     """Return F1 = 2·tp / (|A| + |B|) (NaN where both are empty), elementwise."""
     np = _np()
-    tp, total = np.asarray(tp, dtype=float), np.asarray(na, dtype=float) + np.asarray(nb, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(total > 0, 2 * tp / np.where(total > 0, total, 1), np.nan)
+    return _ratio(2 * np.asarray(tp, dtype=float), np.asarray(na, dtype=float) + np.asarray(nb, dtype=float))
+
+
+def _observed(confusion: Any) -> tuple[Any, Any, Any]:
+    """Return confusion matrices ``(..., q, q)`` as floats, their totals and their observed agreement (0 where empty)."""
+    np = _np()
+    c = np.asarray(confusion, dtype=float)
+    n = c.sum(axis=(-2, -1))
+    return c, n, np.trace(c, axis1=-2, axis2=-1) / np.where(n > 0, n, 1)
+
+
+def _chance_corrected(observed: Any, chance: Any, ok: Any) -> Any:
+    """Return (observed - chance) / (1 - chance) where ``ok``, else NaN."""
+    np = _np()
+    return np.where(ok, (observed - chance) / np.where(ok, 1 - chance, 1), np.nan)
 
 
 def kappa_values(confusion: Any) -> Any:
     """Return Cohen's kappa of confusion matrices ``(..., q, q)`` (NaN where chance agreement is 1)."""
     np = _np()
-    c = np.asarray(confusion, dtype=float)
-    n = c.sum(axis=(-2, -1))
-    safe = np.where(n > 0, n, 1)
-    po = np.trace(c, axis1=-2, axis2=-1) / safe
-    pe = (c.sum(axis=-1) * c.sum(axis=-2)).sum(axis=-1) / safe**2
-    ok = (n > 0) & (pe < 1 - 1e-12)
-    return np.where(ok, (po - pe) / np.where(ok, 1 - pe, 1), np.nan)
+    c, n, po = _observed(confusion)
+    pe = (c.sum(axis=-1) * c.sum(axis=-2)).sum(axis=-1) / np.where(n > 0, n, 1) ** 2
+    return _chance_corrected(po, pe, (n > 0) & (pe < 1 - 1e-12))
 
 
 def ac1_values(confusion: Any) -> Any:
     """Return Gwet's AC1 of confusion matrices ``(..., q, q)`` over the categories either rater used (NaN for fewer than two)."""
     np = _np()
-    c = np.asarray(confusion, dtype=float)
-    n = c.sum(axis=(-2, -1))
-    safe = np.where(n > 0, n, 1)
-    pa = np.trace(c, axis1=-2, axis2=-1) / safe
+    c, n, pa = _observed(confusion)
     margins = c.sum(axis=-1) + c.sum(axis=-2)
-    pi = margins / (2 * safe[..., None])
+    pi = margins / (2 * np.where(n > 0, n, 1)[..., None])
     q = (margins > 0).sum(axis=-1)
     ok = (n > 0) & (q >= 2)
     pe = (pi * (1 - pi)).sum(axis=-1) / np.where(ok, q - 1, 1)
-    return np.where(ok, (pa - pe) / np.where(ok, 1 - pe, 1), np.nan)
+    return _chance_corrected(pa, pe, ok)
 
 
 def alpha_values(coincidence: Any) -> Any:
@@ -553,7 +588,9 @@ def compute_agreement(
             a, b = doc.layers[a_name], doc.layers[b_name]
             row[shared_block[0] + p] = 1
             for mode in MODES:
-                span_map = match_spans(a.spans, indexes[b_name], mode)
+                found = compare_layers(a, b, mode, indexes[b_name])
+                span_map, rel_map = found.spans, found.relations
+                att_map, with_cues, by_content = (found.attributions[r] for r in ("source", "with_cues", "content"))
                 base = span_block[mode][0] + p * L * 3
                 for i in span_map:
                     row[base + label_at[a.spans[i].label] * 3] += 1
@@ -561,7 +598,6 @@ def compute_agreement(
                     row[base + li * 3 + 1] += count
                 for li, count in label_counts[b_name]:
                     row[base + li * 3 + 2] += count
-                rel_map = match_relations(a, b, span_map) if a.relations and b.relations else {}
                 rb = rel_block[mode][0] + p * 3
                 row[rb] += len(rel_map)
                 row[rb + 1] += len(a.relations)
@@ -573,13 +609,6 @@ def compute_agreement(
                     per_type[(r.type, 1)] += 1
                 for r in b.relations:
                     per_type[(r.type, 2)] += 1
-                if a.attributions and b.attributions:
-                    keys_a, keys_b = attribution_keys(a, b, span_map)
-                    att_map = pair_attributions(keys_a, keys_b, ATTRIBUTION_RULES["source"])
-                    with_cues = pair_attributions(keys_a, keys_b, ATTRIBUTION_RULES["with_cues"])
-                    by_content = pair_attributions(keys_a, keys_b, ATTRIBUTION_RULES["content"])
-                else:
-                    att_map = with_cues = by_content = {}
                 ab = att_block[mode][0] + p * 5
                 row[ab] += len(att_map)
                 row[ab + 1] += len(with_cues)
@@ -891,12 +920,6 @@ def compute_agreement(
     return result
 
 
-def _ratio(num: Any, den: Any) -> Any:
-    np = _np()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
 # --------------------------------------------------------------------------- evaluation against gold
 
 
@@ -933,24 +956,24 @@ def evaluate(gold: Mapping[str, Layer], predicted: Mapping[str, Layer]) -> dict[
     for doc_id, g in gold.items():
         p = predicted.get(doc_id, empty)
         for mode in MODES:
-            span_map = match_spans(g.spans, p.spans, mode)
+            found = compare_layers(g, p, mode)
             counts = spans[mode]
-            for i in span_map:
+            for i in found.spans:
                 counts.setdefault(g.spans[i].label, [0, 0, 0])[0] += 1
             for s in g.spans:
                 counts.setdefault(s.label, [0, 0, 0])[1] += 1
             for s in p.spans:
                 counts.setdefault(s.label, [0, 0, 0])[2] += 1
             rel_counts = relations[mode]
-            for i in match_relations(g, p, span_map):
+            for i in found.relations:
                 rel_counts.setdefault(g.relations[i].type, [0, 0, 0])[0] += 1
             for r in g.relations:
                 rel_counts.setdefault(r.type, [0, 0, 0])[1] += 1
             for r in p.relations:
                 rel_counts.setdefault(r.type, [0, 0, 0])[2] += 1
-            for target, roles in ((attributions, ("source",)), (with_cues, ("source", "cue"))):
+            for target, rule in ((attributions, "source"), (with_cues, "with_cues")):
                 c = target[mode]["attribution"]
-                c[0] += len(match_attributions(g, p, span_map, roles))
+                c[0] += len(found.attributions[rule])
                 c[1] += len(g.attributions)
                 c[2] += len(p.attributions)
     return {
