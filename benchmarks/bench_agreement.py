@@ -101,11 +101,20 @@ def build(instance: Path) -> None:
         for doc_id, text in zip(doc_ids, texts):
             base = base_spans(rng, text)
             ends = [e for _s, e in tokens(text)]
+            # What the document "really" holds: relations and attributions over the base spans (by position).
+            kinds = {k: [i for i, (_s, _e, label) in enumerate(base) if label in names] for k, names in
+                     (("claim", ("CLAIM",)), ("cue", ("CUE",)), ("who", ("PERSON", "ORG")), ("any", ENTITIES))}
+            base_relations = [tuple(rng.sample(kinds["any"], 2)) for _ in range(RELATIONS)] if len(kinds["any"]) > 1 else []
+            base_attributions = [
+                (rng.choice(kinds["who"]) if kinds["who"] and rng.random() < 0.9 else None,
+                 rng.choice(kinds["cue"]) if kinds["cue"] else None, rng.choice(kinds["claim"]))
+                for _ in range(ATTRIBUTIONS if kinds["claim"] else 0)
+            ]
             for user_id in user_ids:
                 set_id += 1
                 layers.append({"id": set_id, "document_id": doc_id, "kind": "annotator", "owner_key": f"annotator:{user_id}", "user_id": user_id, "status": "submitted", "version": 3})
-                mine = []
-                for start, end, label in base:
+                mine: dict[int, int] = {}  # base position -> this annotator's span id
+                for position, (start, end, label) in enumerate(base):
                     roll = rng.random()
                     if roll < 0.06:
                         continue  # missed
@@ -117,17 +126,18 @@ def build(instance: Path) -> None:
                         end = ends[k] if k < len(ends) else end
                     span_id += 1
                     spans.append({"id": span_id, "set_id": set_id, "uid": f"T{span_id}", "label": label, "start": start, "end": end, "attrs": {}})
-                    mine.append((span_id, label))
-                claims = [s for s, label in mine if label == "CLAIM"] or [mine[0][0]]
-                cues = [s for s, label in mine if label == "CUE"] or [None]
-                people = [s for s, label in mine if label in ("PERSON", "ORG")] or [None]
-                for r in range(RELATIONS):
-                    head, tail = rng.sample([s for s, _label in mine], 2)
-                    relations.append({"set_id": set_id, "uid": f"R{r}", "type": "located_in", "head_id": head, "tail_id": tail, "attrs": {}})
-                for a in range(ATTRIBUTIONS):
+                    mine[position] = span_id
+                for r, (head, tail) in enumerate(base_relations):
+                    if head in mine and tail in mine and rng.random() < 0.9:
+                        relations.append({"set_id": set_id, "uid": f"R{r}", "type": "located_in", "head_id": mine[head], "tail_id": mine[tail], "attrs": {}})
+                for a, (source, cue, claim) in enumerate(base_attributions):
+                    if claim not in mine or (source is None and cue not in mine):
+                        continue
+                    if rng.random() < 0.15 and kinds["who"]:
+                        source = rng.choice(kinds["who"])  # another speaker
                     att_id += 1
-                    attributions.append({"id": att_id, "set_id": set_id, "uid": f"A{a}", "source_id": people[a % len(people)], "cue_id": cues[a % len(cues)], "attrs": {}})
-                    content.append({"attribution_id": att_id, "span_id": claims[a % len(claims)], "position": 0})
+                    attributions.append({"id": att_id, "set_id": set_id, "uid": f"A{a}", "source_id": mine.get(source), "cue_id": mine.get(cue), "attrs": {}})
+                    content.append({"attribution_id": att_id, "span_id": mine[claim], "position": 0})
         conn.execute(insert(AnnotationSet), layers)
         conn.execute(insert(Span), spans)
         conn.execute(insert(Relation), relations)

@@ -98,3 +98,16 @@ def test_templates_never_mark_text_safe():
                 assert "guidelines_html" in line, f"{path.name}:{line_no} marks something safe: {line.strip()}"
             assert "style=" not in line, f"{path.name}:{line_no} has an inline style (the CSP forbids it)"
             assert "<script>" not in line, f"{path.name}:{line_no} has an inline script (the CSP forbids it)"
+
+
+def test_the_app_starts_without_numpy():
+    """numpy (the bootstrap of the agreement figures) loads on first use, not when the app starts."""
+    import subprocess
+
+    code = (
+        "import sys; from workbench import create_app; "
+        "create_app({'SECRET_KEY': 'x', 'DATABASE_URL': 'sqlite://'}); "
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert out.stdout.strip() == "False"
