@@ -384,6 +384,9 @@ def test_evaluate_equals_seqeval_on_token_aligned_spans(seed):
         y_true.append(_bio(toks, g))
         y_pred.append(_bio(toks, p))
     ours = m.evaluate(gold, pred)["spans"]["exact"]
+    if not any(layer.spans for layer in [*gold.values(), *pred.values()]):
+        assert ours["micro"]["f1"] is None and ours["per_label"] == {}  # seqeval cannot average nothing
+        return
     report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
     for label, figures in ours["per_label"].items():
         ref = report[label]

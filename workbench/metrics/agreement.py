@@ -138,18 +138,23 @@ def layer_from_record(record: Mapping[str, Any]) -> Layer:
 class SpanIndex:
     """One layer's spans arranged for matching against: built once, used for every pair and mode."""
 
-    __slots__ = ("spans", "exact", "groups")
+    __slots__ = ("spans", "first", "repeated", "groups")
 
     def __init__(self, spans: Sequence[Span]):
         self.spans = spans
-        #: (start, end, label) -> the indexes of the spans with them.
-        self.exact: dict[tuple[int, int, str], list[int]] = {}
+        #: span -> the index of its first occurrence (a span is its (start, end, label)).
+        self.first: dict[Span, int] = dict(zip(reversed(spans), range(len(spans) - 1, -1, -1)))
+        #: span -> every index holding it, only for spans a layer holds more than once.
+        self.repeated: dict[Span, list[int]] = {}
+        if len(self.first) < len(spans):
+            for j, t in enumerate(spans):
+                self.repeated.setdefault(t, []).append(j)
+            self.repeated = {t: js for t, js in self.repeated.items() if len(js) > 1}
         #: label -> (indexes by start, their starts, the longest length).
         self.groups: dict[str, tuple[list[int], list[int], int]] = {}
         starts = [t.start for t in spans]
         for j in sorted(range(len(spans)), key=starts.__getitem__):
             t = spans[j]
-            self.exact.setdefault((t.start, t.end, t.label), []).append(j)
             group = self.groups.get(t.label)
             if group is None:
                 self.groups[t.label] = ([j], [t.start], t.end - t.start)
@@ -172,16 +177,20 @@ def match_spans(a: Sequence[Span], b: Sequence[Span] | SpanIndex, mode: str) -> 
     index = b if isinstance(b, SpanIndex) else SpanIndex(b)
     out: dict[int, int] = {}
     if mode == "exact":
-        used: dict[tuple[int, int, str], int] = {}
-        exact = index.exact
+        first, repeated = index.first, index.repeated
+        used: dict[Span, int] = {}
         for i, s in enumerate(a):
-            key = (s.start, s.end, s.label)
-            free = exact.get(key)
-            if free:
-                n = used.get(key, 0)
-                if n < len(free):
-                    out[i] = free[n]
-                    used[key] = n + 1
+            j = first.get(s)
+            if j is None:
+                continue
+            n = used.get(s, 0)
+            if n == 0:
+                out[i] = j
+            elif s in repeated and n < len(repeated[s]):
+                out[i] = repeated[s][n]
+            else:
+                continue
+            used[s] = n + 1
         return out
     if mode != "overlap":
         raise ValueError(f"unknown matching mode {mode!r}")
@@ -337,12 +346,9 @@ def labelled_tokens(token_starts: Sequence[int], token_ends: Sequence[int], span
     :param token_starts: / :param token_ends: the tokens' offsets, ascending.
     """
     out: dict[int, str] = {}
-    count = len(token_ends)
-    for s in sorted(spans, key=lambda s: (s.start, s.start - s.end)):
-        i = bisect_right(token_ends, s.start)
-        while i < count and token_starts[i] < s.end:
-            out.setdefault(i, s.label)
-            i += 1
+    # Least priority first: a later update (an earlier start, then a longer span) overwrites.
+    for s in reversed(sorted(spans, key=lambda s: (s.start, s.start - s.end))):
+        out.update(dict.fromkeys(range(bisect_right(token_ends, s.start), bisect_left(token_starts, s.end)), s.label))
     return out
 
 
