@@ -568,8 +568,7 @@ def compute_agreement(
     for d, doc in enumerate(shared_docs):
         row = [0.0] * cols.size
         toks = tokens(doc.text)
-        tok_starts = [s for s, _e in toks]
-        tok_ends = [e for _s, e in toks]
+        tok_starts, tok_ends = (list(edges) for edges in zip(*toks)) if toks else ([], [])
         start_set, end_set = set(tok_starts), set(tok_ends)
         names = sorted(doc.layers)
         m = len(names)
@@ -913,12 +912,13 @@ def compute_agreement(
     result["attributions_f1"] = attributions
 
     worst = []
+    # Per document, span F1 pooled over its pairs and labels: (tp, |A|, |B|) summed, as plain floats.
+    per_doc = {mode: _take(stats, span_block[mode]).sum(axis=(1, 2)).tolist() for mode in MODES}
     for d, doc in enumerate(shared_docs):
         entry: dict[str, Any] = {"id": doc.external_id, "document_id": doc.document_id, "title": doc.title, "annotators": len(doc.layers)}
         for mode in MODES:
-            s = _take(stats[d : d + 1], span_block[mode])[0].sum(axis=(0, 1))
-            key = "span_f1" if mode == "exact" else "span_f1_overlap"
-            entry[key] = _round(2 * s[0] / (s[1] + s[2])) if s[1] + s[2] else None
+            tp, na, nb = per_doc[mode][d]
+            entry["span_f1" if mode == "exact" else "span_f1_overlap"] = _round(2 * tp / (na + nb)) if na + nb else None
         entry["reason"] = None if entry["span_f1"] is not None else "no annotator marked a span"
         worst.append(entry)
     worst.sort(key=lambda e: (e["span_f1"] is None, e["span_f1"] if e["span_f1"] is not None else 0, e["id"]))
