@@ -70,7 +70,7 @@ def _short(value: str, limit: int = 40) -> str:
 
 def tokens(text: str) -> list[tuple[int, int]]:
     """Return the ``(start, end)`` code-point ranges of the tokens of ``text``."""
-    return [m.span() for m in TOKEN_RE.finditer(text)]
+    return list(map(re.Match.span, TOKEN_RE.finditer(text)))
 
 
 def token_edges_inside(

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from operator import itemgetter
 from typing import Any
 
 from workbench.domain.offsets import Span
@@ -352,6 +353,24 @@ def labelled_tokens(token_starts: Sequence[int], token_ends: Sequence[int], span
     return out
 
 
+def token_pairs(la: Mapping[int, str], lb: Mapping[int, str], count: int) -> list[tuple[str | None, str | None, int]]:
+    """Return the confusion of two token labellings (see :func:`labelled_tokens`) as (label a, label b, tokens).
+
+    ``None`` is outside every span; ``count`` is the number of tokens, those
+    outside in both layers included.
+    """
+    same = la.items() & lb.items()
+    out: list[tuple[str | None, str | None, int]] = [
+        (label, label, n) for label, n in Counter(map(itemgetter(1), same)).items()
+    ]
+    differ = (la.keys() | lb.keys()) - set(map(itemgetter(0), same))
+    out += [(x, y, n) for (x, y), n in Counter(zip(map(la.get, differ), map(lb.get, differ))).items()]
+    outside = count - len(same) - len(differ)
+    if outside:
+        out.append((None, None, outside))
+    return out
+
+
 # --------------------------------------------------------------------------- formulas (vectorised)
 
 
@@ -636,19 +655,15 @@ def compute_agreement(
                 tally["parent_compared"] += compared
             for kind, cats in categories.items():
                 q = len(cats)
-                la, lb = labelled[(a_name, kind)], labelled[(b_name, kind)]
-                # Tokens outside every span of the kind in both layers are (O, O): counted, not listed.
-                inside = la.keys() | lb.keys()
-                counts = Counter(zip(map(la.get, inside), map(lb.get, inside)))
-                counts[(None, None)] += len(toks) - len(inside)
                 cb = conf_block[kind][0] + p * q * q
                 ob = coin_block[kind][0]
                 index = cat_index[kind]
-                for (x_label, y_label), count in counts.items():
+                share = 1 / (m - 1)
+                for x_label, y_label, count in token_pairs(labelled[(a_name, kind)], labelled[(b_name, kind)], len(toks)):
                     x, y = index[x_label], index[y_label]
                     row[cb + x * q + y] += count
-                    row[ob + x * q + y] += count / (m - 1)
-                    row[ob + y * q + x] += count / (m - 1)
+                    row[ob + x * q + y] += count * share
+                    row[ob + y * q + x] += count * share
         stats[d] = row
 
     def figures(matrix: Any) -> dict[str, Any]:
