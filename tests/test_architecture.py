@@ -36,6 +36,26 @@ def test_pure_layers_import_only_the_standard_library_and_themselves(folder):
             assert allowed, f"{path.relative_to(PACKAGE.parent)} imports {name}"
 
 
+def test_metrics_import_the_standard_library_and_the_domain_and_numpy_only_inside_functions():
+    """``workbench/metrics`` is pure too, except numpy, imported lazily so importing it (at app start) stays cheap."""
+    for path in _modules("metrics"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                allowed = top in STDLIB or top == "__future__" or name.startswith(("workbench.domain", "workbench.metrics"))
+                assert allowed, f"{path.relative_to(PACKAGE.parent)} imports {name} at module level"
+        for name in _imports(path):
+            top = name.split(".")[0]
+            allowed = top in STDLIB or top in ("__future__", "numpy") or name.startswith(("workbench.domain", "workbench.metrics"))
+            assert allowed, f"{path.relative_to(PACKAGE.parent)} imports {name}"
+
+
 def test_services_never_import_flask():
     for path in _modules("services"):
         for name in _imports(path):
@@ -78,3 +98,16 @@ def test_templates_never_mark_text_safe():
                 assert "guidelines_html" in line, f"{path.name}:{line_no} marks something safe: {line.strip()}"
             assert "style=" not in line, f"{path.name}:{line_no} has an inline style (the CSP forbids it)"
             assert "<script>" not in line, f"{path.name}:{line_no} has an inline script (the CSP forbids it)"
+
+
+def test_the_app_starts_without_numpy():
+    """numpy (the bootstrap of the agreement figures) loads on first use, not when the app starts."""
+    import subprocess
+
+    code = (
+        "import sys; from workbench import create_app; "
+        "create_app({'SECRET_KEY': 'x', 'DATABASE_URL': 'sqlite://'}); "
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert out.stdout.strip() == "False"

@@ -426,9 +426,10 @@ COMMANDS = [db_group, users_group, projects_group, adjudicate_command, serve_com
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
+    from workbench import cli_agreement
     from workbench import cli_data
 
-    for command in COMMANDS + cli_data.COMMANDS:
+    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS:
         app.cli.add_command(command)
 
 

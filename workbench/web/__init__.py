@@ -39,3 +39,4 @@ def _http_error(exc: HTTPException) -> Any:
 from workbench.web import pages  # noqa: E402,F401
 from workbench.web import assignment  # noqa: E402,F401
 from workbench.web import adjudication  # noqa: E402,F401
+from workbench.web import agreement  # noqa: E402,F401
