@@ -445,3 +445,36 @@ def test_majority_finish_on_twenty_documents_gives_exactly_what_two_share(db, tr
         assert got == want, external_id
         for s in records[external_id]["spans"]:
             assert len(s["provenance"]["annotators"]) >= 2 and s["provenance"]["decision"] == "majority"
+
+
+def test_agreement_with_gold_per_annotator_and_links_to_adjudicate(app, api, db, trio, runner):
+    _people, _cur, project = trio
+    make_user(db, "root", role="admin")
+    document = make_document(db, project, TEXT, external_id="mill")
+    _three_layers(db, trio, document)
+    curator = type(api)(app)
+    curator.login("cur")
+    page = curator.get(f"/projects/{project.id}/agreement").get_data(as_text=True)
+    assert f'/projects/{project.id}/documents/{document.id}/adjudicate"' in page
+    assert "no document is adjudicated yet" in page
+    runner.invoke(args=["adjudicate", "news", "--auto", "majority", "--finish"])
+    from workbench.services import agreement
+
+    db.expire_all()
+    with_gold = agreement.agreement_with_gold(db, project)
+    rows = {r["annotator"]: r for r in with_gold["annotators"]}
+    assert with_gold["documents"] == 1 and set(rows) == {"ann", "bob", "cy"}
+    # gold: PERSON 0-10, ORG 14-19, CUE, CLAIM (4 spans). ann has exactly those: F1 1.
+    assert rows["ann"]["spans_exact"]["f1"] == 1.0
+    # cy: CUE and CLAIM right, PERSON 0-4 wrong, GPE extra, no ORG: tp 2, fp 2, fn 2
+    assert (rows["cy"]["spans_exact"]["tp"], rows["cy"]["spans_exact"]["fp"], rows["cy"]["spans_exact"]["fn"]) == (2, 2, 2)
+    assert rows["cy"]["spans_overlap"]["tp"] == 3  # PERSON 0-4 overlaps the gold PERSON
+    assert [r["annotator"] for r in with_gold["annotators"]][0] == "cy"  # worst first
+    # bob's relation is not in gold: precision 0 for relations
+    assert rows["bob"]["relations_exact"]["fp"] == 1
+    page = curator.get(f"/projects/{project.id}/agreement").get_data(as_text=True)
+    assert "Each annotator against gold" in page and "status-adjudicated" in page
+    api_result = curator.get(f"/api/v1/projects/{project.id}/agreement").get_json()["agreement"]
+    assert api_result["with_gold"]["annotators"][0]["annotator"] == "cy"
+    cli = json.loads(runner.invoke(args=["agreement", "news", "--json"]).output)
+    assert cli["with_gold"] == api_result["with_gold"]

@@ -5,6 +5,10 @@ figures use the documents both annotators submitted; alpha uses documents
 with at least two submitted layers.  The figures themselves come from
 ``workbench.metrics.agreement`` (docs/agreement.md).
 
+Beside them, ``with_gold``: each annotator against the gold layer of the
+adjudicated documents (computed on every request: gold changes do not touch
+the cache).
+
 The result is kept in ``agreement_cache`` under a fingerprint of the counted
 layers (their count, ids, versions and newest change) and of the schema, and
 computed again only when the fingerprint differs.  Like every service, this
@@ -17,7 +21,9 @@ import hashlib
 import json
 from typing import Any
 
+from sqlalchemy import and_
 from sqlalchemy import func
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -40,6 +46,8 @@ from workbench.transactions import begin_write
 
 #: Bump when the figures' computation changes, so cached results are recomputed.
 ALGORITHM = 1
+#: The key of a gold layer among a document's layers (no user name can hold a NUL).
+GOLD = "\x00gold"
 
 
 def _counted(project: Project) -> list[Any]:
@@ -75,18 +83,22 @@ def kinds_to_report(project: Project) -> tuple[dict[str, str], list[str]]:
     return label_kinds, kinds
 
 
-def load_documents(session: Session, project: Project) -> list[metrics.DocumentLayers]:
+def load_documents(session: Session, project: Project, where: list[Any] | None = None) -> list[metrics.DocumentLayers]:
     """Return the project's documents that have counted layers, each with those layers by annotator name.
 
     Six queries whatever the size of the project.  Texts are loaded only
     for documents with two or more counted layers (the others count towards
     nothing pairwise).
+
+    :param where: other WHERE clauses choosing the layers (AnnotationSet joined
+        to Document); a gold layer is keyed :data:`GOLD`.
     """
+    counted = where if where is not None else _counted(project)
     sets = session.execute(
         select(AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.owner_key, User.username)
         .join(Document, Document.id == AnnotationSet.document_id)
         .outerjoin(User, User.id == AnnotationSet.user_id)
-        .where(*_counted(project))
+        .where(*counted)
         .order_by(AnnotationSet.document_id, AnnotationSet.id)
     ).all()
     if not sets:
@@ -94,7 +106,7 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
     shared = (
         select(AnnotationSet.document_id)
         .join(Document, Document.id == AnnotationSet.document_id)
-        .where(*_counted(project))
+        .where(*counted)
         .group_by(AnnotationSet.document_id)
         .having(func.count(AnnotationSet.id) >= 2)
     )
@@ -112,7 +124,7 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
             select(*columns)
             .join(AnnotationSet, AnnotationSet.id == model.set_id)
             .join(Document, Document.id == AnnotationSet.document_id)
-            .where(*_counted(project))
+            .where(*counted)
             .order_by(model.set_id, model.id)
         ).all()
 
@@ -135,7 +147,7 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
             .join(Attribution, Attribution.id == AttributionContent.attribution_id)
             .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
             .join(Document, Document.id == AnnotationSet.document_id)
-            .where(*_counted(project))
+            .where(*counted)
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
         ).all():
             content.setdefault(att_id, []).append(where[span_id])
@@ -147,7 +159,7 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
             # A document with one counted layer counts towards nothing pairwise: its text is not needed.
             external_id, title, text = texts.get(doc_id, ("", "", ""))
             doc = documents[doc_id] = metrics.DocumentLayers(doc_id, external_id, title or "", text)
-        doc.layers[username or owner_key] = metrics.Layer(
+        doc.layers[GOLD if owner_key == "gold" else (username or owner_key)] = metrics.Layer(
             tuple(spans.get(set_id, ())),
             tuple(relations.get(set_id, ())),
             tuple(
@@ -170,6 +182,53 @@ def compute(session: Session, project: Project) -> dict[str, Any]:
     return result
 
 
+def agreement_with_gold(session: Session, project: Project) -> dict[str, Any]:
+    """Return, per annotator, how their submitted layers compare with gold on the adjudicated documents.
+
+    The gold layer is the reference (metrics.md, "Evaluating an extractor
+    against gold", with the annotator in the extractor's place): precision,
+    recall and F1 of spans (exact and overlap), relations and attributions.
+    Annotators come worst span F1 first: the ones who may need more training.
+    """
+    where = [
+        Document.project_id == project.id,
+        or_(
+            and_(AnnotationSet.kind == "annotator", AnnotationSet.status == "submitted"),
+            and_(AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated"),
+        ),
+    ]
+    per_annotator: dict[str, tuple[dict[int, metrics.Layer], dict[int, metrics.Layer]]] = {}
+    for doc in load_documents(session, project, where):
+        gold = doc.layers.get(GOLD)
+        if gold is None:
+            continue
+        for name, layer in doc.layers.items():
+            if name != GOLD:
+                golds, theirs = per_annotator.setdefault(name, ({}, {}))
+                golds[doc.document_id], theirs[doc.document_id] = gold, layer
+    rows = []
+    for name, (golds, theirs) in per_annotator.items():
+        scores = metrics.evaluate(golds, theirs)
+        rows.append(
+            {
+                "annotator": name,
+                "documents": len(golds),
+                "spans_exact": scores["spans"]["exact"]["micro"],
+                "spans_overlap": scores["spans"]["overlap"]["micro"],
+                "relations_exact": scores["relations"]["exact"]["micro"],
+                "attributions_exact": scores["attributions"]["exact"]["micro"],
+            }
+        )
+    rows.sort(key=lambda r: (r["spans_exact"]["f1"] if r["spans_exact"]["f1"] is not None else 2.0, r["annotator"]))
+    adjudicated = session.scalar(
+        select(func.count(AnnotationSet.id))
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(Document.project_id == project.id, AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated")
+    ) or 0
+    reason = None if rows else ("no document is adjudicated yet" if not adjudicated else "no annotator submitted an adjudicated document")
+    return {"documents": adjudicated, "annotators": rows, "reason": reason}
+
+
 def project_agreement(session: Session, project: Project, *, refresh: bool = False) -> dict[str, Any]:
     """Return the project's figures, from the cache when its layers have not changed since.
 
@@ -180,7 +239,7 @@ def project_agreement(session: Session, project: Project, *, refresh: bool = Fal
     key = fingerprint(session, project)
     row = session.get(AgreementCache, project.id)
     if row is not None and row.fingerprint == key and not refresh:
-        return {**row.result, "cached": True}
+        return {**row.result, "with_gold": agreement_with_gold(session, project), "cached": True}
     result = compute(session, project)
     now = utcnow()
     result["computed_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -196,4 +255,4 @@ def project_agreement(session: Session, project: Project, *, refresh: bool = Fal
     except IntegrityError:
         # Another request stored the same figures a moment ago; theirs stay.
         pass
-    return {**result, "cached": False}
+    return {**result, "with_gold": agreement_with_gold(session, project), "cached": False}

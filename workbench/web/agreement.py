@@ -11,6 +11,7 @@ from typing import Any
 from flask_login import login_required
 
 from workbench.db import get_session
+from workbench.services import adjudication
 from workbench.services import agreement as agreement_service
 from workbench.web import bp
 from workbench.web.pages import _access
@@ -34,6 +35,8 @@ def project_agreement(project_id: int) -> Any:
     project, role = _access(project_id, "curator")
     session = get_session()
     result = agreement_service.project_agreement(session, project)
+    ready = set(adjudication.ready_documents(session, project))
+    adjudicated = set(adjudication.ready_documents(session, project, include_adjudicated=True)) - ready
     session.commit()
     return _project_page(
         "web/agreement.html",
@@ -45,6 +48,8 @@ def project_agreement(project_id: int) -> Any:
         heatmap=heatmap(result, "exact"),
         worst=result["documents_by_disagreement"][:WORST_SHOWN],
         worst_total=len(result["documents_by_disagreement"]),
+        ready=ready,
+        adjudicated=adjudicated,
     )
 
 
