@@ -7,14 +7,12 @@ from pathlib import Path
 from flask import Flask
 from flask import current_app
 from flask import g
-from flask import request
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from workbench.transactions import begin_write
 
 
 def database_url(app: Flask) -> str:
@@ -52,11 +50,6 @@ def init_app(app: Flask) -> None:
     # other app context (CLI commands).
     app.teardown_request(close_session)
     app.teardown_appcontext(close_session)
-
-    @app.before_request
-    def _writes_take_the_lock_first() -> None:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            begin_write(get_session())
 
 
 def use_database(app: Flask, url: str) -> None:

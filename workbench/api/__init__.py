@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from workbench.db import get_session
 from workbench.errors import WorkbenchError
 from workbench.security import csrf
+from workbench.transactions import begin_write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # CSRF is checked below for cookie-authenticated writes; token requests carry
@@ -50,6 +51,9 @@ def _authenticate() -> Response | None:
         and current_app.config.get("WTF_CSRF_ENABLED", True)
     ):
         csrf.protect()
+    if request.method not in SAFE_METHODS:
+        # Only now, with the caller known and CSRF checked, take the write lock.
+        begin_write(get_session())
     return None
 
 
