@@ -264,3 +264,17 @@ def projects_with_counts(session: Session) -> list[tuple[Project, int]]:
         .order_by(Project.name)
     )
     return [(project, count) for project, count in rows]
+
+
+def remove_member(session: Session, project: Project, user: User) -> None:
+    """Take ``user``'s access to ``project`` away; the layers they made stay, as data of the project.
+
+    :raise NotFound: ``user`` is not a member.
+    """
+    membership = session.scalar(
+        select(Membership).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        raise NotFound(f"{user.username!r} is not a member of {project.name!r}")
+    session.delete(membership)
+    session.flush()
