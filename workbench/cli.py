@@ -240,7 +240,7 @@ COMMANDS = [db_group, users_group, projects_group, serve_command, demo_command]
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
-    from workbench import cli_accounts  # noqa: F401 - adds its commands to the users and projects groups
+    from workbench import cli_admin  # noqa: F401 - adds its commands to the users and projects groups
     from workbench import cli_data
 
     for command in COMMANDS + cli_data.COMMANDS:

@@ -18,7 +18,10 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
-    """Turn on CSRF for the whole app and add security headers."""
+    """Turn on CSRF for the whole app, bound request input and add security headers."""
+    from workbench import limits
+
+    limits.init_app(app)
     csrf.init_app(app)
 
     @app.after_request

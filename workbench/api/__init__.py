@@ -78,13 +78,19 @@ def _http_error(exc: HTTPException) -> Response:
 def json_body() -> dict[str, Any]:
     """Return the request's JSON object.
 
-    :raise InvalidInput: the body is not a JSON object.
+    :raise InvalidInput: the body is not a JSON object, or breaks a limit of
+        :func:`workbench.limits.check_json` (nesting, lone surrogates, huge numbers).
     """
     from workbench.errors import InvalidInput
+    from workbench.limits import check_json
 
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidInput("the JSON body nests too deep") from None
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
+    check_json(data)
     return data
 
 

@@ -1,4 +1,4 @@
-"""Account commands: deactivate, activate and reset passwords of users; remove project members.
+"""Admin commands: deactivate, activate and reset passwords of users; remove project members; limits.
 
 They join the ``users`` and ``projects`` groups of :mod:`workbench.cli`.
 """
@@ -88,3 +88,20 @@ def projects_remove_member(project: str, user: str) -> None:
     projects.remove_member(session, target, users.require_user(session, user))
     session.commit()
     click.echo(f"{user} is no longer a member of {target.name}.")
+
+
+@projects_group.command("set-document-limit")
+@click.argument("project")
+@click.argument("chars", type=int)
+@with_appcontext
+@fail_on_workbench_error
+def projects_set_document_limit(project: str, chars: int) -> None:
+    """Set the most characters a document of PROJECT may hold (default 1,000,000); imports refuse longer ones."""
+    from workbench.services import projects
+
+    ensure_schema()
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    projects.set_max_document_chars(target, chars)
+    session.commit()
+    click.echo(f"{target.name} takes documents of at most {chars:,} characters.")
