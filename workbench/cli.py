@@ -240,10 +240,10 @@ COMMANDS = [db_group, users_group, projects_group, serve_command, demo_command]
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
-    from workbench import cli_admin  # noqa: F401 - adds its commands to the users and projects groups
+    from workbench import cli_admin  # also adds its commands to the users and projects groups
     from workbench import cli_data
 
-    for command in COMMANDS + cli_data.COMMANDS:
+    for command in COMMANDS + cli_data.COMMANDS + cli_admin.COMMANDS:
         app.cli.add_command(command)
 
 

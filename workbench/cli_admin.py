@@ -1,11 +1,13 @@
-"""Admin commands: deactivate, activate and reset passwords of users; remove project members; limits.
+"""Admin commands: users (deactivate, activate, set-password), projects (remove-member, set-document-limit), backup, restore.
 
-They join the ``users`` and ``projects`` groups of :mod:`workbench.cli`.
+The users and projects commands join those groups of :mod:`workbench.cli`;
+``backup`` and ``restore`` are in :data:`COMMANDS`.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -15,6 +17,8 @@ from workbench.cli import ensure_schema
 from workbench.cli import fail_on_workbench_error
 from workbench.cli import projects_group
 from workbench.cli import users_group
+from workbench.db import close_session
+from workbench.db import engine
 from workbench.db import get_session
 
 
@@ -105,3 +109,42 @@ def projects_set_document_limit(project: str, chars: int) -> None:
     projects.set_max_document_chars(target, chars)
     session.commit()
     click.echo(f"{target.name} takes documents of at most {chars:,} characters.")
+
+
+# -- backup and restore ------------------------------------------------------
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+@fail_on_workbench_error
+def backup_command(path: Path) -> None:
+    """Write a backup of the whole database to PATH, safely while the app serves.
+
+    SQLite: its online backup API.  PostgreSQL: pg_dump (custom format); where
+    pg_dump is not installed, the command to run is printed instead.
+    """
+    from workbench import backup
+
+    ensure_schema()
+    click.echo(backup.backup(engine(), path))
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@with_appcontext
+@fail_on_workbench_error
+def restore_command(path: Path, yes: bool) -> None:
+    """Replace the whole database with the backup at PATH (stop the app servers first)."""
+    from workbench import backup
+
+    if not yes:
+        click.confirm(f"Replace everything in {engine().url.render_as_string()} with {path}?", abort=True)
+    close_session()
+    message = backup.restore(engine(), path)
+    ensure_schema()  # a backup from an older version is migrated
+    click.echo(message)
+
+
+COMMANDS: list[click.Command] = [backup_command, restore_command]
