@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from workbench.config import child_environment
 from workbench.errors import InvalidInput
 
 
@@ -36,10 +37,7 @@ class _Pg:
     password: str | None
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        if self.password:
-            env["PGPASSWORD"] = self.password
-        return env
+        return child_environment(**({"PGPASSWORD": self.password} if self.password else {}))
 
 
 def _pg(engine: Engine) -> _Pg:

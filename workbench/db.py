@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import request
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
@@ -50,6 +54,42 @@ def init_app(app: Flask) -> None:
     # other app context (CLI commands).
     app.teardown_request(close_session)
     app.teardown_appcontext(close_session)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+
+
+#: What a request hears while the database cannot be reached (or stays locked past the busy timeout).
+UNAVAILABLE = "the database is unavailable or busy; nothing was lost, try again in a moment"
+
+
+def _database_unavailable(exc: Exception) -> Any:
+    """Answer 503 with ``Retry-After`` when the database is gone or busy, instead of a 500.
+
+    The browser's outbox keeps unsaved ops and retries a 503 with back-off.
+    """
+    from flask import url_for
+
+    current_app.logger.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - the connection is gone already
+            pass
+    if request.path.startswith("/api/"):
+        from workbench.api import error_response
+
+        response = error_response(503, UNAVAILABLE)
+    else:
+        # Rendered without the context processors: Flask-Login's would ask the database who is logged in.
+        html = current_app.jinja_env.get_template("errors/unavailable.html").render(
+            message=UNAVAILABLE,
+            stylesheet=url_for("static", filename="css/workbench.css"),
+            retry=request.full_path if request.method == "GET" else "/",
+        )
+        response = current_app.make_response((html, 503))
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def use_database(app: Flask, url: str) -> None:
