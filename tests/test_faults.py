@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +41,7 @@ from workbench.models import Change
 from workbench.models import Relation
 from workbench.models import Span
 from workbench.services import users as user_service
+from workbench.testing import TcpProxy
 from workbench.testing import free_port
 
 TEXT = "Ilse Marr of the Oxbury Growers said the harvest fell by a third. " * 12
@@ -165,65 +165,6 @@ def test_sigkill_during_saves_leaves_no_half_written_layer_and_the_server_serves
 
 
 # -- the database going away ------------------------------------------------------
-
-
-class TcpProxy:
-    """Forward 127.0.0.1:<port> to PostgreSQL; :meth:`cut` drops every connection and stops listening."""
-
-    def __init__(self, upstream: tuple[str, int]):
-        self.upstream = upstream
-        self.port = free_port()
-        self.listener: socket.socket | None = None
-        self.sockets: list[socket.socket] = []
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(self.upstream)
-            self.sockets += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def cut(self) -> None:
-        assert self.listener is not None
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in another thread
-        except OSError:
-            pass
-        self.listener.close()
-        self.listener = None
-        for s in self.sockets:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            except OSError:
-                pass
-        self.sockets = []
 
 
 @pytest.fixture
