@@ -190,8 +190,14 @@ def projects_list() -> None:
 
 
 def _serve(app: Flask, host: str, port: int) -> None:
+    import signal
+
     from waitress import serve
 
+    # SIGTERM (systemd, docker, kill) ends the process like Ctrl+C, so exit
+    # handlers run: the database connections close and SQLite folds its
+    # write-ahead log back into the database instead of leaving it behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
     serve(app, host=host, port=port, threads=8, ident="workbench")
 

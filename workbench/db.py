@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ def database_url(app: Flask) -> str:
     return "sqlite:///" + str(Path(app.instance_path) / "workbench.sqlite3")
 
 
+#: The most bytes SQLite's write-ahead log keeps after a checkpoint (8 MB).
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; on SQLite turn on WAL, foreign keys and a busy timeout."""
     if url.startswith("postgresql://"):
@@ -40,10 +46,26 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # SQLite checkpoints the log after every 1000 pages written, but
+            # never shrinks the file: without a limit a large import leaves
+            # a log of its own size behind.  With one, the first write after
+            # a checkpoint truncates the log to this size.
+            cur.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             cur.close()
 
+        # When the last connection closes, SQLite checkpoints and deletes
+        # the log; so close them all when the process exits (Ctrl+C on
+        # ``workbench serve``, the end of a command, a gunicorn worker).
+        atexit.register(_dispose_at_exit, weakref.ref(engine))
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _dispose_at_exit(ref: weakref.ref[Engine]) -> None:
+    """Close the pooled connections of an engine that still exists."""
+    engine = ref()
+    if engine is not None:
+        engine.dispose()
 
 
 def init_app(app: Flask) -> None:
