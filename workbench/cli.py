@@ -129,7 +129,7 @@ def users_list() -> None:
 
 @click.group("projects")
 def projects_group() -> None:
-    """Add projects and members."""
+    """Add projects and members; set and follow how documents are handed out."""
 
 
 @projects_group.command("create")
@@ -186,6 +186,188 @@ def projects_list() -> None:
         click.echo(f"{project.id}\t{project.name}\t{count} documents")
 
 
+@projects_group.command("set")
+@click.argument("project")
+@click.option("--annotators-per-document", "k", metavar="K", help="How many annotators each document needs (k), or 'all'.")
+@click.option("--assignment", type=click.Choice(["queue", "manual"]), help="queue: annotators take documents; manual: curators assign them.")
+@click.option("--queue-order", type=click.Choice(["oldest", "random"]), help="The order in which the queue hands out documents.")
+@click.option("--abandon-after", metavar="DURATION", help="Give an unfinished queue document to someone else after this long without a save (2h, 90m, 1d; 0: never).")
+@with_appcontext
+@fail_on_workbench_error
+def projects_set(project: str, k: str | None, assignment: str | None, queue_order: str | None, abandon_after: str | None) -> None:
+    """Set how PROJECT hands out documents; prints the settings."""
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+
+    ensure_schema()
+    changes: dict[str, Any] = {}
+    if k is not None:
+        if k.strip().lower() in ("all", "every", "everyone"):
+            changes["annotators_per_document"] = None
+        elif k.strip().isdigit():
+            changes["annotators_per_document"] = int(k)
+        else:
+            raise Failure(f"--annotators-per-document takes a whole number or 'all', not {k!r}")
+    if assignment is not None:
+        changes["assignment"] = assignment
+    if queue_order is not None:
+        changes["queue_order"] = queue_order
+    if abandon_after is not None:
+        changes["abandon_after"] = abandon_after
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    settings = assignment_service.update_settings(session, target, changes)
+    session.commit()
+    k_text = settings.annotators_per_document or "all"
+    click.echo(
+        f"{target.name}: {k_text} annotator(s) per document, assignment {settings.assignment}, "
+        f"queue order {settings.queue_order}, abandon after {assignment_service.format_duration(settings.abandon_after)}."
+    )
+
+
+@projects_group.command("assign")
+@click.argument("project")
+@click.option("--to", "to", required=True, metavar="USER[,USER...]", help="The annotators who get every document named.")
+@click.option("--document", "document_ids", multiple=True, metavar="ID", help="A document's external id (repeatable).")
+@click.option("--documents-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A file of external ids, one per line.")
+@click.option("--next", "next_count", type=click.IntRange(1, 10_000), help="The next N documents (import order) that none of them has and that still need annotators.")
+@click.option("--by", "by", default=None, metavar="CURATOR", help="Who assigns (recorded); the first admin by default.")
+@with_appcontext
+@fail_on_workbench_error
+def projects_assign(
+    project: str, to: str, document_ids: tuple[str, ...], documents_file: Path | None, next_count: int | None, by: str | None
+) -> None:
+    """Assign documents of PROJECT to annotators, all or nothing ("these 200 documents to these 3 people")."""
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+    from workbench.services import users
+
+    ensure_schema()
+    if sum(bool(x) for x in (document_ids, documents_file, next_count)) != 1:
+        raise Failure("name the documents one way: --document, --documents-file or --next")
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    people = [projects.require_member_user(session, target, name) for name in to.split(",") if name.strip()]
+    if next_count:
+        documents = assignment_service.documents_needing_annotators(session, target, next_count, people)
+        if not documents:
+            raise Failure("no document is left that all of them can still take")
+    else:
+        names = list(document_ids)
+        if documents_file is not None:
+            try:
+                names = documents_file.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError:
+                raise Failure(f"{documents_file}: not a UTF-8 text file") from None
+        documents = assignment_service.require_documents(session, target, names)
+    curator = users.require_user(session, by) if by else assignment_service.default_assigner(session)
+    report = assignment_service.assign(session, curator, target, documents, people)
+    session.commit()
+    click.echo(
+        f"Assigned {report.documents} document(s) to {', '.join(report.users)}: "
+        f"{report.assigned} new assignment(s), {report.already} they had already."
+    )
+
+
+@projects_group.command("unassign")
+@click.argument("project")
+@click.argument("user")
+@click.argument("document")
+@with_appcontext
+@fail_on_workbench_error
+def projects_unassign(project: str, user: str, document: str) -> None:
+    """Take DOCUMENT (external id) back from USER, who has not started it."""
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+
+    ensure_schema()
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    person = projects.require_member_user(session, target, user)
+    (doc,) = assignment_service.require_documents(session, target, [document])
+    assignment_service.unassign(session, target, doc, person)
+    session.commit()
+    click.echo(f"{person.username} no longer has {doc.external_id}.")
+
+
+@projects_group.command("progress")
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (the API's progress) instead of a table.")
+@with_appcontext
+@fail_on_workbench_error
+def projects_progress(project: str, as_json: bool) -> None:
+    """Show who did what in PROJECT: per annotator, and how many documents are complete."""
+    from workbench.api import serialize
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+
+    ensure_schema()
+    session = get_session()
+    report = assignment_service.progress(session, projects.require_project_by_name(session, project), per_page=1)
+    if as_json:
+        data = serialize.progress(report)
+        del data["documents"]
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    k = report.settings.annotators_per_document
+    click.echo(f"{report.complete_documents} of {report.total_documents} documents complete ({k or 'every'} annotator(s) each).")
+    click.echo(f"{'annotator':<20} {'done':>6} {'open':>6} {'skipped':>8} {'spans':>7} {'time':>8}")
+    for a in report.annotators:
+        minutes = f"{a.seconds / 60:.0f} min"
+        click.echo(f"{a.username:<20} {a.done:>6} {a.in_progress:>6} {a.skipped:>8} {a.spans:>7} {minutes:>8}")
+
+
+# -- adjudicate --------------------------------------------------------------
+
+
+@click.command("adjudicate")
+@click.argument("project")
+@click.option("--auto", "rule", type=click.Choice(["unanimous", "majority"]), help="Fill gold with what all annotators, or more than half, agree on.")
+@click.option("--finish", is_flag=True, help="With --auto: also mark those documents adjudicated (unless a label clash needs a curator).")
+@click.option("--report", is_flag=True, help="Print the curators' decisions per reason and label, and the guideline-gap notes.")
+@click.option("--json", "as_json", is_flag=True, help="With --report: one JSON object.")
+@click.option("--by", "by", default=None, metavar="CURATOR", help="Who the merge is recorded as; the first admin by default.")
+@with_appcontext
+@fail_on_workbench_error
+def adjudicate_command(project: str, rule: str | None, finish: bool, report: bool, as_json: bool, by: str | None) -> None:
+    """Fill the gold layer of PROJECT's ready documents in bulk, or report the adjudication reasons."""
+    from workbench.services import adjudication
+    from workbench.services import assignment as assignment_service
+    from workbench.services import projects
+    from workbench.services import users
+
+    ensure_schema()
+    if bool(rule) == bool(report):
+        raise Failure("say --auto unanimous|majority, or --report")
+    if finish and not rule:
+        raise Failure("--finish goes with --auto")
+    session = get_session()
+    target = projects.require_project_by_name(session, project)
+    if report:
+        reasons = adjudication.reasons_report(session, target)
+        if as_json:
+            click.echo(json.dumps(reasons.__dict__, ensure_ascii=False))
+            return
+        click.echo(f"{reasons.decisions} decision(s) by curators.")
+        for reason, count in sorted(reasons.by_reason.items(), key=lambda kv: -kv[1]):
+            labels = ", ".join(f"{label} {n}" for label, n in sorted(reasons.by_reason_and_label[reason].items()))
+            click.echo(f"  {reason:<16} {count:>5}   ({labels})")
+        for label, notes in sorted(reasons.guideline_gaps.items()):
+            click.echo(f"Guideline gaps on {label}:")
+            for note in notes:
+                click.echo(f"  - {note['note']}  [{note['document']}, {note['curator']}]")
+        return
+    curator = users.require_user(session, by) if by else assignment_service.default_assigner(session)
+    merged = adjudication.auto_merge(session, target, curator, rule or "", finish=finish)
+    session.commit()
+    click.echo(
+        f"{merged.documents} document(s) merged ({merged.rule}): {merged.items_added} item(s) added to gold, "
+        f"{merged.finished} marked adjudicated."
+    )
+    if merged.flagged:
+        click.echo(f"{len(merged.flagged)} document(s) need a curator (two labels on the same words): {', '.join(merged.flagged[:20])}")
+
+
 # -- serve and demo ---------------------------------------------------------
 
 
@@ -216,9 +398,10 @@ def serve_command(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up the demo instance and exit.")
+@click.option("--reset", is_flag=True, help="Start the demo afresh, dropping what was done in it.")
 @with_appcontext
-def demo_command(host: str, port: int, no_serve: bool) -> None:
-    """Set up a fresh demo instance (project, articles, users) and serve it."""
+def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
+    """Serve the demo instance (project, articles, users), made on first use and kept after."""
     from workbench import demo
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -228,10 +411,13 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
         click.echo("Note: serving plain HTTP on a network address, so cookies are not marked Secure.")
     try:
-        logins = demo.setup(app)
+        logins, made = demo.setup(app, reset=reset)
     except demo.DemoRefused as exc:
         raise Failure(str(exc)) from None
-    click.echo(f"Demo ready in {app.instance_path}: project 'news' with four sample articles.")
+    if made:
+        click.echo(f"Demo ready in {app.instance_path}: project 'news' with six sample articles, two of them annotated by lena and omar.")
+    else:
+        click.echo(f"Demo kept as it was in {app.instance_path} (workbench demo --reset starts afresh).")
     if app.config.get("DATABASE_URL"):
         click.echo("Note: the demo uses the instance's SQLite file; other commands follow WORKBENCH_DATABASE_URL.")
     click.echo("Log in with one of:")
@@ -241,7 +427,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         _serve(app, host, port)
 
 
-COMMANDS = [db_group, users_group, projects_group, serve_command, demo_command]
+COMMANDS = [db_group, users_group, projects_group, adjudicate_command, serve_command, demo_command]
 
 
 def init_app(app: Flask) -> None:

@@ -35,7 +35,7 @@ class AnnotatePage {
   async load() {
     let data;
     try {
-      data = await getJSON(`/api/v1/projects/${this.projectId}/documents/${this.documentId}/annotate`);
+      data = await getJSON(this.root.dataset.dataUrl || `/api/v1/projects/${this.projectId}/documents/${this.documentId}/annotate`);
     } catch (err) {
       this.fail(err instanceof ApiError ? err.message : String(err));
       return;
@@ -72,6 +72,8 @@ class AnnotatePage {
     this.buildChrome();
     this.bind();
     this.renderPanel();
+    // The adjudication page is this page on the gold layer, plus its panel of disagreements.
+    if (data.adjudication) (await import("./adjudicate.js")).attach(this, data.adjudication);
     this.showStatus({ kind: "saved", text: this.saver.unsaved ? "Saving…" : "Saved" });
     this.root.classList.add("is-ready");
     requestAnimationFrame(() => {
@@ -625,10 +627,11 @@ class AnnotatePage {
       this.model.status = resp.status;
       this.renderLayerStatus();
       const next = resp.next_url;
-      this.announce(status === "submitted" ? "Submitted" : "Skipped");
+      const done = { submitted: "Submitted", skipped: "Skipped", adjudicated: "Finished" }[status] || "Saved";
+      this.announce(done);
       if (next) window.location.assign(next);
       else {
-        this.showBanner(`${status === "submitted" ? "Submitted" : "Skipped"}. Nothing left to annotate in this project.`, "info");
+        this.showBanner(`${done}. Nothing left to ${status === "adjudicated" ? "adjudicate" : "annotate"} in this project.`, "info");
         if (this.data.navigation && this.data.navigation.project_url) setTimeout(() => window.location.assign(this.data.navigation.project_url), 1200);
       }
     } catch (err) {
@@ -636,7 +639,7 @@ class AnnotatePage {
     }
   }
 
-  submit() { this.setStatus("submitted"); }
+  submit() { this.setStatus(this.root.dataset.finishStatus || "submitted"); }
 
   openSkip() {
     const f = $("#wb-skip-form", this.root);
@@ -663,7 +666,7 @@ class AnnotatePage {
     $("#wb-list", this.root).addEventListener("click", (e) => this.onPanelClick(e));
     $("#wb-list", this.root).addEventListener("change", (e) => this.onPanelChange(e));
     $("#wb-submit", this.root).addEventListener("click", () => this.submit());
-    $("#wb-skip", this.root).addEventListener("click", () => this.openSkip());
+    $("#wb-skip", this.root)?.addEventListener("click", () => this.openSkip());
     $("#wb-skip-form", this.root).addEventListener("submit", (e) => {
       e.preventDefault();
       const note = $("#wb-skip-note", this.root).value.trim();

@@ -17,6 +17,7 @@ from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
 from workbench.markup import render_markdown
+from workbench.services import adjudication
 from workbench.services import annotation as annotation_service
 from workbench.services import documents as document_service
 from workbench.services import projects as project_service
@@ -36,21 +37,27 @@ def annotate_document(project_id: int, document_id: int) -> Any:
     project, _role = project_service.require_access(session, me(), project_id)
     document = document_service.get_document(session, project, document_id)
     layer = annotation_service.open_annotator_layer(session, me(), document)
-    data = annotation_service.layer_data(session, layer, document.text)
     prev_id, next_id = document_service.neighbours(session, document)
+    body = page_data(project, document, layer, _annotate_url(project.id, next_id), _annotate_url(project.id, prev_id))
     session.commit()
-    return jsonify(
-        ok=True,
-        document=serialize.annotate_document(document),
-        schema=project_service.project_schema(project).to_dict(),
-        layer=data,
-        project=serialize.annotate_project(project, render_markdown(project.guidelines or "")),
-        navigation=serialize.navigation(
-            next_url=_annotate_url(project.id, next_id),
-            prev_url=_annotate_url(project.id, prev_id),
-            project_url=url_for("web.project", project_id=project.id),
+    return jsonify(body)
+
+
+def page_data(project: Any, document: Any, layer: Any, next_url: str | None, prev_url: str | None) -> dict[str, Any]:
+    """Return what the annotate page loads: the document, schema, the layer it edits, guidelines and links.
+
+    The adjudication page loads the same, with the gold layer (and more beside it).
+    """
+    return {
+        "ok": True,
+        "document": serialize.annotate_document(document),
+        "schema": project_service.project_schema(project).to_dict(),
+        "layer": annotation_service.layer_data(get_session(), layer, document.text),
+        "project": serialize.annotate_project(project, render_markdown(project.guidelines or "")),
+        "navigation": serialize.navigation(
+            next_url=next_url, prev_url=prev_url, project_url=url_for("web.project", project_id=project.id)
         ),
-    )
+    }
 
 
 @bp.get("/projects/<int:project_id>/next")
@@ -76,7 +83,7 @@ def apply_layer_ops(set_id: int) -> Any:
     body = json_body()
     session = get_session()
     result = annotation_service.apply_ops(
-        session, me(), set_id, body.get("base_version"), body.get("batch_id"), body.get("ops")
+        session, me(), set_id, body.get("base_version"), body.get("batch_id"), body.get("ops"), body.get("decision")
     )
     session.commit()
     return jsonify(ok=True, **result)
@@ -107,7 +114,11 @@ def set_layer_status(set_id: int) -> Any:
     session = get_session()
     access = annotation_service.set_status(session, me(), set_id, body.get("status"), body.get("note"))
     project_id = access.project.id
-    next_id = annotation_service.next_document_id(session, me(), project_id)
+    if access.layer.kind == "gold":
+        next_id = adjudication.next_to_adjudicate(session, access.project, after=access.layer.document_id)
+        next_url = url_for("web.adjudicate_document", project_id=project_id, document_id=next_id) if next_id else None
+    else:
+        next_url = _annotate_url(project_id, annotation_service.next_document_id(session, me(), project_id))
     status = access.layer.status
     session.commit()
-    return jsonify(ok=True, status=status, next_url=_annotate_url(project_id, next_id))
+    return jsonify(ok=True, status=status, next_url=next_url)

@@ -13,6 +13,9 @@ from workbench.auth import me
 from workbench.db import get_session
 from workbench.errors import Forbidden
 from workbench.errors import InvalidInput
+from workbench.api.documents import int_arg
+from workbench.services import adjudication
+from workbench.services import assignment
 from workbench.services import projects as project_service
 
 #: Global roles that may create projects.
@@ -87,6 +90,89 @@ def get_project(project_id: int) -> Any:
     project, role = project_service.require_access(session, me(), project_id)
     summary = project_service.project_summary(session, me(), project, role)
     return jsonify(ok=True, project=serialize.project_detail(summary, project_service.members(session, project)))
+
+
+@bp.patch("/projects/<int:project_id>")
+def update_project(project_id: int) -> Any:
+    """Change how the project hands out documents (curators of the project and admins).
+
+    Body: any of ``{"annotators_per_document": k | null, "assignment": "queue" | "manual",
+    "queue_order": "oldest" | "random", "abandon_after": seconds | "2h",
+    "merge_rule": "unanimous" | "majority", "hide_annotator_names": bool}``.
+    """
+    session = get_session()
+    project, role = project_service.require_access(session, me(), project_id, at_least="curator")
+    body = json_body()
+    if not body:
+        raise InvalidInput("send at least one setting to change")
+    adjudication_keys = set(adjudication.DEFAULTS)
+    assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys})
+    adjudication.update_adjudication_settings(session, project, {k: v for k, v in body.items() if k in adjudication_keys})
+    summary = project_service.project_summary(session, me(), project, role)
+    detail = serialize.project_detail(summary, project_service.members(session, project))
+    session.commit()
+    return jsonify(ok=True, project=detail)
+
+
+@bp.get("/projects/<int:project_id>/progress")
+def get_progress(project_id: int) -> Any:
+    """Return who did what: per annotator, and one page of documents (``?page=``, ``?per_page=`` up to 500)."""
+    session = get_session()
+    project, _role = project_service.require_access(session, me(), project_id, at_least="curator")
+    report = assignment.progress(
+        session, project, page=int_arg("page", 1), per_page=min(int_arg("per_page", 50), 500)
+    )
+    return jsonify(ok=True, progress=serialize.progress(report))
+
+
+@bp.post("/projects/<int:project_id>/assignments")
+def create_assignments(project_id: int) -> Any:
+    """Assign documents to annotators (curators of the project and admins): all of it, or nothing.
+
+    Body: ``{"users": ["alice", ...], "documents": ["external-id", ...]}`` or,
+    instead of ``documents``, ``{"next": N}``: the next N documents, in import
+    order, that none of the users has and that still need annotators.
+    """
+    session = get_session()
+    project, _role = project_service.require_access(session, me(), project_id, at_least="curator")
+    body = json_body()
+    users = [project_service.require_member_user(session, project, name) for name in _names(body, "users")]
+    if "next" in body:
+        count = body["next"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= assignment.MAX_ASSIGN_DOCUMENTS:
+            raise InvalidInput(f"'next' must be a whole number from 1 to {assignment.MAX_ASSIGN_DOCUMENTS}")
+        documents = assignment.documents_needing_annotators(session, project, count, users)
+    else:
+        documents = assignment.require_documents(session, project, _names(body, "documents"))
+    report = assignment.assign(session, me(), project, documents, users)
+    session.commit()
+    return jsonify(ok=True, assignment=serialize.assignment_report(report)), 201
+
+
+@bp.delete("/projects/<int:project_id>/assignments")
+def delete_assignment(project_id: int) -> Any:
+    """Take back a document an annotator has not started. Body: ``{"user": name, "document": external id}``."""
+    session = get_session()
+    project, _role = project_service.require_access(session, me(), project_id, at_least="curator")
+    body = json_body()
+    user = project_service.require_member_user(session, project, text_field(body, "user", required=True))
+    (document,) = assignment.require_documents(session, project, [text_field(body, "document", required=True)])
+    assignment.unassign(session, project, document, user)
+    session.commit()
+    return jsonify(ok=True)
+
+
+def _names(body: dict[str, Any], name: str) -> list[str]:
+    """Return the body's list of strings ``name``.
+
+    :raise InvalidInput: missing, not a list of strings, or too long.
+    """
+    value = body.get(name)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"the field {name!r} must be a list of names")
+    if len(value) > assignment.MAX_ASSIGN_DOCUMENTS:
+        raise InvalidInput(f"the field {name!r} names more than {assignment.MAX_ASSIGN_DOCUMENTS:,} items")
+    return value
 
 
 @bp.post("/projects/<int:project_id>/members")

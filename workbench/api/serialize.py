@@ -18,6 +18,10 @@ from workbench.models import User
 from workbench.services.documents import DocumentPage
 from workbench.services.documents import DocumentRow
 from workbench.services.documents import LayerSummary
+from workbench.services.adjudication import adjudication_settings
+from workbench.services.assignment import AssignmentReport
+from workbench.services.assignment import ProgressReport
+from workbench.services.assignment import settings_of
 from workbench.services.projects import ProjectSummary
 
 
@@ -61,13 +65,61 @@ def project_summary(summary: ProjectSummary) -> dict[str, Any]:
 
 
 def project_detail(summary: ProjectSummary, members: list[tuple[User, str]]) -> dict[str, Any]:
-    """Return one project with its label schema, guidelines and members."""
+    """Return one project with its label schema, guidelines, members and queue settings."""
     project: Project = summary.project
     return {
         **project_summary(summary),
         "schema": project.label_schema,
         "guidelines": project.guidelines,
         "members": [member(u, r) for u, r in members],
+        "settings": {**settings_of(project).to_dict(), **adjudication_settings(project)},
+    }
+
+
+def assignment_report(report: AssignmentReport) -> dict[str, Any]:
+    """Return what an assignment did: places given, places the annotators had already."""
+    return {"assigned": report.assigned, "already": report.already, "documents": report.documents, "users": report.users}
+
+
+def progress(report: ProgressReport) -> dict[str, Any]:
+    """Return a project's progress: per annotator, and one page of documents with who has each.
+
+    ``seconds`` is time spent: the gaps between an annotator's consecutive
+    saves on a document, pauses over five minutes left out.
+    """
+    return {
+        "settings": report.settings.to_dict(),
+        "documents_total": report.total_documents,
+        "documents_complete": report.complete_documents,
+        "annotators": [
+            {
+                "username": a.username,
+                "done": a.done,
+                "in_progress": a.in_progress,
+                "skipped": a.skipped,
+                "released": a.released,
+                "spans": a.spans,
+                "seconds": round(a.seconds, 1),
+            }
+            for a in report.annotators
+        ],
+        "documents": {
+            "items": [
+                {
+                    "id": d.id,
+                    "external_id": d.external_id,
+                    "title": d.title,
+                    "submitted": d.submitted,
+                    "needed": d.needed,
+                    "annotators": [{"username": u, "status": s} for u, s in d.annotators],
+                }
+                for d in report.documents
+            ],
+            "page": report.page,
+            "per_page": report.per_page,
+            "pages": report.pages,
+            "total": report.total_documents,
+        },
     }
 
 

@@ -17,18 +17,17 @@ concurrent saves from the same base exactly one wins.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_
 from sqlalchemy import case
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm import selectinload
@@ -53,12 +52,18 @@ from workbench.models import Relation
 from workbench.models import Span
 from workbench.models import User
 from workbench.models import utcnow
+from workbench.services import assignment
+from workbench.services.assignment import claim_document
 from workbench.transactions import begin_write
 
 #: Statuses an annotator may set on their own layer.
 SETTABLE_STATUSES = ("submitted", "skipped", "in_progress")
-#: Statuses of a layer that still needs its annotator.
-OPEN_STATUSES = ("new", "in_progress")
+#: Statuses a curator may set on a gold layer: finished (adjudicated), or reopened.
+GOLD_STATUSES = ("adjudicated", "in_progress")
+#: Why a curator decided as they did (adjudication decisions).
+DECISION_REASONS = ("ambiguous_text", "guideline_gap", "annotator_error", "edge_case")
+#: The most a provenance object or a decision may weigh, as JSON.
+MAX_PROVENANCE = 4000
 #: The ops a batch may hold.
 OP_NAMES = (
     "span.create",
@@ -73,11 +78,6 @@ OP_NAMES = (
 )
 MAX_UID = 64
 MAX_OPS = 10_000
-
-
-def annotator_key(user_id: int) -> str:
-    """Return the ``owner_key`` of ``user_id``'s annotator layer."""
-    return f"annotator:{user_id}"
 
 
 @dataclass
@@ -120,36 +120,20 @@ def _role(session: Session, user: User, project_id: int) -> str | None:
 
 
 def open_annotator_layer(session: Session, user: User, document: Document) -> AnnotationSet:
-    """Return ``user``'s annotator layer on ``document``, creating it (status ``new``) if missing.
+    """Return ``user``'s annotator layer on ``document``, taking a place on it if they have none.
 
-    The caller has checked that ``user`` may annotate the document's project.
+    The caller has checked that ``user`` may annotate the document's project;
+    the project's assignment rules are :func:`workbench.services.assignment.claim_document`'s.
     """
-    key = annotator_key(user.id)
-    stmt = select(AnnotationSet).where(AnnotationSet.document_id == document.id, AnnotationSet.owner_key == key)
-    layer = session.scalar(stmt)
-    if layer is not None:
-        return layer
-    begin_write(session)
-    try:
-        with session.begin_nested():
-            layer = AnnotationSet(
-                document_id=document.id, kind="annotator", owner_key=key, user_id=user.id, status="new", version=0
-            )
-            session.add(layer)
-            session.flush()
-    except IntegrityError:
-        # Another request opened the same layer a moment ago; use theirs.
-        layer = session.scalar(stmt)
-        if layer is None:  # pragma: no cover - the constraint fired, so the row exists
-            raise
-    return layer
+    return claim_document(session, user, document)
 
 
 def layer_access(session: Session, user: User, set_id: int, *, write: bool = False) -> LayerAccess:
     """Return layer ``set_id`` if ``user`` may read it (or, with ``write``, change it).
 
     The owning annotator may read and write their layer; curators and admins
-    of the project may read any layer; anyone else is told it does not exist.
+    of the project may read any layer and write the gold layer; anyone else
+    is told it does not exist.
 
     :raise NotFound: no such layer, or not visible to ``user`` (blind annotation).
     :raise Forbidden: a curator or admin asked to change someone else's layer.
@@ -171,7 +155,7 @@ def layer_access(session: Session, user: User, set_id: int, *, write: bool = Fal
     is_owner = layer.kind == "annotator" and layer.user_id == user.id
     if not is_owner and role not in ("curator", "admin"):
         raise NotFound("no such layer")
-    if write and not is_owner:
+    if write and not is_owner and layer.kind != "gold":
         raise Forbidden("only the annotator who owns this layer may change it")
     return LayerAccess(layer, text, project, role, is_owner)
 
@@ -248,25 +232,12 @@ def layer_counts(session: Session, set_id: int) -> dict[str, int]:
 
 
 def next_document_id(session: Session, user: User, project_id: int) -> int | None:
-    """Return the first document (by id) of the project that still needs ``user``.
-
-    A document needs them while their annotator layer on it is missing,
-    ``new`` or ``in_progress``; submitted and skipped ones are passed over.
-    One query, whatever the project's size.
-    """
-    return session.scalar(
-        select(Document.id)
-        .outerjoin(
-            AnnotationSet,
-            and_(AnnotationSet.document_id == Document.id, AnnotationSet.owner_key == annotator_key(user.id)),
-        )
-        .where(
-            Document.project_id == project_id,
-            or_(AnnotationSet.id.is_(None), AnnotationSet.status.in_(OPEN_STATUSES)),
-        )
-        .order_by(Document.id)
-        .limit(1)
-    )
+    """Return the document of project ``project_id`` that ``user`` should annotate next (see
+    :func:`workbench.services.assignment.next_document_id`); a new one is claimed for them."""
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound("no such project")
+    return assignment.next_document_id(session, user, project)
 
 
 # --------------------------------------------------------------------------- status
@@ -275,31 +246,21 @@ def next_document_id(session: Session, user: User, project_id: int) -> int | Non
 def set_status(session: Session, user: User, set_id: int, status: Any, note: Any = None) -> LayerAccess:
     """Set the status of ``user``'s own layer: submitted, skipped (with a note) or back to in_progress.
 
+    On a gold layer (curators and admins): ``adjudicated`` (finished) or ``in_progress`` (reopened).
+
     :raise InvalidInput: an unknown status, or a skip without a note.
     :raise NotFound: / :raise Forbidden: as :func:`layer_access`.
     """
-    if status not in SETTABLE_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(SETTABLE_STATUSES)}, got {status!r}")
     if note is not None and not isinstance(note, str):
         raise InvalidInput("note must be a string")
     note = (note or "").strip()
+    access = layer_access(session, user, set_id, write=True)
+    allowed = GOLD_STATUSES if access.layer.kind == "gold" else SETTABLE_STATUSES
+    if status not in allowed:
+        raise InvalidInput(f"status must be one of {', '.join(allowed)}, got {status!r}")
     if status == "skipped" and not note:
         raise InvalidInput("a skip needs a note saying why")
-    access = layer_access(session, user, set_id, write=True)
-    layer = access.layer
-    previous = layer.status
-    layer.status = status
-    layer.status_note = note
-    layer.updated_at = utcnow()
-    session.add(
-        Change(
-            set_id=layer.id,
-            user_id=user.id,
-            action="status",
-            version=layer.version,
-            payload={"from": previous, "to": status, "note": note},
-        )
-    )
+    assignment.change_status(session, access.layer, user, status, note)
     session.flush()
     return access
 
@@ -343,12 +304,16 @@ class _Editor:
     updates or deletes); the ops then run in memory and one flush writes them.
     """
 
-    def __init__(self, session: Session, layer_id: int, text: str, schema: Schema, *, empty: bool = False):
+    def __init__(
+        self, session: Session, layer_id: int, text: str, schema: Schema, *, empty: bool = False, gold: bool = False
+    ):
         """Start a batch on layer ``layer_id`` of ``text`` under ``schema``.
 
         :param empty: the layer is known to be empty (a replace), so nothing is looked up.
+        :param gold: the layer is a gold layer, whose items may carry ``provenance``.
         """
         self.session = session
+        self.gold = gold
         self.layer_id = layer_id
         self.text = text
         self.schema = schema
@@ -563,6 +528,17 @@ class _Editor:
         ]
         return relations, attributions
 
+    def _provenance(self, op: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the op's ``provenance`` (gold layers only: who had the item and how it entered gold)."""
+        value = op.get("provenance")
+        if value is None:
+            return None
+        if not self.gold:
+            raise _OpError("only items of the gold layer carry provenance")
+        if not isinstance(value, dict) or len(json.dumps(value)) > MAX_PROVENANCE:
+            raise _OpError(f"provenance must be a JSON object of at most {MAX_PROVENANCE} characters")
+        return value
+
     # -- ops
 
     def apply(self, op: dict[str, Any]) -> None:
@@ -577,7 +553,8 @@ class _Editor:
         if quote is not None and not isinstance(quote, str):
             raise _OpError("text must be a string")
         rules.check_span(self.schema, self.text, label, start, end, attrs, quote=quote)
-        span = Span(set_id=self.layer_id, uid=uid, label=label, start=start, end=end, attrs=attrs)
+        span = Span(set_id=self.layer_id, uid=uid, label=label, start=start, end=end, attrs=attrs,
+                    provenance=self._provenance(op))
         self.session.add(span)
         self.spans[uid] = span
 
@@ -591,6 +568,8 @@ class _Editor:
         rules.check_span(self.schema, self.text, label, start, end, attrs)
         relabelled = label != span.label
         span.label, span.start, span.end, span.attrs = label, start, end, attrs
+        if "provenance" in op:
+            span.provenance = self._provenance(op)
         if relabelled:
             # A new label must still fit every relation the span takes part in.
             for relation in self._touching(span)[0]:
@@ -630,7 +609,8 @@ class _Editor:
             raise _OpError("a relation cannot link a span to itself")
         attrs = _attrs(op.get("attrs"))
         rules.check_relation(self.schema, op.get("type"), head.label, tail.label, attrs)
-        relation = Relation(set_id=self.layer_id, uid=uid, type=op["type"], head=head, tail=tail, attrs=attrs)
+        relation = Relation(set_id=self.layer_id, uid=uid, type=op["type"], head=head, tail=tail, attrs=attrs,
+                            provenance=self._provenance(op))
         self.session.add(relation)
         self.relations[uid] = relation
         self.known_relations.add(relation)
@@ -645,6 +625,8 @@ class _Editor:
         attrs = _attrs(op["attrs"]) if "attrs" in op else relation.attrs
         rules.check_relation(self.schema, rtype, relation.head.label, relation.tail.label, attrs)
         relation.type, relation.attrs = rtype, attrs
+        if "provenance" in op:
+            relation.provenance = self._provenance(op)
 
     def _relation_delete(self, op: dict[str, Any]) -> None:
         """``relation.delete``: remove the relation."""
@@ -682,6 +664,7 @@ class _Editor:
             source=source,
             cue=cue,
             attrs=attrs,
+            provenance=self._provenance(op),
             content=[AttributionContent(span=span, position=i) for i, span in enumerate(content)],
         )
         self.session.add(attribution)
@@ -701,6 +684,8 @@ class _Editor:
             op["attrs"] if "attrs" in op else attribution.attrs,
         )
         attribution.source, attribution.cue, attribution.attrs = source, cue, attrs
+        if "provenance" in op:
+            attribution.provenance = self._provenance(op)
         if "content" in op:
             attribution.content = [AttributionContent(span=span, position=i) for i, span in enumerate(content)]
 
@@ -810,12 +795,15 @@ def _finish(
 
 
 def apply_ops(
-    session: Session, user: User, set_id: int, base_version: Any, batch_id: Any, ops: Any
+    session: Session, user: User, set_id: int, base_version: Any, batch_id: Any, ops: Any, decision: Any = None
 ) -> dict[str, Any]:
     """Apply a batch of ops to ``user``'s layer ``set_id``: all of them, in order, or none.
 
     :return: ``{"version", "counts": {"spans", "relations", "attributions"}, "batch_id"}``;
         a retry of the last applied ``batch_id`` returns the stored result and applies nothing.
+    :param decision: gold layers only: why the curator made this change (see
+        :func:`check_decision`), kept in the layer's history; with a decision,
+        ``ops`` may be empty (rejecting every version changes nothing).
     :raise InvalidAnnotation: an op does not fit (message ``op N (name): reason``,
         details ``[{"index", "op", "reason"}]``, N the op's index in ``ops``, from 0);
         nothing applied.
@@ -825,9 +813,12 @@ def apply_ops(
     base_version = _check_version(base_version)
     if not isinstance(batch_id, str) or not batch_id or len(batch_id) > MAX_UID:
         raise InvalidInput(f"batch_id must be a string of 1 to {MAX_UID} characters")
-    ops = _check_ops(ops)
+    decision = check_decision(decision) if decision is not None else None
+    ops = [] if decision is not None and ops == [] else _check_ops(ops)
     access = layer_access(session, user, set_id, write=True)
     layer = access.layer
+    if decision is not None and layer.kind != "gold":
+        raise InvalidInput("only changes to the gold layer carry a decision")
     if layer.last_batch_id == batch_id and layer.last_batch_result is not None:
         return dict(layer.last_batch_result)
     if layer.version != base_version:
@@ -835,7 +826,7 @@ def apply_ops(
             f"the layer is at version {layer.version}, not {base_version}: reload it",
             extra={"current_version": layer.version},
         )
-    editor = _Editor(session, layer.id, access.text, access.schema)
+    editor = _Editor(session, layer.id, access.text, access.schema, gold=layer.kind == "gold")
 
     def failure(index: int, name: str) -> Callable[[str], InvalidAnnotation]:
         """Return a builder of the error for one failing item."""
@@ -850,7 +841,10 @@ def apply_ops(
             version = _bump(session, layer, base_version)
             editor.preload(ops)
             _run(editor, [(op, failure(i, op["op"])) for i, op in enumerate(ops)])
-            return _finish(session, layer, user, version, "ops", {"batch_id": batch_id, "ops": ops}, batch_id)
+            payload: dict[str, Any] = {"batch_id": batch_id, "ops": ops}
+            if decision is not None:
+                payload["decision"] = decision
+            return _finish(session, layer, user, version, "decision" if decision else "ops", payload, batch_id)
     except Conflict:
         # A retry that raced its own first attempt: answer as the first attempt did.
         last_id, last_result = session.execute(
@@ -859,6 +853,39 @@ def apply_ops(
         if last_id == batch_id and last_result is not None:
             return dict(last_result)
         raise
+
+
+def check_decision(value: Any) -> dict[str, Any]:
+    """Return a curator's decision if well formed.
+
+    ``{"choice": "accept" | "reject" | "edit" | "auto", "item": {...}, "reason": one of
+    DECISION_REASONS or null, "note": "..." , "annotators": [...]}``: ``item``
+    describes what was decided on (kind, label, offsets...), ``annotators``
+    who had the version chosen.
+
+    :raise InvalidInput: anything else.
+    """
+    if not isinstance(value, dict):
+        raise InvalidInput("decision must be an object")
+    unknown = sorted(set(value) - {"choice", "item", "reason", "note", "annotators", "rule"})
+    if unknown:
+        raise InvalidInput(f"decision: unknown field {unknown[0]!r}")
+    if value.get("choice") not in ("accept", "reject", "edit", "auto"):
+        raise InvalidInput("decision.choice must be accept, reject, edit or auto")
+    reason = value.get("reason")
+    if reason is not None and reason not in DECISION_REASONS:
+        raise InvalidInput(f"decision.reason must be one of {', '.join(DECISION_REASONS)}, or null")
+    note = value.get("note", "")
+    if not isinstance(note, str) or len(note) > 2000:
+        raise InvalidInput("decision.note must be a string of at most 2,000 characters")
+    annotators = value.get("annotators", [])
+    if not isinstance(annotators, list) or not all(isinstance(a, str) for a in annotators):
+        raise InvalidInput("decision.annotators must be a list of names")
+    if not isinstance(value.get("item", {}), dict):
+        raise InvalidInput("decision.item must be an object")
+    if len(json.dumps(value)) > MAX_PROVENANCE * 2:
+        raise InvalidInput("decision is too large")
+    return {**value, "note": note.strip(), "annotators": annotators}
 
 
 def replace_layer(

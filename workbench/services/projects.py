@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import union
 from sqlalchemy.orm import Session
 
 from workbench.domain.schema import NEWS_SCHEMA
@@ -146,9 +146,10 @@ class ProjectSummary:
 def visible_projects(session: Session, user: User) -> list[ProjectSummary]:
     """Return the projects ``user`` can open, with document counts and progress.
 
-    ``done`` counts documents with a gold layer marked adjudicated, or else
-    with at least one submitted annotator layer; ``mine_done`` counts the
-    viewer's own submitted or skipped documents.
+    ``done`` counts documents with a gold layer marked adjudicated, or
+    submitted by as many annotators as the project wants (k, or one); for an
+    annotator it is their own count, as blind annotation asks.  ``mine_done``
+    counts the viewer's own submitted or skipped documents.
     """
     if user.role == "admin":
         rows = [(p, "admin") for p in session.scalars(select(Project).order_by(Project.name))]
@@ -172,21 +173,45 @@ def visible_projects(session: Session, user: User) -> list[ProjectSummary]:
             .group_by(Document.project_id)
         ).all()
     )
-    finished = case((AnnotationSet.status.in_(("submitted", "adjudicated")), AnnotationSet.document_id))
-    done_counts = dict(
-        session.execute(
-            select(Document.project_id, func.count(func.distinct(finished)))
-            .join(AnnotationSet, AnnotationSet.document_id == Document.id)
-            .where(Document.project_id.in_(ids), AnnotationSet.kind != "prediction")
-            .group_by(Document.project_id)
-        ).all()
+    done_counts = _done_counts(session, ids)
+    mine = _mine_done_counts(session, user, ids)
+    return [_summary(p, role, doc_counts.get(p.id, 0), done_counts.get(p.id, 0), mine.get(p.id, 0)) for p, role in rows]
+
+
+def _summary(project: Project, role: str, documents: int, done: int, mine_done: int) -> ProjectSummary:
+    """Return a summary that an annotator's eyes may see: blind annotation hides others' work in the counts too."""
+    if role == "annotator":
+        done = mine_done
+    return ProjectSummary(project, role, documents, done, mine_done)
+
+
+def _done_counts(session: Session, project_ids: list[int]) -> dict[int, int]:
+    """Return, per project, how many documents are done: adjudicated, or submitted by all the annotators they need (k, or one)."""
+    complete = (
+        select(Document.project_id, AnnotationSet.document_id)
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .join(Project, Project.id == Document.project_id)
+        .where(Document.project_id.in_(project_ids), AnnotationSet.kind == "annotator", AnnotationSet.status == "submitted")
+        .group_by(Document.project_id, AnnotationSet.document_id, Project.annotators_per_document)
+        .having(func.count(AnnotationSet.id) >= func.coalesce(Project.annotators_per_document, 1))
     )
-    mine = dict(
+    adjudicated = (
+        select(Document.project_id, AnnotationSet.document_id)
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(Document.project_id.in_(project_ids), AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated")
+    )
+    done = union(complete, adjudicated).subquery()
+    return dict(session.execute(select(done.c.project_id, func.count()).group_by(done.c.project_id)).all())
+
+
+def _mine_done_counts(session: Session, user: User, project_ids: list[int]) -> dict[int, int]:
+    """Return, per project, how many documents ``user`` submitted or skipped."""
+    return dict(
         session.execute(
             select(Document.project_id, func.count(AnnotationSet.id))
             .join(AnnotationSet, AnnotationSet.document_id == Document.id)
             .where(
-                Document.project_id.in_(ids),
+                Document.project_id.in_(project_ids),
                 AnnotationSet.user_id == user.id,
                 AnnotationSet.kind == "annotator",
                 AnnotationSet.status.in_(("submitted", "skipped")),
@@ -194,10 +219,6 @@ def visible_projects(session: Session, user: User) -> list[ProjectSummary]:
             .group_by(Document.project_id)
         ).all()
     )
-    return [
-        ProjectSummary(p, role, doc_counts.get(p.id, 0), done_counts.get(p.id, 0), mine.get(p.id, 0))
-        for p, role in rows
-    ]
 
 
 def set_guidelines(session: Session, project: Project, guidelines: str) -> None:
@@ -222,23 +243,9 @@ def project_summary(session: Session, user: User, project: Project, role: str) -
     :param role: the user's role in the project (from ``require_access``).
     """
     documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
-    finished = case((AnnotationSet.status.in_(("submitted", "adjudicated")), AnnotationSet.document_id))
-    done = session.scalar(
-        select(func.count(func.distinct(finished)))
-        .join(Document, AnnotationSet.document_id == Document.id)
-        .where(Document.project_id == project.id, AnnotationSet.kind != "prediction")
-    ) or 0
-    mine = session.scalar(
-        select(func.count(AnnotationSet.id))
-        .join(Document, AnnotationSet.document_id == Document.id)
-        .where(
-            Document.project_id == project.id,
-            AnnotationSet.user_id == user.id,
-            AnnotationSet.kind == "annotator",
-            AnnotationSet.status.in_(("submitted", "skipped")),
-        )
-    ) or 0
-    return ProjectSummary(project, role, documents, done, mine)
+    done = _done_counts(session, [project.id]).get(project.id, 0)
+    mine = _mine_done_counts(session, user, [project.id]).get(project.id, 0)
+    return _summary(project, role, documents, done, mine)
 
 
 def add_member_by_name(session: Session, project: Project, username: str, role: str) -> Membership:

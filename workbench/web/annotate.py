@@ -43,4 +43,7 @@ def annotate_document(project_id: int, document_id: int) -> Any:
     session = get_session()
     project, role = project_service.require_access(session, me(), project_id)
     document = document_service.get_document(session, project, document_id)
+    # Take the place now, so a full or unassigned document says why on a page of its own.
+    annotation_service.open_annotator_layer(session, me(), document)
+    session.commit()
     return render_template("web/annotate.html", project=project, document=document, role=role)

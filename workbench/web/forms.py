@@ -6,13 +6,17 @@ import json
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField
+from wtforms import IntegerField
 from wtforms import MultipleFileField
+from wtforms import SelectMultipleField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms import ValidationError
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from workbench.models import MEMBER_ROLES
@@ -88,6 +92,84 @@ class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired(), Length(max=100)])
 
 
+class SettingsForm(FlaskForm):
+    """How a project hands out documents."""
+
+    annotators_per_document = StringField(
+        "Annotators per document",
+        validators=[Length(max=10)],
+        description="How many people annotate each document (k); leave empty for every annotator.",
+    )
+    assignment = SelectField(
+        "Assignment",
+        choices=["queue", "manual"],
+        description="queue: annotators take the next document; manual: curators assign documents.",
+    )
+    queue_order = SelectField(
+        "Queue order",
+        choices=["oldest", "random"],
+        description="oldest: import order; random: a stable shuffle of its own for each annotator.",
+    )
+    abandon_after = StringField(
+        "Return to the queue after",
+        validators=[DataRequired(), Length(max=20)],
+        description="An unfinished queue document with no save for this long goes to someone else: 2h, 90m, 1d, or 0 for never.",
+    )
+
+    merge_rule = SelectField(
+        "Agreed items enter gold when",
+        choices=["majority", "unanimous"],
+        description="majority: more than half of a document's annotators share them; unanimous: all of them do.",
+    )
+    hide_annotator_names = BooleanField(
+        "Hide annotator names on the adjudication page",
+        description="Curators see Annotator 1, 2, 3 instead of names; provenance still records who.",
+    )
+
+    def validate_annotators_per_document(self, field: Any) -> None:
+        """Accept an empty box or a whole number from 1."""
+        text = (field.data or "").strip()
+        if text and (not text.isdigit() or int(text) < 1):
+            raise ValidationError("a whole number from 1, or empty for every annotator")
+
+    def changes(self) -> dict[str, Any]:
+        """Return the settings as ``services.assignment.update_settings`` takes them."""
+        text = (self.annotators_per_document.data or "").strip()
+        return {
+            "annotators_per_document": int(text) if text else None,
+            "assignment": self.assignment.data,
+            "queue_order": self.queue_order.data,
+            "abandon_after": (self.abandon_after.data or "").strip(),
+        }
+
+    def adjudication_changes(self) -> dict[str, Any]:
+        """Return the adjudication settings as ``services.adjudication.update_adjudication_settings`` takes them."""
+        return {"merge_rule": self.merge_rule.data, "hide_annotator_names": bool(self.hide_annotator_names.data)}
+
+
+class AssignForm(FlaskForm):
+    """Assign documents to annotators in bulk."""
+
+    users = SelectMultipleField("Annotators", validators=[DataRequired(message="choose at least one annotator")], coerce=str)
+    documents = TextAreaField(
+        "Documents",
+        validators=[Optional(), Length(max=400_000)],
+        description="External ids, one per line. Leave empty to assign the next documents that still need annotators.",
+    )
+    count = IntegerField("How many", validators=[Optional(), NumberRange(min=1, max=10_000)], default=10)
+
+
+class AutoMergeForm(FlaskForm):
+    """Fill gold in bulk with what the annotators agree on."""
+
+    rule = SelectField(
+        "Merge rule",
+        choices=["majority", "unanimous"],
+        description="majority: what more than half of a document's annotators share; unanimous: what all of them share.",
+    )
+    finish = BooleanField("Also mark those documents adjudicated")
+
+
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token (for buttons such as revoke)."""
 
@@ -96,9 +178,12 @@ __all__ = [
     "EXPORT_LAYERS",
     "IMPORT_FORMATS",
     "AddMemberForm",
+    "AssignForm",
+    "AutoMergeForm",
     "GuidelinesForm",
     "ImportForm",
     "NewProjectForm",
     "PostForm",
+    "SettingsForm",
     "TokenForm",
 ]
