@@ -74,7 +74,7 @@ CASES = [
     ("cora", "POST", "/api/v1/projects/{p}/members", {"json": {"username": "nobody"}}, 404),
     ("cora", "POST", "/api/v1/projects/{p}/members", {"json": {"username": "ana", "role": "boss"}}, 400),
     ("ana", "GET", "/api/v1/projects/{p}/documents?page=0", {}, 400),
-    ("ana", "POST", "/api/v1/tokens", {"json": {}}, 400),
+    ("ana", "POST", "/api/v1/tokens", {"json": {}}, 403),  # a token makes no tokens
     ("cora", "POST", "/api/v1/projects/{p}/import", {"json": {"nothing": []}}, 400),
 ]
 

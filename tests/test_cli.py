@@ -22,7 +22,7 @@ def test_users_create_reads_password_from_stdin(runner, db):
 def test_users_create_refuses_short_password_and_duplicates(runner):
     result = runner.invoke(args=["users", "create", "zoe", "--password-stdin"], input="short\n")
     assert result.exit_code == 1
-    assert result.output.strip() == "Error: a password needs at least 8 characters"
+    assert result.output.strip() == "Error: a password needs at least 10 characters"
     runner.invoke(args=["users", "create", "zoe", "--password-stdin"], input="long-password\n")
     again = runner.invoke(args=["users", "create", "ZOE", "--password-stdin"], input="long-password\n")
     assert again.exit_code == 1 and "exists already" in again.output

@@ -1,7 +1,10 @@
 """Logging in and out, who the current user is, and role checks.
 
-Browser sessions use Flask-Login cookies; scripts send
-``Authorization: Bearer <token>`` to the API.
+Browser sessions use Flask-Login cookies that name a row of
+``login_sessions``: logging out, a password change or deactivation deletes
+the row, so a copied cookie stops working on every app process at once.
+Scripts send ``Authorization: Bearer <token>`` to the API.  Failed logins
+back off per account, per address and per pair (``services.users.login_wait``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from flask import Flask
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -34,6 +38,7 @@ from wtforms.validators import DataRequired
 from workbench.db import get_session
 from workbench.models import User
 from workbench.services import users as user_service
+from workbench.transactions import begin_write
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -45,12 +50,15 @@ login_manager.session_protection = "strong"
 class CurrentUser(UserMixin):
     """The Flask-Login view of a ``User`` row."""
 
-    def __init__(self, user: User, via_token: bool = False):
+    def __init__(self, user: User, via_token: bool = False, session_key: str | None = None):
         self.user = user
         self.via_token = via_token
+        #: The key of this browser's row in ``login_sessions`` (None for a token).
+        self.session_key = session_key
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        # Flask-Login keeps this in the cookie and hands it back to _load_user.
+        return f"{self.user.id}:{self.session_key}"
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -66,9 +74,12 @@ class CurrentUser(UserMixin):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> CurrentUser | None:
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-    return CurrentUser(user) if user is not None and user.active else None
+def _load_user(cookie_id: str) -> CurrentUser | None:
+    user_id, _, key = cookie_id.partition(":")
+    if not user_id.isdigit() or not key or len(user_id) > 18:
+        return None
+    user = user_service.user_for_session(get_session(), int(user_id), key)
+    return CurrentUser(user, session_key=key) if user is not None else None
 
 
 @login_manager.request_loader
@@ -86,8 +97,20 @@ def _load_token_user(req: Any) -> CurrentUser | None:
 
 
 def init_app(app: Flask) -> None:
-    """Install Flask-Login."""
+    """Install Flask-Login, and the write lock of logged-in page writes.
+
+    Registered after the CSRF check (security.init_app), so a forged or
+    anonymous POST (a password-guessing loop) never takes the database's
+    write lock; the API takes it after its own checks (api._authenticate).
+    """
     login_manager.init_app(app)
+
+    @app.before_request
+    def _checked_writes_take_the_lock_first() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.blueprint == "api":
+            return
+        if current_user.is_authenticated:
+            begin_write(get_session())
 
 
 def me() -> User:
@@ -125,23 +148,49 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Show the login form and log the user in."""
+    """Show the login form and log the user in.
+
+    No write lock is held while the password hash is checked: a failed
+    login writes only its count, after the check, and a wait is refused
+    (429) before any hashing at all.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("web.index"))
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        user = user_service.authenticate(get_session(), form.username.data or "", form.password.data or "")
-        if user is None:
-            flash("Wrong user name or password.", "error")
+        session = get_session()
+        username = (form.username.data or "")[:200]
+        address = request.remote_addr or "?"
+        wait = user_service.login_wait(session, username, address)
+        if wait:
+            flash(f"Too many failed logins; try again in {wait} second{'s' if wait != 1 else ''}.", "error")
+            status = 429
         else:
-            login_user(CurrentUser(user))
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template(
-        "auth/login.html",
-        form=form,
-        demo=current_app.config.get("DEMO_LOGINS"),
-        cookie_warning=_cookie_would_be_dropped(),
+            user = user_service.authenticate(session, username, form.password.data or "")
+            begin_write(session)
+            if user is None:
+                user_service.record_login_failure(session, username, address)
+                session.commit()
+                flash("Wrong user name or password.", "error")
+            else:
+                user_service.record_login_success(session, username, address)
+                key = user_service.start_session(session, user)
+                session.commit()
+                login_user(CurrentUser(user, session_key=key))
+                return redirect(_safe_next(request.args.get("next")))
+    response = make_response(
+        render_template(
+            "auth/login.html",
+            form=form,
+            demo=current_app.config.get("DEMO_LOGINS"),
+            cookie_warning=_cookie_would_be_dropped(),
+        ),
+        status,
     )
+    if status == 429:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _cookie_would_be_dropped() -> bool:
@@ -159,7 +208,15 @@ def _cookie_would_be_dropped() -> bool:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
-    """Log out (POST only, so a link elsewhere cannot log a person out)."""
+    """Log out (POST only, so a link elsewhere cannot log a person out).
+
+    The session's row is deleted, so a copy of the cookie taken before
+    logging out no longer works either.
+    """
+    key = getattr(current_user, "session_key", None)
+    if key:
+        user_service.end_session(get_session(), key)
+        get_session().commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -372,8 +372,14 @@ def adjudicate_command(project: str, rule: str | None, finish: bool, report: boo
 
 
 def _serve(app: Flask, host: str, port: int) -> None:
+    import signal
+
     from waitress import serve
 
+    # SIGTERM (systemd, docker, kill) ends the process like Ctrl+C, so exit
+    # handlers run: the database connections close and SQLite folds its
+    # write-ahead log back into the database instead of leaving it behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
     serve(app, host=host, port=port, threads=8, ident="workbench")
 
@@ -426,10 +432,11 @@ COMMANDS = [db_group, users_group, projects_group, adjudicate_command, serve_com
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI group."""
+    from workbench import cli_admin  # also adds its commands to the users and projects groups
     from workbench import cli_agreement
     from workbench import cli_data
 
-    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS:
+    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS + cli_admin.COMMANDS:
         app.cli.add_command(command)
 
 

@@ -44,3 +44,8 @@ def secret_key(instance_path: str) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """Return this process's environment plus ``extra``, for a tool run as a child (pg_dump, pg_restore)."""
+    return {**os.environ, **extra}

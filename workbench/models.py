@@ -299,3 +299,28 @@ class AgreementCache(Base):
     fingerprint: Mapped[str] = mapped_column(String(200))
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LoginSession(Base):
+    """One logged-in browser session; the cookie holds its key, the table its SHA-256.
+
+    Deleting the row ends the session on every app process at once (logout,
+    a password change, deactivation).
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account (``user:<name>``) or per address (``addr:<ip>``), for back-off."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -17,7 +18,10 @@ CSP = (
 
 
 def init_app(app: Flask) -> None:
-    """Turn on CSRF for the whole app and add security headers."""
+    """Turn on CSRF for the whole app, bound request input and add security headers."""
+    from workbench import limits
+
+    limits.init_app(app)
     csrf.init_app(app)
 
     @app.after_request
@@ -27,4 +31,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            # Served over TLS (directly, or by a proxy trusted through BEHIND_PROXY):
+            # browsers must never come back over plain HTTP.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

@@ -123,3 +123,68 @@ def chromium(executable_path: str = CHROMIUM) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class TcpProxy:
+    """Forward 127.0.0.1:<port> to ``upstream`` (a database server), so a fault test can cut the line.
+
+    :meth:`cut` drops every connection and stops listening (the database
+    "goes away"); :meth:`start` listens again on the same port.
+    """
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> None:
+        """Listen on :attr:`port` and forward every connection in daemon threads."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        """Stop listening and drop every forwarded connection."""
+        assert self.listener is not None
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in another thread
+        except OSError:
+            pass
+        self.listener.close()
+        self.listener = None
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+        self.sockets = []

@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from workbench.db import get_session
 from workbench.errors import WorkbenchError
 from workbench.security import csrf
+from workbench.transactions import begin_write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # CSRF is checked below for cookie-authenticated writes; token requests carry
@@ -50,6 +51,9 @@ def _authenticate() -> Response | None:
         and current_app.config.get("WTF_CSRF_ENABLED", True)
     ):
         csrf.protect()
+    if request.method not in SAFE_METHODS:
+        # Only now, with the caller known and CSRF checked, take the write lock.
+        begin_write(get_session())
     return None
 
 
@@ -74,13 +78,19 @@ def _http_error(exc: HTTPException) -> Response:
 def json_body() -> dict[str, Any]:
     """Return the request's JSON object.
 
-    :raise InvalidInput: the body is not a JSON object.
+    :raise InvalidInput: the body is not a JSON object, or breaks a limit of
+        :func:`workbench.limits.check_json` (nesting, lone surrogates, huge numbers).
     """
     from workbench.errors import InvalidInput
+    from workbench.limits import check_json
 
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise InvalidInput("the JSON body nests too deep") from None
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
+    check_json(data)
     return data
 
 

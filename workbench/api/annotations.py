@@ -66,6 +66,7 @@ def next_document(project_id: int) -> Any:
     session = get_session()
     project, _role = project_service.require_access(session, me(), project_id)
     document_id = annotation_service.next_document_id(session, me(), project.id)
+    session.commit()  # the place taken on a new document must outlive this request
     return jsonify(ok=True, document_id=document_id, url=_annotate_url(project.id, document_id))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workbench.api import accounts  # noqa: F401
 from workbench.api import adjudication  # noqa: F401
 from workbench.api import agreement  # noqa: F401
 from workbench.api import documents  # noqa: F401

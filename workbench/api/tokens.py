@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
+from flask_login import current_user
 
 from workbench.api import bp
 from workbench.api import json_body
@@ -12,6 +13,7 @@ from workbench.api import serialize
 from workbench.api.projects import text_field
 from workbench.auth import me
 from workbench.db import get_session
+from workbench.errors import Forbidden
 from workbench.errors import InvalidInput
 from workbench.services import users as user_service
 
@@ -26,8 +28,12 @@ def list_tokens() -> Any:
 def create_token() -> Any:
     """Create a token for the user; the secret is in this answer only.
 
-    Body: ``{"name": ...}`` (a label, at most 100 characters).
+    Body: ``{"name": ...}`` (a label, at most 100 characters).  Only a
+    logged-in browser session may create one, never another token: revoking
+    a leaked token must not leave tokens it made working.
     """
+    if getattr(current_user, "via_token", False):
+        raise Forbidden("an API token cannot create tokens; use the account page or `workbench users token`")
     name = text_field(json_body(), "name", required=True).strip()
     if not name or len(name) > 100:
         raise InvalidInput("a token name needs 1 to 100 characters")

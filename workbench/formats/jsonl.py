@@ -9,6 +9,7 @@ of a record is kept verbatim (its offsets refer to it).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import IO
@@ -104,6 +105,27 @@ def read_items(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[Doc
         raise FormatError(filename, None, "empty file (no records)")
 
 
+#: A JSON escape of a surrogate code point; only a line holding one needs the full check.
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_surrogate(value: Any) -> bool:
+    """Tell whether any string (or key) in a parsed JSON value holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> DocumentRecord | PlainDocument:
     """Decode, parse and check one line (a record without a layer comes as a :data:`PlainDocument`).
 
@@ -117,8 +139,12 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _Bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _Bad("the JSON nests too deep") from None
     if not isinstance(obj, dict):
         raise _Bad("a record must be a JSON object")
+    if _SURROGATE_ESCAPE.search(raw) and _holds_surrogate(obj):
+        raise _Bad("a lone surrogate (\\ud800-\\udfff) is not text")
     external_id = obj.get("id")
     if external_id is None:
         external_id = default_id

@@ -908,6 +908,10 @@ def replace_layer(
             lists[name] = []
         elif not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise InvalidInput(f"{name} must be a list of objects")
+    total = sum(len(items) for items in lists.values())
+    if total > MAX_OPS:
+        # The same cap as a PATCH batch: one annotator's save must not hold the write lock for long.
+        raise InvalidInput(f"a layer replaced in one PUT holds at most {MAX_OPS} items, got {total}")
     access = layer_access(session, user, set_id, write=True)
     layer = access.layer
     if layer.version != base_version:

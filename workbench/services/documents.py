@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.errors import InvalidInput
 from workbench.errors import NotFound
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
@@ -48,6 +49,11 @@ class DocumentPage:
         return max(1, -(-self.total // self.per_page))
 
 
+#: A search's limits: each word is one LIKE over every text of the project.
+MAX_SEARCH_WORDS = 20
+MAX_SEARCH_CHARS = 1000
+
+
 def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -62,14 +68,21 @@ def list_documents(
     ``adjudicated`` once gold is final.
     """
     page = max(1, page)
+    words = list(dict.fromkeys(query.split()))
+    if len(words) > MAX_SEARCH_WORDS or len(query) > MAX_SEARCH_CHARS:
+        raise InvalidInput(f"a search takes at most {MAX_SEARCH_WORDS} words and {MAX_SEARCH_CHARS} characters")
+    if "\x00" in query:
+        raise InvalidInput("a search cannot hold a NUL character")
     where = [Document.project_id == project.id]
-    for word in query.split():
+    for word in words:
         pattern = f"%{_escape_like(word.lower())}%"
         where.append(
             or_(func.lower(Document.title).like(pattern, escape="\\"), func.lower(Document.text).like(pattern, escape="\\"))
         )
     total = session.scalar(select(func.count(Document.id)).where(*where)) or 0
-    rows = session.execute(
+    # A page past the end (even past 2^63, which no database could take as an offset) is empty.
+    past_end = (page - 1) * per_page >= total
+    rows = [] if past_end else session.execute(
         select(
             Document.id,
             Document.external_id,

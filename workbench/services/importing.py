@@ -244,6 +244,7 @@ class _TextBatch:
         self.progress = progress
         self.articles: list[_Article] = []
         self.size = 0
+        self.max_chars = project_service.max_document_chars(project)
 
     def add(self, path: Path) -> bool:
         """Read and parse ``path`` into the batch (writing the batch when it is full).
@@ -256,6 +257,8 @@ class _TextBatch:
             record = text_format.parse_bytes(str(path), data)
         except (OSError, FormatError):
             return False
+        if len(record.text) > self.max_chars:
+            return False  # imported on its own, which refuses it with the reason
         self.articles.append(_Article(path, record, text_sha256(record.text)))
         self.size += len(data)
         if len(self.articles) >= TEXT_BATCH or self.size >= TEXT_BATCH_BYTES:
@@ -452,6 +455,9 @@ class _FileImport:
         self.schema = schema
         self.user_id = user.id if user is not None else None
         self.report = FileReport(filename, fmt)
+        self.max_chars = project_service.max_document_chars(project)
+        #: A plain-text article's title is its first line, cut to fit; other formats name titles, checked.
+        self.cut_titles = fmt == "text"
         #: external id -> (document id or None until needed, text sha256, created by this file)
         self.docs: dict[str, tuple[int | None, str, bool]] = {}
         self.counted_unchanged: set[str] = set()
@@ -490,7 +496,20 @@ class _FileImport:
     # -- documents -----------------------------------------------------------
 
     def document_item(self, external_id: str, text: str, meta: dict[str, Any], title: str, line: int, sha: str) -> _DocumentItem:
-        """Return what :meth:`resolve_documents` needs of a document, with the row that inserts it."""
+        """Return what :meth:`resolve_documents` needs of a document, with the row that inserts it.
+
+        :raise ImportError_: the text is longer than the project allows, or the title than 500 characters.
+        """
+        if len(text) > self.max_chars:
+            raise self.fail(
+                line,
+                f"document {external_id!r} has {len(text):,} characters; "
+                f"this project takes at most {self.max_chars:,} per document",
+            )
+        if title and len(title) > project_service.MAX_TITLE_CHARS and not self.cut_titles:
+            raise self.fail(
+                line, f"the title of {external_id!r} has {len(title):,} characters, at most {project_service.MAX_TITLE_CHARS}"
+            )
         row = self.inserter.row((self.project_id, external_id, (title or "")[:500], text, sha, meta, self.created_at))
         return (external_id, line, sha, row)
 

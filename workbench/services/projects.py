@@ -271,3 +271,38 @@ def projects_with_counts(session: Session) -> list[tuple[Project, int]]:
         .order_by(Project.name)
     )
     return [(project, count) for project, count in rows]
+
+
+def remove_member(session: Session, project: Project, user: User) -> None:
+    """Take ``user``'s access to ``project`` away; the layers they made stay, as data of the project.
+
+    :raise NotFound: ``user`` is not a member.
+    """
+    membership = session.scalar(
+        select(Membership).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        raise NotFound(f"{user.username!r} is not a member of {project.name!r}")
+    session.delete(membership)
+    session.flush()
+
+
+#: The longest document a project takes by default (characters), and the longest title.
+DEFAULT_MAX_DOCUMENT_CHARS = 1_000_000
+MAX_TITLE_CHARS = 500
+
+
+def max_document_chars(project: Project) -> int:
+    """Return the most characters a document of ``project`` may hold (its setting, else the default)."""
+    value = (project.settings or {}).get("max_document_chars")
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_MAX_DOCUMENT_CHARS
+
+
+def set_max_document_chars(project: Project, limit: int) -> None:
+    """Set the most characters a document of ``project`` may hold (for later imports).
+
+    :raise InvalidInput: not a whole number from 1 to 100,000,000.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000_000:
+        raise InvalidInput("the document limit must be a whole number of characters from 1 to 100,000,000")
+    project.settings = {**(project.settings or {}), "max_document_chars": limit}

@@ -36,6 +36,7 @@ def _http_error(exc: HTTPException) -> Any:
 
 
 # Page modules register themselves on ``bp``.
+from workbench.web import accounts  # noqa: E402,F401
 from workbench.web import pages  # noqa: E402,F401
 from workbench.web import assignment  # noqa: E402,F401
 from workbench.web import adjudication  # noqa: E402,F401
