@@ -506,3 +506,16 @@ def test_cli_set_assign_unassign_and_progress(runner, db):
 
     data = _json.loads(runner.invoke(args=["projects", "progress", "news", "--json"]).output)
     assert {a["username"]: a["in_progress"] for a in data["annotators"]} == {"ann": 3, "bob": 2}
+
+
+def test_the_annotate_button_keeps_the_place_it_takes(app, api, db):
+    ann, bob, _cur, project = make_team(db)
+    docs = _docs(db, project, 2)
+    _set(db, project, annotators_per_document=1)
+    api.login("ann")
+    response = api.get(f"/projects/{project.id}/annotate")
+    assert response.headers["Location"].endswith(f"/documents/{docs[0].id}/annotate")
+    db.expire_all()
+    held = db.scalar(select(AnnotationSet).where(AnnotationSet.user_id == ann.id))
+    assert held is not None and held.document_id == docs[0].id  # committed, not rolled back with the request
+    assert _next(db, bob, project) == docs[1].id

@@ -30,6 +30,7 @@ def annotate_next(project_id: int) -> Any:
     session = get_session()
     project, _role = project_service.require_access(session, me(), project_id)
     document_id = annotation_service.next_document_id(session, me(), project.id)
+    session.commit()  # the place taken on a new document must outlive this request
     if document_id is None:
         flash("Nothing left to annotate", "info")
         return redirect(url_for("web.project", project_id=project.id))
