@@ -435,8 +435,9 @@ def init_app(app: Flask) -> None:
     from workbench import cli_admin  # also adds its commands to the users and projects groups
     from workbench import cli_agreement
     from workbench import cli_data
+    from workbench import cli_evaluate
 
-    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS + cli_admin.COMMANDS:
+    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS + cli_admin.COMMANDS + cli_evaluate.COMMANDS:
         app.cli.add_command(command)
 
 

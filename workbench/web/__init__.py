@@ -40,4 +40,5 @@ from workbench.web import accounts  # noqa: E402,F401
 from workbench.web import pages  # noqa: E402,F401
 from workbench.web import assignment  # noqa: E402,F401
 from workbench.web import adjudication  # noqa: E402,F401
+from workbench.web import evaluation  # noqa: E402,F401
 from workbench.web import agreement  # noqa: E402,F401

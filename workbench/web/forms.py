@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
+from wtforms import FileField
 from wtforms import IntegerField
 from wtforms import MultipleFileField
 from wtforms import SelectMultipleField
@@ -170,6 +171,14 @@ class AutoMergeForm(FlaskForm):
     finish = BooleanField("Also mark those documents adjudicated")
 
 
+class EvaluateForm(FlaskForm):
+    """Upload an extractor's predictions to score against gold."""
+
+    file = FileField("Predictions (JSONL)", validators=[DataRequired(message="choose a predictions file")],
+                     description="One record per document, in the dataset format (docs/format.md), with the same ids and texts as gold.")
+    mode = SelectField("Mark in the text", choices=["exact", "overlap"], description="Which match decides what counts as found.")
+
+
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token (for buttons such as revoke)."""
 
@@ -180,6 +189,7 @@ __all__ = [
     "AddMemberForm",
     "AssignForm",
     "AutoMergeForm",
+    "EvaluateForm",
     "GuidelinesForm",
     "ImportForm",
     "NewProjectForm",
