@@ -237,7 +237,12 @@ class Relation(Base):
 
 
 class Attribution(Base):
-    """Who said or reported what: source (or none), cue (or none), content pieces."""
+    """Who said or reported what: source (or none), cue (or none), content pieces.
+
+    ``parent`` is the attribution that relays this one ("Citing X, the
+    paper reported Y": X's attribution has the paper's as parent); chains
+    have no cycles.
+    """
 
     __tablename__ = "attributions"
 
@@ -246,12 +251,14 @@ class Attribution(Base):
     uid: Mapped[str] = mapped_column(String(64))
     source_id: Mapped[int | None] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"), index=True)
     cue_id: Mapped[int | None] = mapped_column(ForeignKey("spans.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("attributions.id", ondelete="SET NULL"), index=True)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     annotation_set: Mapped[AnnotationSet] = relationship(back_populates="attributions")
     source: Mapped[Span | None] = relationship(foreign_keys=[source_id])
     cue: Mapped[Span | None] = relationship(foreign_keys=[cue_id])
+    parent: Mapped[Attribution | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
     content: Mapped[list[AttributionContent]] = relationship(
         cascade="all, delete-orphan", order_by="AttributionContent.position"
     )

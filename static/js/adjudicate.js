@@ -69,7 +69,8 @@ class Adjudicator {
     if (group.kind === "span") return this.describeSpan(it);
     if (group.kind === "relation") return `${it.type}: ${this.describeSpan(it.head)} → ${this.describeSpan(it.tail)}`;
     const content = it.content.map((c) => this.describeSpan(c)).join(" + ");
-    return `source ${this.describeSpan(it.source)}, cue ${this.describeSpan(it.cue)}, content ${content}`;
+    const relay = it.parent ? `, relayed by ${this.describeSpan(it.parent.source || it.parent.cue)}` : "";
+    return `source ${this.describeSpan(it.source)}, cue ${this.describeSpan(it.cue)}, content ${content}${relay}`;
   }
 
   render() {
@@ -124,14 +125,21 @@ class Adjudicator {
       for (const r of m.relations.values()) if (r.type === it.type && r.head === head && r.tail === tail) return r.id;
       return null;
     }
+    return this.goldAttributionId(it);
+  }
+
+  /** The gold attribution with the same source, cue, content and parent chain as `it`, or null. */
+  goldAttributionId(it) {
     const source = it.source ? this.goldSpanId(it.source) : null;
     const cue = it.cue ? this.goldSpanId(it.cue) : null;
     if ((it.source && !source) || (it.cue && !cue)) return null;
     const content = it.content.map((c) => this.goldSpanId(c));
     if (content.some((c) => !c)) return null;
+    const parent = it.parent ? this.goldAttributionId(it.parent) : null;
+    if (it.parent && !parent) return null;
     const want = [...content].sort().join("\u0000");
-    for (const a of m.attributions.values()) {
-      if (a.source === source && a.cue === cue && [...a.content].sort().join("\u0000") === want) return a.id;
+    for (const a of this.page.model.attributions.values()) {
+      if (a.source === source && a.cue === cue && (a.parent ?? null) === parent && [...a.content].sort().join("\u0000") === want) return a.id;
     }
     return null;
   }
@@ -184,7 +192,13 @@ class Adjudicator {
         const source = it.source ? this.ensureSpan(it.source, v, unique, made) : null;
         const cue = it.cue ? this.ensureSpan(it.cue, v, unique, made) : null;
         const content = it.content.map((c) => this.ensureSpan(c, v, unique, made));
-        unique.push({ op: "attribution.create", id: newId(), source, cue, content, attrs: v.attrs || {}, provenance: this.provenance(v) });
+        const op = { op: "attribution.create", id: newId(), source, cue, content, attrs: v.attrs || {}, provenance: this.provenance(v) };
+        if (it.parent) {
+          const parent = this.goldAttributionId(it.parent);
+          if (!parent) { this.page.showBanner("Accept the attribution that relays this one first: it is not in gold yet.", "error"); return; }
+          op.parent = parent;
+        }
+        unique.push(op);
       }
     }
     if (unique.length) this.page.run(`accept version ${vi + 1}`, unique);

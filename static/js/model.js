@@ -25,7 +25,7 @@ export class Model {
     this.status = layer.status;
     this.spans = new Map(layer.spans.map(s => [s.id, { id: s.id, label: s.label, start: s.start, end: s.end, attrs: s.attrs || {} }]));
     this.relations = new Map(layer.relations.map(r => [r.id, { id: r.id, type: r.type, head: r.head, tail: r.tail, attrs: r.attrs || {} }]));
-    this.attributions = new Map(layer.attributions.map(a => [a.id, { id: a.id, source: a.source ?? null, cue: a.cue ?? null, content: [...(a.content || [])], attrs: a.attrs || {} }]));
+    this.attributions = new Map(layer.attributions.map(a => [a.id, { id: a.id, source: a.source ?? null, cue: a.cue ?? null, content: [...(a.content || [])], attrs: a.attrs || {}, parent: a.parent ?? null }]));
     this._sorted = null;
   }
 
@@ -148,14 +148,14 @@ export class Model {
         return { op: "relation.create", ...clone(r) };
       }
       case "attribution.create": {
-        this.attributions.set(o.id, { id: o.id, source: o.source ?? null, cue: o.cue ?? null, content: o.content || [], attrs: o.attrs || {} });
+        this.attributions.set(o.id, { id: o.id, source: o.source ?? null, cue: o.cue ?? null, content: o.content || [], attrs: o.attrs || {}, parent: o.parent ?? null });
         return { op: "attribution.delete", id: o.id };
       }
       case "attribution.update": {
         const a = this.attributions.get(o.id);
         if (!a) throw new Error(`no attribution ${o.id}`);
         const inv = { op: "attribution.update", id: o.id };
-        for (const k of ["source", "cue", "content", "attrs"]) if (k in o) { inv[k] = clone(a[k]); a[k] = o[k]; }
+        for (const k of ["source", "cue", "content", "attrs", "parent"]) if (k in o) { inv[k] = clone(a[k]); a[k] = o[k]; }
         return inv;
       }
       case "attribution.delete": {
@@ -173,7 +173,7 @@ export class Model {
 // ------------------------------------------------------------ rebasing
 
 const KIND_MAP = { span: "spans", relation: "relations", attribution: "attributions" };
-const FIELDS = { span: ["label", "start", "end", "attrs"], relation: ["type", "attrs"], attribution: ["source", "cue", "content", "attrs"] };
+const FIELDS = { span: ["label", "start", "end", "attrs"], relation: ["type", "attrs"], attribution: ["source", "cue", "content", "attrs", "parent"] };
 
 /** JSON with sorted object keys, so equal values compare equal whatever their key order. */
 function canon(v) {

@@ -130,3 +130,52 @@ def test_hidden_names_and_undo(page: Any, live: Any, store: Session) -> None:
     wait_saved(page)
     labels = [s.label for s in _gold(store, document_id).spans]
     assert labels.count("GPE") == 0 and labels.count("ORG") == 1
+
+
+CHAIN_TEXT = "Citing a port engineer, the Harbour Courier reported that the crane will be replaced."
+
+
+def test_curator_settles_which_attribution_relays_which(page: Any, live: Any, store: Session) -> None:
+    tag = uuid.uuid4().hex[:8]
+    ann, bob = (factories.make_user(store, f"{n}-{tag}") for n in ("ann", "bob"))
+    curator = factories.make_user(store, f"cur-{tag}", role="curator")
+    project = factories.make_project(store, f"chain-{tag}", members=[ann, bob, curator])
+    assignment.update_settings(store, project, {"annotators_per_document": 2})
+    document = factories.make_document(store, project, CHAIN_TEXT, external_id=f"crane-{tag}", title="Crane")
+    store.commit()
+
+    def s(uid: str, label: str, needle: str) -> dict[str, Any]:
+        start = CHAIN_TEXT.index(needle)
+        return {"op": "span.create", "id": uid, "label": label, "start": start, "end": start + len(needle)}
+
+    spans = [s("eng", "PERSON", "a port engineer"), s("cit", "CUE", "Citing"), s("pap", "ORG", "the Harbour Courier"),
+             s("rep", "CUE", "reported"), s("cl", "CLAIM", "the crane will be replaced")]
+    outer = {"op": "attribution.create", "id": "A1", "source": "pap", "cue": "rep", "content": ["cl"]}
+    inner = {"op": "attribution.create", "id": "A2", "source": "eng", "cue": "cit", "content": ["cl"]}
+    for user, ops in ((ann, [outer, {**inner, "parent": "A1"}]), (bob, [outer, inner])):
+        layer = assignment.claim_document(store, user, document)
+        store.commit()
+        annotation.apply_ops(store, user, layer.id, layer.version, "b1", spans + ops)
+        annotation.set_status(store, user, layer.id, "submitted")
+        store.commit()
+    login(page, live, curator.username)
+    page.goto(f"{live.url}/projects/{project.id}/documents/{document.id}/adjudicate")
+    page.wait_for_selector("#wb-adj-list li")
+    group = page.locator("#wb-adj-list > li").filter(has_text="relayed by")
+    assert group.count() == 1
+    text = group.inner_text()
+    assert "relayed by ORG “the Harbour Courier”" in text
+    versions = group.locator(".wb-adj-version")
+    relayed = next(i for i in range(versions.count()) if "relayed by" in versions.nth(i).inner_text())
+    page.locator("#wb-adj-list").focus()
+    for _ in range(int(group.get_attribute("data-index"))):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press(str(relayed + 1))
+    wait_saved(page)
+    gold = _gold(store, document.id)
+    data = annotation.layer_data(store, gold, CHAIN_TEXT)
+    spans_by_id = {sp["id"]: sp["text"] for sp in data["spans"]}
+    chained = [a for a in data["attributions"] if a.get("parent")]
+    assert len(chained) == 1 and spans_by_id[chained[0]["source"]] == "a port engineer"
+    parent = next(a for a in data["attributions"] if a["id"] == chained[0]["parent"])
+    assert spans_by_id[parent["source"]] == "the Harbour Courier"

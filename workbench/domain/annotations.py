@@ -7,6 +7,7 @@ may bring in.  Every function raises ``AnnotationError`` with one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workbench.domain import offsets
@@ -72,3 +73,24 @@ def check_attribution(schema: Schema, source: Any, cue: Any, content: Any, attrs
         schema.check_attrs("attribution", schema.attribution_attributes, attrs or {})
     except SchemaError as exc:
         raise AnnotationError(str(exc)) from None
+
+
+def check_chain(uid: str, parent: str | None, parent_of: Callable[[str], str | None]) -> None:
+    """Check that ``parent`` may relay attribution ``uid``: a chain of attributions never loops.
+
+    :param parent_of: returns the uid of the attribution that relays a given one, or None.
+    """
+    if parent is None:
+        return
+    path = [uid, parent]
+    current: str | None = parent
+    while current is not None:
+        if current == uid:
+            raise AnnotationError(
+                f"attribution {uid!r} cannot be relayed by {parent!r}: the chain would loop ({' → '.join(path)})"
+            )
+        current = parent_of(current)
+        if current is not None:
+            path.append(current)
+        if len(path) > 10_000:  # a stored loop that does not pass through uid
+            raise AnnotationError(f"the chain above attribution {parent!r} loops")

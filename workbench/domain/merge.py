@@ -196,15 +196,31 @@ def dispute_groups(
     for g in groups:
         g.sort(key=lambda c: (-len(c.annotators), c.key[1], c.key[2], c.key[0]))
     groups.sort(key=lambda g: (min(c.key[1] for c in g), max(c.key[2] for c in g)))
-    # Relations compete when they join the same two spans (a dispute over the type);
-    # attributions when they attribute the same content (a dispute over who spoke,
-    # the cue, or which attribution relays it).
+    # Relations compete when they join the same two spans (a dispute over the type).
+    # Attributions compete when they attribute the same content through the same
+    # source or the same cue (a dispute over who spoke, over the cue's words, or
+    # over which attribution relays it); two attributions of one content with
+    # another source and another cue are a chain or two reports, not rivals.
     by_link: dict[tuple[str, Any], list[Candidate]] = {}
     for c in candidates:
         if c.kind == "relation":
             by_link.setdefault(("relation", (c.key[1], c.key[2])), []).append(c)
-        elif c.kind == "attribution":
-            by_link.setdefault(("attribution", c.key[2]), []).append(c)
+    attributions = [c for c in candidates if c.kind == "attribution"]
+    leader = list(range(len(attributions)))
+
+    def find(i: int) -> int:
+        while leader[i] != i:
+            leader[i] = leader[leader[i]]
+            i = leader[i]
+        return i
+
+    for i, a in enumerate(attributions):
+        for j in range(i):
+            b = attributions[j]
+            if a.key[2] == b.key[2] and ((a.key[0] is not None and a.key[0] == b.key[0]) or (a.key[1] is not None and a.key[1] == b.key[1])):
+                leader[find(i)] = find(j)
+    for i, a in enumerate(attributions):
+        by_link.setdefault(("attribution", find(i)), []).append(a)
     others = [g for g in by_link.values() if any(id(c) in wanted for c in g)]
     for g in others:
         g.sort(key=lambda c: (-len(c.annotators), repr(c.key)))

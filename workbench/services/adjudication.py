@@ -238,8 +238,12 @@ def merge_ops(tally: merge.Tally, rule: str, gold: dict[str, Any]) -> tuple[list
                 ops.append({"op": "relation.create", "id": _uid("r", c.key), "type": c.item["type"], "head": head,
                             "tail": tail, "attrs": c.common_attrs(), "provenance": provenance})
                 added += 1
-    for c in agreed:
-        if c.kind != "attribution" or c.key in have_attr:
+    def depth(key: Any) -> int:
+        return 0 if key is None else 1 + depth(key[3])
+
+    # Relaying attributions first, so that a chain's parent is in gold before its child.
+    for c in sorted((c for c in agreed if c.kind == "attribution"), key=lambda c: depth(c.key[3])):
+        if c.key in have_attr:
             continue
         source = span_uid.get(c.key[0]) if c.key[0] else None
         cue = span_uid.get(c.key[1]) if c.key[1] else None
@@ -404,12 +408,20 @@ def _version_view(c: merge.Candidate, text: str) -> dict[str, Any]:
     elif c.kind == "relation":
         item = {"type": c.key[0], "head": _span_view(c.key[1], text), "tail": _span_view(c.key[2], text)}
     else:
-        item = {
-            "source": _span_view(c.key[0], text),
-            "cue": _span_view(c.key[1], text),
-            "content": [_span_view(k, text) for k in c.key[2]],
-        }
+        item = _attribution_view(c.key, text) or {}
     return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs()}
+
+
+def _attribution_view(key: Any, text: str) -> dict[str, Any] | None:
+    """Return an attribution key as the page shows it, with the attribution that relays it (``parent``)."""
+    if key is None:
+        return None
+    return {
+        "source": _span_view(key[0], text),
+        "cue": _span_view(key[1], text),
+        "content": [_span_view(k, text) for k in key[2]],
+        "parent": _attribution_view(key[3], text),
+    }
 
 
 def _range_of(group: list[merge.Candidate]) -> tuple[int, int]:

@@ -177,10 +177,13 @@ def layer_data(session: Session, layer: AnnotationSet, text: str) -> dict[str, A
         .order_by(Relation.id)
     ).all()
     attributions = session.execute(
-        select(Attribution.id, Attribution.uid, Attribution.source_id, Attribution.cue_id, Attribution.attrs)
+        select(
+            Attribution.id, Attribution.uid, Attribution.source_id, Attribution.cue_id, Attribution.attrs, Attribution.parent_id
+        )
         .where(Attribution.set_id == layer.id)
         .order_by(Attribution.id)
     ).all()
+    attribution_uid = {row[0]: row[1] for row in attributions}
     content: dict[int, list[str]] = {}
     if attributions:
         for attribution_id, span_id in session.execute(
@@ -210,8 +213,10 @@ def layer_data(session: Session, layer: AnnotationSet, text: str) -> dict[str, A
                 "cue": uid_of.get(cue) if cue is not None else None,
                 "content": content.get(aid, []),
                 "attrs": attrs or {},
+                # ``parent`` only where an attribution is relayed by another (format.md: optional).
+                **({"parent": attribution_uid[parent]} if parent is not None else {}),
             }
-            for aid, uid, source, cue, attrs in attributions
+            for aid, uid, source, cue, attrs, parent in attributions
         ],
     }
 
@@ -359,6 +364,8 @@ class _Editor:
             for key in ("head", "tail", "source", "cue"):
                 if isinstance(op.get(key), str):
                     span_uids.add(op[key])
+            if isinstance(op.get("parent"), str):
+                attribution_uids.add(op["parent"])
             if isinstance(op.get("content"), list):
                 span_uids.update(u for u in op["content"] if isinstance(u, str))
         self._load_spans(span_uids | changed_spans | created)
@@ -398,6 +405,7 @@ class _Editor:
         return select(Attribution).options(
             joinedload(Attribution.source),
             joinedload(Attribution.cue),
+            joinedload(Attribution.parent),
             selectinload(Attribution.content).joinedload(AttributionContent.span),
         )
 
@@ -515,6 +523,9 @@ class _Editor:
         self._remove(attribution)
         self.attributions[attribution.uid] = None
         self.known_attributions.discard(attribution)
+        for child in self.known_attributions:
+            if child.parent is attribution:
+                child.parent = None  # as the database's ON DELETE SET NULL does for the others
 
     def _touching(self, span: Span) -> tuple[list[Relation], list[Attribution]]:
         """Return the relations and attributions that use ``span`` (all in memory after preload)."""
@@ -652,17 +663,35 @@ class _Editor:
             attrs,
         )
 
+    def _parent(self, uid: str, value: Any) -> Attribution | None:
+        """Return the attribution named as ``uid``'s parent (the one that relays it), checking the chain has no loop."""
+        parent_uid = _ref(value, "parent")
+        if parent_uid is None:
+            return None
+        parent = self.attribution(parent_uid)
+        if parent is None:
+            raise _OpError(f"parent {parent_uid!r} is not an attribution of this layer")
+
+        def parent_of(name: str) -> str | None:
+            row = self.attribution(name)
+            return row.parent.uid if row is not None and row.parent is not None else None
+
+        rules.check_chain(uid, parent_uid, parent_of)
+        return parent
+
     def _attribution_create(self, op: dict[str, Any]) -> None:
-        """``attribution.create``: source (or null), cue (or null), one or more content spans."""
+        """``attribution.create``: source (or null), cue (or null), one or more content spans, and an optional parent."""
         uid = self._new_uid(op.get("id"))
         source, cue, content, attrs = self._attribution_parts(
             op.get("source"), op.get("cue"), op.get("content"), op.get("attrs")
         )
+        parent = self._parent(uid, op.get("parent"))
         attribution = Attribution(
             set_id=self.layer_id,
             uid=uid,
             source=source,
             cue=cue,
+            parent=parent,
             attrs=attrs,
             provenance=self._provenance(op),
             content=[AttributionContent(span=span, position=i) for i, span in enumerate(content)],
@@ -672,7 +701,7 @@ class _Editor:
         self.known_attributions.add(attribution)
 
     def _attribution_update(self, op: dict[str, Any]) -> None:
-        """``attribution.update``: replace any of source, cue, content and attrs."""
+        """``attribution.update``: replace any of source, cue, content, parent and attrs."""
         uid = _uid(op.get("id"))
         attribution = self.attribution(uid)
         if attribution is None:
@@ -684,6 +713,8 @@ class _Editor:
             op["attrs"] if "attrs" in op else attribution.attrs,
         )
         attribution.source, attribution.cue, attribution.attrs = source, cue, attrs
+        if "parent" in op:
+            attribution.parent = self._parent(uid, op["parent"])
         if "provenance" in op:
             attribution.provenance = self._provenance(op)
         if "content" in op:
@@ -929,9 +960,16 @@ def replace_layer(
 
     kinds = {"spans": "span.create", "relations": "relation.create", "attributions": "attribution.create"}
     items = [
-        ({**item, "op": kinds[name]}, failure(name, index, item.get("id")))
+        ({**item, "op": kinds[name]} if name != "attributions" else {**item, "op": kinds[name], "parent": None},
+         failure(name, index, item.get("id")))
         for name in ("spans", "relations", "attributions")
         for index, item in enumerate(lists[name])
+    ]
+    # Parents last: an attribution may be relayed by one listed after it.
+    items += [
+        ({"op": "attribution.update", "id": item.get("id"), "parent": item["parent"]}, failure("attributions", index, item.get("id")))
+        for index, item in enumerate(lists["attributions"])
+        if item.get("parent") is not None
     ]
     editor = _Editor(session, layer.id, access.text, access.schema, empty=True)
     begin_write(session)
