@@ -52,7 +52,7 @@ def test_each_layer_choice_writes_its_records(db):
     with pytest.raises(InvalidInput, match="unknown layer"):
         list(exporting.export_records(db, project, "silver"))
     with pytest.raises(InvalidInput, match="unknown export format"):
-        exporting.write_export(db, project, "gold", "conll", io.StringIO())
+        exporting.write_export(db, project, "gold", "csv", io.StringIO())
 
 
 def test_gold_that_is_not_adjudicated_is_not_exported_as_gold(db):

@@ -339,7 +339,7 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def write(records: Iterable[dict[str, Any]], fh: IO[str]) -> int:
+def write(records: Iterable[dict[str, Any]], fh: IO[str], context: Any = None) -> int:
     """Write export records to ``fh``, one per line with a trailing newline; return how many."""
     count = 0
     for record in records:
