@@ -99,7 +99,7 @@ def _add_pair(out: dict[str, str], piece: str, where: str) -> None:
     """Add one ``FROM=TO`` pair to ``out``."""
     match = _MAP_PAIR_RE.match(piece)
     if match is None:
-        raise LabelMapError(f"{where} must look like THEIRS=OURS")
+        raise LabelMapError(f"{where}: must look like THEIRS=OURS")
     theirs, ours = match.group(1), match.group(2)
     if theirs in out and out[theirs] != ours:
         raise LabelMapError(f"{where}: {theirs!r} is mapped twice")
