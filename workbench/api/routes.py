@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from workbench.api import documents  # noqa: F401
+from workbench.api import exports  # noqa: F401
 from workbench.api import projects  # noqa: F401
 from workbench.api import tokens  # noqa: F401
 # A plain import: ``from workbench.api import annotations`` would return the

@@ -37,3 +37,4 @@ def _http_error(exc: HTTPException) -> Any:
 
 # Page modules register themselves on ``bp``.
 from workbench.web import pages  # noqa: E402,F401
+from workbench.web import exports  # noqa: E402,F401
