@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from apiclient import bearer
@@ -226,3 +227,45 @@ def test_non_member_import_is_404(api, db, team):
     )
     assert response.status_code == 404
     assert stored(db, project) == {}
+
+
+def test_json_body_is_read_as_it_arrives(api, db, team):
+    """A JSON body's records are parsed one at a time: the peak memory of the import stays below the body's own size."""
+    import tracemalloc
+
+    project, cora, _ana = team
+    headers = bearer(db, cora)
+    text = "The harbour board met on Tuesday to discuss the dredging plan. " * 40
+    body = json.dumps({"records": [{"id": f"d{i:05d}", "text": f"{i} {text}"} for i in range(4000)]}).encode()
+    tracemalloc.start()
+    try:
+        response = api.post(
+            f"/api/v1/projects/{project.id}/import", data=body, content_type="application/json", headers=headers
+        )
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["files"][0]["documents_created"] == 4000
+    assert peak < len(body), f"peak {peak / 1e6:.1f} MB for a {len(body) / 1e6:.1f} MB body"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"records": [{"id": "a", "text": "x"}', "the request body is not valid JSON"),
+        (b"[1, 2]", "the request body must be a JSON object"),
+        (b'{"records": [{"id": "a", "text": "x"}], "format": "brat"}', "a JSON body carries JSONL records"),
+        (b'{"records": []}', "'records' must be a non-empty list"),
+        (b'{"records": 3}', "'records' must be a non-empty list"),
+        (b'{"nothing": 1}', "a JSON body with 'records' or 'documents'"),
+    ],
+)
+def test_bad_json_bodies_are_refused_and_store_nothing(api, db, team, body, reason):
+    project, cora, _ana = team
+    response = api.post(
+        f"/api/v1/projects/{project.id}/import", data=body, content_type="application/json", headers=bearer(db, cora)
+    )
+    assert response.status_code == 400 and reason in response.get_json()["error"], response.get_json()
+    db.expire_all()
+    assert api.get(f"/api/v1/projects/{project.id}/documents", headers=bearer(db, cora)).get_json()["total"] == 0
