@@ -269,3 +269,21 @@ def test_bad_json_bodies_are_refused_and_store_nothing(api, db, team, body, reas
     assert response.status_code == 400 and reason in response.get_json()["error"], response.get_json()
     db.expire_all()
     assert api.get(f"/api/v1/projects/{project.id}/documents", headers=bearer(db, cora)).get_json()["total"] == 0
+
+
+def test_multipart_label_studio_upload_with_a_label_map(api, db, team):
+    project, cora, _ana = team
+    task = {"data": {"text": "Ana Berg spoke 🙂 today.", "id": "s1"}, "annotations": [{"completed_by": 2, "result": [
+        {"id": "r1", "type": "labels", "value": {"start": 0, "end": 8, "text": "Ana Berg", "labels": ["PER"]}},
+        {"id": "r2", "type": "labels", "value": {"start": 18, "end": 23, "text": "today", "labels": ["DATE"]}}]}]}
+    url = f"/api/v1/projects/{project.id}/import"
+    data = json.dumps([task]).encode()
+    refused = api.post(url, data={"file": (io.BytesIO(data), "ls.json")}, headers=bearer(db, cora))
+    assert refused.status_code == 400 and "label 'PER' is not in the project's schema" in refused.get_json()["error"]
+    bad_map = api.post(url, data={"file": (io.BytesIO(data), "ls.json"), "label_map": "PER"}, headers=bearer(db, cora))
+    assert bad_map.status_code == 400 and "label_map part 'PER': must look like THEIRS=OURS" in bad_map.get_json()["error"]
+    response = api.post(url, data={"file": (io.BytesIO(data), "ls.json"), "label_map": "PER=PERSON"}, headers=bearer(db, cora))
+    assert response.status_code == 201, response.get_json()
+    (report,) = response.get_json()["files"]
+    assert (report["format"], report["documents_created"], report["layers_created"]) == ("labelstudio", 1, 1)
+    assert report["notes"] == ["ls.json: offsets counted in UTF-16 units were converted to code points"]

@@ -19,6 +19,8 @@ from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
 from workbench.errors import ImportError_
+from workbench.formats._foreign import LabelMapError
+from workbench.formats._foreign import parse_label_map
 from workbench.errors import InvalidInput
 from workbench.services import documents as document_service
 from workbench.services import importing
@@ -171,11 +173,16 @@ def import_documents(project_id: int) -> Any:
         if not uploads:
             raise InvalidInput("attach one or more files as 'file' parts")
         fmt = (request.form.get("format") or "auto").strip()
+        try:
+            label_map = parse_label_map(request.form.get("label_map") or "")
+        except LabelMapError as exc:
+            raise InvalidInput(str(exc).replace("--label-map", "label_map")) from None
         sources: list[tuple[str, Any, str]] = [(f.filename or "upload", f.stream, fmt) for f in uploads]
     else:
         if request.mimetype != "application/json":
             raise InvalidInput("send files as multipart/form-data, or a JSON body (application/json)")
         sources = [(BODY_NAME, _BodyLines(request.stream), "jsonl")]
+        label_map = {}
     reports = []
     failures: list[ImportError_] = []
     # One savepoint around the whole request, inside which the importer takes
@@ -186,7 +193,9 @@ def import_documents(project_id: int) -> Any:
     try:
         for filename, data, file_format in sources:
             try:
-                reports.append(importing.import_stream(session, project, filename, data, file_format, user=me()))
+                reports.append(importing.import_stream(
+                        session, project, filename, data, file_format, user=me(), label_map=label_map
+                    ))
             except ImportError_ as exc:
                 failures.append(exc)
     except BaseException:
