@@ -38,27 +38,23 @@ def words_and_spaces(text: str) -> tuple[list[str], list[bool]]:
     """
     words: list[str] = []
     spaces: list[bool] = []
-    position = 0
-    for match in TOKEN_RE.finditer(text):
-        gap = text[position : match.start()]
-        if gap:
-            if words and gap.startswith(" ") and not spaces[-1]:
-                spaces[-1] = True
-                gap = gap[1:]
-            if gap:
-                words.append(gap)
-                spaces.append(False)
-        words.append(match.group())
-        spaces.append(False)
-        position = match.end()
-    gap = text[position:]
-    if gap:
+
+    def white(gap: str) -> None:
+        """Add the white space between two tokens: one space as the flag, the rest as a token."""
         if words and gap.startswith(" ") and not spaces[-1]:
             spaces[-1] = True
             gap = gap[1:]
         if gap:
             words.append(gap)
             spaces.append(False)
+
+    position = 0
+    for match in TOKEN_RE.finditer(text):
+        white(text[position : match.start()])
+        words.append(match.group())
+        spaces.append(False)
+        position = match.end()
+    white(text[position:])
     return words, spaces
 
 

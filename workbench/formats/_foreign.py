@@ -49,6 +49,7 @@ from workbench.formats.records import SpanRecord
 ATTRIBUTED_TO = "attributed_to"
 INTRODUCES = "introduces"
 _WHITE_RE = re.compile(r"[\t\n\r]")
+_USER_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
 _MAP_PAIR_RE = re.compile(r"^\s*([^=\s][^=]*?)\s*=\s*(\S.*?)\s*$")
 
 
@@ -338,6 +339,11 @@ def attribution_edges(record: dict[str, Any]) -> list[tuple[str, str, str, str, 
             if att.get("cue") is not None:
                 out.append((att["id"], INTRODUCES, att["cue"], piece, att.get("attrs") or {}))
     return out
+
+
+def user_name(value: str, default: str) -> str:
+    """Return another tool's user (or file) name as a workbench user name (letters, digits, ``_.-``)."""
+    return _USER_RE.sub("-", value).strip("-.")[:80] or default
 
 
 def layer_folder(record: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ attribution's id, span attributes as ``attrs``.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import PurePath
@@ -30,12 +29,14 @@ from typing import Any
 from workbench.domain.schema import Schema
 from workbench.formats._common import Undecodable
 from workbench.formats._common import decode_utf8
+from workbench.formats._common import record_lines
 from workbench.formats._common import stem_id
 from workbench.formats._foreign import RawRelation
 from workbench.formats._foreign import RawSpan
 from workbench.formats._foreign import ReadOptions
 from workbench.formats._foreign import attribution_edges
 from workbench.formats._foreign import build_record
+from workbench.formats._foreign import user_name
 from workbench.formats.records import LAYERS
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportContext
@@ -43,7 +44,6 @@ from workbench.formats.records import FormatError
 
 #: Fields of a line that are not meta.
 KNOWN = {"id", "text", "entities", "relations", "label", "Comments", "layer", "annotator", "meta"}
-_NAME_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 def read(filename: str, stream: IO[bytes], schema: Schema, options: ReadOptions | None = None) -> Iterator[DocumentRecord]:
@@ -53,13 +53,9 @@ def read(filename: str, stream: IO[bytes], schema: Schema, options: ReadOptions 
     """
     options = options or ReadOptions()
     stem = stem_id(filename)
-    user = _NAME_RE.sub("-", PurePath(filename).stem).strip("-.") or "doccano"
+    user = user_name(PurePath(filename).stem, "doccano")
     count = 0
-    for number, raw in enumerate(stream, 1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if not raw.strip():
-            continue
+    for number, raw in record_lines(stream):
 
         def fail(reason: str) -> FormatError:
             return FormatError(filename, number, reason)

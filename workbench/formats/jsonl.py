@@ -22,6 +22,7 @@ from workbench.domain.offsets import text_sha256
 from workbench.domain.schema import Schema
 from workbench.formats._common import Undecodable
 from workbench.formats._common import decode_utf8
+from workbench.formats._common import record_lines
 from workbench.formats._common import stem_id
 from workbench.formats.records import LAYERS
 from workbench.formats.records import AttributionRecord
@@ -70,11 +71,7 @@ def read_items(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[Doc
     first_lines: dict[str, int] = {}
     layers: dict[str | tuple[str, str | None, str | None], int] = {}
     count = 0
-    for number, raw in enumerate(stream, 1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if not raw.strip():
-            continue
+    for number, raw in record_lines(stream):
         try:
             record = _parse(raw, schema, f"{stem}-{number}", number)
             if type(record) is tuple:

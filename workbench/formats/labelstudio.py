@@ -21,7 +21,6 @@ attribution's id, offsets in UTF-16 units.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import IO
@@ -37,12 +36,12 @@ from workbench.formats._foreign import RawSpan
 from workbench.formats._foreign import ReadOptions
 from workbench.formats._foreign import attribution_edges
 from workbench.formats._foreign import build_record
+from workbench.formats._foreign import user_name
 from workbench.formats._foreign import by_document
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
 
-_NAME_RE = re.compile(r"[^A-Za-z0-9_.\-]+")
 UTF16 = OFFSET_UNITS[1]
 
 
@@ -142,8 +141,7 @@ def _annotator_name(ann: dict[str, Any]) -> str:
             name = str(who.get("username") or who.get("email") or who.get("id") or "")
         else:
             name = f"labelstudio-{who}" if who is not None else "labelstudio"
-    name = name.split("@")[0] if "@" in name else name
-    return _NAME_RE.sub("-", name).strip("-.") or "labelstudio"
+    return user_name(name.split("@")[0], "labelstudio")
 
 
 def _results(results: Any, fail: Any) -> tuple[list[RawSpan], list[RawRelation]]:
