@@ -19,6 +19,7 @@ from factories import make_project
 from factories import make_user
 from workbench.services import exporting
 from workbench.services import importing
+from workbench.services import projects as project_service
 
 DATA = Path(__file__).parent / "data"
 
@@ -177,3 +178,45 @@ def test_cli_imports_peer_formats_with_a_label_map_file(db, runner, tmp_path):
     assert "Imported 1 document (0 unchanged), 1 layer from 1 file." in result.output
     result = runner.invoke(args=["import", "news", str(path), "--label-map", "PER"])
     assert result.exit_code == 1 and "no such file, and not THEIRS=OURS pairs" in result.output
+
+
+def test_export_page_runs_the_export_in_the_background_with_a_download_link(app, client, auth, db, team):
+    import time
+
+    auth.login("carla")
+    pid = team["project"].id
+    page = client.get(f"/projects/{pid}/export").get_data(as_text=True)
+    assert 'action="/projects/%d/exports"' % pid in page and 'name="csrf_token"' in page
+    response = client.post(f"/projects/{pid}/exports", data={"layer": "all", "format": "labelstudio"})
+    assert response.status_code == 302
+    job_url = response.headers["Location"]
+    status = {}
+    for _ in range(100):
+        status = client.get(job_url + "/status").get_json()
+        if status["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert status["status"] == "done", status
+    assert status["done"] == status["total"] == 6
+    job_page = client.get(job_url).get_data(as_text=True)
+    assert "Done: 6 records." in job_page and "js/export_job.js" in job_page
+    with client.get(status["download"]) as download:
+        assert download.status_code == 200
+        body = download.get_data()
+        assert "filename*=UTF-8''%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8-all.json" in download.headers["Content-Disposition"]
+    direct = io.BytesIO()
+    exporting.write_export(db, team["project"], "all", "labelstudio", direct)
+    assert body == direct.getvalue()
+    with client.get(status["manifest"]) as response:
+        manifest = json.loads(response.get_data())
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(body).hexdigest()
+    # someone else's job is not found; annotators cannot start one
+    auth.logout()
+    cleo = make_user(db, "cleo", "curator")
+    project_service.add_member(db, team["project"], cleo, "curator")
+    db.commit()
+    auth.login("cleo")
+    assert client.get(job_url + "/status").status_code == 404
+    auth.logout()
+    auth.login("annotator")
+    assert client.post(f"/projects/{pid}/exports", data={"layer": "gold", "format": "jsonl"}).status_code == 403

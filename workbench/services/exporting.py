@@ -548,3 +548,21 @@ def build_manifest(
         ],
         "problems": problems,
     }
+
+
+def count_records(session: Session, project: Project, layer: str) -> int:
+    """Return how many records an export of ``layer`` writes (for a progress bar)."""
+    from sqlalchemy import func
+
+    documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+    if layer == "documents":
+        return documents
+    sets = (
+        session.scalar(
+            select(func.count(AnnotationSet.id))
+            .join(Document, Document.id == AnnotationSet.document_id)
+            .where(Document.project_id == project.id, *_set_filter(layer))
+        )
+        or 0
+    )
+    return sets + (documents if layer == "all" else 0)

@@ -212,6 +212,7 @@ def project_export(project_id: int) -> Any:
         layers=EXPORT_LAYERS,
         formats=exporting.available_formats(),
         format_names=EXPORT_FORMAT_NAMES,
+        post_form=PostForm(),
         spacy_missing="spacy" not in exporting.available_formats(),
     )
 
