@@ -93,12 +93,11 @@ def export_records(
             .where(AnnotationSet.document_id == Document.id, *_set_filter(layer))
             .exists()
         )
-    pairs = sorted((str(ext), int(doc_id)) for ext, doc_id in session.execute(query))
-    if only is not None:
-        keep = set(only)
-        pairs = [p for p in pairs if p[0] in keep]
-    for start in range(0, len(pairs), BATCH):
-        chunk = [doc_id for _ext, doc_id in pairs[start : start + BATCH]]
+    keep = set(only) if only is not None else None
+    for page in _pages(session, query):
+        chunk = [doc_id for ext, doc_id in page if keep is None or ext in keep]
+        if not chunk:
+            continue
         docs = {
             row[0]: row
             for row in session.execute(
@@ -120,6 +119,29 @@ def export_records(
                 yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
             for item in layers.get(doc_id, []):
                 yield {**base, **item, **tail}
+
+
+def _pages(session: Session, query: Any) -> Iterator[list[tuple[str, int]]]:
+    """Yield ``(external id, document id)`` rows of ``query`` a batch at a time, in code-point order of the ids.
+
+    Keyset pagination (``external_id > last``), so only one batch of ids is
+    in memory however many documents there are.  SQLite compares text as
+    UTF-8 bytes and PostgreSQL's ``"C"`` collation does too: both are
+    code-point order, the order Python sorts strings in.
+    """
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    last: str | None = None
+    while True:
+        paged = query.order_by(key).limit(BATCH)
+        if last is not None:
+            paged = paged.where(key > last)
+        rows = [(str(ext), int(doc_id)) for ext, doc_id in session.execute(paged)]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
 
 
 def _layers(
