@@ -287,3 +287,31 @@ def test_multipart_label_studio_upload_with_a_label_map(api, db, team):
     (report,) = response.get_json()["files"]
     assert (report["format"], report["documents_created"], report["layers_created"]) == ("labelstudio", 1, 1)
     assert report["notes"] == ["ls.json: offsets counted in UTF-16 units were converted to code points"]
+
+
+def test_multipart_upload_is_read_as_it_arrives(api, db, team):
+    """An uploaded file is read line by line from werkzeug's spooled file: the import's peak memory stays below the file's size."""
+    import tracemalloc
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    project, cora, _ana = team
+    headers = bearer(db, cora)
+    text = "The harbour board met on Tuesday to discuss the dredging plan. " * 40
+    lines = "".join(json.dumps({"id": f"d{i:05d}", "text": f"{i} {text}"}) + "\n" for i in range(4000)).encode()
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(lines), filename="big.jsonl")})
+    tracemalloc.start()
+    try:
+        response = api.post(
+            f"/api/v1/projects/{project.id}/import",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers=headers,
+        )
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["files"][0]["documents_created"] == 4000
+    assert peak < len(lines), f"peak {peak / 1e6:.1f} MB for a {len(lines) / 1e6:.1f} MB file"
