@@ -461,3 +461,11 @@ def test_a_label_map_for_jsonl_is_refused(db):
     project = make_project(db)
     with pytest.raises(InvalidInput, match="--label-map applies to"):
         importing.import_stream(db, project, "x.jsonl", (DATA / "layers.jsonl").read_bytes(), label_map={"A": "B"})
+
+
+@needs_peer
+def test_label_studio_json_min_is_refused_with_what_to_do_instead(db):
+    project = make_project(db, "ls", schema=PEER_SCHEMA)
+    path = PEER / "label-studio-1.23-export-JSON_MIN.json"
+    with pytest.raises(ImportError_, match=r"task 1: this is Label Studio's JSON_MIN export, which drops relations: export the project as JSON"):
+        importing.import_stream(db, project, path.name, path.read_bytes(), label_map=PEER_MAP)

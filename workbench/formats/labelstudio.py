@@ -76,6 +76,8 @@ def _task(
     def fail(reason: str) -> FormatError:
         return FormatError(filename, None, f"{where}: {reason}")
 
+    if isinstance(task, dict) and "data" not in task and "annotator" in task and "text" in task:
+        raise fail("this is Label Studio's JSON_MIN export, which drops relations: export the project as JSON")
     if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
         raise fail("a task must be an object with 'data'")
     data = task["data"]
