@@ -105,6 +105,13 @@ def test_out_never_overwrites_the_database_or_an_existing_file(app, db, runner, 
         for force in ([], ["--force"]):
             result = runner.invoke(args=["export", "news", "--out", str(database), *force])
             assert result.exit_code == 1 and "that is the workbench's database" in result.output
+        link = tmp_path / "innocent.jsonl"
+        link.symlink_to(database)
+        hard = tmp_path / "hard.jsonl"
+        hard.hardlink_to(database)
+        for target in (link, hard):
+            result = runner.invoke(args=["export", "news", "--out", str(target), "--force"])
+            assert result.exit_code == 1 and "that is the workbench's database" in result.output
         assert database.stat().st_size == size
     existing = tmp_path / "keep.jsonl"
     existing.write_text("precious\n", encoding="utf-8")

@@ -404,7 +404,8 @@ def check_target(session: Session, path: Path, force: bool) -> None:
     if database and database != ":memory:":
         db_path = Path(database).resolve()
         target = path.resolve()
-        if target == db_path or target.name.startswith(db_path.name) and target.parent == db_path.parent:
+        same = path.exists() and db_path.exists() and os.path.samefile(path, db_path)
+        if same or target == db_path or target.name.startswith(db_path.name) and target.parent == db_path.parent:
             raise InvalidInput(f"{path}: that is the workbench's database (or its journal); choose another file")
     if path.is_dir():
         raise InvalidInput(f"{path}: is a folder; give a file name")
