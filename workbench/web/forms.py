@@ -84,7 +84,7 @@ class ImportForm(FlaskForm):
         "Format",
         choices=IMPORT_FORMATS,
         default="auto",
-        description="auto: .jsonl as JSON lines (or doccano), .json as Label Studio, .zip as brat, .html as HTML, anything else as plain text.",
+        description="auto: .txt and .md as plain text, .jsonl as JSON lines (or doccano), .json as Label Studio, .zip as brat, .html as HTML.",
     )
     label_map = StringField(
         "Label map",
