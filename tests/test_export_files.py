@@ -227,3 +227,11 @@ def test_export_page_runs_the_export_in_the_background_with_a_download_link(app,
     auth.logout()
     auth.login("annotator")
     assert client.post(f"/projects/{pid}/exports", data={"layer": "gold", "format": "jsonl"}).status_code == 403
+
+
+def test_cli_finds_projects_named_in_any_script_and_case(db, runner, tmp_path):
+    make_project(db, "Новости")
+    make_project(db, "新闻")
+    for name in ("Новости", "новости", "НОВОСТИ", "新闻"):
+        result = runner.invoke(args=["export", name, "--layer", "documents", "--out", "-"])
+        assert result.exit_code == 0, (name, result.output)
