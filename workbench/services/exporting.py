@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import IO
 from typing import Any
 
+from sqlalchemy import Text
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -99,9 +101,9 @@ def export_records(
         if not chunk:
             continue
         docs = {
-            row[0]: row
-            for row in session.execute(
-                select(Document.id, Document.external_id, Document.title, Document.text, Document.meta).where(
+            row[0]: (row[0], row[1], row[2], row[3], _json(row[4]))
+            for row in session.connection().execute(
+                select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta)).where(
                     Document.id.in_(chunk)
                 )
             )
@@ -119,6 +121,20 @@ def export_records(
                 yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
             for item in layers.get(doc_id, []):
                 yield {**base, **item, **tail}
+
+
+def _raw(column: Any) -> Any:
+    """Select a JSON column as the database gives it (text on SQLite), decoded by :func:`_json` only where not empty."""
+    return type_coerce(column, Text)
+
+
+def _json(value: Any) -> Any:
+    """Decode a JSON value selected through :func:`_raw` (PostgreSQL's driver hands it decoded already)."""
+    if not isinstance(value, str):
+        return value
+    if value in ("{}", "null"):
+        return {} if value == "{}" else None
+    return json.loads(value)
 
 
 def _pages(session: Session, query: Any) -> Iterator[list[tuple[str, int]]]:
@@ -166,17 +182,19 @@ def _layers(
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
     spans: dict[int, list[tuple[Any, ...]]] = {}
     uid_of: dict[int, str] = {}
-    for row in session.execute(
-        select(Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, Span.attrs, Span.provenance).where(
-            Span.set_id.in_(set_ids)
-        )
+    connection = session.connection()
+    for row in connection.execute(
+        select(
+            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance)
+        ).where(Span.set_id.in_(set_ids))
     ):
         spans.setdefault(row[1], []).append(row)
         uid_of[row[0]] = row[2]
     relations: dict[int, list[tuple[Any, ...]]] = {}
-    for row in session.execute(
+    for row in connection.execute(
         select(
-            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id, Relation.attrs, Relation.provenance
+            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
+            _raw(Relation.attrs), _raw(Relation.provenance),
         )
         .where(Relation.set_id.in_(set_ids))
         .order_by(Relation.id)
@@ -184,9 +202,10 @@ def _layers(
         relations.setdefault(row[1], []).append(row)
     attributions: dict[int, list[tuple[Any, ...]]] = {}
     attribution_ids: list[int] = []
-    for row in session.execute(
+    for row in connection.execute(
         select(
-            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id, Attribution.attrs, Attribution.provenance
+            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
+            _raw(Attribution.attrs), _raw(Attribution.provenance),
         )
         .where(Attribution.set_id.in_(set_ids))
         .order_by(Attribution.id)
@@ -195,7 +214,7 @@ def _layers(
         attribution_ids.append(row[0])
     content: dict[int, list[int]] = {}
     if attribution_ids:
-        for att_id, span_id in session.execute(
+        for att_id, span_id in connection.execute(
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .where(AttributionContent.attribution_id.in_(attribution_ids))
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
@@ -223,7 +242,7 @@ def _layers(
             "status": status,
             "spans": [
                 with_provenance(
-                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": attrs or {}}, prov
+                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}}, _json(prov)
                 )
                 for _sid, _set, uid, s, e, label, attrs, prov in sorted(
                     spans.get(set_id, []), key=lambda r: (r[3], r[4], r[5], r[2])
@@ -231,7 +250,7 @@ def _layers(
             ],
             "relations": [
                 with_provenance(
-                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": attrs or {}}, prov
+                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": _json(attrs) or {}}, _json(prov)
                 )
                 for _rid, _set, uid, rtype, head, tail, attrs, prov in relations.get(set_id, [])
             ],
@@ -242,9 +261,9 @@ def _layers(
                         "source": uid_of[source] if source is not None else None,
                         "cue": uid_of[cue] if cue is not None else None,
                         "content": [uid_of[c] for c in content.get(aid, [])],
-                        "attrs": attrs or {},
+                        "attrs": _json(attrs) or {},
                     },
-                    prov,
+                    _json(prov),
                 )
                 for aid, _set, uid, source, cue, attrs, prov in attributions.get(set_id, [])
             ],
