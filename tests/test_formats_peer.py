@@ -230,6 +230,7 @@ def test_emoji_and_crlf_round_trip_in_every_readable_format(db, fmt):
         {"id": "tricky", "text": TRICKY, "meta": {"source": "wire"}, "layer": "gold", "spans": spans,
          "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"], "attrs": {"quote": "direct"}}]},
         {"id": "tricky", "text": TRICKY, "layer": "annotator", "annotator": "ana", "spans": spans[:2]},
+        {"id": "tricky", "text": TRICKY, "layer": "prediction", "annotator": "ner-v1", "spans": spans[3:]},
         {"id": "plain", "text": "Nothing here 🙂.\r\nAt all."},
     ]
     data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in layers).encode()
