@@ -11,7 +11,6 @@ from flask import request
 from workbench.api import bp
 from workbench.auth import me
 from workbench.db import get_session
-from workbench.errors import InvalidInput
 from workbench.services import exporting
 from workbench.services import projects as project_service
 from workbench.streaming import attachment
@@ -30,9 +29,7 @@ def export_project(project_id: int) -> Any:
     project, _role = project_service.require_access(get_session(), me(), project_id, at_least="curator")
     layer = request.args.get("layer", "gold")
     fmt = request.args.get("format", "jsonl")
-    if layer not in exporting.LAYERS:
-        raise InvalidInput(f"layer must be one of {', '.join(exporting.LAYERS)}")
-    writer = exporting.require_writer(fmt)
+    writer = exporting.require_export(layer, fmt)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return Response(
         stream_export(app, project.id, layer, fmt),

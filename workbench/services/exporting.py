@@ -334,6 +334,16 @@ def require_writer(fmt: str) -> Writer:
     return writers[fmt]
 
 
+def require_export(layer: str, fmt: str) -> Writer:
+    """Return the writer of ``fmt`` after checking ``layer`` (what a download or an export job is asked for).
+
+    :raise InvalidInput: an unknown layer or format, or spaCy's without spaCy.
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(f"layer must be one of {', '.join(LAYERS)}")
+    return require_writer(fmt)
+
+
 def write_export(
     session: Session,
     project: Project,

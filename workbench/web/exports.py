@@ -19,7 +19,6 @@ from flask_login import login_required
 from workbench import export_jobs
 from workbench.auth import me
 from workbench.db import get_session
-from workbench.errors import WorkbenchError
 from workbench.services import exporting
 from workbench.services import projects as project_service
 from workbench.streaming import attachment
@@ -40,12 +39,7 @@ def export_download(project_id: int) -> Any:
     project, _role = project_service.require_access(get_session(), me(), project_id, "curator")
     layer = request.args.get("layer", "gold")
     fmt = request.args.get("format", "jsonl")
-    if layer not in exporting.LAYERS:
-        abort(400, f"layer must be one of {', '.join(exporting.LAYERS)}")
-    try:
-        writer = exporting.require_writer(fmt)
-    except WorkbenchError as exc:
-        abort(400, exc.message)
+    writer = exporting.require_export(layer, fmt)
     name = download_name(project.name, layer, writer.extension)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return Response(
@@ -74,12 +68,7 @@ def export_start(project_id: int) -> Any:
         abort(400, "the form expired; reload the page and try again")
     layer = request.form.get("layer", "gold")
     fmt = request.form.get("format", "jsonl")
-    if layer not in exporting.LAYERS:
-        abort(400, f"layer must be one of {', '.join(exporting.LAYERS)}")
-    try:
-        writer = exporting.require_writer(fmt)
-    except WorkbenchError as exc:
-        abort(400, exc.message)
+    writer = exporting.require_export(layer, fmt)
     total = exporting.count_records(get_session(), project, layer)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     job = export_jobs.start(app, project.id, me().id, layer, fmt, download_name(project.name, layer, writer.extension), total)
