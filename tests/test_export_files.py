@@ -130,7 +130,7 @@ def test_manifest_lists_counts_schema_command_and_checksums(db, runner, tmp_path
     out = tmp_path / "news.conll"
     result = runner.invoke(args=["export", "news", "--layer", "all", "--format", "conll", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "news.manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "news.conll.manifest.json").read_text(encoding="utf-8"))
     (entry,) = manifest["files"]
     assert entry["path"] == "news.conll"
     assert entry["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
@@ -161,7 +161,7 @@ def test_grouped_split_keeps_each_source_in_one_split(db, runner, tmp_path):
             assert sources.setdefault(source, name) == name, f"{source} leaks across splits"
             total += 1
     assert total == 40 and len(set(sources.values())) == 3
-    manifest = json.loads((tmp_path / "d.manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "d.jsonl.manifest.json").read_text(encoding="utf-8"))
     assert [f["split"] for f in manifest["files"]] == ["train", "dev", "test"]
     assert manifest["group_by"] == "source" and manifest["seed"] == 5
     again = runner.invoke(args=[*args, "--out", str(tmp_path / "e.jsonl")])

@@ -134,7 +134,7 @@ def export_command(
 
     The file is written beside its target and renamed into place when
     complete; an existing file is replaced only with --force, the database
-    never.  A manifest (NAME.manifest.json) lists counts per split and label,
+    never.  A manifest (PATH.manifest.json) lists counts per split and label,
     the schema, the command and a SHA-256 of every file.
     """
     from workbench.services import exporting
@@ -154,7 +154,8 @@ def export_command(
         click.echo(f"Wrote {_plural(count, 'record')} to standard output.", err=True)
         return
     command = "workbench " + " ".join(shlex.quote(arg) for arg in sys.argv[1:]) if sys.argv[1:] else "workbench export"
-    with click.progressbar(length=0, label="Exporting", file=sys.stderr, show_pos=True) as bar:
+    total = exporting.count_records(session, target, layer) if layer in exporting.LAYERS else 0
+    with click.progressbar(length=max(total, 1), label="Exporting", file=sys.stderr, show_pos=True) as bar:
         result = exporting.export_to_path(
             session, target, Path(out), layer=layer, fmt=fmt, split=split_spec, seed=seed, group_by=group_by,
             force=force, command=command, progress=lambda n: bar.update(n - bar.pos),

@@ -420,8 +420,8 @@ class ExportResult:
 
 
 def manifest_path(out: Path) -> Path:
-    """Return the manifest's path beside ``out`` (``data.jsonl`` → ``data.manifest.json``)."""
-    return out.with_name(f"{out.stem if out.suffix else out.name}.manifest.json")
+    """Return the manifest's path beside ``out`` (``data.jsonl`` → ``data.jsonl.manifest.json``; one for all its splits)."""
+    return out.with_name(f"{out.name}.manifest.json")
 
 
 def check_target(session: Session, path: Path, force: bool) -> None:
