@@ -149,8 +149,10 @@ def export_command(
         writer = exporting.require_writer(fmt)
         if writer.binary:
             raise Failure(f"the {fmt} format writes a binary file; give --out a file name, not -")
-        count = exporting.write_export(session, target, layer, fmt, sys.stdout)
+        context = exporting.ExportContext(schema=projects.project_schema(target))
+        count = exporting.write_export(session, target, layer, fmt, sys.stdout, context=context)
         sys.stdout.flush()
+        _report_problems(context.problems)
         click.echo(f"Wrote {_plural(count, 'record')} to standard output.", err=True)
         return
     command = "workbench " + " ".join(shlex.quote(arg) for arg in sys.argv[1:]) if sys.argv[1:] else "workbench export"
@@ -160,14 +162,19 @@ def export_command(
             session, target, Path(out), layer=layer, fmt=fmt, split=split_spec, seed=seed, group_by=group_by,
             force=force, command=command, progress=lambda n: bar.update(n - bar.pos),
         )
-    for problem in result.problems[:20]:
-        click.echo(f"Left out: {problem}", err=True)
-    if len(result.problems) > 20:
-        click.echo(f"... and {len(result.problems) - 20} more (all in the manifest).", err=True)
+    _report_problems(result.problems)
     for name, path, counts in result.files:
         where = f" ({_plural(counts.documents, 'document')}, split {name})" if name else ""
         click.echo(f"Wrote {_plural(counts.records, 'record')}{where} to {path}.", err=True)
     click.echo(f"Manifest: {result.manifest}.", err=True)
+
+
+def _report_problems(problems: list[str]) -> None:
+    """Print the annotations the format could not hold (the first 20; all are in the manifest)."""
+    for problem in problems[:20]:
+        click.echo(f"Left out: {problem}", err=True)
+    if len(problems) > 20:
+        click.echo(f"... and {len(problems) - 20} more (all in the manifest when writing to a file).", err=True)
 
 
 def _plural(n: int, word: str) -> str:
