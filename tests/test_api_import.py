@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from apiclient import bearer
@@ -226,3 +227,91 @@ def test_non_member_import_is_404(api, db, team):
     )
     assert response.status_code == 404
     assert stored(db, project) == {}
+
+
+def test_json_body_is_read_as_it_arrives(api, db, team):
+    """A JSON body's records are parsed one at a time: the peak memory of the import stays below the body's own size."""
+    import tracemalloc
+
+    project, cora, _ana = team
+    headers = bearer(db, cora)
+    text = "The harbour board met on Tuesday to discuss the dredging plan. " * 40
+    body = json.dumps({"records": [{"id": f"d{i:05d}", "text": f"{i} {text}"} for i in range(4000)]}).encode()
+    tracemalloc.start()
+    try:
+        response = api.post(
+            f"/api/v1/projects/{project.id}/import", data=body, content_type="application/json", headers=headers
+        )
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["files"][0]["documents_created"] == 4000
+    assert peak < len(body), f"peak {peak / 1e6:.1f} MB for a {len(body) / 1e6:.1f} MB body"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"records": [{"id": "a", "text": "x"}', "the request body is not valid JSON"),
+        (b"[1, 2]", "the request body must be a JSON object"),
+        (b'{"records": [{"id": "a", "text": "x"}], "format": "brat"}', "a JSON body carries JSONL records"),
+        (b'{"records": []}', "'records' must be a non-empty list"),
+        (b'{"records": 3}', "'records' must be a non-empty list"),
+        (b'{"nothing": 1}', "a JSON body with 'records' or 'documents'"),
+    ],
+)
+def test_bad_json_bodies_are_refused_and_store_nothing(api, db, team, body, reason):
+    project, cora, _ana = team
+    response = api.post(
+        f"/api/v1/projects/{project.id}/import", data=body, content_type="application/json", headers=bearer(db, cora)
+    )
+    assert response.status_code == 400 and reason in response.get_json()["error"], response.get_json()
+    db.expire_all()
+    assert api.get(f"/api/v1/projects/{project.id}/documents", headers=bearer(db, cora)).get_json()["total"] == 0
+
+
+def test_multipart_label_studio_upload_with_a_label_map(api, db, team):
+    project, cora, _ana = team
+    task = {"data": {"text": "Ana Berg spoke 🙂 today.", "id": "s1"}, "annotations": [{"completed_by": 2, "result": [
+        {"id": "r1", "type": "labels", "value": {"start": 0, "end": 8, "text": "Ana Berg", "labels": ["PER"]}},
+        {"id": "r2", "type": "labels", "value": {"start": 18, "end": 23, "text": "today", "labels": ["DATE"]}}]}]}
+    url = f"/api/v1/projects/{project.id}/import"
+    data = json.dumps([task]).encode()
+    refused = api.post(url, data={"file": (io.BytesIO(data), "ls.json")}, headers=bearer(db, cora))
+    assert refused.status_code == 400 and "label 'PER' is not in the project's schema" in refused.get_json()["error"]
+    bad_map = api.post(url, data={"file": (io.BytesIO(data), "ls.json"), "label_map": "PER"}, headers=bearer(db, cora))
+    assert bad_map.status_code == 400 and "label_map part 'PER': must look like THEIRS=OURS" in bad_map.get_json()["error"]
+    response = api.post(url, data={"file": (io.BytesIO(data), "ls.json"), "label_map": "PER=PERSON"}, headers=bearer(db, cora))
+    assert response.status_code == 201, response.get_json()
+    (report,) = response.get_json()["files"]
+    assert (report["format"], report["documents_created"], report["layers_created"]) == ("labelstudio", 1, 1)
+    assert report["notes"] == ["ls.json: offsets counted in UTF-16 units were converted to code points"]
+
+
+def test_multipart_upload_is_read_as_it_arrives(api, db, team):
+    """An uploaded file is read line by line from werkzeug's spooled file: the import's peak memory stays below the file's size."""
+    import tracemalloc
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    project, cora, _ana = team
+    headers = bearer(db, cora)
+    text = "The harbour board met on Tuesday to discuss the dredging plan. " * 40
+    lines = "".join(json.dumps({"id": f"d{i:05d}", "text": f"{i} {text}"}) + "\n" for i in range(4000)).encode()
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(lines), filename="big.jsonl")})
+    tracemalloc.start()
+    try:
+        response = api.post(
+            f"/api/v1/projects/{project.id}/import",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            headers=headers,
+        )
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["files"][0]["documents_created"] == 4000
+    assert peak < len(lines), f"peak {peak / 1e6:.1f} MB for a {len(lines) / 1e6:.1f} MB file"

@@ -82,8 +82,8 @@ def test_import_errors_for_missing_things(db, runner, tmp_path):
     assert result.exit_code == 1 and result.output.strip() == "Error: no project called 'nope'"
     result = runner.invoke(args=["import", "news", str(tmp_path / "missing.jsonl")])
     assert result.exit_code == 1 and "missing.jsonl: no such file or folder" in result.output
-    result = runner.invoke(args=["import", "news", str(DATA / "layers.jsonl"), "--format", "brat"])
-    assert result.exit_code == 2 and "'brat' is not one of" in result.output
+    result = runner.invoke(args=["import", "news", str(DATA / "layers.jsonl"), "--format", "conll"])
+    assert result.exit_code == 2 and "'conll' is not one of" in result.output
 
 
 def test_export_to_standard_output(db, runner):
@@ -109,16 +109,20 @@ def test_export_split_writes_one_file_per_split(db, runner, tmp_path):
     ids = {"train": {json.loads(x)["id"] for x in train}, "test": {json.loads(x)["id"] for x in test}}
     assert len(ids["train"]) == 1 and len(ids["test"]) == 1 and ids["train"] != ids["test"]
     assert len(train) + len(test) == 6
-    runner.invoke(args=args)
+    again = runner.invoke(args=args)
+    assert again.exit_code == 1 and "news.train.jsonl: already exists; pass --force to replace it" in again.output
+    assert runner.invoke(args=[*args, "--force"]).exit_code == 0
     assert (tmp_path / "news.train.jsonl").read_text(encoding="utf-8").splitlines() == train
 
 
-def test_export_format_choices_list_only_working_writers(db, runner, tmp_path):
+def test_export_format_choices_and_bad_arguments(db, runner, tmp_path):
     make_project(db)
     help_text = runner.invoke(args=["export", "--help"]).output
-    assert "[jsonl]" in help_text
-    result = runner.invoke(args=["export", "news", "--format", "conll", "--out", str(tmp_path / "x")])
+    assert "jsonl|conll|spacy|brat|labelstudio|doccano" in help_text
+    result = runner.invoke(args=["export", "news", "--format", "csv", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
+    result = runner.invoke(args=["export", "news", "--format", "brat", "--out", "-"])
+    assert result.exit_code == 1 and "writes a binary file" in result.output
     result = runner.invoke(args=["export", "news", "--split", "train=1", "--out", "-"])
     assert result.exit_code == 1 and "give --out a file name" in result.output
     result = runner.invoke(args=["export", "news", "--split", "train=0.7", "--out", str(tmp_path / "x.jsonl")])

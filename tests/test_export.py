@@ -52,7 +52,7 @@ def test_each_layer_choice_writes_its_records(db):
     with pytest.raises(InvalidInput, match="unknown layer"):
         list(exporting.export_records(db, project, "silver"))
     with pytest.raises(InvalidInput, match="unknown export format"):
-        exporting.write_export(db, project, "gold", "conll", io.StringIO())
+        exporting.write_export(db, project, "gold", "csv", io.StringIO())
 
 
 def test_gold_that_is_not_adjudicated_is_not_exported_as_gold(db):
@@ -155,3 +155,34 @@ def test_export_queries_per_batch_not_per_document(db):
         event.remove(engine, "before_cursor_execute", count)
     assert len(records) == 300 and all(r["spans"][0]["text"] == "Person" for r in records)
     assert len(statements) <= 16, len(statements)
+
+
+def test_export_order_is_code_point_order_on_every_database(db):
+    project = make_project(db)
+    ids = ["b", "B", "é", "z", "Z", "ä", "a-1", "a_1", "a1", "Ω", "😀", "ａ"]
+    for i, external_id in enumerate(ids):
+        make_document(db, project, f"Text number {i}.", external_id=external_id)
+    db.commit()
+    assert [r["id"] for r in exporting.export_records(db, project, "documents")] == sorted(ids)
+
+
+def test_exporting_a_layer_reads_only_the_documents_it_writes(db):
+    project = make_project(db)
+    lines = [json.dumps({"id": f"plain-{i:04d}", "text": f"Plain article {i}."}) for i in range(450)]
+    lines.append(json.dumps({"id": "gold-1", "text": "Ana Berg said so.", "layer": "gold", "spans": [{"start": 0, "end": 8, "label": "PERSON"}]}))
+    importing.import_stream(db, project, "mix.jsonl", ("\n".join(lines) + "\n").encode())
+    db.commit()
+    texts_read: list[int] = []
+    engine = db.get_bind()
+
+    def spy(_conn, _cursor, statement, parameters, _context, _many):
+        """Count the documents whose text a statement reads."""
+        if "documents.text" in statement:
+            texts_read.append(len(parameters) if isinstance(parameters, (list, tuple, dict)) else 1)
+
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        assert [r["id"] for r in exporting.export_records(db, project, "gold")] == ["gold-1"]
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert len(texts_read) == 1 and texts_read[0] <= 2  # one query, for the one gold document (and its project id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from sqlalchemy import func
@@ -275,3 +276,22 @@ def test_export_download_works_with_a_bearer_token(client, db, setup):
         assert response.status_code == 200
         body = response.get_data(as_text=True)
     assert [json.loads(line)["id"] for line in body.splitlines()] == ["rain-1"]
+
+
+def test_import_page_reads_label_studio_with_a_label_map_and_notes_conversions(client, auth, db, setup):
+    pid = setup["project"].id
+    auth.login("carla")
+    page = client.get(f"/projects/{pid}/import").get_data(as_text=True)
+    offered = re.findall(r'<option[^>]*value="([a-z]+)"', page)
+    assert offered == ["auto", "text", "html", "jsonl", "labelstudio", "doccano", "brat"]
+    task = {"data": {"text": "Ida 🙂 Lund spoke.", "id": "s1"}, "annotations": [{"completed_by": 1, "result": [
+        {"id": "r1", "type": "labels", "value": {"start": 7, "end": 11, "text": "Lund", "labels": ["PER"]}}]}]}
+    upload = _upload(("ls.json", json.dumps([task]).encode()))
+    response = client.post(f"/projects/{pid}/import", data={**upload, "label_map": "PER"}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "must look like THEIRS=OURS" in response.get_data(as_text=True)
+    upload = _upload(("ls.json", json.dumps([task]).encode()))
+    response = client.post(f"/projects/{pid}/import", data={**upload, "label_map": "PER=PERSON"}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    body = client.get(f"/projects/{pid}").get_data(as_text=True)
+    assert "Imported 1 document (0 unchanged), 1 layer from 1 file." in body
+    assert "offsets counted in UTF-16 units were converted to code points" in body

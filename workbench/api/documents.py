@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import IO
 from typing import Any
+
+import ijson
 
 from flask import current_app
 from flask import jsonify
@@ -11,11 +15,12 @@ from flask import request
 
 from workbench.api import bp
 from workbench.api import error_response
-from workbench.api import json_body
 from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
 from workbench.errors import ImportError_
+from workbench.formats._foreign import LabelMapError
+from workbench.formats._foreign import parse_label_map
 from workbench.errors import InvalidInput
 from workbench.services import documents as document_service
 from workbench.services import importing
@@ -70,30 +75,87 @@ def get_document(project_id: int, document_id: int) -> Any:
     return jsonify(ok=True, document=serialize.document(document, layers))
 
 
-def _body_to_jsonl(body: dict[str, Any]) -> tuple[str, bytes]:
-    """Turn a JSON import body into ``(format, JSONL bytes)`` for the importer.
+class _BodyLines:
+    """A JSON import body read as it arrives, as the JSONL lines of its records (see :func:`_body_lines`)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.lines = _body_lines(stream)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.lines
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _Reader:
+    """The request stream as ijson reads it (werkzeug's stream takes ``read(0)`` for a disconnect)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size) if size != 0 else b""
+
+
+def _body_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """Yield the records of a JSON import body one at a time, each as one JSONL line, parsing the body as it arrives.
 
     ``{"format": "jsonl", "records": [...]}`` passes the records on as they
     are; ``{"documents": [{"id", "text", "meta"}, ...]}`` imports plain
-    documents.
+    documents.  Only one record is in memory at a time, whatever the body's size.
 
-    :raise InvalidInput: neither a ``records`` nor a ``documents`` list.
+    :raise InvalidInput: not a JSON object, malformed JSON, another format, or
+        neither a non-empty ``records`` nor ``documents`` list.
     """
-    if "records" in body:
-        fmt = body.get("format", "jsonl")
-        if fmt != "jsonl":
-            raise InvalidInput("a JSON body carries JSONL records; send other formats as a file upload")
-        items = body["records"]
-        key = "records"
-    elif "documents" in body:
-        items = body["documents"]
-        key = "documents"
-    else:
+    events = ijson.parse(_Reader(stream), use_float=True)
+    key: str | None = None
+    count = 0
+    try:
+        prefix, event, value = next(events)
+        if event != "start_map":
+            raise InvalidInput("the request body must be a JSON object")
+        for prefix, event, value in events:
+            if prefix == "format" and event == "string" and value != "jsonl":
+                raise InvalidInput("a JSON body carries JSONL records; send other formats as a file upload")
+            if prefix in ("records", "documents") and event == "start_array":
+                if key is not None:
+                    raise InvalidInput("send either 'records' or 'documents', not both")
+                key = prefix
+                item = f"{prefix}.item"
+                for record in _array_items(events, item):
+                    count += 1
+                    yield json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n"
+            elif prefix in ("records", "documents") and event not in ("start_array", "end_array"):
+                raise InvalidInput(f"'{prefix}' must be a non-empty list")
+    except ijson.JSONError as exc:
+        raise InvalidInput(f"the request body is not valid JSON ({str(exc).splitlines()[0][:120]})") from None
+    except StopIteration:
+        raise InvalidInput("the request body must be a JSON object") from None
+    if key is None:
         raise InvalidInput("send files as multipart/form-data, or a JSON body with 'records' or 'documents'")
-    if not isinstance(items, list) or not items:
+    if count == 0:
         raise InvalidInput(f"'{key}' must be a non-empty list")
-    lines = [json.dumps(item, ensure_ascii=False) for item in items]
-    return "jsonl", ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _array_items(events: Iterator[tuple[str, str, Any]], item: str) -> Iterator[Any]:
+    """Build and yield each item of the array whose items have prefix ``item``, consuming its events."""
+    builder: ijson.ObjectBuilder | None = None
+    depth = 0
+    for prefix, event, value in events:
+        if builder is None:
+            if event == "end_array" and prefix == item[: -len(".item")]:
+                return
+            builder = ijson.ObjectBuilder()
+            depth = 0
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth == 0:
+            yield builder.value
+            builder = None
 
 
 @bp.post("/projects/<int:project_id>/import")
@@ -111,10 +173,16 @@ def import_documents(project_id: int) -> Any:
         if not uploads:
             raise InvalidInput("attach one or more files as 'file' parts")
         fmt = (request.form.get("format") or "auto").strip()
+        try:
+            label_map = parse_label_map(request.form.get("label_map") or "")
+        except LabelMapError as exc:
+            raise InvalidInput(str(exc).replace("--label-map", "label_map")) from None
         sources: list[tuple[str, Any, str]] = [(f.filename or "upload", f.stream, fmt) for f in uploads]
     else:
-        fmt, data = _body_to_jsonl(json_body())
-        sources = [(BODY_NAME, data, fmt)]
+        if request.mimetype != "application/json":
+            raise InvalidInput("send files as multipart/form-data, or a JSON body (application/json)")
+        sources = [(BODY_NAME, _BodyLines(request.stream), "jsonl")]
+        label_map = {}
     reports = []
     failures: list[ImportError_] = []
     # One savepoint around the whole request, inside which the importer takes
@@ -125,7 +193,9 @@ def import_documents(project_id: int) -> Any:
     try:
         for filename, data, file_format in sources:
             try:
-                reports.append(importing.import_stream(session, project, filename, data, file_format, user=me()))
+                reports.append(importing.import_stream(
+                        session, project, filename, data, file_format, user=me(), label_map=label_map
+                    ))
             except ImportError_ as exc:
                 failures.append(exc)
     except BaseException:

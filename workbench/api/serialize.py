@@ -237,6 +237,7 @@ def file_report(report: Any) -> dict[str, Any]:
         "documents_created": _count(report, "documents_created", "documents"),
         "documents_unchanged": _count(report, "documents_unchanged", "unchanged"),
         "layers_created": _count(report, "layers_created", "layers"),
+        "notes": list(getattr(report, "notes", [])),
     }
 
 

@@ -122,3 +122,114 @@ def cp_to_utf16(cp: int, astral: list[int]) -> int:
 def overlaps(a: Span, b: Span) -> int:
     """Return how many code points ``a`` and ``b`` share (0 when disjoint)."""
     return max(0, min(a.end, b.end) - max(a.start, b.start))
+
+
+#: How another tool may have counted offsets, most likely first.  Label Studio
+#: counts what the browser counts (UTF-16 units); tools whose text went
+#: through a browser's text box see CRLF line breaks as one LF.
+OFFSET_UNITS = (
+    "code points",
+    "UTF-16 units",
+    "code points of the text with CRLF read as LF",
+    "UTF-16 units of the text with CRLF read as LF",
+)
+
+
+class ForeignOffsets:
+    """Convert another tool's offsets into code points of ``text`` (the text as stored).
+
+    ``convert(unit, start, end)`` maps a range counted in one of
+    :data:`OFFSET_UNITS` onto ``text``; :meth:`units` lists those that can
+    differ from code points for this text.
+    """
+
+    def __init__(self, text: str) -> None:
+        """Prepare the conversions for ``text``."""
+        self.text = text
+        self.astral = astral_positions(text)
+        self.lf_text = text.replace("\r\n", "\n") if "\r\n" in text else text
+        # LF-text positions of the line breaks that are CRLF in ``text``.
+        self.crlf: list[int] = []
+        if self.lf_text is not text:
+            shift = 0
+            for match in re.finditer("\r\n", text):
+                self.crlf.append(match.start() - shift)
+                shift += 1
+        self.lf_astral = astral_positions(self.lf_text) if self.crlf else self.astral
+
+    def units(self) -> tuple[str, ...]:
+        """Return the units worth trying for this text (code points always first)."""
+        out = [OFFSET_UNITS[0]]
+        if self.astral:
+            out.append(OFFSET_UNITS[1])
+        if self.crlf:
+            out.append(OFFSET_UNITS[2])
+            if self.astral:
+                out.append(OFFSET_UNITS[3])
+        return tuple(out)
+
+    def convert(self, unit: str, start: int, end: int) -> tuple[int, int]:
+        """Return ``(start, end)`` in code points of ``text`` for a range counted in ``unit``."""
+        if unit == OFFSET_UNITS[0]:
+            return start, end
+        if unit == OFFSET_UNITS[1]:
+            return utf16_to_cp(start, self.astral), utf16_to_cp(end, self.astral)
+        if unit == OFFSET_UNITS[3]:
+            start, end = utf16_to_cp(start, self.lf_astral), utf16_to_cp(end, self.lf_astral)
+        return start + bisect_left(self.crlf, start), end + bisect_left(self.crlf, end)
+
+    def to_unit(self, unit: str, start: int, end: int) -> tuple[int, int]:
+        """Return the code-point range ``[start, end)`` of ``text`` counted in ``unit`` (the inverse of :meth:`convert`)."""
+        if unit == OFFSET_UNITS[0]:
+            return start, end
+        if unit == OFFSET_UNITS[1]:
+            return cp_to_utf16(start, self.astral), cp_to_utf16(end, self.astral)
+        # Code points of text -> code points of the LF text: drop the CRs before.
+        crs = [p + i for i, p in enumerate(self.crlf)]  # where each CR sits in ``text``
+        start, end = start - bisect_left(crs, start), end - bisect_left(crs, end)
+        if unit == OFFSET_UNITS[3]:
+            return cp_to_utf16(start, self.lf_astral), cp_to_utf16(end, self.lf_astral)
+        return start, end
+
+    def fits(self, unit: str, start: int, end: int, quote: str | None) -> bool:
+        """Tell whether the range read in ``unit`` is a valid span of ``text`` (covering ``quote`` when given)."""
+        s, e = self.convert(unit, start, end)
+        try:
+            validate(self.text, s, e, quote)
+        except OffsetError:
+            return False
+        return True
+
+    def boundary_score(self, unit: str, ranges: list[tuple[int, int]]) -> int:
+        """Count how many edges of ``ranges`` (read in ``unit``) fall on token boundaries (for ranges without a quote)."""
+        score = 0
+        text = self.text
+        for start, end in ranges:
+            s, e = self.convert(unit, start, end)
+            if not (0 <= s < e <= len(text)):
+                return -1
+            score += (s == 0 or not (text[s - 1].isalnum() and text[s].isalnum()))
+            score += (e == len(text) or not (text[e - 1].isalnum() and text[e].isalnum()))
+        return score
+
+
+def choose_unit(text: str, ranges: list[tuple[int, int, str | None]]) -> tuple[ForeignOffsets, str]:
+    """Return the converter for ``text`` and the unit that fits the most of ``ranges`` ``(start, end, quote)``.
+
+    A unit under which every quoted range covers its quote wins; among units
+    that fit equally, the one putting more unquoted edges on token boundaries,
+    and then the earlier unit in :data:`OFFSET_UNITS` (code points).
+    """
+    converter = ForeignOffsets(text)
+    units = converter.units()
+    if len(units) == 1:
+        return converter, units[0]
+    unquoted = [(s, e) for s, e, q in ranges if q is None]
+    best = units[0]
+    best_key: tuple[int, int] | None = None
+    for unit in units:
+        fitting = sum(converter.fits(unit, s, e, q) for s, e, q in ranges)
+        key = (fitting, converter.boundary_score(unit, unquoted) if unquoted else 0)
+        if best_key is None or key > best_key:
+            best, best_key = unit, key
+    return converter, best

@@ -1,11 +1,15 @@
 """Readers and writers of dataset formats (pure: stdlib and ``workbench.domain`` only).
 
 ``READERS`` maps a format name to a function
-``read(filename, stream, schema) -> Iterator[DocumentRecord]`` that raises
-:class:`FormatError` (``file:line: reason``) on the first problem.
-``WRITERS`` maps a format name to a function ``write(records, fh) -> int``
-taking export records (dicts of the JSONL shape) and returning how many it
-wrote.  New formats (brat, Label Studio, doccano, CoNLL, spaCy) plug in here.
+``read(filename, stream, schema[, options]) -> Iterator[DocumentRecord]``
+that raises :class:`FormatError` (``file:line: reason``) on the first
+problem; the readers of other tools' formats (``MAPPED_READERS``) take a
+:class:`ReadOptions` with the label map and note what they converted.
+``WRITERS`` maps a format name to a :class:`Writer`: a function
+``write(records, fh, context) -> int`` taking export records (dicts of the
+JSONL shape), with the file extension, media type and whether it writes
+bytes or text.  (spaCy's DocBin is written outside this pure package, by
+``workbench.spacy_docbin``, and registered by the export service.)
 """
 
 from __future__ import annotations
@@ -13,46 +17,124 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO
 from typing import Any
 
 from workbench.domain.schema import Schema
+from workbench.formats import brat
+from workbench.formats import conll
+from workbench.formats import doccano
+from workbench.formats import html_article
 from workbench.formats import jsonl
+from workbench.formats import labelstudio
 from workbench.formats import text
+from workbench.formats._foreign import ReadOptions
 from workbench.formats.records import DocumentRecord
+from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
 from workbench.formats.records import PlainDocument
 
-Reader = Callable[[str, IO[bytes], Schema], Iterator[DocumentRecord]]
-Writer = Callable[[Iterable[dict[str, Any]], IO[str]], int]
+Reader = Callable[..., Iterator[DocumentRecord]]
 
-READERS: dict[str, Reader] = {"text": text.read, "jsonl": jsonl.read}
+
+@dataclass(frozen=True)
+class Writer:
+    """One export format: ``write(records, fh, context) -> int``; ``binary``: ``fh`` takes bytes, else text."""
+
+    write: Callable[[Iterable[dict[str, Any]], Any, ExportContext], int]
+    extension: str
+    mimetype: str
+    binary: bool = False
+    #: The import format that reads this back (None: cannot be read back).
+    reader: str | None = None
+
+
+READERS: dict[str, Reader] = {
+    "text": text.read,
+    "jsonl": jsonl.read,
+    "html": html_article.read,
+    "brat": brat.read,
+    "labelstudio": labelstudio.read,
+    "doccano": doccano.read,
+}
+#: Readers that take a ``ReadOptions`` (label map, notes) as their fourth argument.
+MAPPED_READERS = {"html", "brat", "labelstudio", "doccano"}
 #: Readers the importer prefers where a format has one: the same records as
 #: ``READERS`` gives, but plain documents as bare ``PlainDocument`` tuples.
 PLAIN_READERS: dict[str, Callable[[str, IO[bytes], Schema], Iterator[DocumentRecord | PlainDocument]]] = {
     "jsonl": jsonl.read_items
 }
-WRITERS: dict[str, Writer] = {"jsonl": jsonl.write}
+WRITERS: dict[str, Writer] = {
+    "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl"),
+    "conll": Writer(conll.write, ".conll", "text/plain"),
+    "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat"),
+    "labelstudio": Writer(labelstudio.write, ".json", "application/json", reader="labelstudio"),
+    "doccano": Writer(doccano.write, ".jsonl", "application/x-ndjson", reader="doccano"),
+}
 
 #: File name endings that ``detect_format`` knows, and what they mean.
-EXTENSIONS = {".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl", ".txt": "text", ".md": "text", ".markdown": "text"}
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".json-lines": "jsonl",
+    ".ndjson": "jsonl",
+    ".txt": "text",
+    ".md": "text",
+    ".markdown": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".zip": "brat",
+}
 
 
 def detect_format(filename: str, first_bytes: bytes) -> str:
     """Guess a file's format for ``--format auto``, from its name, else from its first character.
 
+    A ``.json`` file holding a JSON array is Label Studio's export; a
+    ``.jsonl`` line with ``entities`` or a ``label`` list and no ``spans`` is doccano's.
+
     :raise FormatError: neither the name nor the content tells.
     """
     suffix = PurePath(filename).suffix.lower()
-    if suffix in EXTENSIONS:
-        return EXTENSIONS[suffix]
     head = first_bytes.lstrip(b"\xef\xbb\xbf").lstrip()
+    if suffix == ".json" or head.startswith(b"["):
+        if head.startswith(b"["):
+            return "labelstudio"
+    if suffix in EXTENSIONS:
+        found = EXTENSIONS[suffix]
+        if found == "jsonl" and _looks_like_doccano(head):
+            return "doccano"
+        return found
     if head.startswith(b"{"):
-        return "jsonl"
+        return "doccano" if _looks_like_doccano(head) else "jsonl"
+    if head[:5].lower() in (b"<!doc", b"<html"):
+        return "html"
     raise FormatError(
-        filename, None, "cannot tell the format (name it .jsonl, .txt or .md, or pass --format text|jsonl)"
+        filename,
+        None,
+        "cannot tell the format (name it .jsonl, .txt, .md, .html, .json or .zip, or pass --format "
+        + "|".join(READERS)
+        + ")",
     )
 
 
-__all__ = ["READERS", "PLAIN_READERS", "WRITERS", "EXTENSIONS", "DocumentRecord", "FormatError", "detect_format"]
+def _looks_like_doccano(head: bytes) -> bool:
+    """Tell whether the first line of a JSONL file is doccano's (``entities`` or ``label``, no ``spans``)."""
+    first = head.split(b"\n", 1)[0]
+    return (b'"entities"' in first or b'"label"' in first) and b'"spans"' not in first
+
+
+__all__ = [
+    "READERS",
+    "MAPPED_READERS",
+    "PLAIN_READERS",
+    "WRITERS",
+    "EXTENSIONS",
+    "DocumentRecord",
+    "ExportContext",
+    "FormatError",
+    "ReadOptions",
+    "Writer",
+    "detect_format",
+]

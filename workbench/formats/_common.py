@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from collections.abc import Iterator
 from pathlib import PurePath
 
 from workbench.formats.records import FormatError
@@ -45,6 +47,15 @@ def decode(filename: str, data: bytes) -> str:
         return decode_utf8(data)
     except Undecodable as exc:
         raise FormatError(filename, data.count(b"\n", 0, exc.position) + 1, exc.reason) from None
+
+
+def record_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line number, raw line)`` of a JSON-lines file, skipping blank lines and a leading byte order mark."""
+    for number, raw in enumerate(stream, 1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if raw.strip():
+            yield number, raw
 
 
 def slugify(value: str) -> str:

@@ -23,6 +23,7 @@ from workbench.domain.offsets import text_sha256
 from workbench.domain.schema import Schema
 from workbench.formats._common import Undecodable
 from workbench.formats._common import decode_utf8
+from workbench.formats._common import record_lines
 from workbench.formats._common import stem_id
 from workbench.formats.records import LAYERS
 from workbench.formats.records import AttributionRecord
@@ -71,11 +72,7 @@ def read_items(filename: str, stream: IO[bytes], schema: Schema) -> Iterator[Doc
     first_lines: dict[str, int] = {}
     layers: dict[str | tuple[str, str | None, str | None], int] = {}
     count = 0
-    for number, raw in enumerate(stream, 1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if not raw.strip():
-            continue
+    for number, raw in record_lines(stream):
         try:
             record = _parse(raw, schema, f"{stem}-{number}", number)
             if type(record) is tuple:
@@ -365,7 +362,7 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def write(records: Iterable[dict[str, Any]], fh: IO[str]) -> int:
+def write(records: Iterable[dict[str, Any]], fh: IO[str], context: Any = None) -> int:
     """Write export records to ``fh``, one per line with a trailing newline; return how many."""
     count = 0
     for record in records:

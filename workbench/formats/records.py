@@ -92,3 +92,20 @@ class DocumentRecord:
     line: int = 1
     #: The SHA-256 of ``text`` when the reader computed it already ("" when not).
     text_sha256: str = ""
+
+
+@dataclass
+class ExportContext:
+    """What a writer gets besides the records: the project's schema; and what it reports back.
+
+    :param schema: the project's parsed schema (a ``workbench.domain.schema.Schema``).
+    :param problems: one line per annotation the format cannot hold (a span
+        that cuts a token in CoNLL, say), which the writer left out.
+    """
+
+    schema: Any = None
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        """Report one annotation the format cannot hold."""
+        self.problems.append(message)

@@ -48,6 +48,36 @@ def assign_splits(ids: list[str], parts: list[tuple[str, float]], seed: int) -> 
     return out
 
 
+def assign_grouped_splits(groups: dict[str, str], parts: list[tuple[str, float]], seed: int) -> dict[str, str]:
+    """Map each id to a split name keeping each group (``groups`` maps id -> group key) in one split.
+
+    The groups are sorted, shuffled with ``seed`` and laid end to end by their
+    sizes; a group goes to the split its middle falls in, so the splits come
+    as close to the fractions as whole groups allow.  Deterministic.
+    """
+    members: dict[str, list[str]] = {}
+    for doc_id, key in groups.items():
+        members.setdefault(key, []).append(doc_id)
+    order = sorted(members)
+    random.Random(seed).shuffle(order)
+    total = len(groups) or 1
+    bounds = []
+    cumulative = 0.0
+    for name, fraction in parts:
+        cumulative += fraction
+        bounds.append((cumulative, name))
+    out: dict[str, str] = {}
+    done = 0
+    for key in order:
+        size = len(members[key])
+        middle = (done + size / 2) / total
+        name = next((n for bound, n in bounds if middle < bound), parts[-1][0])
+        for doc_id in members[key]:
+            out[doc_id] = name
+        done += size
+    return out
+
+
 def split_path(path: str, name: str) -> str:
     """Return the file name of one split: ``out.jsonl`` → ``out.train.jsonl``."""
     pure = PurePath(path)

@@ -7,20 +7,38 @@ memory stays flat however large the project.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
 from typing import IO
 from typing import Any
 
+from sqlalchemy import Text
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
 from workbench.errors import InvalidInput
 from workbench.formats import WRITERS
+from workbench.formats import ExportContext
+from workbench.formats import Writer
 from workbench.formats.jsonl import FORMAT_VERSION
+from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
+from workbench.formats.split import split_path
+from workbench.models import AgreementCache
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
@@ -29,6 +47,7 @@ from workbench.models import Project
 from workbench.models import Relation
 from workbench.models import Span
 from workbench.models import User
+from workbench.models import utcnow
 from workbench.services import projects as project_service
 
 #: The ``--layer`` choices.
@@ -68,21 +87,23 @@ def export_records(
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
     schema = project_service.project_schema(project)
     schema_ref = {"name": schema.name, "version": schema.version}
-    pairs = sorted(
-        (str(ext), int(doc_id))
-        for ext, doc_id in session.execute(
-            select(Document.external_id, Document.id).where(Document.project_id == project.id)
+    query = select(Document.external_id, Document.id).where(Document.project_id == project.id)
+    if layer not in ("documents", "all"):
+        # Read only the documents that have a layer to write, not every text of the project.
+        query = query.where(
+            select(AnnotationSet.id)
+            .where(AnnotationSet.document_id == Document.id, *_set_filter(layer))
+            .exists()
         )
-    )
-    if only is not None:
-        keep = set(only)
-        pairs = [p for p in pairs if p[0] in keep]
-    for start in range(0, len(pairs), BATCH):
-        chunk = [doc_id for _ext, doc_id in pairs[start : start + BATCH]]
+    keep = set(only) if only is not None else None
+    for page in _pages(session, query):
+        chunk = [doc_id for ext, doc_id in page if keep is None or ext in keep]
+        if not chunk:
+            continue
         docs = {
-            row[0]: row
-            for row in session.execute(
-                select(Document.id, Document.external_id, Document.title, Document.text, Document.meta).where(
+            row[0]: (row[0], row[1], row[2], row[3], _json(row[4]))
+            for row in session.connection().execute(
+                select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta)).where(
                     Document.id.in_(chunk)
                 )
             )
@@ -100,6 +121,43 @@ def export_records(
                 yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
             for item in layers.get(doc_id, []):
                 yield {**base, **item, **tail}
+
+
+def _raw(column: Any) -> Any:
+    """Select a JSON column as the database gives it (text on SQLite), decoded by :func:`_json` only where not empty."""
+    return type_coerce(column, Text)
+
+
+def _json(value: Any) -> Any:
+    """Decode a JSON value selected through :func:`_raw` (PostgreSQL's driver hands it decoded already)."""
+    if not isinstance(value, str):
+        return value
+    if value in ("{}", "null"):
+        return {} if value == "{}" else None
+    return json.loads(value)
+
+
+def _pages(session: Session, query: Any) -> Iterator[list[tuple[str, int]]]:
+    """Yield ``(external id, document id)`` rows of ``query`` a batch at a time, in code-point order of the ids.
+
+    Keyset pagination (``external_id > last``), so only one batch of ids is
+    in memory however many documents there are.  SQLite compares text as
+    UTF-8 bytes and PostgreSQL's ``"C"`` collation does too: both are
+    code-point order, the order Python sorts strings in.
+    """
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    last: str | None = None
+    while True:
+        paged = query.order_by(key).limit(BATCH)
+        if last is not None:
+            paged = paged.where(key > last)
+        rows = [(str(ext), int(doc_id)) for ext, doc_id in session.execute(paged)]
+        if not rows:
+            return
+        yield rows
+        last = rows[-1][0]
 
 
 def _layers(
@@ -124,17 +182,19 @@ def _layers(
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
     spans: dict[int, list[tuple[Any, ...]]] = {}
     uid_of: dict[int, str] = {}
-    for row in session.execute(
-        select(Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, Span.attrs, Span.provenance).where(
-            Span.set_id.in_(set_ids)
-        )
+    connection = session.connection()
+    for row in connection.execute(
+        select(
+            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance)
+        ).where(Span.set_id.in_(set_ids))
     ):
         spans.setdefault(row[1], []).append(row)
         uid_of[row[0]] = row[2]
     relations: dict[int, list[tuple[Any, ...]]] = {}
-    for row in session.execute(
+    for row in connection.execute(
         select(
-            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id, Relation.attrs, Relation.provenance
+            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
+            _raw(Relation.attrs), _raw(Relation.provenance),
         )
         .where(Relation.set_id.in_(set_ids))
         .order_by(Relation.id)
@@ -142,9 +202,10 @@ def _layers(
         relations.setdefault(row[1], []).append(row)
     attributions: dict[int, list[tuple[Any, ...]]] = {}
     attribution_ids: list[int] = []
-    for row in session.execute(
+    for row in connection.execute(
         select(
-            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id, Attribution.attrs, Attribution.provenance
+            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
+            _raw(Attribution.attrs), _raw(Attribution.provenance),
         )
         .where(Attribution.set_id.in_(set_ids))
         .order_by(Attribution.id)
@@ -153,7 +214,7 @@ def _layers(
         attribution_ids.append(row[0])
     content: dict[int, list[int]] = {}
     if attribution_ids:
-        for att_id, span_id in session.execute(
+        for att_id, span_id in connection.execute(
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .where(AttributionContent.attribution_id.in_(attribution_ids))
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
@@ -181,7 +242,7 @@ def _layers(
             "status": status,
             "spans": [
                 with_provenance(
-                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": attrs or {}}, prov
+                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}}, _json(prov)
                 )
                 for _sid, _set, uid, s, e, label, attrs, prov in sorted(
                     spans.get(set_id, []), key=lambda r: (r[3], r[4], r[5], r[2])
@@ -189,7 +250,7 @@ def _layers(
             ],
             "relations": [
                 with_provenance(
-                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": attrs or {}}, prov
+                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": _json(attrs) or {}}, _json(prov)
                 )
                 for _rid, _set, uid, rtype, head, tail, attrs, prov in relations.get(set_id, [])
             ],
@@ -200,9 +261,9 @@ def _layers(
                         "source": uid_of[source] if source is not None else None,
                         "cue": uid_of[cue] if cue is not None else None,
                         "content": [uid_of[c] for c in content.get(aid, [])],
-                        "attrs": attrs or {},
+                        "attrs": _json(attrs) or {},
                     },
-                    prov,
+                    _json(prov),
                 )
                 for aid, _set, uid, source, cue, attrs, prov in attributions.get(set_id, [])
             ],
@@ -211,30 +272,349 @@ def _layers(
     return {doc_id: [item for _key, item in sorted(items, key=lambda p: p[0])] for doc_id, items in out.items()}
 
 
-def plan_split(session: Session, project: Project, spec: str, seed: int) -> dict[str, set[str]]:
+def plan_split(
+    session: Session, project: Project, spec: str, seed: int, group_by: str | None = None
+) -> dict[str, set[str]]:
     """Return, per split name, the external ids that go there (deterministic for a given seed).
 
+    :param group_by: a meta key: documents sharing its value go to one split
+        (a document without it is a group of its own).
     :raise InvalidInput: a malformed split spec.
     """
     try:
         parts = parse_split(spec)
     except ValueError as exc:
         raise InvalidInput(f"--split: {exc}") from None
-    assignment = assign_splits(document_external_ids(session, project), parts, seed)
+    if group_by:
+        groups: dict[str, str] = {}
+        for external_id, meta in session.execute(
+            select(Document.external_id, Document.meta).where(Document.project_id == project.id)
+        ):
+            value = (meta or {}).get(group_by)
+            groups[external_id] = f"value:{value}" if value not in (None, "") else f"document:{external_id}"
+        assignment = assign_grouped_splits(groups, parts, seed)
+    else:
+        assignment = assign_splits(document_external_ids(session, project), parts, seed)
     plan: dict[str, set[str]] = {name: set() for name, _ in parts}
     for external_id, name in assignment.items():
         plan[name].add(external_id)
     return plan
 
 
+def export_writers() -> dict[str, Writer]:
+    """Return the export formats: the pure writers, and spaCy's DocBin (written only where spaCy is installed)."""
+    from workbench import spacy_docbin
+
+    return {**WRITERS, "spacy": Writer(spacy_docbin.write, ".spacy", "application/octet-stream", binary=True)}
+
+
+#: Every export format, whether or not its optional library is installed.
+FORMATS = ("jsonl", "conll", "spacy", "brat", "labelstudio", "doccano")
+
+
+def available_formats() -> list[str]:
+    """Return the export formats that work on this installation (spaCy's only with spaCy installed)."""
+    from workbench import spacy_docbin
+
+    return [f for f in FORMATS if f != "spacy" or spacy_docbin.available()]
+
+
+def require_writer(fmt: str) -> Writer:
+    """Return the writer of ``fmt``.
+
+    :raise InvalidInput: an unknown format, or spaCy's without spaCy (saying how to get it).
+    """
+    from workbench import spacy_docbin
+
+    writers = export_writers()
+    if fmt not in writers:
+        raise InvalidInput(f"unknown export format {fmt!r} (use {', '.join(FORMATS)})")
+    if fmt == "spacy" and not spacy_docbin.available():
+        raise InvalidInput(f"the spacy format needs spaCy, which is not installed: {spacy_docbin.INSTALL_HINT}")
+    return writers[fmt]
+
+
+def require_export(layer: str, fmt: str) -> Writer:
+    """Return the writer of ``fmt`` after checking ``layer`` (what a download or an export job is asked for).
+
+    :raise InvalidInput: an unknown layer or format, or spaCy's without spaCy.
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(f"layer must be one of {', '.join(LAYERS)}")
+    return require_writer(fmt)
+
+
 def write_export(
-    session: Session, project: Project, layer: str, fmt: str, fh: IO[str], only: Iterable[str] | None = None
+    session: Session,
+    project: Project,
+    layer: str,
+    fmt: str,
+    fh: IO[Any],
+    only: Iterable[str] | None = None,
+    context: ExportContext | None = None,
 ) -> int:
     """Write the records of ``layer`` in format ``fmt`` to ``fh``; return how many were written.
 
-    :raise InvalidInput: an unknown format or layer.
+    ``fh`` is a binary file (any format) or a text file (the text formats).
+
+    :raise InvalidInput: an unknown format or layer, or a binary format to a text file.
     """
-    writer = WRITERS.get(fmt)
-    if writer is None:
-        raise InvalidInput(f"unknown export format {fmt!r} (use {', '.join(WRITERS)})")
-    return writer(export_records(session, project, layer, only), fh)
+    writer = require_writer(fmt)
+    context = context or ExportContext(schema=project_service.project_schema(project))
+    records = export_records(session, project, layer, only)
+    is_text = isinstance(fh, io.TextIOBase)
+    if writer.binary:
+        if is_text:
+            raise InvalidInput(f"the {fmt} format writes a binary file; give a file name, not standard output")
+        return writer.write(records, fh, context)
+    if is_text:
+        return writer.write(records, fh, context)
+    text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+    try:
+        return writer.write(records, text, context)
+    finally:
+        text.flush()
+        text.detach()
+
+
+# -- writing files: safe, with a manifest ----------------------------------------
+
+
+@dataclass
+class SplitCounts:
+    """What went into one file: records, documents, spans per label, relations, attributions."""
+
+    records: int = 0
+    documents: int = 0
+    spans: int = 0
+    relations: int = 0
+    attributions: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    layers: dict[str, int] = field(default_factory=dict)
+
+    def count(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass ``records`` through, counting them."""
+        last = None
+        for record in records:
+            self.records += 1
+            if record["id"] != last:
+                self.documents += 1
+                last = record["id"]
+            layer = record.get("layer") or "document"
+            self.layers[layer] = self.layers.get(layer, 0) + 1
+            for span in record.get("spans") or []:
+                self.spans += 1
+                self.labels[span["label"]] = self.labels.get(span["label"], 0) + 1
+            self.relations += len(record.get("relations") or [])
+            self.attributions += len(record.get("attributions") or [])
+            yield record
+
+
+@dataclass
+class ExportResult:
+    """What an export to files wrote: per file its split name, path and counts; the manifest; the problems."""
+
+    files: list[tuple[str | None, Path, SplitCounts]]
+    manifest: Path
+    problems: list[str]
+
+
+def manifest_path(out: Path) -> Path:
+    """Return the manifest's path beside ``out`` (``data.jsonl`` → ``data.jsonl.manifest.json``; one for all its splits)."""
+    return out.with_name(f"{out.name}.manifest.json")
+
+
+def check_target(session: Session, path: Path, force: bool) -> None:
+    """Refuse to write over the instance's database, always, and over any existing file without ``force``.
+
+    :raise InvalidInput: with the reason.
+    """
+    database = session.get_bind().url.database if session.get_bind().url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:":
+        db_path = Path(database).resolve()
+        target = path.resolve()
+        same = path.exists() and db_path.exists() and os.path.samefile(path, db_path)
+        if same or target == db_path or target.name.startswith(db_path.name) and target.parent == db_path.parent:
+            raise InvalidInput(f"{path}: that is the workbench's database (or its journal); choose another file")
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a folder; give a file name")
+    if path.exists() and not force:
+        raise InvalidInput(f"{path}: already exists; pass --force to replace it")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path.parent}: no such folder")
+
+
+def export_to_path(
+    session: Session,
+    project: Project,
+    out: Path,
+    layer: str = "gold",
+    fmt: str = "jsonl",
+    split: str | None = None,
+    seed: int = 0,
+    group_by: str | None = None,
+    force: bool = False,
+    command: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write ``layer`` in ``fmt`` to ``out`` (one file per split), and a manifest beside it.
+
+    Each file is written to a temporary file in the same folder and renamed
+    into place, so an interrupted export leaves no half file and nothing
+    existing is touched before the new file is complete.
+
+    :param progress: called with the number of records written so far, now and then.
+    :raise InvalidInput: a bad format, layer or split, or a target that is the
+        database or exists (without ``force``).
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
+    writer = require_writer(fmt)
+    if group_by and not split:
+        raise InvalidInput("--group-by needs --split")
+    plan: dict[str | None, set[str] | None]
+    if split:
+        plan = dict(plan_split(session, project, split, seed, group_by))
+        targets = {name: Path(split_path(str(out), name)) for name in plan}
+    else:
+        plan = {None: None}
+        targets = {None: out}
+    manifest = manifest_path(out)
+    for path in [*targets.values(), manifest]:
+        check_target(session, path, force)
+    schema = project_service.project_schema(project)
+    context = ExportContext(schema=schema)
+    files: list[tuple[str | None, Path, SplitCounts]] = []
+    done = 0
+    for name, ids in plan.items():
+        counts = SplitCounts()
+
+        def counted(records: Iterable[dict[str, Any]], counts: SplitCounts = counts) -> Iterator[dict[str, Any]]:
+            nonlocal done
+            for record in counts.count(records):
+                done += 1
+                if progress is not None and done % 100 == 0:
+                    progress(done)
+                yield record
+
+        def write(fh: IO[bytes], ids: set[str] | None = ids, counted: Any = counted) -> None:
+            records = counted(export_records(session, project, layer, ids))
+            if writer.binary:
+                writer.write(records, fh, context)
+            else:
+                text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
+                writer.write(records, text, context)
+                text.flush()
+                text.detach()
+
+        atomic_write(targets[name], write)
+        files.append((name, targets[name], counts))
+    if progress is not None:
+        progress(done)
+    body = build_manifest(session, project, layer, fmt, split, seed, group_by, command, files, context.problems)
+    atomic_write(manifest, lambda fh: fh.write((json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8")))
+    return ExportResult(files, manifest, context.problems)
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write ``path`` through a temporary file in its folder, renamed into place when complete."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_manifest(
+    session: Session,
+    project: Project,
+    layer: str,
+    fmt: str,
+    split: str | None,
+    seed: int,
+    group_by: str | None,
+    command: str,
+    files: list[tuple[str | None, Path, SplitCounts]],
+    problems: list[str],
+) -> dict[str, Any]:
+    """Return the manifest of an export: what was written, from what, by what, with checksums."""
+    schema = project_service.project_schema(project)
+    cached = session.get(AgreementCache, project.id)
+    agreement = None
+    if cached is not None:
+        result = cached.result or {}
+        agreement = {
+            "computed_at": cached.computed_at.isoformat() if cached.computed_at else None,
+            **{key: result[key] for key in ("annotators", "documents", "span_f1", "relations_f1", "attributions_f1") if key in result},
+        }
+    try:
+        version = importlib.metadata.version("workbench")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return {
+        "workbench_version": version,
+        "created_at": utcnow().isoformat(),
+        "command": command,
+        "project": project.name,
+        "layer": layer,
+        "format": fmt,
+        "split": split,
+        "seed": seed if split else None,
+        "group_by": group_by,
+        "schema": schema.to_dict(),
+        "guidelines": {
+            "version": (project.settings or {}).get("guidelines_version"),
+            "sha256": text_sha256(project.guidelines or ""),
+        },
+        "agreement": agreement,
+        "files": [
+            {
+                "split": name,
+                "path": path.name,
+                "bytes": path.stat().st_size,
+                "sha256": file_sha256(path),
+                "records": counts.records,
+                "documents": counts.documents,
+                "layers": dict(sorted(counts.layers.items())),
+                "spans": counts.spans,
+                "labels": dict(sorted(counts.labels.items())),
+                "relations": counts.relations,
+                "attributions": counts.attributions,
+            }
+            for name, path, counts in files
+        ],
+        "problems": problems,
+    }
+
+
+def count_records(session: Session, project: Project, layer: str) -> int:
+    """Return how many records an export of ``layer`` writes (for a progress bar)."""
+    from sqlalchemy import func
+
+    documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+    if layer == "documents":
+        return documents
+    sets = (
+        session.scalar(
+            select(func.count(AnnotationSet.id))
+            .join(Document, Document.id == AnnotationSet.document_id)
+            .where(Document.project_id == project.id, *_set_filter(layer))
+        )
+        or 0
+    )
+    return sets + (documents if layer == "all" else 0)

@@ -35,8 +35,11 @@ from workbench.errors import ImportError_
 from workbench.errors import InvalidInput
 from workbench.errors import WorkbenchError
 from workbench.formats import EXTENSIONS
+from workbench.formats import MAPPED_READERS
 from workbench.formats import PLAIN_READERS
 from workbench.formats import READERS
+from workbench.formats import ReadOptions
+from workbench.formats import brat as brat_format
 from workbench.formats import detect_format
 from workbench.formats import text as text_format
 from workbench.formats.records import DocumentRecord
@@ -57,6 +60,8 @@ from workbench.services import projects as project_service
 from workbench.services import users as user_service
 from workbench.transactions import begin_write
 
+#: Bytes of a file read to tell its format.
+SNIFF_BYTES = 65536
 #: Records written per round of bulk inserts.
 BATCH = 1000
 #: Text files read and checked before their documents are written together.
@@ -94,6 +99,8 @@ class FileReport:
     documents: int = 0
     unchanged: int = 0
     layers: int = 0
+    #: What the reader converted (offsets counted in UTF-16 units, say).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +124,11 @@ class ImportReport:
         """Return how many annotation layers were created."""
         return sum(f.layers for f in self.files)
 
+    @property
+    def notes(self) -> list[str]:
+        """Return what the readers converted, file by file."""
+        return [note for f in self.files for note in f.notes]
+
     def summary(self) -> str:
         """Return one line such as ``Imported 4 documents (1 unchanged), 2 layers from 3 files``."""
         files = len(self.files)
@@ -126,15 +138,20 @@ class ImportReport:
         )
 
 
-def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
-    """Return the files to import: files as given, folders as their .txt/.md/.jsonl files sorted by name.
+def expand_paths(paths: Iterable[Path | str], fmt: str = "auto") -> list[Path]:
+    """Return the files to import: files as given, folders as their .txt/.md/.jsonl/.html ... files sorted by name.
+
+    A folder of brat files (read as brat, or with ``.ann`` files in it under
+    ``auto``) stays one path: it is imported as one unit.
 
     :raise ImportError_: a path that does not exist.
     """
     out: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and (fmt == "brat" or (fmt == "auto" and is_brat_folder(path))):
+            out.append(path)
+        elif path.is_dir():
             out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in EXTENSIONS))
         elif path.is_file():
             out.append(path)
@@ -150,6 +167,7 @@ def import_paths(
     fmt: str = "auto",
     progress: Callable[[Path], None] | None = None,
     user: User | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> ImportReport:
     """Import files and folders into ``project``, all or nothing per file, stopping at the first bad file.
 
@@ -172,8 +190,13 @@ def import_paths(
     def one_file(path: Path) -> None:
         """Import ``path`` on its own (the exact, per-file path)."""
         try:
-            with path.open("rb") as fh:
-                file_report = import_stream(session, project, str(path), fh, fmt, user=user, schema=schema)
+            if path.is_dir():
+                file_report = import_brat_folder(session, project, path, user=user, label_map=label_map)
+            else:
+                with path.open("rb") as fh:
+                    file_report = import_stream(
+                        session, project, str(path), fh, fmt, user=user, schema=schema, label_map=label_map
+                    )
         except OSError as exc:
             error = ImportError_(str(path), None, f"cannot read: {exc.strerror or exc}")
             error.extra["report"] = report
@@ -186,7 +209,7 @@ def import_paths(
             progress(path)
 
     batch = _TextBatch(session, project, report, one_file, progress)
-    for path in expand_paths(paths):
+    for path in expand_paths(paths, fmt):
         if _is_text(path, fmt) and batch.add(path):
             continue
         # Not an article, or one that cannot be read or parsed: the files
@@ -346,18 +369,21 @@ def import_stream(
     fmt: str = "auto",
     user: User | None = None,
     schema: Schema | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> FileReport:
     """Import one file (an open binary file or its bytes), all or nothing.
 
     :param filename: the name shown in errors; its stem gives ids where the file has none.
     :param schema: the project's parsed schema, when the caller has it already.
+    :param label_map: another tool's labels and relation types -> the project's
+        (brat, Label Studio, doccano, and the hints of HTML).
     :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
     """
     stream: IO[bytes] = io.BytesIO(fh_or_bytes) if isinstance(fh_or_bytes, (bytes, bytearray)) else fh_or_bytes
     if fmt == "auto":
         if not stream.seekable():
             stream = io.BytesIO(stream.read())
-        head = stream.read(512)
+        head = stream.read(SNIFF_BYTES)
         stream.seek(0)
         try:
             fmt = detect_format(filename, head)
@@ -366,16 +392,73 @@ def import_stream(
     reader = READERS.get(fmt)
     if reader is None:
         raise InvalidInput(f"unknown import format {fmt!r} (use auto, {', '.join(READERS)})")
-    reader = PLAIN_READERS.get(fmt, reader)
+    schema = schema or project_service.project_schema(project)
+    options = _read_options(fmt, label_map)
+    if fmt in MAPPED_READERS:
+        records: Iterable[DocumentRecord | PlainDocument] = reader(filename, stream, schema, options)
+    else:
+        records = PLAIN_READERS.get(fmt, reader)(filename, stream, schema)
+    return import_records(session, project, filename, fmt, records, user=user, schema=schema, options=options)
+
+
+def _read_options(fmt: str, label_map: dict[str, str] | None) -> ReadOptions:
+    """Return the reader's options; a label map for a format without other tools' labels is refused.
+
+    :raise InvalidInput: a label map given for JSONL (whose labels are the project's own).
+    """
+    if label_map and fmt == "jsonl":
+        raise InvalidInput("--label-map applies to brat, html, labelstudio and doccano files; JSONL uses the project's labels")
+    return ReadOptions(label_map=dict(label_map or {}))
+
+
+def import_records(
+    session: Session,
+    project: Project,
+    filename: str,
+    fmt: str,
+    records: Iterable[DocumentRecord | PlainDocument],
+    user: User | None = None,
+    schema: Schema | None = None,
+    options: ReadOptions | None = None,
+) -> FileReport:
+    """Write the records a reader yields (lazily) for one file or folder, all or nothing.
+
+    :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
+    """
     schema = schema or project_service.project_schema(project)
     begin_write(session)
     with session.begin_nested():
         importer = _FileImport(session, project, filename, fmt, schema, user)
         try:
-            importer.run(reader(filename, stream, schema))
+            importer.run(records)
         except FormatError as exc:
             raise ImportError_(exc.filename, exc.line, exc.reason) from None
+    if options is not None:
+        importer.report.notes = list(options.notes)
     return importer.report
+
+
+def import_brat_folder(
+    session: Session,
+    project: Project,
+    folder: Path,
+    user: User | None = None,
+    label_map: dict[str, str] | None = None,
+) -> FileReport:
+    """Import a folder of brat ``.txt`` and ``.ann`` files as one unit, all or nothing.
+
+    :raise ImportError_: ``file:line: reason``; nothing of the folder is kept.
+    """
+    schema = project_service.project_schema(project)
+    options = _read_options("brat", label_map)
+    return import_records(
+        session, project, str(folder), "brat", brat_format.read_folder(folder, schema, options), user=user, schema=schema, options=options
+    )
+
+
+def is_brat_folder(path: Path) -> bool:
+    """Tell whether a folder holds brat files (any ``.ann`` in it or below)."""
+    return path.is_dir() and next(path.rglob("*.ann"), None) is not None
 
 
 class _DriverInsert:

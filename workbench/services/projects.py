@@ -58,8 +58,17 @@ def project_schema(project: Project) -> Schema:
 
 
 def get_project_by_name(session: Session, name: str) -> Project | None:
-    """Return the project called ``name`` (case-insensitive), or None."""
-    return session.scalar(select(Project).where(func.lower(Project.name) == name.lower()))
+    """Return the project called ``name`` (case-insensitive, in every script), or None.
+
+    SQLite's ``lower()`` folds ASCII letters only, so a name such as
+    ``Новости`` given in another case is matched in Python (the projects'
+    names are few).
+    """
+    found = session.scalar(select(Project).where(func.lower(Project.name) == name.lower()))
+    if found is None and not name.isascii():
+        wanted = name.casefold()
+        found = next((p for p in session.scalars(select(Project)) if p.name.casefold() == wanted), None)
+    return found
 
 
 def require_project_by_name(session: Session, name: str) -> Project:

@@ -42,3 +42,4 @@ from workbench.web import assignment  # noqa: E402,F401
 from workbench.web import adjudication  # noqa: E402,F401
 from workbench.web import evaluation  # noqa: E402,F401
 from workbench.web import agreement  # noqa: E402,F401
+from workbench.web import exports  # noqa: E402,F401

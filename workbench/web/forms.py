@@ -20,12 +20,23 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from workbench.formats._foreign import LabelMapError
+from workbench.formats._foreign import parse_label_map
 from workbench.models import MEMBER_ROLES
 
-#: Import formats offered on the import page (``auto`` guesses from the file name).
-IMPORT_FORMATS = ["auto", "text", "jsonl"]
-#: Export layers offered as download links.
+#: Import formats offered on the import page (``auto`` guesses from the file name and content).
+IMPORT_FORMATS = ["auto", "text", "html", "jsonl", "labelstudio", "doccano", "brat"]
+#: Export layers offered on the export page.
 EXPORT_LAYERS = ("documents", "gold", "annotators", "predictions", "all")
+#: How the export page names each format.
+EXPORT_FORMAT_NAMES = {
+    "jsonl": "JSON lines (workbench)",
+    "conll": "CoNLL (BIO, one column per label kind)",
+    "spacy": "spaCy DocBin (.spacy)",
+    "brat": "brat standoff (zip)",
+    "labelstudio": "Label Studio JSON",
+    "doccano": "doccano JSONL",
+}
 
 
 class NewProjectForm(FlaskForm):
@@ -78,8 +89,24 @@ class ImportForm(FlaskForm):
         "Format",
         choices=IMPORT_FORMATS,
         default="auto",
-        description="auto: .jsonl files as JSON lines, anything else as plain text.",
+        description="auto: .txt and .md as plain text, .jsonl as JSON lines (or doccano), .json as Label Studio, .zip as brat, .html as HTML.",
     )
+    label_map = StringField(
+        "Label map",
+        validators=[Optional(), Length(max=5000)],
+        description="Another tool's labels and relation types onto this project's: PER=PERSON,affiliated_with=member_of",
+    )
+
+    def validate_label_map(self, field: Any) -> None:
+        """Accept THEIRS=OURS pairs."""
+        try:
+            parse_label_map(field.data or "")
+        except LabelMapError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def label_map_value(self) -> dict[str, str]:
+        """Return the parsed label map."""
+        return parse_label_map(self.label_map.data or "")
 
     def validate_files(self, field: Any) -> None:
         """Refuse an upload without any named file."""
@@ -184,6 +211,7 @@ class PostForm(FlaskForm):
 
 
 __all__ = [
+    "EXPORT_FORMAT_NAMES",
     "EXPORT_LAYERS",
     "IMPORT_FORMATS",
     "AddMemberForm",

@@ -32,7 +32,10 @@ from workbench.services import exporting
 from workbench.services import importing
 from workbench.services import projects as project_service
 from workbench.services import users as user_service
+from workbench.streaming import attachment
+from workbench.streaming import download_name
 from workbench.web import bp
+from workbench.web.forms import EXPORT_FORMAT_NAMES
 from workbench.web.forms import EXPORT_LAYERS
 from workbench.web.forms import AddMemberForm
 from workbench.web.forms import GuidelinesForm
@@ -173,7 +176,10 @@ def project_import(project_id: int) -> Any:
             for upload in form.files.data:
                 if upload.filename:
                     report.files.append(
-                        importing.import_stream(session, project, upload.filename, upload.stream, form.fmt.data, user=me())
+                        importing.import_stream(
+                            session, project, upload.filename, upload.stream, form.fmt.data, user=me(),
+                            label_map=form.label_map_value(),
+                        )
                     )
         except WorkbenchError as exc:
             # ImportError_ names the file and line; one bad file rolls back the whole upload.
@@ -186,6 +192,8 @@ def project_import(project_id: int) -> Any:
         whole.commit()
         session.commit()
         flash(report.summary() + ".", "success")
+        for note in report.notes:
+            flash(f"Note: {note}.", "info")
         return redirect(url_for("web.project", project_id=project.id))
     status = 400 if form.errors else 200
     return _project_page("web/import.html", project, role, "import", form=form), status
@@ -196,7 +204,17 @@ def project_import(project_id: int) -> Any:
 def project_export(project_id: int) -> Any:
     """Show how to export the project: download links (curators), CLI and API commands."""
     project, role = _access(project_id)
-    return _project_page("web/export.html", project, role, "export", layers=EXPORT_LAYERS)
+    return _project_page(
+        "web/export.html",
+        project,
+        role,
+        "export",
+        layers=EXPORT_LAYERS,
+        formats=exporting.available_formats(),
+        format_names=EXPORT_FORMAT_NAMES,
+        post_form=PostForm(),
+        spacy_missing="spacy" not in exporting.available_formats(),
+    )
 
 
 @bp.route("/projects/<int:project_id>/export.jsonl")
@@ -222,18 +240,11 @@ def export_jsonl(project_id: int) -> Any:
         finally:
             session.close()
 
-    filename = f"{_slug(project.name)}-{layer}.jsonl"
     return Response(
         lines(),
         mimetype="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": attachment(download_name(project.name, layer, ".jsonl")), "Cache-Control": "no-store"},
     )
-
-
-def _slug(name: str) -> str:
-    """Return ``name`` reduced to letters, digits and dashes (for a download's file name)."""
-    slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
-    return "-".join(part for part in slug.split("-") if part) or "project"
 
 
 @bp.route("/projects/<int:project_id>/documents/<int:document_id>")

@@ -1,0 +1,472 @@
+"""Other tools' formats both ways: Label Studio, doccano, brat, CoNLL, spaCy, HTML (SQLite and PostgreSQL).
+
+Round trips: export, import into a new project, export again gives the same
+file, for every format that can be read back, with the real Label Studio and
+doccano exports of ../shared/reference/peer-exports and with text holding
+emoji, combining marks and CRLF.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from factories import make_project
+from workbench.domain.schema import NEWS_SCHEMA
+from workbench.errors import ImportError_
+from workbench.errors import InvalidInput
+from workbench.formats import FormatError
+from workbench.formats import detect_format
+from workbench.formats._foreign import LabelMapError
+from workbench.formats._foreign import parse_label_map
+from workbench.formats._foreign import read_label_map_file
+from workbench.services import exporting
+from workbench.services import importing
+
+DATA = Path(__file__).parent / "data"
+PEER = Path(__file__).resolve().parents[2] / "shared" / "reference" / "peer-exports"
+LS_FILE = PEER / "label-studio-1.23-export-JSON.json"
+DOCCANO_FILE = PEER / "doccano-1.8.4-export-JSONL.jsonl"
+needs_peer = pytest.mark.skipif(not LS_FILE.exists(), reason="the peer-exports reference files are not beside the checkout")
+
+#: The news schema plus the SOURCE label the peer exports use.
+PEER_SCHEMA = json.loads(json.dumps(NEWS_SCHEMA))
+PEER_SCHEMA["labels"].append({"name": "SOURCE", "kind": "entity", "color": "#444444", "description": "A speaker that is not one entity."})
+PEER_MAP = {"PER": "PERSON", "affiliated_with": "member_of", "based_in": "located_in"}
+READABLE = ["jsonl", "labelstudio", "doccano", "brat"]
+
+
+def export_bytes(db, project, layer: str, fmt: str) -> bytes:
+    """Return an export as bytes."""
+    out = io.BytesIO()
+    exporting.write_export(db, project, layer, fmt, out)
+    return out.getvalue()
+
+
+def records(db, project, layer: str = "all") -> list[dict]:
+    """Return the JSONL records of an export, without the layer status (formats other than JSONL do not carry it)."""
+    out = []
+    for record in exporting.export_records(db, project, layer):
+        record.pop("status", None)
+        out.append(record)
+    return out
+
+
+def assert_spans_match(recs: list[dict]) -> None:
+    """Every span covers exactly its text."""
+    for record in recs:
+        for span in record["spans"]:
+            assert record["text"][span["start"] : span["end"]] == span["text"], (record["id"], span)
+
+
+def round_trip(db, first, fmt: str, layer: str = "all", label_map=None) -> tuple[bytes, bytes]:
+    """Export ``first`` in ``fmt``, import that into a new project, export again; return both exports."""
+    one = export_bytes(db, first, layer, fmt)
+    second = make_project(db, f"second-{fmt}-{layer}", schema=first.label_schema)
+    name = {"labelstudio": "x.json", "doccano": "x.jsonl", "brat": "x.zip", "jsonl": "x.jsonl"}[fmt]
+    importing.import_stream(db, second, name, one, fmt, label_map=label_map)
+    db.commit()
+    return one, export_bytes(db, second, layer, fmt)
+
+
+# -- Label Studio ------------------------------------------------------------------
+
+
+@needs_peer
+def test_label_studio_sample_imports_with_a_label_map_and_exports_back(db):
+    project = make_project(db, "ls", schema=PEER_SCHEMA)
+    with pytest.raises(ImportError_, match=r"label 'PER' is not in the project's schema \(map it with --label-map PER=LABEL\)"):
+        importing.import_stream(db, project, LS_FILE.name, LS_FILE.read_bytes())
+    db.rollback()
+    report = importing.import_stream(db, project, LS_FILE.name, LS_FILE.read_bytes(), label_map=PEER_MAP)
+    db.commit()
+    assert (report.format, report.documents, report.layers) == ("labelstudio", 3, 3)
+    recs = records(db, project, "annotators")
+    assert [(r["id"], r["annotator"]) for r in recs] == [("1001", "labelstudio-1"), ("1002", "labelstudio-1"), ("1003", "labelstudio-1")]
+    assert_spans_match(recs)
+    first = recs[0]
+    source = json.loads(LS_FILE.read_text(encoding="utf-8"))[0]
+    regions = [r for r in source["annotations"][0]["result"] if r["type"] == "labels"]
+    assert len(first["spans"]) == len(regions)
+    assert first["meta"] == {"title": source["data"]["title"], "article_id": source["data"]["article_id"]}
+    by_id = {s["id"]: s for s in first["spans"]}
+    assert by_id["t1s1"]["label"] == "PERSON" and by_id["t1s1"]["text"] == "Elena Petrova"
+    # affiliated_with became member_of; attributed_to / introduces became attributions
+    assert {"type": "member_of", "head": "t1s1", "tail": "t1s2"}.items() <= first["relations"][0].items()
+    att = next(a for a in first["attributions"] if a["content"] == ["t1s4"])
+    assert (att["source"], att["cue"]) == ("t1s1", "t1s3")
+    # ... and back: export, import into a new project, export again gives the same file
+    one, two = round_trip(db, project, "labelstudio", "annotators")
+    assert one == two
+    tasks = json.loads(one)
+    assert tasks[0]["data"]["text"] == source["data"]["text"]
+    assert tasks[0]["annotations"][0]["result"][0]["value"]["text"] == "Elena Petrova"
+
+
+@needs_peer
+def test_doccano_sample_imports_with_a_label_map_and_exports_back(db):
+    project = make_project(db, "dc", schema=PEER_SCHEMA)
+    report = importing.import_stream(db, project, DOCCANO_FILE.name, DOCCANO_FILE.read_bytes(), label_map=PEER_MAP)
+    db.commit()
+    assert (report.format, report.documents, report.layers) == ("doccano", 3, 3)
+    recs = records(db, project, "annotators")
+    assert_spans_match(recs)
+    assert recs[0]["annotator"] == "doccano-1.8.4-export-JSONL"
+    source = json.loads(DOCCANO_FILE.read_text(encoding="utf-8").splitlines()[0])
+    assert len(recs[0]["spans"]) == len(source["entities"])
+    assert recs[0]["meta"]["title"] == source["title"]
+    assert any(a["source"] and a["cue"] for a in recs[0]["attributions"])
+    one, two = round_trip(db, project, "doccano", "annotators")
+    assert one == two
+    unannotated = PEER / "doccano-1.8.4-export-JSONL-unannotated.jsonl"
+    report = importing.import_stream(db, project, unannotated.name, unannotated.read_bytes(), label_map=PEER_MAP)
+    assert report.layers == 0 and report.documents + report.unchanged == 1
+
+
+@needs_peer
+def test_label_studio_unannotated_task_is_a_plain_document(db):
+    project = make_project(db, "ls", schema=PEER_SCHEMA)
+    path = PEER / "label-studio-1.23-export-JSON-unannotated.json"
+    report = importing.import_stream(db, project, path.name, path.read_bytes())
+    assert (report.documents, report.layers) == (1, 0)
+
+
+@needs_peer
+def test_peer_sample_round_trips_through_every_readable_format(db):
+    project = make_project(db, "peer", schema=PEER_SCHEMA)
+    importing.import_stream(db, project, LS_FILE.name, LS_FILE.read_bytes(), label_map=PEER_MAP)
+    db.commit()
+    for fmt in READABLE:
+        one, two = round_trip(db, project, fmt)
+        assert one == two, fmt
+
+
+def test_unmapped_relation_type_and_bad_map_target_are_named(db):
+    project = make_project(db)
+    task = {"data": {"text": "Ana Berg works for Kestrel."}, "annotations": [{"completed_by": 3, "result": [
+        {"id": "a", "type": "labels", "value": {"start": 0, "end": 8, "text": "Ana Berg", "labels": ["PERSON"]}},
+        {"id": "b", "type": "labels", "value": {"start": 19, "end": 26, "text": "Kestrel", "labels": ["ORG"]}},
+        {"from_id": "a", "to_id": "b", "type": "relation", "labels": ["works_for"]},
+    ]}]}
+    data = json.dumps([task]).encode()
+    with pytest.raises(ImportError_, match=r"relation type 'works_for' is not in the project's schema"):
+        importing.import_stream(db, project, "ls.json", data)
+    db.rollback()
+    with pytest.raises(ImportError_, match=r"label 'PERSON' is mapped to 'HUMAN', which is not in the project's schema"):
+        importing.import_stream(db, project, "ls.json", data, label_map={"PERSON": "HUMAN", "works_for": "member_of"})
+    db.rollback()
+    report = importing.import_stream(db, project, "ls.json", data, label_map={"works_for": "member_of"})
+    assert report.layers == 1
+
+
+# -- offsets: UTF-16 units and CRLF ---------------------------------------------------
+
+TRICKY = "Zoë 😀 Ferrand said:\r\n\"Cafe\u0301 prices rise 𝕏 today,\" told 🇳🇴 Radio."
+PIECES = [("Zoë 😀 Ferrand", "PERSON"), ("said", "CUE"), ("Cafe\u0301 prices rise 𝕏 today", "CLAIM"), ("Radio", "ORG")]
+
+
+def utf16(text: str, index: int) -> int:
+    """Return the UTF-16 index of a code-point index."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def test_label_studio_utf16_offsets_are_converted_and_noted(db):
+    project = make_project(db)
+    result = []
+    for i, (piece, label) in enumerate(PIECES, 1):
+        start = TRICKY.index(piece)
+        result.append({"id": f"r{i}", "type": "labels", "value": {"start": utf16(TRICKY, start), "end": utf16(TRICKY, start + len(piece)), "text": piece, "labels": [label]}})
+    data = json.dumps([{"data": {"text": TRICKY, "id": "tricky"}, "annotations": [{"completed_by": 1, "result": result}]}]).encode()
+    report = importing.import_stream(db, project, "tricky.json", data)
+    db.commit()
+    assert report.notes == ["tricky.json: offsets counted in UTF-16 units were converted to code points"]
+    (record,) = records(db, project, "annotators")
+    assert record["text"] == TRICKY
+    assert [s["text"] for s in record["spans"]] == [p for p, _ in PIECES]
+    assert_spans_match([record])
+    one, two = round_trip(db, project, "labelstudio", "annotators")
+    assert one == two
+    exported = json.loads(one)[0]["annotations"][0]["result"]
+    assert [r["value"]["start"] for r in exported if r["type"] == "labels"] == [r["value"]["start"] for r in result]
+
+
+def test_doccano_offsets_over_lf_text_are_converted_to_the_crlf_text(db):
+    project = make_project(db)
+    lf = TRICKY.replace("\r\n", "\n")
+    entities = []
+    for i, (piece, label) in enumerate(PIECES, 1):
+        start = lf.index(piece)
+        entities.append({"id": i, "label": label, "start_offset": start, "end_offset": start + len(piece)})
+    line = json.dumps({"id": "tricky", "text": TRICKY, "entities": entities, "relations": []})
+    report = importing.import_stream(db, project, "ana.jsonl", (line + "\n").encode(), "doccano")
+    db.commit()
+    assert report.notes == ["ana.jsonl: offsets counted in code points of the text with CRLF read as LF were converted to code points"]
+    (record,) = records(db, project, "annotators")
+    assert record["annotator"] == "ana"
+    assert [s["text"] for s in record["spans"]] == [p for p, _ in PIECES]
+
+
+def test_a_span_whose_text_matches_in_no_unit_is_refused(db):
+    project = make_project(db)
+    task = {"data": {"text": TRICKY}, "annotations": [{"completed_by": 1, "result": [
+        {"id": "x", "type": "labels", "value": {"start": 0, "end": 3, "text": "Ana", "labels": ["PERSON"]}}]}]}
+    with pytest.raises(ImportError_, match=r"span x \(PERSON 0-3\): span 0-3 covers 'Zoë', not 'Ana'"):
+        importing.import_stream(db, project, "bad.json", json.dumps([task]).encode())
+
+
+@pytest.mark.parametrize("fmt", READABLE)
+def test_emoji_and_crlf_round_trip_in_every_readable_format(db, fmt):
+    project = make_project(db)
+    spans = []
+    for i, (piece, label) in enumerate(PIECES, 1):
+        start = TRICKY.index(piece)
+        spans.append({"id": f"T{i}", "start": start, "end": start + len(piece), "label": label, "attrs": {}})
+    spans[2]["attrs"] = {"factuality": "hedged"}
+    layers = [
+        {"id": "tricky", "text": TRICKY, "meta": {"source": "wire"}, "layer": "gold", "spans": spans,
+         "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"], "attrs": {"quote": "direct"}}]},
+        {"id": "tricky", "text": TRICKY, "layer": "annotator", "annotator": "ana", "spans": spans[:2]},
+        {"id": "tricky", "text": TRICKY, "layer": "prediction", "annotator": "ner-v1", "spans": spans[3:]},
+        {"id": "plain", "text": "Nothing here 🙂.\r\nAt all."},
+    ]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in layers).encode()
+    importing.import_stream(db, project, "tricky.jsonl", data)
+    db.commit()
+    before = records(db, project)
+    one, two = round_trip(db, project, fmt)
+    assert one == two
+    second = make_project(db, f"third-{fmt}")
+    importing.import_stream(db, second, {"brat": "t.zip", "labelstudio": "t.json"}.get(fmt, "t.jsonl"), one, fmt)
+    db.commit()
+    after = records(db, second)
+    assert_spans_match(after)
+    assert [(r["id"], r["text"], r["layer"], r["annotator"]) for r in after] == [
+        (r["id"], r["text"], r["layer"], r["annotator"]) for r in before
+    ]
+    strip = lambda recs: [[(s["start"], s["end"], s["label"], s["text"], s["attrs"]) for s in r["spans"]] for r in recs]  # noqa: E731
+    assert strip(after) == strip(before)
+    gold = after[next(i for i, r in enumerate(after) if r["layer"] == "gold")]
+    (att,) = gold["attributions"]
+    labels = {s["id"]: s["label"] for s in gold["spans"]}
+    assert (labels[att["source"]], labels[att["cue"]], [labels[c] for c in att["content"]]) == ("PERSON", "CUE", ["CLAIM"])
+    assert att["attrs"] == {"quote": "direct"}
+
+
+# -- brat ---------------------------------------------------------------------------
+
+
+def brat_zip(files: dict[str, str]) -> bytes:
+    """Return a zip holding ``files``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content.encode("utf-8"))
+    return out.getvalue()
+
+
+BRAT_TEXT = "“The talks,” Ana Berg said, “will resume.”\nKestrel denied it."
+BRAT_ANN = (
+    "T1\tPERSON 13 21\tAna Berg\n"
+    "T2\tCUE 22 26\tsaid\n"
+    "T3\tCLAIM 1 10;29 40\tThe talks will resume\n"
+    "T4\tORG 43 50\tKestrel\n"
+    "T5\tCLAIM 51 60\tdenied it\n"
+    "E1\tCUE:T2 Source:T1 Content:T3\n"
+    "R1\tattributed_to Arg1:T5 Arg2:T4\n"
+    "A1\tquote E1 direct\n"
+    "A2\tfactuality T5 denied\n"
+    "#1\tAnnotatorNotes T1\tchecked\n"
+)
+
+
+def test_brat_zip_reads_t_r_a_e_lines_and_discontinuous_content(db):
+    project = make_project(db)
+    data = brat_zip({"corpus/talks.txt": BRAT_TEXT, "corpus/talks.ann": BRAT_ANN, "corpus/other.txt": "Just text."})
+    report = importing.import_stream(db, project, "corpus.zip", data)
+    db.commit()
+    assert (report.format, report.documents, report.layers) == ("brat", 2, 1)
+    assert report.notes == ["talks.ann: brat notes, normalisations and equivalences were skipped"]
+    (record,) = records(db, project, "gold")
+    assert_spans_match([record])
+    texts = {s["id"]: s["text"] for s in record["spans"]}
+    assert texts["T3"] == "The talks" and texts["T3-2"] == "will resume"
+    by_source = {a["source"]: a for a in record["attributions"]}
+    assert (by_source["T1"]["cue"], by_source["T1"]["content"], by_source["T1"]["attrs"]) == ("T2", ["T3", "T3-2"], {"quote": "direct"})
+    assert (by_source["T4"]["cue"], by_source["T4"]["content"]) == (None, ["T5"])
+    assert next(s for s in record["spans"] if s["id"] == "T5")["attrs"] == {"factuality": "denied"}
+
+
+def test_brat_folder_imports_as_one_unit_and_bad_lines_name_file_and_line(db, tmp_path):
+    project = make_project(db)
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "talks.txt").write_text(BRAT_TEXT, encoding="utf-8")
+    (folder / "talks.ann").write_text(BRAT_ANN, encoding="utf-8")
+    report = importing.import_paths(db, project, [folder])
+    assert (report.documents, report.layers) == (1, 1)
+    db.rollback()
+    (folder / "talks.ann").write_text("T1\tPERSON 13 21\tAna Berg\nT2\tCUE 22 x\tsaid\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match=r"talks.ann:2: T2: offsets '22 x' must be START END"):
+        importing.import_paths(db, project, [folder])
+    db.rollback()
+    (folder / "talks.ann").write_text("T1\tPERSON 13 21\tAna Bergx\n", encoding="utf-8")
+    with pytest.raises(ImportError_, match=r"span T1 \(PERSON 13-21\): span 13-21 covers 'Ana Berg', not 'Ana Bergx'"):
+        importing.import_paths(db, project, [folder])
+
+
+def test_brat_export_is_a_zip_with_annotation_conf(db):
+    project = make_project(db)
+    importing.import_stream(db, project, "corpus.zip", brat_zip({"talks.txt": BRAT_TEXT, "talks.ann": BRAT_ANN}))
+    db.commit()
+    with zipfile.ZipFile(io.BytesIO(export_bytes(db, project, "all", "brat"))) as archive:
+        names = sorted(archive.namelist())
+        conf = archive.read("annotation.conf").decode()
+        ann = archive.read("gold/talks.ann").decode()
+    assert names == ["annotation.conf", "documents/talks.txt", "gold/talks.ann", "gold/talks.txt"]
+    assert "[entities]" in conf and "member_of\tArg1:PERSON, Arg2:ORG|GPE|NORP" in conf
+    assert "E1\tCUE:T" in ann and "quote E1 direct" in ann
+
+
+# -- CoNLL and spaCy (write only) ----------------------------------------------------
+
+
+def test_conll_has_one_column_per_label_kind_and_reports_spans_that_cut_a_token(db):
+    project = make_project(db)
+    text = "Ana Berg said prices in Oslo will rise."
+    record = {"id": "d1", "text": text, "layer": "gold", "spans": [
+        {"id": "T1", "start": 0, "end": 8, "label": "PERSON"},
+        {"id": "T2", "start": 9, "end": 13, "label": "CUE"},
+        {"id": "T3", "start": 14, "end": 38, "label": "CLAIM"},
+        {"id": "T4", "start": 24, "end": 28, "label": "GPE"},
+        {"id": "T5", "start": 0, "end": 2, "label": "ORG"},
+    ]}
+    importing.import_stream(db, project, "d.jsonl", (json.dumps(record) + "\n").encode())
+    db.commit()
+    context = exporting.ExportContext(schema=exporting.project_service.project_schema(project))
+    out = io.StringIO()
+    exporting.write_export(db, project, "gold", "conll", out, context=context)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "# columns = TOKEN\tENTITY\tCLAIM\tCUE"
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    assert rows[0] == ["Ana", "B-PERSON", "O", "O"]
+    assert rows[2] == ["said", "O", "O", "B-CUE"]
+    assert rows[5] == ["Oslo", "B-GPE", "I-CLAIM", "O"]
+    assert rows[-1] == [".", "O", "O", "O"]
+    assert context.problems == ["d1 (gold): span T5 ORG 0-2 cuts a token; left out of the CoNLL file"]
+
+
+def test_spacy_docbin_keeps_text_and_spans(db):
+    spacy = pytest.importorskip("spacy", reason="spaCy is the optional extra workbench[spacy]; without it the export says how to get it")
+    from spacy.tokens import DocBin
+
+    project = make_project(db)
+    spans = []
+    for i, (piece, label) in enumerate(PIECES, 1):
+        start = TRICKY.index(piece)
+        spans.append({"id": f"T{i}", "start": start, "end": start + len(piece), "label": label})
+    importing.import_stream(db, project, "t.jsonl", (json.dumps({"id": "t", "text": TRICKY, "layer": "gold", "spans": spans}) + "\n").encode())
+    db.commit()
+    (doc,) = DocBin().from_bytes(export_bytes(db, project, "gold", "spacy")).get_docs(spacy.blank("xx").vocab)
+    assert doc.text == TRICKY
+    assert [(s.text, s.label_) for s in doc.spans["sc"]] == [(p, label) for p, label in PIECES]
+    assert [e.text for e in doc.ents] == ["Zoë 😀 Ferrand", "Radio"]
+    assert doc.user_data["id"] == "t"
+
+
+def test_spacy_without_spacy_says_how_to_get_it(db, monkeypatch):
+    from workbench import spacy_docbin
+
+    monkeypatch.setattr(spacy_docbin, "available", lambda: False)
+    project = make_project(db)
+    with pytest.raises(InvalidInput, match=r"needs spaCy, which is not installed: pip install 'workbench\[spacy\]'"):
+        exporting.write_export(db, project, "gold", "spacy", io.BytesIO())
+    assert "spacy" not in exporting.available_formats()
+
+
+# -- HTML ----------------------------------------------------------------------------
+
+
+def test_marked_up_text_keeps_visible_text_and_suggests_markup(db):
+    project = make_project(db)
+    article = "Mill to close\n\nBy Wire Staff\n\nMarch 3, 2025\n\nThe mayor <u>said</u> the mill would close &amp; “jobs will go”.\n"
+    report = importing.import_stream(db, project, "mill.txt", article.encode(), "html")
+    db.commit()
+    assert (report.documents, report.layers) == (1, 1)
+    (doc,) = records(db, project, "documents")
+    assert doc["text"] == "The mayor said the mill would close & “jobs will go”."
+    assert doc["meta"]["title"] == "Mill to close" and doc["meta"]["published"] == "2025-03-03"
+    (pred,) = records(db, project, "predictions")
+    assert pred["annotator"] == "markup"
+    assert [(s["text"], s["label"]) for s in pred["spans"]] == [("said", "CUE"), ("jobs will go", "CLAIM")]
+    # plain-text import keeps the markup as literal characters
+    other = make_project(db, "plain")
+    importing.import_stream(db, other, "mill.txt", article.encode())
+    db.commit()
+    assert "<u>said</u>" in records(db, other, "documents")[0]["text"]
+
+
+def test_html_page_text_is_the_visible_text_with_exact_offsets(db):
+    project = make_project(db)
+    page = (
+        "<!DOCTYPE html><html><head><title>Port strike</title><style>p{color:red}</style>"
+        '<link rel="canonical" href="https://news.example/port"></head><body>'
+        "<h1>Port   strike</h1><p>Dock workers <b>Union&nbsp;X</b> <u>told</u> <a href='/x'>Radio 🙂</a>:"
+        "<q>We stay out</q>.</p><script>var x = '<u>no</u>';</script><p>Line one<br>line two</p></body></html>"
+    )
+    importing.import_stream(db, project, "port.html", page.encode())
+    db.commit()
+    (doc,) = records(db, project, "documents")
+    assert doc["text"] == "Port strike\n\nDock workers Union\u00a0X told Radio 🙂:We stay out.\n\nLine one\nline two"
+    assert doc["meta"]["title"] == "Port strike" and doc["meta"]["url"] == "https://news.example/port"
+    (pred,) = records(db, project, "predictions")
+    assert_spans_match([pred])
+    assert [(s["text"], s["label"]) for s in pred["spans"]] == [
+        ("Union\u00a0X", "PERSON"), ("told", "CUE"), ("Radio 🙂", "PERSON"), ("We stay out", "CLAIM")
+    ]
+    mapped = make_project(db, "mapped")
+    importing.import_stream(db, mapped, "port.html", page.encode(), label_map={"a": "ORG", "b": "ORG"})
+    db.commit()
+    assert [s["label"] for s in records(db, mapped, "predictions")[0]["spans"]] == ["ORG", "CUE", "ORG", "CLAIM"]
+
+
+# -- detection and label maps ----------------------------------------------------------
+
+
+def test_detect_format_tells_peer_files_apart():
+    assert detect_format("x.json", b'[{"id": 1, "data": {}}]') == "labelstudio"
+    assert detect_format("admin.jsonl", b'{"id": 1, "text": "a", "entities": []}') == "doccano"
+    assert detect_format("x.jsonl", b'{"id": 1, "text": "a", "layer": "gold", "spans": []}') == "jsonl"
+    assert detect_format("x.zip", b"PK\x03\x04") == "brat"
+    assert detect_format("page", b"<!DOCTYPE html>") == "html"
+    with pytest.raises(FormatError, match="cannot tell the format"):
+        detect_format("x.bin", b"\x00\x01")
+
+
+def test_label_maps_inline_and_from_files():
+    assert parse_label_map("PER=PERSON, LOC = GPE") == {"PER": "PERSON", "LOC": "GPE"}
+    with pytest.raises(LabelMapError, match="part .PER.: must look like THEIRS=OURS"):
+        parse_label_map("PER")
+    with pytest.raises(LabelMapError, match="'PER' is mapped twice"):
+        parse_label_map("PER=PERSON,PER=ORG")
+    assert read_label_map_file("m.json", b'{"PER": "PERSON"}') == {"PER": "PERSON"}
+    assert read_label_map_file("m.txt", b"# ours\nPER=PERSON\nLOC\tGPE\n") == {"PER": "PERSON", "LOC": "GPE"}
+    with pytest.raises(LabelMapError, match=r"m.txt:2: must look like THEIRS=OURS"):
+        read_label_map_file("m.txt", b"PER=PERSON\nnonsense\n")
+
+
+def test_a_label_map_for_jsonl_is_refused(db):
+    project = make_project(db)
+    with pytest.raises(InvalidInput, match="--label-map applies to"):
+        importing.import_stream(db, project, "x.jsonl", (DATA / "layers.jsonl").read_bytes(), label_map={"A": "B"})
+
+
+@needs_peer
+def test_label_studio_json_min_is_refused_with_what_to_do_instead(db):
+    project = make_project(db, "ls", schema=PEER_SCHEMA)
+    path = PEER / "label-studio-1.23-export-JSON_MIN.json"
+    with pytest.raises(ImportError_, match=r"task 1: this is Label Studio's JSON_MIN export, which drops relations: export the project as JSON"):
+        importing.import_stream(db, project, path.name, path.read_bytes(), label_map=PEER_MAP)

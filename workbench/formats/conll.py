@@ -1,0 +1,71 @@
+"""CoNLL-style BIO export (pure, write only).
+
+Tokens are those of the dataset format (``\\w+|[^\\w\\s]``, see
+``workbench.domain.offsets.TOKEN_RE``), one per line, tab-separated: the
+token, then one BIO column per label kind of the schema (``entity``,
+``claim``, ``cue``), so a place named inside a claim keeps both its tags
+instead of being flattened.  Each record starts with comment lines
+(``# id = ...``, ``# layer = ...``, ``# annotator = ...``) and ends with a
+blank line; there is no sentence split.  A span whose edges cut a token, or
+that overlaps another span of the same kind, cannot be written in BIO: it is
+left out and reported (``ExportContext.problems``), never moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO
+from typing import Any
+
+from workbench.domain.offsets import TOKEN_RE
+from workbench.domain.schema import KINDS
+from workbench.formats.records import ExportContext
+
+
+def kinds_of(context: ExportContext | None) -> tuple[list[str], dict[str, str]]:
+    """Return the label kinds that get a column (in schema order) and each label's kind."""
+    schema = context.schema if context is not None else None
+    if schema is None:
+        return ["entity"], {}
+    kind_of = {label.name: label.kind for label in schema.labels}
+    return [k for k in KINDS if k in kind_of.values()], kind_of
+
+
+def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext | None = None) -> int:
+    """Write each record as a block of BIO lines (see the module); return how many records."""
+    context = context or ExportContext()
+    kinds, kind_of = kinds_of(context)
+    fh.write("# columns = TOKEN\t" + "\t".join(k.upper() for k in kinds) + "\n\n")
+    count = 0
+    for record in records:
+        text = record["text"]
+        tokens = [m.span() for m in TOKEN_RE.finditer(text)]
+        starts = {start: i for i, (start, _end) in enumerate(tokens)}
+        ends = {end: i for i, (_start, end) in enumerate(tokens)}
+        columns = {kind: ["O"] * len(tokens) for kind in kinds}
+        who = f"{record['id']} ({record.get('layer') or 'document'}{', ' + record['annotator'] if record.get('annotator') else ''})"
+        for span in record.get("spans") or []:
+            kind = kind_of.get(span["label"], kinds[0])
+            first, last = starts.get(span["start"]), ends.get(span["end"])
+            if first is None or last is None or last < first:
+                context.problem(f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} cuts a token; left out of the CoNLL file")
+                continue
+            column = columns[kind]
+            if any(tag != "O" for tag in column[first : last + 1]):
+                context.problem(
+                    f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} overlaps another {kind} span; left out of the CoNLL file"
+                )
+                continue
+            column[first] = f"B-{span['label']}"
+            for i in range(first + 1, last + 1):
+                column[i] = f"I-{span['label']}"
+        fh.write(f"# id = {record['id']}\n")
+        if record.get("layer"):
+            fh.write(f"# layer = {record['layer']}\n")
+        if record.get("annotator"):
+            fh.write(f"# annotator = {record['annotator']}\n")
+        for i, (start, end) in enumerate(tokens):
+            fh.write(text[start:end] + "\t" + "\t".join(columns[kind][i] for kind in kinds) + "\n")
+        fh.write("\n")
+        count += 1
+    return count
