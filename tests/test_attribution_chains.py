@@ -160,3 +160,74 @@ def test_a_dispute_over_which_attribution_relays_which(db):
     assert seen == [("a harbour official", False, ["bob"]), ("a harbour official", True, ["ann"])]
     relayed = next(v for v in group["versions"] if v["item"]["parent"])
     assert relayed["item"]["parent"]["source"]["text"] == "the Tidewater Gazette"
+
+
+def _record(attributions):
+    spans = [{"id": op["id"], "label": op["label"], "start": op["start"], "end": op["end"]} for op in SPANS]
+    return {"id": "ferry", "text": TEXT, "layer": "gold", "spans": spans, "relations": [], "attributions": attributions}
+
+
+def test_jsonl_import_and_export_carry_chains(db, runner, tmp_path):
+    import json
+
+    from factories import make_project
+    from workbench.services import exporting
+
+    make_project(db, "wire")
+    child = {"id": "A2", "source": "official", "cue": "citing", "content": ["claim"], "parent": "A1"}
+    parent = {"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"]}
+    path = tmp_path / "chain.jsonl"
+    path.write_text(json.dumps(_record([child, parent])) + "\n", encoding="utf-8")  # the child first
+    result = runner.invoke(args=["import", "wire", str(path)])
+    assert result.exit_code == 0, result.output
+    from workbench.models import Project
+
+    db.expire_all()
+    project = db.scalar(select(Project).where(Project.name == "wire"))
+    (record,) = [r for r in exporting.export_records(db, project, "all") if r["layer"] == "gold"]
+    atts = {a["id"]: a for a in record["attributions"]}
+    assert atts["A2"]["parent"] == "A1" and "parent" not in atts["A1"]
+
+
+@pytest.mark.parametrize(
+    ("attributions", "reason"),
+    [
+        ([{"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"], "parent": "A2"},
+          {"id": "A2", "source": "official", "cue": "citing", "content": ["claim"], "parent": "A1"}],
+         "the chain would loop"),
+        ([{"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"], "parent": "A9"}],
+         "parent 'A9' is not an attribution of this record"),
+        ([{"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"], "parent": ["A2"]}],
+         "parent must be an attribution id or null"),
+    ],
+)
+def test_jsonl_import_refuses_bad_chains_with_file_and_line(db, runner, tmp_path, attributions, reason):
+    import json
+
+    from factories import make_project
+
+    make_project(db, "wire")
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({"id": "other", "text": "Plain."}) + "\n" + json.dumps(_record(attributions)) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["import", "wire", str(path)])
+    assert result.exit_code == 1
+    assert "bad.jsonl:2" in result.output and reason in result.output
+
+
+def test_agreement_counts_chains_from_the_database(db):
+    from workbench.services import agreement
+
+    ann, bob, cur, project = make_team(db)
+    assignment.update_settings(db, project, {"annotators_per_document": 2})
+    db.commit()
+    document = make_document(db, project, TEXT, external_id="ferry")
+    for user, chain in ((ann, CHAIN), (bob, [CHAIN[0], {**CHAIN[1], "parent": None}])):
+        lay = assignment.claim_document(db, user, document)
+        db.commit()
+        annotation.apply_ops(db, user, lay.id, 0, "b", SPANS + chain)
+        annotation.set_status(db, user, lay.id, "submitted")
+        db.commit()
+    result = agreement.compute(db, project)
+    roles = result["attributions_f1"]["exact"]["roles"]
+    # both attributions match (content and source); only A2 has a parent on either side, and they differ there
+    assert roles["parent"] == 0.0 and roles["parent_compared"] == 1

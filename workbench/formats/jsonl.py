@@ -17,6 +17,7 @@ from typing import Any
 
 from workbench.domain.annotations import AnnotationError
 from workbench.domain.annotations import check_attribution
+from workbench.domain.annotations import check_chain
 from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
 from workbench.domain.offsets import text_sha256
@@ -194,6 +195,7 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
     _unique_ids("relation", [r.id for r in relations], {})
     attributions = [_attribution(schema, item, i, labels) for i, item in enumerate(attributions_raw, 1)]
     _unique_ids("attribution", [a.id for a in attributions], {})
+    _check_chains(attributions)
     return DocumentRecord(
         external_id=external_id,
         text=text,
@@ -304,7 +306,25 @@ def _attribution(schema: Schema, item: Any, position: int, labels: dict[str, str
     for role, ref in [("source", source), ("cue", cue)] + [("content", c) for c in content]:
         if ref is not None and (not isinstance(ref, str) or ref not in labels):
             raise _Bad(f"attribution {att_id}: {role} {ref!r} is not a span of this record")
-    return AttributionRecord(att_id, source, cue, list(content), attrs, _provenance("attribution", att_id, item))
+    parent = item.get("parent")
+    parent = str(parent) if isinstance(parent, int) and not isinstance(parent, bool) else parent
+    if parent is not None and not isinstance(parent, str):
+        raise _Bad(f"attribution {att_id}: parent must be an attribution id or null")
+    return AttributionRecord(att_id, source, cue, list(content), attrs, _provenance("attribution", att_id, item), parent)
+
+
+def _check_chains(attributions: list[AttributionRecord]) -> None:
+    """Check that every ``parent`` names an attribution of the record and that no chain loops."""
+    parent_of = {a.id: a.parent for a in attributions}
+    for a in attributions:
+        if a.parent is None:
+            continue
+        if a.parent not in parent_of:
+            raise _Bad(f"attribution {a.id}: parent {a.parent!r} is not an attribution of this record")
+        try:
+            check_chain(a.id, a.parent, parent_of.get)
+        except AnnotationError as exc:
+            raise _Bad(str(exc)) from None
 
 
 def _unique_ids(kind: str, ids: list[str], labels: dict[str, str]) -> dict[str, str]:
@@ -343,7 +363,8 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
         ],
         "attributions": [
             extra(
-                {"id": a.id, "source": a.source, "cue": a.cue, "content": list(a.content), "attrs": a.attrs},
+                {"id": a.id, "source": a.source, "cue": a.cue, "content": list(a.content), "attrs": a.attrs,
+                 **({"parent": a.parent} if a.parent is not None else {})},
                 a.provenance,
             )
             for a in record.attributions

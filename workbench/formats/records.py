@@ -60,7 +60,10 @@ class RelationRecord:
 
 @dataclass(frozen=True, slots=True)
 class AttributionRecord:
-    """Who said what: ``source`` and ``cue`` span ids (either may be None), ``content`` span ids."""
+    """Who said what: ``source`` and ``cue`` span ids (either may be None), ``content`` span ids.
+
+    ``parent`` is the id of the attribution that relays this one, or None.
+    """
 
     id: str
     source: str | None
@@ -68,6 +71,7 @@ class AttributionRecord:
     content: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
+    parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

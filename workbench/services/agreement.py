@@ -137,9 +137,14 @@ def load_documents(session: Session, project: Project, where: list[Any] | None =
     relations: dict[int, list[metrics.Relation]] = {}
     for set_id, rtype, head, tail in rows(Relation.set_id, Relation.type, Relation.head_id, Relation.tail_id, model=Relation):
         relations.setdefault(set_id, []).append(metrics.Relation(rtype, where[head], where[tail]))
-    atts: dict[int, list[tuple[int, int | None, int | None]]] = {}
-    for att_id, set_id, source, cue in rows(Attribution.id, Attribution.set_id, Attribution.source_id, Attribution.cue_id, model=Attribution):
-        atts.setdefault(set_id, []).append((att_id, source, cue))
+    atts: dict[int, list[tuple[int, int | None, int | None, int | None]]] = {}
+    att_where: dict[int, int] = {}  # attribution id -> its index in its layer
+    for att_id, set_id, source, cue, parent in rows(
+        Attribution.id, Attribution.set_id, Attribution.source_id, Attribution.cue_id, Attribution.parent_id, model=Attribution
+    ):
+        layer_atts = atts.setdefault(set_id, [])
+        att_where[att_id] = len(layer_atts)
+        layer_atts.append((att_id, source, cue, parent))
     content: dict[int, list[int]] = {}
     if atts:
         for att_id, span_id in conn.execute(
@@ -167,8 +172,9 @@ def load_documents(session: Session, project: Project, where: list[Any] | None =
                     where[source] if source is not None else None,
                     where[cue] if cue is not None else None,
                     tuple(content.get(att_id, ())),
+                    att_where[parent] if parent is not None else None,
                 )
-                for att_id, source, cue in atts.get(set_id, ())
+                for att_id, source, cue, parent in atts.get(set_id, ())
             ),
         )
     return list(documents.values())

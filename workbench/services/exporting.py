@@ -205,13 +205,14 @@ def _layers(
     for row in connection.execute(
         select(
             Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-            _raw(Attribution.attrs), _raw(Attribution.provenance),
+            _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id,
         )
         .where(Attribution.set_id.in_(set_ids))
         .order_by(Attribution.id)
     ):
         attributions.setdefault(row[1], []).append(row)
         attribution_ids.append(row[0])
+    attribution_uid = {row[0]: row[2] for rows in attributions.values() for row in rows}
     content: dict[int, list[int]] = {}
     if attribution_ids:
         for att_id, span_id in connection.execute(
@@ -262,10 +263,11 @@ def _layers(
                         "cue": uid_of[cue] if cue is not None else None,
                         "content": [uid_of[c] for c in content.get(aid, [])],
                         "attrs": _json(attrs) or {},
+                        **({"parent": attribution_uid[parent]} if parent is not None else {}),
                     },
                     _json(prov),
                 )
-                for aid, _set, uid, source, cue, attrs, prov in attributions.get(set_id, [])
+                for aid, _set, uid, source, cue, attrs, prov, parent in attributions.get(set_id, [])
             ],
         }
         out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -837,6 +838,18 @@ class _FileImport:
         ]
         for chunk in _chunks(content_rows, 2000):
             self.session.execute(insert(AttributionContent.__table__), chunk)
+        parent_rows = [
+            {"att_id": attribution_ids[(set_id, a.id)], "parent": attribution_ids[(set_id, a.parent)]}
+            for record, set_id in pairs
+            for a in record.attributions
+            if a.parent is not None
+        ]
+        if parent_rows:
+            # Chains after every attribution exists: a parent may come after its child in the record.
+            self.session.execute(
+                update(_ATTRIBUTIONS).where(_ATTRIBUTIONS.c.id == bindparam("att_id")).values(parent_id=bindparam("parent")),
+                parent_rows,
+            )
         change_rows = [
             {
                 "set_id": set_id,
