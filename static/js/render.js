@@ -390,7 +390,8 @@ export class TextView {
       plans.push(this.planLine(i));
       done.push(i);
     }
-    const arcs = this.linksDirty ? this.planLinks() : null; // still reading: nothing written yet
+    if (done.length) this.linksDirty = true; // links of the lines just drawn
+    const arcs = this.linksDirty ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
     if (this.fillsDirty) this.syncFills();
@@ -565,7 +566,7 @@ export class TextView {
    * drawn whole; with showAll, the other links with an end in the visible
    * band are drawn muted, and an end outside the band becomes a stub.
    */
-  planLinks() {
+  planLinks(drawing = null) {
     const sel = this.links || [];
     const key = (l) => `${l.kind}|${l.from}|${l.to}|${l.label}`;
     const selKeys = new Set(sel.map(key));
@@ -574,11 +575,16 @@ export class TextView {
       let lo = Infinity, hi = -Infinity;
       for (const i of this.visible) { if (i < lo) lo = i; if (i > hi) hi = i; }
       const inBand = (i) => i >= lo && i <= hi && this.visible.has(i);
+      // An end on a line of the band whose decorations are not drawn yet (draw
+      // slices them over frames) waits for them: measuring it now would lay
+      // that line out in this frame. Drawing the line brings its links.
+      const ready = (i) => this.drawn.has(i) || (drawing && drawing.has(i));
       for (const l of this.allLinks()) {
         if (selKeys.has(key(l))) continue;
         const la = this.lineOfSpan(l.from), lb = this.lineOfSpan(l.to);
         if (la < 0 || lb < 0) continue;
         const ia = inBand(la), ib = inBand(lb);
+        if ((ia && !ready(la)) || (ib && !ready(lb))) continue;
         if (ia || ib) bg.push({ ...l, stub: ia && ib ? 0 : ia ? (lb < lo ? -1 : 1) : (la < lo ? -1 : 1), outside: ia ? "to" : "from" });
       }
     }
