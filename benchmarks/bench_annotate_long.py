@@ -96,7 +96,7 @@ LABEL = """async ([frac, phase]) => {
   await B.settle(300);
   const sel = getSelection(); sel.removeAllRanges(); sel.addRange(O.rangeForCp(d, t[0], t[1]));
   d.focus({preventScroll: true});
-  window.__savedAt = 0; window.__phase = performance.now();
+  window.__savedAt = 0; window.__phase = performance.now(); performance.mark('bench:phase');
   return t;
 }"""
 
@@ -104,6 +104,7 @@ AFTER_LABEL = """async () => {
   const B = window.__b, p = window.wbAnnotate;
   for (let i = 0; i < 200 && !(p.saver.unsaved === 0 && window.__savedAt > window.__keyAt); i++) await new Promise(r => setTimeout(r, 10));
   await B.settle(200);
+  performance.mark('bench:end');
   return {tasks: B.since(window.__phase), ack: window.__savedAt - window.__keyAt,
           rows: document.querySelectorAll('#wb-list li.wb-row').length, spans: p.model.spans.size};
 }"""
@@ -111,7 +112,7 @@ AFTER_LABEL = """async () => {
 SCROLL = """async () => {
   const B = window.__b, d = window.wbAnnotate.docEl;
   d.scrollTop = 0; await B.settle(400);
-  const t0 = performance.now(), heights = [d.scrollHeight];
+  const t0 = performance.now(), heights = [d.scrollHeight]; performance.mark('bench:phase');
   for (let i = 1; i <= 20; i++) {
     d.scrollTop = (d.scrollHeight - d.clientHeight) * i / 20;
     await B.frames(2); await new Promise(r => setTimeout(r, 50));
@@ -119,19 +120,21 @@ SCROLL = """async () => {
   }
   await B.settle(200);
   heights.push(d.scrollHeight);
+  performance.mark('bench:end');
   return {tasks: B.since(t0), heights, atEnd: d.scrollHeight - d.clientHeight - d.scrollTop};
 }"""
 
 JUMP_END = """async () => {
   const B = window.__b, d = window.wbAnnotate.docEl;
   d.scrollTop = 0; await B.settle(400);
-  const t0 = performance.now(), before = d.scrollHeight;
+  const t0 = performance.now(), before = d.scrollHeight; performance.mark('bench:phase');
   let jumps = 0;
   for (; jumps < 6; jumps++) {
     if (jumps && d.scrollHeight - d.clientHeight - d.scrollTop <= 2) break;
     d.scrollTop = d.scrollHeight;
     await B.settle(150);
   }
+  performance.mark('bench:end');
   return {tasks: B.since(t0), jumps, heightBefore: before, heightAfter: d.scrollHeight};
 }"""
 
@@ -143,7 +146,7 @@ PANEL_PREPARE = """async () => {
   for (let k = 0; k < 8; k++) { list.scrollTop = list.scrollHeight; await B.settle(150); }
   const rows = document.querySelectorAll('#wb-list li.wb-row');
   rows[rows.length - 1].id = 'bench-last-row';
-  window.__phase = performance.now();
+  window.__phase = performance.now(); performance.mark('bench:phase');
   return rows.length;
 }"""
 
@@ -153,6 +156,7 @@ PANEL_CHECK = """async () => {
   const O = await import('/static/js/offsets.js');
   const s = p.model.spans.get(p.selectedId);
   const rc = O.rangeForCp(d, s.start, s.end).getBoundingClientRect(), box = d.getBoundingClientRect();
+  performance.mark('bench:end');
   return {tasks: B.since(window.__phase), onScreen: rc.top >= box.top && rc.bottom <= box.bottom, at: s.start / p.text.length};
 }"""
 
@@ -160,14 +164,16 @@ FIND = """async () => {
   const B = window.__b, p = window.wbAnnotate, d = p.docEl;
   p.selectSpan(null); getSelection().removeAllRanges();
   d.scrollTop = 0; await B.settle(300);
-  const t0 = performance.now();
   const needle = p.text.slice(p.text.length - 60, p.text.length - 30);
-  const found = window.find(needle, true, true, false);
+  const found = window.find(needle, true, true, false); // the search itself lays the whole article out: not the page's work
+  await B.frames(2);
+  const t0 = performance.now(); performance.mark('bench:phase');
   // window.find selects the hit but leaves the scrolling to the caller: bring it to the middle, as the find bar does.
   const sel = getSelection();
   if (sel.rangeCount) sel.getRangeAt(0).startContainer.parentElement.scrollIntoView({block: 'center'});
   await B.settle(300);
   const rc = sel.rangeCount ? sel.getRangeAt(0).getBoundingClientRect() : null, box = d.getBoundingClientRect();
+  performance.mark('bench:end');
   return {tasks: B.since(t0), found, onScreen: !!rc && rc.top >= box.top && rc.bottom <= box.bottom};
 }"""
 
@@ -190,6 +196,7 @@ def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: flo
         page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
         page.wait_for_selector("#annotate[data-ready='1']", timeout=120_000)
         out: dict[str, Any] = {"open_ms": page.evaluate("() => performance.getEntriesByName('wb:paint')[0].startTime")}
+        browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing"])
         out["height_at_open"] = page.evaluate("async () => { await window.__b.settle(300); return window.wbAnnotate.docEl.scrollHeight; }")
         out["jump_end"] = page.evaluate(JUMP_END)  # first, while most of the article has never been on screen
         for name, frac in PLACES:
@@ -202,9 +209,34 @@ def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: flo
         page.click("#bench-last-row")
         out["jump_panel"] = page.evaluate(PANEL_CHECK)
         out["jump_find"] = page.evaluate(FIND)
+        order = ["jump_end", *[f"label_{name}_{k + 1}" for name, _f in PLACES for k in range(2)], "scroll", "jump_panel", "jump_find"]
+        for key, cpu in zip(order, cpu_per_phase(browser.stop_tracing())):
+            out[key]["cpu"] = cpu
         return out
     finally:
         ctx.close()
+
+
+def cpu_per_phase(trace: bytes) -> list[list[float]]:
+    """CPU time (ms) of each main-thread task between each 'bench:phase' mark and the next 'bench:end' mark.
+
+    Long tasks are wall time: on a shared machine a task also waits for a
+    core. The trace's thread time says what the page itself spent.
+    """
+    events = json.loads(trace)["traceEvents"]
+    marks = sorted((e["ts"], e["name"], e["pid"], e["tid"]) for e in events if e.get("name") in ("bench:phase", "bench:end"))
+    if not marks:
+        return []
+    pid, tid = marks[0][2], marks[0][3]
+    tasks = [e for e in events if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask")]
+    out, start = [], None
+    for ts, name, _p, _t in marks:
+        if name == "bench:phase":
+            start = ts
+        elif start is not None:
+            out.append([round(t.get("tdur", 0) / 1000, 1) for t in tasks if t["ts"] + t.get("dur", 0) >= start and t["ts"] <= ts and t.get("tdur", 0) > 16_000])
+            start = None
+    return out
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -219,13 +251,18 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         items = [r[k] for r in runs for k in keys]
         phases[f"label {name}"] = {
             "longest_task_ms": stats([max(i["tasks"], default=0) for i in items]),
+            "longest_task_cpu_ms": stats([max(i.get("cpu", []), default=0) for i in items]),
             "long_tasks": sum(len(i["tasks"]) for i in items),
             "ack_ms": stats([i["ack"] for i in items]),
             "panel_rows": max(i["rows"] for i in items),
         }
     for key, label in (("scroll", "scroll top to bottom"), ("jump_end", "jump to the end"), ("jump_panel", "jump to a span from the panel"), ("jump_find", "jump to a find-in-page hit")):
         items = [r[key] for r in runs]
-        phases[label] = {"longest_task_ms": stats([max(i["tasks"], default=0) for i in items]), "long_tasks": sum(len(i["tasks"]) for i in items)}
+        phases[label] = {
+            "longest_task_ms": stats([max(i["tasks"], default=0) for i in items]),
+            "longest_task_cpu_ms": stats([max(i.get("cpu", []), default=0) for i in items]),
+            "long_tasks": sum(len(i["tasks"]) for i in items),
+        }
     heights = [h for r in runs for h in r["scroll"]["heights"]]
     # Labelling legitimately makes a line taller (a new lane): compare within phases that change nothing.
     scroll_change = max(max(abs(h - r["scroll"]["heights"][0]) for h in r["scroll"]["heights"]) for r in runs)
@@ -284,11 +321,12 @@ def main() -> int:
     print(f"long article, {result['document_chars']:,} characters, {result['spans']:,} spans, CPU throttle x{result['cpu_throttle']:g}, {result['runs']} runs, load average {load}")
     print(f"  open (first paint)  median {result['open_ms']['median']} ms, max {result['open_ms']['max']} ms")
     for name, ph in result["phases"].items():
-        lt = ph["longest_task_ms"]
+        lt, cpu = ph["longest_task_ms"], ph["longest_task_cpu_ms"]
         extra = ""
         if "ack_ms" in ph:
             extra = f"; key press -> saved median {ph['ack_ms']['median']} ms, max {ph['ack_ms']['max']} ms; panel rows {ph['panel_rows']}"
-        print(f"  {name:30s} longest task median {lt['median']:6.1f} ms, max {lt['max']:6.1f} ms ({ph['long_tasks']} long tasks){extra}")
+        print(f"  {name:30s} longest task median {lt['median']:6.1f} ms, max {lt['max']:6.1f} ms ({ph['long_tasks']} long tasks);"
+              f" its CPU time median {cpu['median']:5.1f}, max {cpu['max']:5.1f} ms{extra}")
     sh = result["scroll_height"]
     print(f"  scroll height at open {sh['at_open']}, {sh['min_while_scrolling']}-{sh['max_while_scrolling']} while scrolling;"
           f" largest change while scrolling {sh['largest_change_while_scrolling']} px, open -> after the jump to the end {sh['change_from_open_to_after_the_jump_to_the_end']} px")

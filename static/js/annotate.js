@@ -5,7 +5,7 @@
 // ops), saver.js (outbox), render.js (text layer and decorations).
 
 import { getJSON, postJSON, patchJSON, ApiError } from "./api.js";
-import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
+import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp, warmSegmenter } from "./offsets.js";
 import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } from "./model.js";
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
@@ -80,6 +80,7 @@ class AnnotatePage {
       performance.mark("wb:paint");
       performance.measure("wb:open", "wb:data", "wb:paint");
       this.root.dataset.ready = "1";
+      if (window.requestIdleCallback) requestIdleCallback(() => warmSegmenter()); else setTimeout(() => warmSegmenter(), 200);
     });
   }
 

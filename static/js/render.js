@@ -2,11 +2,18 @@
 //
 // - The text layer is built once: one block per line, each holding a single
 //   Text node made with createTextNode. Nothing is ever inserted into a block.
+//   Lines far from the viewport are skipped by content-visibility: auto; each
+//   line's height is computed before it is ever laid out (sizeLines: canvas
+//   word widths, wrapped as pre-wrap wraps them), so the scroll height is
+//   right from the first frame and jumps land in one move.
 // - Fills: one CSS Custom Highlight per label (wb-l<N>), rules generated into a
-//   constructed stylesheet; overlay rectangles when CSS.highlights is missing.
+//   constructed stylesheet, holding the ranges of the spans on lines near the
+//   viewport only (syncFills); overlay rectangles when CSS.highlights is missing.
 // - Lanes: per line, spans get a lane by first fit (containers before
 //   contents); bars and label chips are drawn in an overlay next to the block,
-//   only for lines an IntersectionObserver reports near the viewport.
+//   only for lines an IntersectionObserver reports near the viewport, nearest
+//   first and a few milliseconds per frame (draw). A line that scrolls away
+//   keeps its overlay, so coming back costs nothing unless it changed.
 // - Links: an SVG inside the scroller draws relations and attributions as
 //   quadratic arcs above the text, label at the apex. The selected item's arcs
 //   are emphasised and drawn on top; with "Show links" on, every other link
