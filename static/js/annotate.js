@@ -966,9 +966,14 @@ class AnnotatePage {
   }
 
   // ------------------------------------------------------------ panel
+  /**
+   * Render the panel in a task of its own right after the next frame: the
+   * frame shows the change in the text at once, and the panel's rows (and
+   * the layout scrolling to the selected one needs) never lengthen it.
+   */
   renderPanelSoon() {
     if (this.panelFrame) return;
-    this.panelFrame = requestAnimationFrame(() => { this.panelFrame = 0; this.renderPanel(); });
+    this.panelFrame = requestAnimationFrame(() => setTimeout(() => { this.panelFrame = 0; this.renderPanel(); }, 0));
   }
 
   renderPanel() {
