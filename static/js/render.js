@@ -48,7 +48,9 @@ export function installLabelStyles(labels) {
   labels.forEach((l, i) => {
     const [r, g, b] = hexToRgb(l.color);
     rules.push(`.wb-c${i} { --c: ${l.color}; --c-bg: rgba(${r}, ${g}, ${b}, 0.22); --c-ink: ${inkOn(l.color)}; }`);
-    rules.push(`::highlight(wb-l${i}) { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
+    // Scoped to the text blocks: a ::highlight rule that matches every element makes
+    // each element's style (decorations, panel rows) resolve every highlight's style too.
+    rules.push(`.wb-block::highlight(wb-l${i}) { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
   });
   sheet.replaceSync(rules.join("\n"));
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
