@@ -36,24 +36,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_annotate_page import seed  # noqa: E402
-from benchkit import PASSWORD  # noqa: E402
-from benchkit import USERNAME  # noqa: E402
+from bench_annotate_page import logged_in_page  # noqa: E402
+from bench_annotate_page import served_article  # noqa: E402
 
 from workbench.testing import CHROMIUM  # noqa: E402
-from workbench.testing import LiveServer  # noqa: E402
-from workbench.testing import chromium  # noqa: E402
 
 #: Records long tasks [start, duration], the last keydown's time stamp and when the status line last said "Saved".
 INIT_SCRIPT = """
@@ -182,17 +177,8 @@ PLACES = (("start", 0.02), ("middle", 0.5), ("end", 0.97))
 
 def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: float) -> dict[str, Any]:
     """Open the page once and go through every phase."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+    ctx, page = logged_in_page(browser, base, INIT_SCRIPT + HELPERS, throttle)
     try:
-        page = ctx.new_page()
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", USERNAME)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda u: "/login" not in u)
-        page.add_init_script(INIT_SCRIPT + HELPERS)
-        if throttle > 1:
-            ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
         page.wait_for_selector("#annotate[data-ready='1']", timeout=120_000)
         out: dict[str, Any] = {"open_ms": page.evaluate("() => performance.getEntriesByName('wb:paint')[0].startTime")}
@@ -287,17 +273,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def measure(throttle: float, n_runs: int) -> dict[str, Any]:
     """Seed, serve, and go through the phases ``n_runs`` times."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        from benchkit import bench_app
-
-        app = bench_app(tmp)
-        project_id, doc_id, n_spans = seed(app)
-        try:
-            with LiveServer(app) as server, chromium() as browser:
-                runs = [one_run(browser, server.url, project_id, doc_id, throttle) for _ in range(n_runs)]
-        finally:
-            app.extensions["workbench.engine"].dispose()
+    with served_article() as (base, browser, project_id, doc_id, n_spans):
+        runs = [one_run(browser, base, project_id, doc_id, throttle) for _ in range(n_runs)]
     result = summarise(runs)
     result.update({"document_chars": 100_000, "spans": n_spans, "cpu_throttle": throttle, "load_average": os.getloadavg()})
     result["raw"] = runs

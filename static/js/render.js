@@ -25,7 +25,7 @@
 import { splitLines, attachLayout, cpToU16, lineAt, staticRangeForU16, rangeForU16 } from "./offsets.js";
 
 const MAX_LANES = 5;
-const SLICE_MS = 8;      // per frame, for drawing the decorations of lines in the band
+const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
 const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
 const KIND_PRIORITY = { claim: 1, entity: 2, cue: 3 };
 const hasHighlights = typeof CSS !== "undefined" && CSS.highlights && typeof Highlight !== "undefined";
