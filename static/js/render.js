@@ -187,9 +187,9 @@ export class TextView {
     if (!t.length || width <= 0) return minH;
     const wid = (w) => { let x = widths.get(w); if (x === undefined) { x = ctx.measureText(w.replace(/\t/g, "    ")).width; widths.set(w, x); } return x; };
     let rows = 1, x = 0, m;
-    const lead = /^\s*/.exec(t)[0];
+    const lead = /^[ \t]*/.exec(t)[0];
     if (lead) x = wid(lead);
-    const re = /(\S+)(\s*)/g;
+    const re = /([^ \t]+)([ \t]*)/g;                       // words break at spaces and tabs (not at a no-break space)
     while ((m = re.exec(t)) !== null) {
       const w = wid(m[1]);
       if (x > 0 && x + w > width) { rows++; x = 0; }

@@ -170,3 +170,35 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
     )
     assert landed["on"] and landed["at"] > 0.9, landed
     assert max(landed["tasks"], default=0) < LONG_TASK_LIMIT_MS, landed
+
+
+def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: Any) -> None:
+    family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
+    paragraphs = [
+        "Port officials in Velmora said the ferry link would reopen next week, " * 6,
+        "Портовые чиновники в Вельморе заявили, что паромное сообщение возобновится на следующей неделе. " * 4,
+        f"A trip with {family} and \U0001f1e9\U0001f1ea flags, cafe\u0301 stops and \U0001d54f posts went on for days. " * 5,
+        "Tabs\tand  double  spaces\u00a0and no\u00a0break\u00a0spaces in a row of words that wrap. " * 6,
+        "https://example.org/" + "a-very-long-path-segment-without-spaces" * 12,
+        "",
+        "Short line.",
+    ]
+    text = "\r\n".join(paragraphs + paragraphs[:3])
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    got = page.evaluate(
+        """() => {
+            const v = window.wbAnnotate.view, est = Array.from(v.estimates);
+            for (const l of v.lineEls) l.style.contentVisibility = 'visible';
+            const real = v.lineEls.map(l => l.getBoundingClientRect().height);
+            for (const l of v.lineEls) l.style.contentVisibility = '';
+            return {est, real, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
+        }"""
+    )
+    est, real = got["est"], got["real"]
+    assert len(est) == len(real) == 10
+    off = [(i, round(e), round(r)) for i, (e, r) in enumerate(zip(est, real, strict=True)) if abs(e - r) > 1]
+    # Canvas and layout share the font machinery: at most one line a row off, and the total within a row.
+    assert len(off) <= 1, off
+    assert abs(sum(est) - sum(real)) <= got["row"] + 1, (sum(est), sum(real), off)
