@@ -28,6 +28,8 @@ import logging
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -139,75 +141,87 @@ def seed(app: Any) -> tuple[int, int, int]:
     return ids
 
 
-def measure(throttle: float) -> dict[str, Any]:
-    """Seed, serve, open the page and time it."""
+@contextmanager
+def served_article() -> Iterator[tuple[str, Any, int, int, int]]:
+    """Seed a fresh instance, serve it and launch Chromium; yield (base URL, browser, project id, document id, spans)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         app = bench_app(tmp)
         project_id, doc_id, n_spans = seed(app)
         try:
             with LiveServer(app) as server, chromium() as browser:
-                base = server.url
-                ctx = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
-                page = ctx.new_page()
-                page.goto(f"{base}/login")
-                page.fill("input[name=username]", USERNAME)
-                page.fill("input[name=password]", PASSWORD)
-                page.click("button[type=submit]")
-                page.wait_for_url(lambda u: "/login" not in u)
-                page.add_init_script(INIT_SCRIPT)
-                if throttle > 1:
-                    ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
-                runs = []
-                for _ in range(3):
-                    page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
-                    page.wait_for_selector("#annotate[data-ready='1']", timeout=60_000)
-                    marks = page.evaluate(
-                        "() => Object.fromEntries(['wb:data','wb:text','wb:paint'].map(n => [n, performance.getEntriesByName(n)[0].startTime]))"
-                    )
-                    marks["spans_in_page"] = page.evaluate("() => window.wbAnnotate.model.spans.size")
-                    marks["arcs"] = page.evaluate("() => document.querySelectorAll('#wb-links path.wb-link').length")
-                    marks["links_in_layer"] = page.evaluate("() => [window.wbAnnotate.model.relations.size, window.wbAnnotate.model.attributions.size]")
-                    runs.append(marks)
-                # Make 30 spans: select a word programmatically, press a label key, wait two frames.
-                times = page.evaluate(
-                    """async () => {
-                        const O = await import('/static/js/offsets.js');
-                        const p = window.wbAnnotate, out = [];
-                        const toks = p.data.document.tokens.filter(t => t[1] - t[0] >= 4);
-                        const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-                        for (let i = 0; i < 30; i++) {
-                            const t = toks[40 + i * 7];
-                            const sel = getSelection(); sel.removeAllRanges(); sel.addRange(O.rangeForCp(p.docEl, t[0], t[1]));
-                            p.docEl.focus({preventScroll: true});
-                            const t0 = performance.now();
-                            document.querySelector('#doc').dispatchEvent(new KeyboardEvent('keydown', {key: 'l', bubbles: true}));
-                            p.view.draw();           // the frame's work, forced now
-                            void p.docEl.offsetHeight; // and its layout
-                            out.push(performance.now() - t0);
-                            await frame(); await frame();
-                        }
-                        return out;
-                    }"""
-                )
-                # Scroll through the document in 20 steps.
-                page.evaluate(
-                    """async () => {
-                        const d = document.querySelector('#doc'); window.__longTasks.length = 0;
-                        const v = window.wbAnnotate.view, orig = v.draw.bind(v); window.__draws = [];
-                        v.draw = () => { const t0 = performance.now(); const n = v.dirty.size; orig(); window.__draws.push([Math.round(performance.now() - t0), n]); };
-                        for (let i = 1; i <= 20; i++) { d.scrollTop = d.scrollHeight * i / 21; await new Promise(r => setTimeout(r, 60)); }
-                    }"""
-                )
-                scroll_long = page.evaluate("() => window.__longTasks.slice()")
-                draws = page.evaluate("() => window.__draws.filter(d => d[1] > 0).map(d => d[0])")
-                slow_keys = page.evaluate("() => window.__slowEvents.filter(e => e[0] === 'keydown').map(e => e[1])")
-                layout = page.evaluate(
-                    "() => ({lines: document.querySelectorAll('.wb-line').length, decorated: document.querySelectorAll('.wb-lanes > *').length,"
-                    " arcs: document.querySelectorAll('#wb-links path.wb-link').length})"
-                )
+                yield server.url, browser, project_id, doc_id, n_spans
         finally:
             app.extensions["workbench.engine"].dispose()
+
+
+def logged_in_page(browser: Any, base: str, init_script: str, throttle: float) -> tuple[Any, Any]:
+    """A new 1280x800 context logged in as the annotator, with ``init_script`` on every page and the CPU slowed down; (context, page)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/login" not in u)
+    page.add_init_script(init_script)
+    if throttle > 1:
+        ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+    return ctx, page
+
+
+def measure(throttle: float) -> dict[str, Any]:
+    """Seed, serve, open the page and time it."""
+    with served_article() as (base, browser, project_id, doc_id, n_spans):
+        _ctx, page = logged_in_page(browser, base, INIT_SCRIPT, throttle)
+        runs = []
+        for _ in range(3):
+            page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
+            page.wait_for_selector("#annotate[data-ready='1']", timeout=60_000)
+            marks = page.evaluate(
+                "() => Object.fromEntries(['wb:data','wb:text','wb:paint'].map(n => [n, performance.getEntriesByName(n)[0].startTime]))"
+            )
+            marks["spans_in_page"] = page.evaluate("() => window.wbAnnotate.model.spans.size")
+            marks["arcs"] = page.evaluate("() => document.querySelectorAll('#wb-links path.wb-link').length")
+            marks["links_in_layer"] = page.evaluate("() => [window.wbAnnotate.model.relations.size, window.wbAnnotate.model.attributions.size]")
+            runs.append(marks)
+        # Make 30 spans: select a word programmatically, press a label key, wait two frames.
+        times = page.evaluate(
+            """async () => {
+                const O = await import('/static/js/offsets.js');
+                const p = window.wbAnnotate, out = [];
+                const toks = p.data.document.tokens.filter(t => t[1] - t[0] >= 4);
+                const frame = () => new Promise(r => requestAnimationFrame(() => r()));
+                for (let i = 0; i < 30; i++) {
+                    const t = toks[40 + i * 7];
+                    const sel = getSelection(); sel.removeAllRanges(); sel.addRange(O.rangeForCp(p.docEl, t[0], t[1]));
+                    p.docEl.focus({preventScroll: true});
+                    const t0 = performance.now();
+                    document.querySelector('#doc').dispatchEvent(new KeyboardEvent('keydown', {key: 'l', bubbles: true}));
+                    p.view.draw();           // the frame's work, forced now
+                    void p.docEl.offsetHeight; // and its layout
+                    out.push(performance.now() - t0);
+                    await frame(); await frame();
+                }
+                return out;
+            }"""
+        )
+        # Scroll through the document in 20 steps.
+        page.evaluate(
+            """async () => {
+                const d = document.querySelector('#doc'); window.__longTasks.length = 0;
+                const v = window.wbAnnotate.view, orig = v.draw.bind(v); window.__draws = [];
+                v.draw = () => { const t0 = performance.now(); const n = v.dirty.size; orig(); window.__draws.push([Math.round(performance.now() - t0), n]); };
+                for (let i = 1; i <= 20; i++) { d.scrollTop = d.scrollHeight * i / 21; await new Promise(r => setTimeout(r, 60)); }
+            }"""
+        )
+        scroll_long = page.evaluate("() => window.__longTasks.slice()")
+        draws = page.evaluate("() => window.__draws.filter(d => d[1] > 0).map(d => d[0])")
+        slow_keys = page.evaluate("() => window.__slowEvents.filter(e => e[0] === 'keydown').map(e => e[1])")
+        layout = page.evaluate(
+            "() => ({lines: document.querySelectorAll('.wb-line').length, decorated: document.querySelectorAll('.wb-lanes > *').length,"
+            " arcs: document.querySelectorAll('#wb-links path.wb-link').length})"
+        )
     best = min(runs, key=lambda r: r["wb:paint"])
     return {
         "document_chars": 100_000,

@@ -5,14 +5,14 @@
 // ops), saver.js (outbox), render.js (text layer and decorations).
 
 import { getJSON, postJSON, patchJSON, ApiError } from "./api.js";
-import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp } from "./offsets.js";
+import { astralPositions, tokensToU16, selectionToCp, u16FromPoint, u16ToCp, sliceCp, splitLines, rangeForCp, warmSegmenter } from "./offsets.js";
 import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } from "./model.js";
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
+import { RowWindow } from "./rowwindow.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
-const PAGE_ROWS = 150;
 const SHOW_LINKS_KEY = "wb-show-links";
 
 class AnnotatePage {
@@ -71,6 +71,7 @@ class AnnotatePage {
     this.watchOtherTabs();
     this.buildChrome();
     this.bind();
+    this.rows = new RowWindow($("#wb-list", this.root));
     this.renderPanel();
     // The adjudication page is this page on the gold layer, plus its panel of disagreements.
     if (data.adjudication) (await import("./adjudicate.js")).attach(this, data.adjudication);
@@ -81,6 +82,7 @@ class AnnotatePage {
       performance.mark("wb:paint");
       performance.measure("wb:open", "wb:data", "wb:paint");
       this.root.dataset.ready = "1";
+      if (window.requestIdleCallback) requestIdleCallback(() => warmSegmenter()); else setTimeout(() => warmSegmenter(), 200);
     });
   }
 
@@ -943,9 +945,7 @@ class AnnotatePage {
       return;
     }
     const row = e.target.closest("[data-span]");
-    if (row) { this.selectSpan(row.dataset.span); return; }
-    const more = e.target.closest("[data-more]");
-    if (more) { this.rowLimit += PAGE_ROWS * 4; this.renderPanel(); }
+    if (row) this.selectSpan(row.dataset.span);
   }
 
   onPanelChange(e) {
@@ -969,9 +969,14 @@ class AnnotatePage {
   }
 
   // ------------------------------------------------------------ panel
+  /**
+   * Render the panel in a task of its own right after the next frame: the
+   * frame shows the change in the text at once, and the panel's rows (and
+   * the layout scrolling to the selected one needs) never lengthen it.
+   */
   renderPanelSoon() {
     if (this.panelFrame) return;
-    this.panelFrame = requestAnimationFrame(() => { this.panelFrame = 0; this.renderPanel(); });
+    this.panelFrame = requestAnimationFrame(() => setTimeout(() => { this.panelFrame = 0; this.renderPanel(); }, 0));
   }
 
   renderPanel() {
@@ -1006,6 +1011,7 @@ class AnnotatePage {
     return el("span", `wb-tag wb-c${i}`, label);
   }
 
+  /** The spans in reading order: a listbox that renders only the rows near its viewport or the selection (rowwindow.js). */
   spanRows() {
     const ul = el("ul", "wb-rows");
     ul.setAttribute("role", "listbox");
@@ -1013,37 +1019,25 @@ class AnnotatePage {
     ul.tabIndex = 0;
     const all = this.model.sorted();
     if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
-    if (!this.rowLimit) this.rowLimit = PAGE_ROWS;
-    // Keep the selected row rendered.
-    if (this.selectedId) {
-      const idx = all.findIndex(s => s.id === this.selectedId);
-      if (idx >= this.rowLimit) this.rowLimit = idx + PAGE_ROWS;
-    }
-    for (const s of all.slice(0, this.rowLimit)) {
-      const li = el("li", "wb-row");
-      li.setAttribute("role", "option");
-      li.id = `wb-row-${s.id}`;
-      li.dataset.span = s.id;
-      li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
-      li.setAttribute("aria-label", `${s.label}: ${this.quote(s, 80)}, characters ${s.start} to ${s.end}`);
-      const attrs = Object.entries(s.attrs || {});
-      if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
-      ul.appendChild(li);
-    }
-    if (all.length > this.rowLimit) {
-      const more = el("li", "wb-more-rows");
-      const b = el("button", "link", `Show more (${all.length - this.rowLimit} left)`);
-      b.type = "button";
-      b.dataset.more = "1";
-      more.appendChild(b);
-      ul.appendChild(more);
-      // Render more rows when the end of the list scrolls into view.
-      const io = new IntersectionObserver((entries) => {
-        if (entries.some(x => x.isIntersecting)) { io.disconnect(); this.rowLimit += PAGE_ROWS; this.renderPanelSoon(); }
-      }, { root: $("#wb-list", this.root) });
-      io.observe(more);
-    }
+    const focus = this.selectedId ? all.findIndex(s => s.id === this.selectedId) : -1;
+    const hasAttrs = (s) => { for (const _ in s.attrs || {}) return true; return false; };
+    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
     return ul;
+  }
+
+  spanRow(s, i, n) {
+    const li = el("li", "wb-row");
+    li.setAttribute("role", "option");
+    li.id = `wb-row-${s.id}`;
+    li.dataset.span = s.id;
+    li.setAttribute("aria-posinset", String(i + 1));
+    li.setAttribute("aria-setsize", String(n));
+    li.setAttribute("aria-selected", String(s.id === this.selectedId));
+    li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
+    li.setAttribute("aria-label", `${s.label}: ${this.quote(s, 80)}, characters ${s.start} to ${s.end}`);
+    const attrs = Object.entries(s.attrs || {});
+    if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+    return li;
   }
 
   markRow() {
@@ -1068,8 +1062,9 @@ class AnnotatePage {
   relationRows() {
     const ul = el("ul", "wb-rows");
     const rels = Array.from(this.model.relations.values()).sort((a, b) => byReadingOrder(this.model.spans.get(a.head) || { start: 0, end: 0, id: "" }, this.model.spans.get(b.head) || { start: 0, end: 0, id: "" }));
-    if (!rels.length) ul.appendChild(el("li", "wb-empty", "No relations. Select a span, press R, pick the target, then its type."));
-    for (const r of rels) {
+    if (!rels.length) { ul.appendChild(el("li", "wb-empty", "No relations. Select a span, press R, pick the target, then its type.")); return ul; }
+    this.rows.mount(ul, rels.length, () => 1, (i) => {
+      const r = rels[i];
       const li = el("li", "wb-row wb-rel-row");
       li.dataset.span = r.head;
       if (this.selectedId && (r.head === this.selectedId || r.tail === this.selectedId)) li.classList.add("is-current");
@@ -1077,8 +1072,8 @@ class AnnotatePage {
       const del = el("button", "link wb-del", "Delete");
       del.type = "button"; del.dataset.action = "delete-rel"; del.dataset.id = r.id;
       li.appendChild(del);
-      ul.appendChild(li);
-    }
+      return li;
+    });
     return ul;
   }
 
@@ -1086,8 +1081,11 @@ class AnnotatePage {
     const ul = el("ul", "wb-rows");
     const first = (a) => this.model.spans.get(a.content[0]) || { start: 0, end: 0, id: "" };
     const list = Array.from(this.model.attributions.values()).sort((a, b) => byReadingOrder(first(a), first(b)));
-    if (!list.length) ul.appendChild(el("li", "wb-empty", "No attributions. Select a claim and press A."));
-    for (const a of list) {
+    if (!list.length) { ul.appendChild(el("li", "wb-empty", "No attributions. Select a claim and press A.")); return ul; }
+    // One line per entry of the row's list: source, cue, each content piece, attributes.
+    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0);
+    this.rows.mount(ul, list.length, (i) => lines(list[i]), (i) => {
+      const a = list[i];
       const li = el("li", "wb-row wb-attr-row");
       li.dataset.span = a.content[0];
       const id = this.selectedId;
@@ -1095,15 +1093,15 @@ class AnnotatePage {
       const dl = el("dl", "wb-attr");
       dl.append(el("dt", "", "Source"), el("dd", "", a.source ? this.spanText(a.source) : "none named"));
       dl.append(el("dt", "", "Cue"), el("dd", "", a.cue ? this.spanText(a.cue) : "—"));
-      a.content.forEach((c, i) => dl.append(el("dt", "", a.content.length > 1 ? `Content ${i + 1}` : "Content"), el("dd", "", this.spanText(c))));
+      a.content.forEach((c, k) => dl.append(el("dt", "", a.content.length > 1 ? `Content ${k + 1}` : "Content"), el("dd", "", this.spanText(c))));
       const attrs = Object.entries(a.attrs || {});
       if (attrs.length) dl.append(el("dt", "", "Attributes"), el("dd", "", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
       li.appendChild(dl);
       const del = el("button", "link wb-del", "Delete");
       del.type = "button"; del.dataset.action = "delete-attr"; del.dataset.id = a.id;
       li.appendChild(del);
-      ul.appendChild(li);
-    }
+      return li;
+    });
     return ul;
   }
 

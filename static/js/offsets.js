@@ -112,6 +112,14 @@ function segmenterFor(lang) {
   return seg;
 }
 
+/**
+ * Make the grapheme segmenter now, while the page is idle: ICU takes
+ * 15-20 ms to load it, which the first selection would otherwise pay.
+ */
+export function warmSegmenter(lang = "") {
+  segmenterFor(lang);
+}
+
 /** Index of the line containing UTF-16 position p (the last line starting at or before p). */
 export function lineAt(lines, p) {
   let lo = 0, hi = lines.length;

@@ -2,11 +2,18 @@
 //
 // - The text layer is built once: one block per line, each holding a single
 //   Text node made with createTextNode. Nothing is ever inserted into a block.
+//   Lines far from the viewport are skipped by content-visibility: auto; each
+//   line's height is computed before it is ever laid out (sizeLines: canvas
+//   word widths, wrapped as pre-wrap wraps them), so the scroll height is
+//   right from the first frame and jumps land in one move.
 // - Fills: one CSS Custom Highlight per label (wb-l<N>), rules generated into a
-//   constructed stylesheet; overlay rectangles when CSS.highlights is missing.
+//   constructed stylesheet, holding the ranges of the spans on lines near the
+//   viewport only (syncFills); overlay rectangles when CSS.highlights is missing.
 // - Lanes: per line, spans get a lane by first fit (containers before
 //   contents); bars and label chips are drawn in an overlay next to the block,
-//   only for lines an IntersectionObserver reports near the viewport.
+//   only for lines an IntersectionObserver reports near the viewport, nearest
+//   first and a few milliseconds per frame (draw). A line that scrolls away
+//   keeps its overlay, so coming back costs nothing unless it changed.
 // - Links: an SVG inside the scroller draws relations and attributions as
 //   quadratic arcs above the text, label at the apex. The selected item's arcs
 //   are emphasised and drawn on top; with "Show links" on, every other link
@@ -18,6 +25,8 @@
 import { splitLines, attachLayout, cpToU16, lineAt, staticRangeForU16, rangeForU16 } from "./offsets.js";
 
 const MAX_LANES = 5;
+const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
+const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
 const KIND_PRIORITY = { claim: 1, entity: 2, cue: 3 };
 const hasHighlights = typeof CSS !== "undefined" && CSS.highlights && typeof Highlight !== "undefined";
 
@@ -39,7 +48,9 @@ export function installLabelStyles(labels) {
   labels.forEach((l, i) => {
     const [r, g, b] = hexToRgb(l.color);
     rules.push(`.wb-c${i} { --c: ${l.color}; --c-bg: rgba(${r}, ${g}, ${b}, 0.22); --c-ink: ${inkOn(l.color)}; }`);
-    rules.push(`::highlight(wb-l${i}) { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
+    // Scoped to the text blocks: a ::highlight rule that matches every element makes
+    // each element's style (decorations, panel rows) resolve every highlight's style too.
+    rules.push(`.wb-block::highlight(wb-l${i}) { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
   });
   sheet.replaceSync(rules.join("\n"));
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
@@ -54,11 +65,13 @@ export class TextView {
     this.svg = linksSvg;
     this.labelIndex = new Map(model.schema.labels.map((l, i) => [l.name, i]));
     this.ranges = new Map();      // span id -> StaticRange (painting)
+    this.filled = new Map();      // span id -> the Highlight its range is in (spans near the viewport only)
     this.spanU16 = new Map();     // span id -> [s, e] in UTF-16
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
-    this.visible = new Set();
-    this.dirty = new Set();
+    this.visible = new Set();     // lines in the band the IntersectionObserver reports (the viewport ± its height)
+    this.dirty = new Set();       // lines whose decorations must be drawn again
+    this.drawn = new Set();       // lines whose decorations are up to date
     this.selectedId = null;
     this.linked = new Set();
     this.marked = new Map();      // span id -> role tag shown in chips (attribution form)
@@ -132,24 +145,95 @@ export class TextView {
     }
     for (const s of this.model.sorted()) this.addRange(s);
     this.computeLanes();
+    this.sizeLines();
     this.observe();
+  }
+
+  /**
+   * Give every line its height before it is ever laid out, so the scroll
+   * height is right from the first frame and a jump lands in one move.
+   * content-visibility: auto skips the layout of lines far from the
+   * viewport and uses contain-intrinsic-size for them instead; that size
+   * is computed here: the width of each word and run of spaces, measured
+   * once per distinct string on a canvas in the text's font, wrapped the
+   * way white-space: pre-wrap does in the line's width, times the line
+   * height the lanes give (the CSS rules for .wb-block). About 15 ms for
+   * 100,000 characters; a line laid out on screen takes its real size.
+   */
+  sizeLines(only = null) {
+    if (!this.fit) {
+      const cs = getComputedStyle(this.blockEls[0]);
+      const ctx = document.createElement("canvas").getContext("2d");
+      ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      this.fit = { ctx, fs: parseFloat(cs.fontSize) || 16, widths: new Map(), width: this.lineEls[0].clientWidth, probe: ctx.measureText(PROBE).width };
+      this.estimates = new Float64Array(this.lineEls.length);
+    }
+    const targets = only || this.lineEls.keys();
+    for (const i of targets) {
+      const h = this.estimateHeight(i);
+      if (this.estimates[i] === h) continue;
+      this.estimates[i] = h;
+      this.lineEls[i].style.containIntrinsicSize = `${h}px`;
+    }
+  }
+
+  /** The height line i takes at the current width (px), from its text and lane count. */
+  estimateHeight(i) {
+    const { ctx, fs, widths, width } = this.fit;
+    const ln = this.lines[i];
+    const t = this.text.slice(ln.start, ln.end);
+    const lanes = Math.min(this.lineLanes[i] || 0, MAX_LANES);
+    const minH = 1.75 * fs;                                   // .wb-block min-height
+    if (!t.length || width <= 0) return minH;
+    const wid = (w) => { let x = widths.get(w); if (x === undefined) { x = ctx.measureText(w.replace(/\t/g, "    ")).width; widths.set(w, x); } return x; };
+    let rows = 1, x = 0, m;
+    const lead = /^[ \t]*/.exec(t)[0];
+    if (lead) x = wid(lead);
+    const re = /([^ \t]+)([ \t]*)/g;                       // words break at spaces and tabs (not at a no-break space)
+    while ((m = re.exec(t)) !== null) {
+      const w = wid(m[1]);
+      if (x > 0 && x + w > width) { rows++; x = 0; }
+      if (w > width) { rows += Math.ceil(w / width) - 1; x = w % width; } // overflow-wrap: anywhere
+      else x += w;
+      if (m[2]) x += wid(m[2]);                               // spaces hang at the end of a row
+    }
+    if (lanes) return Math.max(minH, rows * (1.2 * fs + 28 + lanes * 8)); // .wb-line.has-lanes .wb-block line-height
+    return Math.max(minH, rows * 1.75 * fs + 0.35 * fs);      // line-height 1.75, padding-bottom .35em
   }
 
   addRange(s) {
     const a = cpToU16(s.start, this.astral), b = cpToU16(s.end, this.astral);
     this.spanU16.set(s.id, [a, b]);
     if (!hasHighlights) return;
-    const r = staticRangeForU16(this.el, a, b);
-    this.ranges.set(s.id, r);
-    const h = this.highlights.get(s.label);
-    if (h) h.add(r);
+    this.ranges.set(s.id, staticRangeForU16(this.el, a, b));
+    this.fillsDirty = true; // filled by syncFills when one of its lines is in the band
   }
 
   removeRange(id) {
-    const r = this.ranges.get(id);
-    if (r) for (const h of this.highlights.values()) h.delete(r);
+    const h = this.filled.get(id);
+    if (h) h.delete(this.ranges.get(id));
+    this.filled.delete(id);
     this.ranges.delete(id);
     this.spanU16.delete(id);
+  }
+
+  /**
+   * Fill only the spans with a line in the band (the viewport and a screen
+   * above and below it). After any change to the page, Chromium rebuilds its
+   * highlight markers from every range of every highlight: with all 3,000
+   * spans filled, each frame that adds decorations paid for all of them.
+   */
+  syncFills() {
+    this.fillsDirty = false;
+    if (!hasHighlights) return;
+    const want = new Set();
+    for (const i of this.visible) { const info = this.lineSpans[i]; if (info) for (const sp of info.items) want.add(sp.id); }
+    for (const [id, h] of this.filled) if (!want.has(id)) { h.delete(this.ranges.get(id)); this.filled.delete(id); }
+    for (const id of want) {
+      if (this.filled.has(id)) continue;
+      const sp = this.model.spans.get(id), r = this.ranges.get(id), h = sp && this.highlights.get(sp.label);
+      if (r && h) { h.add(r); this.filled.set(id, h); }
+    }
   }
 
   /** Sync fills with the model after ops touching these span ids. */
@@ -176,12 +260,14 @@ export class TextView {
   /** Re-read everything from the model (after a reload). */
   resetAll() {
     if (hasHighlights) for (const h of this.highlights.values()) h.clear();
+    this.filled.clear();
     this.ranges.clear();
     this.spanU16.clear();
     this.anchors.clear();
     for (const s of this.model.sorted()) this.addRange(s);
     this.computeLanes();
     this.refreshMarks();
+    this.drawn.clear();
     for (const i of this.visible) this.dirty.add(i);
     this.linksDirty = true;
     this.schedule();
@@ -241,6 +327,7 @@ export class TextView {
         this.lineEls[i].classList.toggle("has-lanes", count > 0);
         this.lineEls[i].style.setProperty("--lanes", String(count));
         this.dirty.add(i);
+        if (this.fit) this.sizeLines([i]);
       }
     }
   }
@@ -249,10 +336,13 @@ export class TextView {
     this.io = new IntersectionObserver((entries) => {
       for (const e of entries) {
         const i = Number(e.target.dataset.line);
-        if (e.isIntersecting) { this.visible.add(i); this.dirty.add(i); }
-        else { this.visible.delete(i); this.laneEls[i].replaceChildren(); }
+        // A line that leaves the band keeps its decorations (content-visibility
+        // skips them with the line); one that comes back is redrawn only if
+        // something changed meanwhile.
+        if (e.isIntersecting) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
+        else this.visible.delete(i);
       }
-      if (entries.length) this.linksDirty = true; // the band moved
+      if (entries.length) { this.linksDirty = true; this.fillsDirty = true; } // the band moved
       this.schedule();
     }, { root: this.el, rootMargin: "100% 0px" });
     for (const l of this.lineEls) this.io.observe(l);
@@ -260,13 +350,20 @@ export class TextView {
       const w = this.el.clientWidth;
       if (w === this.width) return;
       this.width = w;
+      const lw = this.lineEls[0].clientWidth;
+      if (this.fit && lw !== this.fit.width) { this.fit.width = lw; this.sizeLines(); }
+      this.drawn.clear();
       for (const i of this.visible) this.dirty.add(i);
       this.anchors.clear();
       this.linksDirty = true;
       this.schedule();
     });
     this.ro.observe(this.el);
-    if (document.fonts) document.fonts.ready.then(() => { this.anchors.clear(); this.linksDirty = true; this.schedule(); });
+    if (document.fonts) document.fonts.ready.then(() => {
+      // A font that arrived late changes the widths: measure again.
+      if (this.fit.ctx.measureText(PROBE).width !== this.fit.probe) { this.fit = null; this.sizeLines(); }
+      this.anchors.clear(); this.linksDirty = true; this.schedule();
+    });
   }
 
   schedule() {
@@ -274,15 +371,40 @@ export class TextView {
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
   }
 
-  /** Draw now (reads all rects first, then writes). */
+  /**
+   * Draw (reads all rects first, then writes). Dirty lines of the band are
+   * drawn nearest to the viewport first, for SLICE_MS per frame (at least
+   * one line), so that a jump to a new part of the article never turns into
+   * one long task: the rest waits for the next frame.
+   */
   draw() {
-    const jobs = [];
-    for (const i of this.dirty) { this.anchors.delete(i); if (this.visible.has(i)) jobs.push(i); }
-    this.dirty.clear();
-    const plans = jobs.map(i => this.planLine(i));
-    const arcs = this.linksDirty ? this.planLinks() : null; // still reading: nothing written yet
-    jobs.forEach((i, k) => this.laneEls[i].replaceChildren(plans[k]));
+    const t0 = performance.now();
+    let jobs = [];
+    for (const i of this.dirty) {
+      this.anchors.delete(i);
+      this.drawn.delete(i);
+      if (this.visible.has(i)) jobs.push(i); else this.dirty.delete(i);
+    }
+    if (jobs.length > 1) {
+      const box = this.el.getBoundingClientRect();
+      const dist = new Map(jobs.map(i => {
+        const r = this.lineEls[i].getBoundingClientRect();
+        return [i, r.bottom < box.top ? box.top - r.bottom : r.top > box.bottom ? r.top - box.bottom : 0];
+      }));
+      jobs.sort((a, b) => dist.get(a) - dist.get(b));
+    }
+    const done = [], plans = [];
+    for (const i of jobs) {
+      if (done.length && performance.now() - t0 > SLICE_MS) break;
+      plans.push(this.planLine(i));
+      done.push(i);
+    }
+    if (done.length) this.linksDirty = true; // links of the lines just drawn
+    const arcs = this.linksDirty ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
+    done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
+    if (this.fillsDirty) this.syncFills();
+    if (this.dirty.size) this.schedule();
   }
 
   /** Measure one line's decorations; return a fragment to insert. */
@@ -394,8 +516,12 @@ export class TextView {
     const rc = rangeForU16(this.el, u[0], u[1]).getBoundingClientRect();
     const box = this.el.getBoundingClientRect();
     if (rc.top < box.top + 20 || rc.bottom > box.bottom - 40) {
-      const smooth = !matchMedia("(prefers-reduced-motion: reduce)").matches;
-      this.el.scrollTo({ top: this.el.scrollTop + rc.top - box.top - box.height / 3, behavior: smooth ? "smooth" : "auto" });
+      // Glide over a short distance; jump at once over a long one, so the
+      // lines in between are never laid out on the way (and the line heights
+      // are known in advance, so the jump lands where it should).
+      const dy = rc.top - box.top - box.height / 3;
+      const smooth = Math.abs(dy) < 2 * box.height && !matchMedia("(prefers-reduced-motion: reduce)").matches;
+      this.el.scrollTo({ top: this.el.scrollTop + dy, behavior: smooth ? "smooth" : "auto" });
     }
   }
 
@@ -449,7 +575,7 @@ export class TextView {
    * drawn whole; with showAll, the other links with an end in the visible
    * band are drawn muted, and an end outside the band becomes a stub.
    */
-  planLinks() {
+  planLinks(drawing = null) {
     const sel = this.links || [];
     const key = (l) => `${l.kind}|${l.from}|${l.to}|${l.label}`;
     const selKeys = new Set(sel.map(key));
@@ -458,11 +584,16 @@ export class TextView {
       let lo = Infinity, hi = -Infinity;
       for (const i of this.visible) { if (i < lo) lo = i; if (i > hi) hi = i; }
       const inBand = (i) => i >= lo && i <= hi && this.visible.has(i);
+      // An end on a line of the band whose decorations are not drawn yet (draw
+      // slices them over frames) waits for them: measuring it now would lay
+      // that line out in this frame. Drawing the line brings its links.
+      const ready = (i) => this.drawn.has(i) || (drawing && drawing.has(i));
       for (const l of this.allLinks()) {
         if (selKeys.has(key(l))) continue;
         const la = this.lineOfSpan(l.from), lb = this.lineOfSpan(l.to);
         if (la < 0 || lb < 0) continue;
         const ia = inBand(la), ib = inBand(lb);
+        if ((ia && !ready(la)) || (ib && !ready(lb))) continue;
         if (ia || ib) bg.push({ ...l, stub: ia && ib ? 0 : ia ? (lb < lo ? -1 : 1) : (la < lo ? -1 : 1), outside: ia ? "to" : "from" });
       }
     }

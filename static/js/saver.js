@@ -8,7 +8,7 @@
 import { patchJSON, ApiError } from "./api.js";
 import { newId } from "./model.js";
 
-const DEBOUNCE_MS = 400;
+const DEBOUNCE_MS = 150; // a burst of keys goes out as one batch; more waits while one is in flight
 
 /** An id for this browser tab that survives reloads (sessionStorage), so two tabs never share an outbox. */
 function tabId() {

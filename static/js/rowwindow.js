@@ -1,0 +1,108 @@
+// The side panel's lists render only a window of rows.
+//
+// Every row's height is known before it is rendered: a row is `lines` lines
+// of --wb-row-line plus the row's padding and border (--wb-row-pad), and CSS
+// (.wb-rows.is-windowed) makes it exactly that tall, clipping what does not
+// fit. So the list's full height and any row's position are sums, the rows
+// outside the window are the list's top and bottom padding, and neither
+// scrolling the list nor moving the selection ever lays out more than the
+// window: about a screenful plus OVERSCAN rows on each side.
+
+const LINE_REM = 1.35;       // --wb-row-line in annotate.css
+const PAD_REM = 0.6;         // the row's top and bottom padding (.3rem each) in annotate.css
+const BORDER_PX = 2;         // its 1px top and bottom border
+const OVERSCAN = 12;         // rows rendered beyond each edge of the visible part
+
+/** Row height in px for a number of lines (rem read once per page). */
+let remPx = 0;
+export function rowHeight(lines) {
+  if (!remPx) remPx = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  return lines * LINE_REM * remPx + PAD_REM * remPx + BORDER_PX;
+}
+
+/**
+ * A windowed listbox (or list) inside a scroller. `mount` lays out the items
+ * and renders the window around the scroller's viewport or around one index;
+ * `follow` re-renders the window after the scroller moved, when needed.
+ */
+export class RowWindow {
+  constructor(scroller) {
+    this.scroller = scroller;
+    this.ul = null;
+    this.tops = null;      // tops[i]: offset of row i from the list's first row; tops[n]: the list's height
+    this.start = 0;
+    this.end = 0;
+    this.offset = 0;       // the list's top inside the scroller's content (measured after a render)
+    this.viewTop = scroller.scrollTop;
+    this.viewHeight = scroller.clientHeight || 600;
+    new ResizeObserver(() => { this.viewHeight = scroller.clientHeight; this.follow(); }).observe(scroller);
+    scroller.addEventListener("scroll", () => {
+      this.viewTop = scroller.scrollTop;
+      if (this.frame) return;
+      this.frame = requestAnimationFrame(() => { this.frame = 0; this.follow(); });
+    }, { passive: true });
+  }
+
+  /**
+   * Render `n` rows into `ul`: linesOf(i) is row i's number of lines,
+   * makeRow(i) builds row i (an <li>). With `focus` >= 0 the window holds
+   * that row; otherwise it covers the part of the list on screen.
+   */
+  mount(ul, n, linesOf, makeRow, focus = -1) {
+    this.ul = ul;
+    this.n = n;
+    this.makeRow = makeRow;
+    ul.classList.add("is-windowed");
+    const tops = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) tops[i + 1] = tops[i] + rowHeight(linesOf(i));
+    this.tops = tops;
+    let [a, b] = this.visibleRange();
+    if (focus >= 0 && (focus < a || focus >= b)) {
+      const rows = Math.max(1, b - a);
+      a = Math.max(0, focus - (rows >> 1));
+      b = Math.min(n, a + rows);
+    }
+    this.render(Math.max(0, a - OVERSCAN), Math.min(n, b + OVERSCAN));
+  }
+
+  /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */
+  visibleRange() {
+    const tops = this.tops, n = this.n;
+    const y0 = this.viewTop - this.offset, y1 = y0 + this.viewHeight;
+    return [Math.min(n, bisect(tops, y0)), Math.min(n, bisect(tops, y1) + 1)];
+  }
+
+  render(a, b) {
+    const ul = this.ul, tops = this.tops;
+    const frag = document.createDocumentFragment();
+    for (let i = a; i < b; i++) {
+      const li = this.makeRow(i);
+      li.style.height = `${tops[i + 1] - tops[i]}px`;
+      frag.appendChild(li);
+    }
+    ul.style.paddingTop = `${tops[a]}px`;
+    ul.style.paddingBottom = `${tops[this.n] - tops[b]}px`;
+    ul.replaceChildren(frag);
+    this.start = a;
+    this.end = b;
+  }
+
+  /** After a scroll or resize: re-render when the visible rows come near an edge of the window. */
+  follow() {
+    const ul = this.ul;
+    if (!ul || !ul.isConnected) return;
+    this.offset = ul.offsetTop; // the scroller is the list's offsetParent (position: relative)
+    const [a, b] = this.visibleRange();
+    const margin = OVERSCAN >> 2;
+    const short = (a - this.start < margin && this.start > 0) || (this.end - b < margin && this.end < this.n);
+    if (!short) return;
+    this.render(Math.max(0, a - OVERSCAN), Math.min(this.n, b + OVERSCAN));
+  }
+}
+
+/** Index of the last row starting at or above y (tops ascending, tops[0] = 0). */
+function bisect(tops, y) {
+  let lo = 0, hi = tops.length - 1;
+  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (tops[mid] <= y) lo = mid; else hi = mid - 1; }
+  return lo;
+}

@@ -1,0 +1,204 @@
+"""The annotate page on a long article: labelling near the end, scrolling and jumping stay smooth.
+
+The article and its layer are the annotate-page benchmark's (100,000
+characters, 3,000 spans, 300 relations, 100 attributions; invented text).
+Every long task (over 50 ms) is recorded with a PerformanceObserver. The
+time limits have room for a busy CI machine: the benchmark
+(benchmarks/bench_annotate_long.py) holds the real figures. The row count,
+the scroll height and the jumps do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import factories
+import pytest
+from conftest import Seeded
+from conftest import layer_of
+from conftest import login
+from conftest import open_annotate
+from conftest import select_cp
+
+from workbench.services import annotation as annotation_service
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_annotate_page import make_ops  # noqa: E402
+from bench_annotate_page import make_text  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI machines.
+LONG_TASK_LIMIT_MS = 300
+SAVED_WITHIN_MS = 1500
+#: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
+HEIGHT_SLACK_PX = 150
+
+RECORDER = """
+window.__tasks = []; window.__keyAt = 0; window.__savedAt = 0;
+new PerformanceObserver(l => { for (const e of l.getEntries()) window.__tasks.push([e.startTime, e.duration]); }).observe({type: 'longtask', buffered: true});
+document.addEventListener('keydown', e => { window.__keyAt = e.timeStamp; }, true);
+document.addEventListener('DOMContentLoaded', () => {
+  const st = document.querySelector('#wb-status');
+  new MutationObserver(() => { if (st.textContent === 'Saved') window.__savedAt = performance.now(); }).observe(st, {childList: true, characterData: true, subtree: true});
+});
+window.__settle = async (ms = 200) => {
+  for (let k = 0; k < 2; k++) await new Promise(r => requestAnimationFrame(r));
+  await new Promise(r => setTimeout(r, ms));
+  for (let k = 0; k < 2; k++) await new Promise(r => requestAnimationFrame(r));
+};
+window.__since = (t0) => window.__tasks.filter(t => t[0] + t[1] >= t0).map(t => Math.round(t[1]));
+"""
+
+
+@pytest.fixture(scope="module")
+def long_article(live: Any) -> Iterator[tuple[Seeded, str]]:
+    """One annotator with the benchmark's article and its 3,000-span layer (seeded once for the module)."""
+    session = live.app.extensions["workbench.sessionmaker"]()
+    tag = uuid.uuid4().hex[:8]
+    text = make_text()
+    user = factories.make_user(session, f"long-{tag}")
+    project = factories.make_project(session, f"long-{tag}", members=[user])
+    doc = factories.make_document(session, project, text, external_id=f"long-{tag}", title="A long article")
+    layer = annotation_service.open_annotator_layer(session, user, doc)
+    session.commit()
+    annotation_service.apply_ops(session, user, layer.id, layer.version, f"seed-{tag}", make_ops(text))
+    session.commit()
+    seeded = Seeded(user.username, project.id, [doc.id])
+    session.close()
+    yield seeded, text
+
+
+def open_long(page: Any, live: Any, seeded: Seeded) -> None:
+    """Log in, record long tasks from the start, open the article and let it settle."""
+    login(page, live, seeded.username)
+    page.add_init_script(RECORDER)
+    open_annotate(page, live, seeded.project_id, seeded.document_ids[0])
+    page.evaluate("() => window.__settle(300)")
+
+
+def test_a_span_near_the_end_costs_what_one_near_the_top_does(page: Any, live: Any, store: Any, long_article: tuple[Seeded, str]) -> None:
+    seeded, text = long_article
+    open_long(page, live, seeded)
+    spans_before = page.evaluate("() => window.wbAnnotate.model.spans.size")
+    # A word in the last paragraph that is not marked yet: jump there, select it with the mouse, press L.
+    start = text.rindex(" harbour ") + 1 if " harbour " in text[-3000:] else text.rindex(" the ") + 1
+    word = text[start:].split(" ", 1)[0]
+    end = start + len(word)
+    page.evaluate(
+        """async ([s, e]) => {
+            const O = await import('/static/js/offsets.js'), d = document.querySelector('#doc');
+            const rc = O.rangeForCp(d, s, e).getBoundingClientRect(), box = d.getBoundingClientRect();
+            d.scrollTop += rc.top - box.top - box.height / 2;
+            await window.__settle(300);
+        }""",
+        [start, end],
+    )
+    select_cp(page, start, end)
+    t0 = page.evaluate("() => performance.now()")
+    page.keyboard.press("l")
+    page.wait_for_function("() => window.wbAnnotate.saver.unsaved === 0 && window.__savedAt > window.__keyAt")
+    page.evaluate("() => window.__settle(200)")
+    got = page.evaluate(f"() => ({{tasks: window.__since({t0}), ack: window.__savedAt - window.__keyAt, rows: document.querySelectorAll('#wb-list li.wb-row').length}})")
+    assert page.evaluate("() => window.wbAnnotate.model.spans.size") == spans_before + 1
+    assert any((sp.label, sp.start, sp.end) == ("LOC", start, end) for sp in layer_of(store, seeded.document_ids[0]).spans)
+    # The panel shows the new span's row, selected, among a window of rows: never the whole list of 3,001.
+    assert word in page.locator("#wb-list [aria-selected=true]").inner_text()
+    assert page.locator("#wb-list [aria-selected=true]").get_attribute("aria-posinset") is not None
+    assert got["rows"] <= 100, got
+    assert max(got["tasks"], default=0) < LONG_TASK_LIMIT_MS, got
+    assert got["ack"] < SAVED_WITHIN_MS, got
+
+
+def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
+    seeded, text = long_article
+    open_long(page, live, seeded)
+    # The first jump to the end, with most of the article never laid out, lands there at once.
+    jump = page.evaluate(
+        """async () => {
+            const d = document.querySelector('#doc'), t0 = performance.now(), before = d.scrollHeight;
+            d.scrollTop = d.scrollHeight;
+            await window.__settle(300);
+            return {left: d.scrollHeight - d.clientHeight - d.scrollTop, before, after: d.scrollHeight, tasks: window.__since(t0)};
+        }"""
+    )
+    assert jump["left"] <= 2, jump
+    assert abs(jump["after"] - jump["before"]) <= HEIGHT_SLACK_PX, jump
+    # Top to bottom in 20 steps: the scroll height stays put and no step blocks the page.
+    scroll = page.evaluate(
+        """async () => {
+            const d = document.querySelector('#doc');
+            d.scrollTop = 0; await window.__settle(300);
+            const t0 = performance.now(), heights = [d.scrollHeight];
+            for (let i = 1; i <= 20; i++) {
+                d.scrollTop = (d.scrollHeight - d.clientHeight) * i / 20;
+                await window.__settle(30);
+                heights.push(d.scrollHeight);
+            }
+            return {heights, tasks: window.__since(t0), decorated: document.querySelectorAll('.wb-lanes > *').length};
+        }"""
+    )
+    assert max(scroll["heights"]) - min(scroll["heights"]) <= HEIGHT_SLACK_PX, scroll["heights"]
+    assert max(scroll["tasks"], default=0) < LONG_TASK_LIMIT_MS, scroll["tasks"]
+    assert scroll["decorated"] > 0
+    # A span from the side panel far down the article: one click, and it is on screen.
+    page.evaluate(
+        """async () => {
+            const d = document.querySelector('#doc'), list = document.querySelector('#wb-list');
+            d.scrollTop = 0; await window.__settle(200);
+            for (let k = 0; k < 6; k++) { list.scrollTop = list.scrollHeight; await window.__settle(100); }
+        }"""
+    )
+    rows = page.locator("#wb-list li.wb-row")
+    assert rows.count() <= 100
+    last = rows.nth(rows.count() - 1)
+    assert last.get_attribute("aria-posinset") == last.get_attribute("aria-setsize")
+    t0 = page.evaluate("() => performance.now()")
+    last.click()
+    landed = page.evaluate(
+        f"""async () => {{
+            await window.__settle(400);
+            const O = await import('/static/js/offsets.js'), p = window.wbAnnotate, d = p.docEl;
+            const s = p.model.spans.get(p.selectedId);
+            const rc = O.rangeForCp(d, s.start, s.end).getBoundingClientRect(), box = d.getBoundingClientRect();
+            return {{on: rc.top >= box.top && rc.bottom <= box.bottom, at: s.start / p.text.length, tasks: window.__since({t0})}};
+        }}"""
+    )
+    assert landed["on"] and landed["at"] > 0.9, landed
+    assert max(landed["tasks"], default=0) < LONG_TASK_LIMIT_MS, landed
+
+
+def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: Any) -> None:
+    family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
+    paragraphs = [
+        "Port officials in Velmora said the ferry link would reopen next week, " * 6,
+        "Портовые чиновники в Вельморе заявили, что паромное сообщение возобновится на следующей неделе. " * 4,
+        f"A trip with {family} and \U0001f1e9\U0001f1ea flags, cafe\u0301 stops and \U0001d54f posts went on for days. " * 5,
+        "Tabs\tand  double  spaces\u00a0and no\u00a0break\u00a0spaces in a row of words that wrap. " * 6,
+        "https://example.org/" + "a-very-long-path-segment-without-spaces" * 12,
+        "",
+        "Short line.",
+    ]
+    text = "\r\n".join(paragraphs + paragraphs[:3])
+    s = seed(text)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    got = page.evaluate(
+        """() => {
+            const v = window.wbAnnotate.view, est = Array.from(v.estimates);
+            for (const l of v.lineEls) l.style.contentVisibility = 'visible';
+            const real = v.lineEls.map(l => l.getBoundingClientRect().height);
+            for (const l of v.lineEls) l.style.contentVisibility = '';
+            return {est, real, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
+        }"""
+    )
+    est, real = got["est"], got["real"]
+    assert len(est) == len(real) == 10
+    off = [(i, round(e), round(r)) for i, (e, r) in enumerate(zip(est, real, strict=True)) if abs(e - r) > 1]
+    # Canvas and layout share the font machinery: at most one line a row off, and the total within a row.
+    assert len(off) <= 1, off
+    assert abs(sum(est) - sum(real)) <= got["row"] + 1, (sum(est), sum(real), off)
