@@ -318,9 +318,13 @@ def create_token(session: Session, user: User, name: str = "") -> str:
 
 def user_for_token(session: Session, token: str) -> User | None:
     """Return the active user owning ``token``, or None."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _token_hash(token)))
-    if row is None or not row.user.active:
+    # One query for the token and its user (this runs on every API call).
+    found = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_sha256 == _token_hash(token))
+    ).first()
+    if found is None or not found[1].active:
         return None
+    row, user = found
     now = utcnow()
     last = row.last_used_at
     if last is not None and last.tzinfo is None:
@@ -329,7 +333,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     # cost each save a second transaction.
     if last is None or (now - last).total_seconds() > 60:
         row.last_used_at = now
-    return row.user
+    return user
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
