@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import IO
 from typing import Any
@@ -88,14 +89,57 @@ class _BodyLines:
         return False
 
 
+#: A JSON ``\\uXXXX`` escape of a surrogate code point, with the backslashes before it (an even run is no escape).
+_SURROGATE_ESCAPE = re.compile(rb"(\\+)u([dD][89abAB][0-9a-fA-F]{2}|[dD][c-fC-F][0-9a-fA-F]{2})")
+#: What a high surrogate's escape must be followed by: its low half.
+_LOW_ESCAPE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
 class _Reader:
-    """The request stream as ijson reads it (werkzeug's stream takes ``read(0)`` for a disconnect)."""
+    """The request stream as ijson reads it (werkzeug's stream takes ``read(0)`` for a disconnect).
+
+    It also looks for lone surrogate escapes (``"\\ud800"``) as the bytes go
+    by: ijson's C parser would turn them into ``?`` without a word, so the
+    importer could never refuse them.
+    """
+
+    #: Bytes kept from one read to the next, so that an escape pair cut between reads is seen whole.
+    KEEP = 24
 
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
+        self.carry = b""
+        #: How many bytes at the start of ``carry`` were scanned already (kept only as context).
+        self.skip = 0
 
     def read(self, size: int = -1) -> bytes:
-        return self.stream.read(size) if size != 0 else b""
+        data = self.stream.read(size) if size != 0 else b""
+        self._scan(self.carry + data, final=not data)
+        return data
+
+    def _scan(self, data: bytes, *, final: bool) -> None:
+        """Refuse a lone surrogate escape in ``data``; keep its tail for the next read unless ``final``."""
+        cut = len(data) if final else max(0, len(data) - self.KEEP)
+        for match in _SURROGATE_ESCAPE.finditer(data):
+            if match.start() < self.skip:
+                continue
+            if match.start() >= cut:
+                break
+            if len(match.group(1)) % 2 == 0:
+                continue  # an escaped backslash followed by the letters "ud8..", not an escape
+            unit = int(match.group(2), 16)
+            if unit >= 0xDC00:
+                previous = data[max(0, match.start(1) - 6) : match.start(1)]
+                if _LOW_ESCAPE.fullmatch(match.group(0)[len(match.group(1)) - 1 :]) and re.fullmatch(
+                    rb"\\u[dD][89abAB][0-9a-fA-F]{2}", previous
+                ):
+                    continue  # the low half of a pair
+                raise InvalidInput("the request body holds a lone surrogate (\\udc00-\\udfff), which is not text")
+            if not _LOW_ESCAPE.match(data, match.end()):
+                raise InvalidInput("the request body holds a lone surrogate (\\ud800-\\udbff), which is not text")
+        keep_from = max(0, cut - 12)  # a low half's high half may lie just before the cut
+        self.skip = cut - keep_from
+        self.carry = data[keep_from:]
 
 
 def _body_lines(stream: IO[bytes]) -> Iterator[bytes]:
