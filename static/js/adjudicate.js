@@ -8,7 +8,7 @@
 // version, reason, note) is recorded in the layer's history through
 // POST /api/v1/layers/<gold>/decisions.
 
-import { postJSON } from "./api.js";
+import { ApiError, postJSON } from "./api.js";
 import { newId } from "./model.js";
 import { rangeForCp, sliceCp } from "./offsets.js";
 
@@ -53,6 +53,30 @@ class Adjudicator {
     const first = this.groups.findIndex((g) => !g.decision);
     this.index = first >= 0 ? first : 0;
     this.render();
+    this.reopenButton = $("#wb-reopen", this.page.root);
+    this.reopenButton.addEventListener("click", () => this.reopen());
+    this.showReopen();
+  }
+
+  /** A finished (adjudicated) gold layer can be opened again for changes. */
+  showReopen() {
+    const finished = this.page.model.status === "adjudicated";
+    this.reopenButton.hidden = !finished;
+    if (finished) this.page.showBanner("This document is adjudicated. Reopen it to change its gold layer; Finish marks it adjudicated again.", "info");
+  }
+
+  async reopen() {
+    try {
+      const resp = await postJSON(`/api/v1/layers/${this.page.model.id}/status`, { status: "in_progress", note: "reopened" });
+      this.page.model.status = resp.status;
+      this.page.renderLayerStatus();
+      this.page.showBanner("", "info");
+      this.showReopen();
+      this.page.announce("Reopened");
+      this.list.focus();
+    } catch (err) {
+      this.page.showBanner(`Could not reopen: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+    }
   }
 
   // ------------------------------------------------------------ rendering

@@ -101,6 +101,21 @@ def test_curator_settles_every_disagreement_by_keyboard(page: Any, live: Any, st
     page.wait_for_function("() => document.querySelector('#wb-layer-status').textContent === 'adjudicated'")
     gold = _gold(store, document_id)
     assert gold.status == "adjudicated"
+    # Opened again, a finished document offers Reopen (by keyboard too).
+    page.goto(f"{live.url}/projects/{project_id}/adjudication")
+    assert page.get_by_role("link", name="Quay shuts").count() == 1  # listed under Adjudicated
+    page.goto(f"{live.url}/projects/{project_id}/documents/{document_id}/adjudicate")
+    page.wait_for_selector("#wb-adj-list li")
+    reopen = page.locator("#wb-reopen")
+    assert reopen.is_visible()
+    reopen.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#wb-layer-status').textContent === 'in progress'")
+    assert reopen.is_hidden() and _gold(store, document_id).status == "in_progress"
+    page.locator("#doc").focus()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("() => document.querySelector('#wb-layer-status').textContent === 'adjudicated'")
+    gold = _gold(store, document_id)
     got = sorted((s.label, TEXT[s.start:s.end]) for s in gold.spans)
     assert got == [("CLAIM", "the quay will shut in June"), ("GPE", "Norcast"), ("PERSON", "Lena Dahl")]
     gpe = next(s for s in gold.spans if s.label == "GPE")

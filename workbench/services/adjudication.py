@@ -539,6 +539,18 @@ def record_decision(session: Session, curator: User, set_id: int, decision: Any)
     return decision
 
 
+def adjudicated_documents(session: Session, project: Project, limit: int = 200) -> list[tuple[int, str, str, Any]]:
+    """Return the project's adjudicated documents, last finished first: (id, external id, title, when)."""
+    rows = session.execute(
+        select(Document.id, Document.external_id, Document.title, AnnotationSet.updated_at)
+        .join(AnnotationSet, AnnotationSet.document_id == Document.id)
+        .where(Document.project_id == project.id, AnnotationSet.owner_key == "gold", AnnotationSet.status == "adjudicated")
+        .order_by(AnnotationSet.updated_at.desc(), Document.id)
+        .limit(limit)
+    ).all()
+    return [(doc_id, external_id, title or external_id, at) for doc_id, external_id, title, at in rows]
+
+
 def next_to_adjudicate(session: Session, project: Project, after: int | None = None) -> int | None:
     """Return the next document waiting for adjudication (worst agreement first), other than ``after``."""
     for row in queue(session, project):

@@ -50,9 +50,11 @@ def project_adjudication(project_id: int) -> Any:
     rows = adjudication.queue(session, project)
     reasons = adjudication.reasons_report(session, project)
     counts = adjudication.gold_counts(session, project)
+    done = adjudication.adjudicated_documents(session, project)
     status = 400 if form.errors else 200
     return _project_page(
-        "web/adjudication.html", project, role, "adjudication", rows=rows, form=form, reasons=reasons, gold_counts=counts
+        "web/adjudication.html", project, role, "adjudication", rows=rows, form=form, reasons=reasons, gold_counts=counts,
+        done=done,
     ), status
 
 
