@@ -231,10 +231,13 @@ def _populate(db: Session) -> None:
         gold = make_layer(db, doc, "gold", spans=2, status="adjudicated")
         spans = db.scalars(select(Span).where(Span.set_id == layer.id).order_by(Span.id)).all()
         db.add(Relation(set_id=layer.id, uid="R1", type="member_of", head_id=spans[0].id, tail_id=spans[1].id, attrs={"n": i}))
-        attribution = Attribution(set_id=layer.id, uid="A1", source_id=spans[0].id, cue_id=spans[2].id, attrs={})
-        db.add(attribution)
-        db.flush()
-        db.add(AttributionContent(attribution_id=attribution.id, span_id=spans[3].id, position=0))
+        # Core, naming only the columns revision 0002 has (the models have grown since: parent_id).
+        attribution_id = db.execute(
+            sa.insert(Attribution.__table__)
+            .values(set_id=layer.id, uid="A1", source_id=spans[0].id, cue_id=spans[2].id, attrs={})
+            .returning(Attribution.__table__.c.id)
+        ).scalar_one()
+        db.add(AttributionContent(attribution_id=attribution_id, span_id=spans[3].id, position=0))
         db.add(Change(set_id=gold.id, action="replace", version=1, payload={"spans": 2}))
     db.commit()
 
@@ -245,7 +248,8 @@ def _snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         for model in (AnnotationSet, Span, Relation, Attribution, AttributionContent, Change):
             table = model.__table__
-            columns = [c for c in table.columns if c.name not in ("assigned_by_id",)]
+            # Columns added after revision 0002 are not in the source database.
+            columns = [c for c in table.columns if c.name not in ("assigned_by_id", "parent_id")]
             out[table.name] = [tuple(r) for r in conn.execute(select(*columns).order_by(table.c.id))]
     return out
 

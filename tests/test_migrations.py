@@ -27,3 +27,65 @@ def test_upgrade_is_idempotent(app):
     engine = app.extensions["workbench.engine"]
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
+
+
+_ROWS_AT_0001 = [
+    "INSERT INTO projects (id, name, description, label_schema, guidelines, created_at) VALUES (1, 'p', '', '{}', '', '2026-01-01')",
+    "INSERT INTO users (id, username, password_hash, role, active, created_at) VALUES (1, 'ann', NULL, 'annotator', TRUE, '2026-01-01')",
+    "INSERT INTO memberships (id, project_id, user_id, role) VALUES (1, 1, 1, 'annotator')",
+    "INSERT INTO documents (id, project_id, external_id, title, text, text_sha256, meta, created_at) "
+    "VALUES (1, 1, 'd', '', 'Ruth Pell told the Post.', 'x', '{}', '2026-01-01')",
+    "INSERT INTO annotation_sets (id, document_id, kind, owner_key, user_id, status, status_note, version, created_at, updated_at) "
+    "VALUES (1, 1, 'annotator', 'annotator:1', 1, 'submitted', '', 3, '2026-01-01', '2026-01-01')",
+    "INSERT INTO spans (id, set_id, uid, label, start, \"end\", attrs) VALUES (1, 1, 'T1', 'PERSON', 0, 9, '{}')",
+    "INSERT INTO spans (id, set_id, uid, label, start, \"end\", attrs) VALUES (2, 1, 'T2', 'CUE', 10, 14, '{}')",
+    "INSERT INTO spans (id, set_id, uid, label, start, \"end\", attrs) VALUES (3, 1, 'T3', 'ORG', 15, 23, '{}')",
+    "INSERT INTO relations (id, set_id, uid, type, head_id, tail_id, attrs) VALUES (1, 1, 'R1', 'member_of', 1, 3, '{}')",
+    "INSERT INTO attributions (id, set_id, uid, source_id, cue_id, attrs) VALUES (1, 1, 'A1', 1, 2, '{}')",
+    "INSERT INTO attribution_content (id, attribution_id, span_id, position) VALUES (1, 1, 3, 0)",
+    "INSERT INTO changes (id, set_id, user_id, at, action, version, payload) VALUES (1, 1, 1, '2026-01-01', 'ops', 3, '{}')",
+]
+_COUNTED = ("users", "documents", "annotation_sets", "spans", "relations", "attributions", "attribution_content", "changes")
+
+
+def _upgrade_populated_0001(url: str) -> dict[str, int]:
+    from workbench.db import make_engine
+
+    engine = make_engine(url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        for statement in _ROWS_AT_0001:
+            conn.exec_driver_sql(statement)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        counts = {table: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() for table in _COUNTED}
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
+    engine.dispose()
+    return counts
+
+
+def test_upgrading_a_populated_sqlite_database_from_the_first_revision_keeps_everything(tmp_path):
+    """Batch migrations copy and drop tables on SQLite; with foreign keys on, the drop used to cascade and delete every span."""
+    counts = _upgrade_populated_0001(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    assert counts == {"users": 1, "documents": 1, "annotation_sets": 1, "spans": 3, "relations": 1, "attributions": 1,
+                      "attribution_content": 1, "changes": 1}
+
+
+def test_upgrading_a_populated_postgresql_database_from_the_first_revision_keeps_everything(postgres_url):
+    import os
+
+    import sqlalchemy as sa
+    from dbtools import PG_ADMIN_URL
+
+    name = f"wb_mig0001_{os.getpid()}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        counts = _upgrade_populated_0001(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+        assert counts["spans"] == 3 and counts["attribution_content"] == 1 and counts["changes"] == 1
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

@@ -266,9 +266,11 @@ class Adjudicator {
       annotators,
     };
     group.decision = { choice, version, reason: decision.reason, note: decision.note };
-    postJSON(`/api/v1/layers/${this.page.model.id}/decisions`, { decision }).catch((err) => {
-      this.page.showBanner(`The decision was applied but its reason could not be recorded: ${err.message}`, "error");
-    });
+    // One after another, so that the history keeps the order the curator decided in.
+    this.recording = (this.recording || Promise.resolve()).then(() => postJSON(`/api/v1/layers/${this.page.model.id}/decisions`, { decision }))
+      .catch((err) => {
+        this.page.showBanner(`The decision was applied but its reason could not be recorded: ${err.message}`, "error");
+      });
     this.reason.value = "";
     this.note.value = "";
     this.page.announce(choice === "accept" ? `Accepted version ${version}` : choice === "reject" ? "Rejected every version" : "Editing in the text");

@@ -91,6 +91,7 @@ def test_curator_settles_every_disagreement_by_keyboard(page: Any, live: Any, st
     # 3: the longer CLAIM (ann, cy; in gold) against the shorter one (bob): reject both, then think again: undo.
     page.keyboard.press("x")
     wait_saved(page)
+    page.evaluate("() => window.wbAnnotate.adjudicator.recording")  # the decisions' history is written
     assert page.locator("#wb-adj-list > li.is-decided").count() == 3
     assert "0 of 3 disagreements left" in page.locator("#wb-adj-summary").inner_text()
     page.locator("#doc").focus()
