@@ -236,6 +236,8 @@ def match_relations(a: Layer, b: Layer, span_map: Mapping[int, int]) -> dict[int
 
 
 _UNMATCHED = -1
+#: The parts of a span (a named tuple), for ``map``.
+_START, _END, _LABEL = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _mapped(index: int | None, span_map: Mapping[int, int]) -> int | None:
@@ -555,11 +557,8 @@ def compute_agreement(
     pairs = list(itertools.combinations(annotators, 2))
     shared_docs = [doc for doc in documents if len(doc.layers) >= 2]
     labels = list(label_kinds)
-    for doc in shared_docs:
-        for layer in doc.layers.values():
-            for s in layer.spans:
-                if s.label not in label_kinds and s.label not in labels:
-                    labels.append(s.label)
+    used_labels = set().union(*(map(_LABEL, layer.spans) for doc in shared_docs for layer in doc.layers.values()))
+    labels += sorted(used_labels - set(label_kinds))
     label_at = {label: i for i, label in enumerate(labels)}
     rel_types = sorted(
         {r.type for doc in shared_docs for layer in doc.layers.values() for r in layer.relations}
@@ -596,13 +595,11 @@ def compute_agreement(
         indexes = {name: SpanIndex(doc.layers[name].spans) for name in names}
         for name in names:
             layer = doc.layers[name]
-            label_counts[name] = [(label_at[lb], n) for lb, n in Counter(s.label for s in layer.spans).items()]
+            label_counts[name] = [(label_at[lb], n) for lb, n in Counter(map(_LABEL, layer.spans)).items()]
+            if not (set(map(_START, layer.spans)) <= start_set and set(map(_END, layer.spans)) <= end_set):
+                misaligned += sum(token_edges_inside(toks, s.start, s.end, tok_starts) for s in layer.spans)
             by_kind: dict[str, list[Span]] = {}
-            for s in layer.spans:
-                aligned = s.start in start_set and s.end in end_set
-                if not aligned and token_edges_inside(toks, s.start, s.end, tok_starts):
-                    misaligned += 1
-                kind = kind_of.get(s.label)
+            for s, kind in zip(layer.spans, map(kind_of.get, map(_LABEL, layer.spans))):
                 if kind in categories:
                     by_kind.setdefault(kind, []).append(s)
             for kind in categories:
@@ -616,8 +613,8 @@ def compute_agreement(
                 span_map, rel_map = found.spans, found.relations
                 att_map, with_cues, by_content = (found.attributions[r] for r in ("source", "with_cues", "content"))
                 base = span_block[mode][0] + p * L * 3
-                for i in span_map:
-                    row[base + label_at[a.spans[i].label] * 3] += 1
+                for label, n in Counter(map(_LABEL, map(a.spans.__getitem__, span_map))).items():
+                    row[base + label_at[label] * 3] += n
                 for li, count in label_counts[a_name]:
                     row[base + li * 3 + 1] += count
                 for li, count in label_counts[b_name]:
