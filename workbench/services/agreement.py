@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import func
@@ -118,10 +120,17 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
 
     spans: dict[int, list[TextSpan]] = {}
     where: dict[int, int] = {}  # span id -> its index in its layer
-    for span_id, set_id, start, end, label in rows(Span.id, Span.set_id, Span.start, Span.end, Span.label, model=Span):
-        layer_spans = spans.setdefault(set_id, [])
-        where[span_id] = len(layer_spans)
-        layer_spans.append(TextSpan(start, end, label))
+    span_rows = rows(Span.set_id, Span.id, Span.start, Span.end, Span.label, model=Span)
+    if span_rows:
+        # ~10^5 rows: build the spans and their positions with C-level maps, a layer at a time.
+        set_ids, span_ids, starts, ends, labels = zip(*span_rows)
+        made = list(map(partial(tuple.__new__, TextSpan), zip(starts, ends, labels)))
+        first = 0
+        for set_id, group in groupby(set_ids):
+            last = first + sum(1 for _ in group)
+            spans[set_id] = made[first:last]
+            where.update(zip(span_ids[first:last], range(last - first)))
+            first = last
     relations: dict[int, list[metrics.Relation]] = {}
     for set_id, rtype, head, tail in rows(Relation.set_id, Relation.type, Relation.head_id, Relation.tail_id, model=Relation):
         relations.setdefault(set_id, []).append(metrics.Relation(rtype, where[head], where[tail]))
