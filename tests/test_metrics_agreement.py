@@ -438,3 +438,11 @@ def test_spans_inside_tokens_are_counted_and_their_tokens_labelled():
     assert result["token"]["entity"]["kappa"] == 1.0
     assert result["span_f1"]["exact"]["micro"] == 0.0
     assert m.token_labels(tokens(text), inside.spans) == ["PERSON", "PERSON", None, None, None]
+
+
+def test_counting_in_two_processes_gives_the_same_figures():
+    docs = make_documents(11, docs=2 * m.MIN_CHUNK + 30, missing=0.1)
+    one = m.compute_agreement(docs, LABEL_KINDS, KINDS, resamples=100)
+    two = m.compute_agreement(docs, LABEL_KINDS, KINDS, resamples=100, workers=2)
+    assert m._chunks(len([d for d in docs if len(d.layers) >= 2]), 2)[1][0] > 0  # really split
+    assert two == one

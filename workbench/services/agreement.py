@@ -171,15 +171,19 @@ def load_documents(session: Session, project: Project) -> list[metrics.DocumentL
     return list(documents.values())
 
 
-def compute(session: Session, project: Project) -> dict[str, Any]:
-    """Compute the project's figures from its counted layers (no cache)."""
+def compute(session: Session, project: Project, workers: int = 1) -> dict[str, Any]:
+    """Compute the project's figures from its counted layers (no cache).
+
+    :param workers: processes counting documents at once (the command line
+        uses the machine's cores; a threaded server keeps to one).
+    """
     label_kinds, kinds = kinds_to_report(project)
-    result = metrics.compute_agreement(load_documents(session, project), label_kinds, kinds)
+    result = metrics.compute_agreement(load_documents(session, project), label_kinds, kinds, workers=workers)
     result["project"] = {"id": project.id, "name": project.name}
     return result
 
 
-def project_agreement(session: Session, project: Project, *, refresh: bool = False) -> dict[str, Any]:
+def project_agreement(session: Session, project: Project, *, refresh: bool = False, workers: int = 1) -> dict[str, Any]:
     """Return the project's figures, from the cache when its layers have not changed since.
 
     The answer carries ``computed_at`` (ISO 8601, UTC) and ``cached`` (True
@@ -190,7 +194,7 @@ def project_agreement(session: Session, project: Project, *, refresh: bool = Fal
     row = session.get(AgreementCache, project.id)
     if row is not None and row.fingerprint == key and not refresh:
         return {**row.result, "cached": True}
-    result = compute(session, project)
+    result = compute(session, project, workers)
     now = utcnow()
     result["computed_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     begin_write(session)
