@@ -177,6 +177,9 @@ def test_cli_table_shows_figures_and_reasons(runner, world):
     assert "3 annotators (ann, bob, cy), 3 documents" in result.output
     assert re.search(r"micro\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", result.output)
     assert "source" in result.output and "n/a (the schema has no label of kind source)" in result.output
+    fresh = runner.invoke(args=["agreement", "news", "--json", "--refresh"])
+    assert json.loads(fresh.output)["cached"] is False
+    assert json.loads(runner.invoke(args=["agreement", "news", "--json"]).output)["cached"] is True
     missing = runner.invoke(args=["agreement", "nope"])
     assert missing.exit_code == 1 and "no project called 'nope'" in missing.output
 

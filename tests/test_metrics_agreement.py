@@ -425,3 +425,24 @@ def test_layer_from_record_reads_the_jsonl_shape():
     assert layer.attributions[1] == m.Attribution(None, 1, (2,), parent=0)
     with pytest.raises(ValueError, match="T9"):
         m.layer_from_record({"spans": [], "relations": [{"id": "R", "type": "x", "head": "T9", "tail": "T9"}]})
+
+
+def test_spans_inside_tokens_are_counted_and_their_tokens_labelled():
+    text = "Mira Kovac said so ."
+    inside = m.Layer((Span(0, 3, "PERSON"), Span(5, 10, "PERSON")))  # "Mir" ends inside "Mira"
+    aligned = m.Layer((Span(0, 10, "PERSON"),))
+    docs = [m.DocumentLayers(1, "a", "", text, {"ann": inside, "bob": aligned})]
+    result = m.compute_agreement(docs, LABEL_KINDS, KINDS, resamples=10)
+    assert result["misaligned_spans"] == 1
+    # Every token of "Mira Kovac" is PERSON for both: token agreement is perfect, span agreement is not.
+    assert result["token"]["entity"]["kappa"] == 1.0
+    assert result["span_f1"]["exact"]["micro"] == 0.0
+    assert m.token_labels(tokens(text), inside.spans) == ["PERSON", "PERSON", None, None, None]
+
+
+def test_counting_in_two_processes_gives_the_same_figures():
+    docs = make_documents(11, docs=2 * m.MIN_CHUNK + 30, missing=0.1)
+    one = m.compute_agreement(docs, LABEL_KINDS, KINDS, resamples=100)
+    two = m.compute_agreement(docs, LABEL_KINDS, KINDS, resamples=100, workers=2)
+    assert m._chunks(len([d for d in docs if len(d.layers) >= 2]), 2)[1][0] > 0  # really split
+    assert two == one

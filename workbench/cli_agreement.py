@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -36,7 +37,8 @@ def agreement_command(project: str, as_json: bool, refresh: bool) -> None:
     ensure_schema()
     session = get_session()
     target = projects.require_project_by_name(session, project)
-    result = agreement.project_agreement(session, target, refresh=refresh)
+    # Both cores of a small machine count documents (forked processes; the server keeps to one).
+    result = agreement.project_agreement(session, target, refresh=refresh, workers=min(os.cpu_count() or 1, 4))
     session.commit()
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))

@@ -236,6 +236,8 @@ def match_relations(a: Layer, b: Layer, span_map: Mapping[int, int]) -> dict[int
 
 
 _UNMATCHED = -1
+#: The parts of a span (a named tuple), for ``map``.
+_START, _END, _LABEL = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _mapped(index: int | None, span_map: Mapping[int, int]) -> int | None:
@@ -517,6 +519,62 @@ def _nanmean(values: Any, axis: int) -> Any:
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
 
 
+#: Fewer documents than this per process are counted in one process.
+MIN_CHUNK = 200
+
+
+def _chunks(count: int, workers: int) -> list[tuple[int, int]]:
+    """Split ``range(count)`` into at most ``workers`` consecutive (first, last) parts of at least MIN_CHUNK."""
+    parts = max(1, min(workers, count // MIN_CHUNK))
+    bounds = [count * k // parts for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts)]
+
+
+def _in_processes(func: Any, chunks: list[tuple[int, int]]) -> list[Any]:
+    """Return ``[func(*chunk) for chunk in chunks]``, the first in this process, the others in forked ones.
+
+    A forked child shares the parent's memory (the documents are not copied
+    or pickled); only its result comes back, pickled through a pipe.
+    """
+    if len(chunks) <= 1:
+        return [func(*chunk) for chunk in chunks]
+    import multiprocessing
+    import warnings
+
+    context = multiprocessing.get_context("fork")
+    children = []
+    for chunk in chunks[1:]:
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(send, func, chunk), daemon=True)
+        with warnings.catch_warnings():
+            # Python 3.12 warns about forking a process with threads (numpy's); the child runs only Python.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child.start()
+        send.close()
+        children.append((child, receive))
+    results = [func(*chunks[0])]
+    for child, receive in children:
+        try:
+            status, value = receive.recv()
+        except EOFError:
+            status, value = "error", f"a counting process ended with status {child.exitcode}"
+        child.join()
+        if status != "ok":
+            raise RuntimeError(value)
+        results.append(value)
+    return results
+
+
+def _child(send: Any, func: Any, chunk: tuple[int, int]) -> None:
+    """Run ``func(*chunk)`` in a forked process and send back ("ok", result) or ("error", reason)."""
+    try:
+        send.send(("ok", func(*chunk)))
+    except BaseException as exc:  # noqa: BLE001 - the parent raises it
+        send.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        send.close()
+
+
 def _interval(samples: Any, point: float | None) -> list[float] | None:
     """Return the 95% percentile interval of the defined bootstrap values (None when the figure is undefined)."""
     np = _np()
@@ -541,6 +599,7 @@ def compute_agreement(
     *,
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Return every agreement figure of metrics.md over ``documents`` (the JSON of ``workbench agreement --json``).
 
@@ -549,17 +608,16 @@ def compute_agreement(
         pairwise).
     :param label_kinds: the schema's labels in order, label -> kind.
     :param kinds: the kinds to report (the schema's, then those cli.md names).
+    :param workers: processes counting documents at once (forked; for a
+        command line, not a threaded server); the figures do not depend on it.
     """
     np = _np()
     annotators = sorted({name for doc in documents for name in doc.layers})
     pairs = list(itertools.combinations(annotators, 2))
     shared_docs = [doc for doc in documents if len(doc.layers) >= 2]
     labels = list(label_kinds)
-    for doc in shared_docs:
-        for layer in doc.layers.values():
-            for s in layer.spans:
-                if s.label not in label_kinds and s.label not in labels:
-                    labels.append(s.label)
+    used_labels = set().union(*(map(_LABEL, layer.spans) for doc in shared_docs for layer in doc.layers.values()))
+    labels += sorted(used_labels - set(label_kinds))
     label_at = {label: i for i, label in enumerate(labels)}
     rel_types = sorted(
         {r.type for doc in shared_docs for layer in doc.layers.values() for r in layer.relations}
@@ -577,94 +635,102 @@ def compute_agreement(
     conf_block = {k: cols.block(P, len(c), len(c)) for k, c in categories.items()}
     coin_block = {k: cols.block(len(c), len(c)) for k, c in categories.items()}
     shared_block = cols.block(P)
-    stats = np.zeros((D, cols.size))
 
-    rel_per_type = {m: [Counter() for _ in pairs] for m in MODES}  # type -> [tp, na, nb] as Counters of keys
-    roles = {m: Counter() for m in MODES}
-    misaligned = 0
     pair_at = {pair: p for p, pair in enumerate(pairs)}
 
-    for d, doc in enumerate(shared_docs):
-        row = [0.0] * cols.size
-        toks = tokens(doc.text)
-        tok_starts, tok_ends = (list(edges) for edges in zip(*toks)) if toks else ([], [])
-        start_set, end_set = set(tok_starts), set(tok_ends)
-        names = sorted(doc.layers)
-        m = len(names)
-        labelled: dict[tuple[str, str], dict[int, str]] = {}
-        label_counts: dict[str, list[tuple[int, int]]] = {}
-        indexes = {name: SpanIndex(doc.layers[name].spans) for name in names}
-        for name in names:
-            layer = doc.layers[name]
-            label_counts[name] = [(label_at[lb], n) for lb, n in Counter(s.label for s in layer.spans).items()]
-            by_kind: dict[str, list[Span]] = {}
-            for s in layer.spans:
-                aligned = s.start in start_set and s.end in end_set
-                if not aligned and token_edges_inside(toks, s.start, s.end, tok_starts):
-                    misaligned += 1
-                kind = kind_of.get(s.label)
-                if kind in categories:
-                    by_kind.setdefault(kind, []).append(s)
-            for kind in categories:
-                labelled[(name, kind)] = labelled_tokens(tok_starts, tok_ends, by_kind.get(kind, ()))
-        for a_name, b_name in itertools.combinations(names, 2):
-            p = pair_at[(a_name, b_name)]
-            a, b = doc.layers[a_name], doc.layers[b_name]
-            row[shared_block[0] + p] = 1
-            for mode in MODES:
-                found = compare_layers(a, b, mode, indexes[b_name])
-                span_map, rel_map = found.spans, found.relations
-                att_map, with_cues, by_content = (found.attributions[r] for r in ("source", "with_cues", "content"))
-                base = span_block[mode][0] + p * L * 3
-                for i in span_map:
-                    row[base + label_at[a.spans[i].label] * 3] += 1
-                for li, count in label_counts[a_name]:
-                    row[base + li * 3 + 1] += count
-                for li, count in label_counts[b_name]:
-                    row[base + li * 3 + 2] += count
-                rb = rel_block[mode][0] + p * 3
-                row[rb] += len(rel_map)
-                row[rb + 1] += len(a.relations)
-                row[rb + 2] += len(b.relations)
-                per_type = rel_per_type[mode][p]
-                for i in rel_map:
-                    per_type[(a.relations[i].type, 0)] += 1
-                for r in a.relations:
-                    per_type[(r.type, 1)] += 1
-                for r in b.relations:
-                    per_type[(r.type, 2)] += 1
-                ab = att_block[mode][0] + p * 5
-                row[ab] += len(att_map)
-                row[ab + 1] += len(with_cues)
-                row[ab + 2] += len(a.attributions)
-                row[ab + 3] += len(b.attributions)
-                row[ab + 4] += len(by_content)
-                tally = roles[mode]
-                for i, j in by_content.items():
-                    x, y = a.attributions[i], b.attributions[j]
-                    tally["paired"] += 1
-                    tally["source"] += _mapped(x.source, span_map) == y.source
-                    tally["cue"] += _mapped(x.cue, span_map) == y.cue
-                    tally["content_exact"] += all(
-                        (a.spans[c].start, a.spans[c].end) == (b.spans[span_map[c]].start, b.spans[span_map[c]].end)
-                        for c in x.content
-                    )
-                agree, compared = parent_agreement(a, b, att_map)
-                tally["matched"] += len(att_map)
-                tally["parent"] += agree
-                tally["parent_compared"] += compared
-            for kind, cats in categories.items():
-                q = len(cats)
-                cb = conf_block[kind][0] + p * q * q
-                ob = coin_block[kind][0]
-                index = cat_index[kind]
-                share = 1 / (m - 1)
-                for x_label, y_label, count in token_pairs(labelled[(a_name, kind)], labelled[(b_name, kind)], len(toks)):
-                    x, y = index[x_label], index[y_label]
-                    row[cb + x * q + y] += count
-                    row[ob + x * q + y] += count * share
-                    row[ob + y * q + x] += count * share
-        stats[d] = row
+    def count(first: int, last: int) -> tuple[Any, dict[str, list[Counter[Any]]], dict[str, Counter[str]], int]:
+        """Count documents ``first`` to ``last`` (exclusive) of ``shared_docs``: their rows of statistics and tallies."""
+        rel_per_type = {m: [Counter() for _ in pairs] for m in MODES}  # (type, 0|1|2) -> tp, |A|, |B|
+        roles = {m: Counter() for m in MODES}
+        misaligned = 0
+        rows = np.zeros((last - first, cols.size))
+        for d in range(first, last):
+            doc = shared_docs[d]
+            row = [0.0] * cols.size
+            toks = tokens(doc.text)
+            tok_starts, tok_ends = (list(edges) for edges in zip(*toks)) if toks else ([], [])
+            start_set, end_set = set(tok_starts), set(tok_ends)
+            names = sorted(doc.layers)
+            m = len(names)
+            labelled: dict[tuple[str, str], dict[int, str]] = {}
+            label_counts: dict[str, list[tuple[int, int]]] = {}
+            indexes = {name: SpanIndex(doc.layers[name].spans) for name in names}
+            for name in names:
+                layer = doc.layers[name]
+                label_counts[name] = [(label_at[lb], n) for lb, n in Counter(map(_LABEL, layer.spans)).items()]
+                if not (set(map(_START, layer.spans)) <= start_set and set(map(_END, layer.spans)) <= end_set):
+                    misaligned += sum(token_edges_inside(toks, s.start, s.end, tok_starts) for s in layer.spans)
+                by_kind: dict[str, list[Span]] = {}
+                for s, kind in zip(layer.spans, map(kind_of.get, map(_LABEL, layer.spans))):
+                    if kind in categories:
+                        by_kind.setdefault(kind, []).append(s)
+                for kind in categories:
+                    labelled[(name, kind)] = labelled_tokens(tok_starts, tok_ends, by_kind.get(kind, ()))
+            for a_name, b_name in itertools.combinations(names, 2):
+                p = pair_at[(a_name, b_name)]
+                a, b = doc.layers[a_name], doc.layers[b_name]
+                row[shared_block[0] + p] = 1
+                for mode in MODES:
+                    found = compare_layers(a, b, mode, indexes[b_name])
+                    span_map, rel_map = found.spans, found.relations
+                    att_map, with_cues, by_content = (found.attributions[r] for r in ("source", "with_cues", "content"))
+                    base = span_block[mode][0] + p * L * 3
+                    for label, n in Counter(map(_LABEL, map(a.spans.__getitem__, span_map))).items():
+                        row[base + label_at[label] * 3] += n
+                    for li, count in label_counts[a_name]:
+                        row[base + li * 3 + 1] += count
+                    for li, count in label_counts[b_name]:
+                        row[base + li * 3 + 2] += count
+                    rb = rel_block[mode][0] + p * 3
+                    row[rb] += len(rel_map)
+                    row[rb + 1] += len(a.relations)
+                    row[rb + 2] += len(b.relations)
+                    per_type = rel_per_type[mode][p]
+                    for i in rel_map:
+                        per_type[(a.relations[i].type, 0)] += 1
+                    for r in a.relations:
+                        per_type[(r.type, 1)] += 1
+                    for r in b.relations:
+                        per_type[(r.type, 2)] += 1
+                    ab = att_block[mode][0] + p * 5
+                    row[ab] += len(att_map)
+                    row[ab + 1] += len(with_cues)
+                    row[ab + 2] += len(a.attributions)
+                    row[ab + 3] += len(b.attributions)
+                    row[ab + 4] += len(by_content)
+                    tally = roles[mode]
+                    for i, j in by_content.items():
+                        x, y = a.attributions[i], b.attributions[j]
+                        tally["paired"] += 1
+                        tally["source"] += _mapped(x.source, span_map) == y.source
+                        tally["cue"] += _mapped(x.cue, span_map) == y.cue
+                        tally["content_exact"] += all(
+                            (a.spans[c].start, a.spans[c].end) == (b.spans[span_map[c]].start, b.spans[span_map[c]].end)
+                            for c in x.content
+                        )
+                    agree, compared = parent_agreement(a, b, att_map)
+                    tally["matched"] += len(att_map)
+                    tally["parent"] += agree
+                    tally["parent_compared"] += compared
+                for kind, cats in categories.items():
+                    q = len(cats)
+                    cb = conf_block[kind][0] + p * q * q
+                    ob = coin_block[kind][0]
+                    index = cat_index[kind]
+                    share = 1 / (m - 1)
+                    for x_label, y_label, count in token_pairs(labelled[(a_name, kind)], labelled[(b_name, kind)], len(toks)):
+                        x, y = index[x_label], index[y_label]
+                        row[cb + x * q + y] += count
+                        row[ob + x * q + y] += count * share
+                        row[ob + y * q + x] += count * share
+            rows[d - first] = row
+        return rows, rel_per_type, roles, misaligned
+
+    parts = _in_processes(count, _chunks(D, workers))
+    stats = np.concatenate([part[0] for part in parts]) if parts else np.zeros((0, cols.size))
+    rel_per_type = {m: [sum((part[1][m][p] for part in parts), Counter()) for p in range(P)] for m in MODES}
+    roles = {m: sum((part[2][m] for part in parts), Counter()) for m in MODES}
+    misaligned = sum(part[3] for part in parts)
 
     def figures(matrix: Any) -> dict[str, Any]:
         """Every figure from (rows of) summed statistics: arrays over rows."""

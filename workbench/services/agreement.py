@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_
@@ -130,10 +132,17 @@ def load_documents(session: Session, project: Project, where: list[Any] | None =
 
     spans: dict[int, list[TextSpan]] = {}
     where: dict[int, int] = {}  # span id -> its index in its layer
-    for span_id, set_id, start, end, label in rows(Span.id, Span.set_id, Span.start, Span.end, Span.label, model=Span):
-        layer_spans = spans.setdefault(set_id, [])
-        where[span_id] = len(layer_spans)
-        layer_spans.append(TextSpan(start, end, label))
+    span_rows = rows(Span.set_id, Span.id, Span.start, Span.end, Span.label, model=Span)
+    if span_rows:
+        # ~10^5 rows: build the spans and their positions with C-level maps, a layer at a time.
+        set_ids, span_ids, starts, ends, labels = zip(*span_rows)
+        made = list(map(partial(tuple.__new__, TextSpan), zip(starts, ends, labels)))
+        first = 0
+        for set_id, group in groupby(set_ids):
+            last = first + sum(1 for _ in group)
+            spans[set_id] = made[first:last]
+            where.update(zip(span_ids[first:last], range(last - first)))
+            first = last
     relations: dict[int, list[metrics.Relation]] = {}
     for set_id, rtype, head, tail in rows(Relation.set_id, Relation.type, Relation.head_id, Relation.tail_id, model=Relation):
         relations.setdefault(set_id, []).append(metrics.Relation(rtype, where[head], where[tail]))
@@ -180,10 +189,14 @@ def load_documents(session: Session, project: Project, where: list[Any] | None =
     return list(documents.values())
 
 
-def compute(session: Session, project: Project) -> dict[str, Any]:
-    """Compute the project's figures from its counted layers (no cache)."""
+def compute(session: Session, project: Project, workers: int = 1) -> dict[str, Any]:
+    """Compute the project's figures from its counted layers (no cache).
+
+    :param workers: processes counting documents at once (the command line
+        uses the machine's cores; a threaded server keeps to one).
+    """
     label_kinds, kinds = kinds_to_report(project)
-    result = metrics.compute_agreement(load_documents(session, project), label_kinds, kinds)
+    result = metrics.compute_agreement(load_documents(session, project), label_kinds, kinds, workers=workers)
     result["project"] = {"id": project.id, "name": project.name}
     return result
 
@@ -235,7 +248,7 @@ def agreement_with_gold(session: Session, project: Project) -> dict[str, Any]:
     return {"documents": adjudicated, "annotators": rows, "reason": reason}
 
 
-def project_agreement(session: Session, project: Project, *, refresh: bool = False) -> dict[str, Any]:
+def project_agreement(session: Session, project: Project, *, refresh: bool = False, workers: int = 1) -> dict[str, Any]:
     """Return the project's figures, from the cache when its layers have not changed since.
 
     The answer carries ``computed_at`` (ISO 8601, UTC) and ``cached`` (True
@@ -246,7 +259,7 @@ def project_agreement(session: Session, project: Project, *, refresh: bool = Fal
     row = session.get(AgreementCache, project.id)
     if row is not None and row.fingerprint == key and not refresh:
         return {**row.result, "with_gold": agreement_with_gold(session, project), "cached": True}
-    result = compute(session, project)
+    result = compute(session, project, workers)
     now = utcnow()
     result["computed_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     begin_write(session)
