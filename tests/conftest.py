@@ -17,15 +17,14 @@ import sqlalchemy as sa
 from apiclient import Api
 from sqlalchemy.orm import Session
 
-from factories import FAST_HASH
+from dbtools import IN_CI
+from dbtools import PG_ADMIN_URL
+from dbtools import make_test_app
+from dbtools import truncate_postgres
 
-from workbench import create_app
 from workbench import migrate
 from workbench.db import make_engine
-from workbench.models import Base
 
-PG_ADMIN_URL = os.environ.get("WORKBENCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _postgres_reachable() -> str | None:
@@ -62,25 +61,6 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_postgres(url: str) -> None:
-    """Empty every table, first ending any connection an earlier test left open.
-
-    A connection left idle in a transaction (a leaked session, a streamed
-    response never read to its end) would otherwise hold its locks and make
-    TRUNCATE wait for ever.
-    """
-    eng = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with eng.begin() as conn:
-        conn.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        conn.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    eng.dispose()
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test (faster than migrating each time)."""
@@ -101,25 +81,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         path.write_bytes(sqlite_template.read_bytes())
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
+    truncate_postgres(url)
     return url
-
-
-def make_test_app(database_url: str, instance_path: Path, **overrides: object):
-    """Build the app for tests on ``database_url``: CSRF off unless ``overrides`` turn it on."""
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": database_url,
-        "WTF_CSRF_ENABLED": False,
-        "SESSION_COOKIE_SECURE": False,
-        "REMEMBER_COOKIE_SECURE": False,
-        "PASSWORD_HASH_METHOD": FAST_HASH,
-        **overrides,
-    }
-    application = create_app(config)
-    application.instance_path = str(instance_path)
-    return application
 
 
 @pytest.fixture

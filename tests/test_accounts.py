@@ -14,7 +14,7 @@ from factories import make_layer
 from factories import make_project
 from factories import make_user
 
-from conftest import make_test_app
+from dbtools import make_test_app
 from workbench.errors import InvalidInput
 from workbench.models import ApiToken
 from workbench.models import LoginSession

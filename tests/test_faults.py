@@ -29,9 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 
-from conftest import PG_ADMIN_URL
-from conftest import _truncate_postgres
-from conftest import make_test_app
+from dbtools import PG_ADMIN_URL
+from dbtools import truncate_postgres
+from dbtools import make_test_app
 from workbench import migrate
 from workbench.db import make_engine
 from workbench.models import AnnotationSet
@@ -170,7 +170,7 @@ def test_sigkill_during_saves_leaves_no_half_written_layer_and_the_server_serves
 @pytest.fixture
 def proxied(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Any, TcpProxy, Session]]:
     """The app on PostgreSQL through a proxy the test can cut; a Session straight to the database."""
-    _truncate_postgres(postgres_url)
+    truncate_postgres(postgres_url)
     url = sa.engine.make_url(postgres_url)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
     proxy.start()

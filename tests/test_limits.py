@@ -13,7 +13,7 @@ from factories import make_document
 from factories import make_project
 from factories import make_user
 
-from conftest import make_test_app
+from dbtools import make_test_app
 from workbench.models import AnnotationSet
 from workbench.models import Document
 from workbench.models import Project

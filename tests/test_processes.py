@@ -31,7 +31,7 @@ from factories import make_user
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from conftest import _truncate_postgres
+from dbtools import truncate_postgres
 from workbench.db import make_engine
 from workbench.models import AnnotationSet
 from workbench.models import Span
@@ -85,7 +85,7 @@ def _api(base: str, method: str, path: str, token: str, body: Any = None) -> tup
 @pytest.fixture
 def two_servers(postgres_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Two gunicorn processes (one worker each) on one PostgreSQL database; their base URLs."""
-    _truncate_postgres(postgres_url)
+    truncate_postgres(postgres_url)
     env = {
         **os.environ,
         "WORKBENCH_DATABASE_URL": postgres_url,

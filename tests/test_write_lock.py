@@ -13,7 +13,7 @@ from apiclient import csrf_token
 from factories import PASSWORD
 from factories import make_user
 
-from conftest import make_test_app
+from dbtools import make_test_app
 from workbench.services import users as user_service
 
 
