@@ -209,8 +209,17 @@ def agreement_with_gold(session: Session, project: Project) -> dict[str, Any]:
     recall and F1 of spans (exact and overlap), relations and attributions.
     Annotators come worst span F1 first: the ones who may need more training.
     """
+    adjudicated_ids = (
+        select(AnnotationSet.document_id)
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(Document.project_id == project.id, AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated")
+    )
+    adjudicated = session.scalar(select(func.count()).select_from(adjudicated_ids.subquery())) or 0
+    if not adjudicated:
+        return {"documents": 0, "annotators": [], "reason": "no document is adjudicated yet"}
     where = [
         Document.project_id == project.id,
+        Document.id.in_(adjudicated_ids),  # only the adjudicated documents' layers are read
         or_(
             and_(AnnotationSet.kind == "annotator", AnnotationSet.status == "submitted"),
             and_(AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated"),
@@ -239,12 +248,7 @@ def agreement_with_gold(session: Session, project: Project) -> dict[str, Any]:
             }
         )
     rows.sort(key=lambda r: (r["spans_exact"]["f1"] if r["spans_exact"]["f1"] is not None else 2.0, r["annotator"]))
-    adjudicated = session.scalar(
-        select(func.count(AnnotationSet.id))
-        .join(Document, Document.id == AnnotationSet.document_id)
-        .where(Document.project_id == project.id, AnnotationSet.kind == "gold", AnnotationSet.status == "adjudicated")
-    ) or 0
-    reason = None if rows else ("no document is adjudicated yet" if not adjudicated else "no annotator submitted an adjudicated document")
+    reason = None if rows else "no annotator submitted an adjudicated document"
     return {"documents": adjudicated, "annotators": rows, "reason": reason}
 
 
