@@ -115,10 +115,9 @@ def _gold_layer(session: Session, document_id: int) -> AnnotationSet | None:
 
 def tally_document(session: Session, document: Document) -> DocumentTally:
     """Return the document's submitted annotator layers, tallied."""
-    layers = {
-        name: annotation.layer_data(session, layer, document.text)
-        for name, layer in _submitted_layers(session, [document.id])[document.id]
-    }
+    submitted = _submitted_layers(session, [document.id])[document.id]
+    data = annotation.layers_data(session, [(layer, document.text) for _name, layer in submitted])
+    layers = {name: data[layer.id] for name, layer in submitted}
     return DocumentTally(document, layers, merge.tally(layers), _gold_layer(session, document.id))
 
 
@@ -167,9 +166,12 @@ def queue(session: Session, project: Project, *, include_adjudicated: bool = Fal
         ).all()
     )
     layers_by_doc = _submitted_layers(session, ids)
+    data = annotation.layers_data(
+        session, [(layer, documents[doc_id].text) for doc_id in ids for _name, layer in layers_by_doc[doc_id]]
+    )
     for document_id in ids:
         document = documents[document_id]
-        layers = {name: annotation.layer_data(session, layer, document.text) for name, layer in layers_by_doc[document_id]}
+        layers = {name: data[layer.id] for name, layer in layers_by_doc[document_id]}
         tally = merge.tally(layers)
         rows.append(
             QueueRow(
