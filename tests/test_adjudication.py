@@ -508,3 +508,16 @@ def test_the_adjudication_queue_reads_every_document_in_a_few_queries(db, trio):
     add(9)
     assert len(adjudication.queue(db, project)) == 12
     assert statements_for_queue() == few
+
+
+def test_the_document_page_offers_adjudication_to_curators_once_submitted(app, api, db, trio):
+    (ann, _bob, _cy), _cur, project = trio
+    document = make_document(db, project, TEXT, external_id="mill")
+    curator = type(api)(app)
+    curator.login("cur")
+    link = f'/projects/{project.id}/documents/{document.id}/adjudicate"'
+    assert link not in curator.get(f"/projects/{project.id}/documents/{document.id}").get_data(as_text=True)
+    _annotate(db, ann, document, [S("p", "PERSON", 0, 10)])
+    assert link in curator.get(f"/projects/{project.id}/documents/{document.id}").get_data(as_text=True)
+    api.login("ann")
+    assert link not in api.get(f"/projects/{project.id}/documents/{document.id}").get_data(as_text=True)

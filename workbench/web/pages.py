@@ -257,8 +257,13 @@ def document(project_id: int, document_id: int) -> Any:
     prev_id, next_id = document_service.neighbours(session, doc)
     layers = document_service.layer_summaries(session, doc, me(), see_all=_is_curator(role))
     meta = sorted((doc.meta or {}).items())
+    # Curators adjudicate a document once an annotator has submitted it (or its gold exists).
+    can_adjudicate = _is_curator(role) and any(
+        (layer.kind == "annotator" and layer.status == "submitted") or layer.kind == "gold" for layer in layers
+    )
     return render_template(
         "web/document.html",
+        can_adjudicate=can_adjudicate,
         project=project,
         role=role,
         doc=doc,
