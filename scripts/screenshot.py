@@ -1,9 +1,9 @@
-"""Take the README screenshots: the project page and a document page at 1280x800.
+"""Take the README screenshots: the project page, a document page, the Agreement tab and the adjudication page at 1280x800.
 
 Starts the demo (``workbench.demo.setup``) in a temporary instance folder on
 a free port, logs in as the demo curator with Playwright driving Debian's
 Chromium (never a downloaded browser), and writes ``docs/screenshots/project.png``
-and ``docs/screenshots/document.png``.
+``docs/screenshots/document.png``, ``agreement.png`` and ``adjudicate.png``.
 
 Usage: ``.venv/bin/python scripts/screenshot.py [--chromium /usr/bin/chromium] [--out docs/screenshots]``
 """
@@ -108,7 +108,20 @@ def take(base: str, out: Path, chromium: str) -> list[Path]:
         page.wait_for_selector(".doc-text")
         document_png = out / "document.png"
         page.screenshot(path=str(document_png))
-    return [project_png, document_png]
+        # The sample annotators' two submitted articles: agreement figures and a document to adjudicate.
+        page.goto(page.url.split("/documents/")[0] + "/agreement")
+        page.wait_for_selector(".agreement")
+        agreement_png = out / "agreement.png"
+        page.screenshot(path=str(agreement_png), full_page=False)
+        page.goto(page.url.rsplit("/", 1)[0] + "/adjudication")
+        page.click("table.list tbody tr:first-child a")
+        page.wait_for_selector("#wb-adj-list li")
+        page.locator("#wb-adj-list").focus()
+        page.keyboard.press("ArrowDown")
+        page.wait_for_timeout(300)
+        adjudicate_png = out / "adjudicate.png"
+        page.screenshot(path=str(adjudicate_png))
+    return [project_png, document_png, agreement_png, adjudicate_png]
 
 
 def main() -> None:
