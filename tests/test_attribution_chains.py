@@ -140,7 +140,8 @@ def test_auto_merge_carries_an_agreed_chain_into_gold(db):
     assert spans[by_id[children[0]["parent"]]["source"]] == "the Tidewater Gazette"
 
 
-def test_a_dispute_over_which_attribution_relays_which(db):
+def _chain_disputed(db):
+    """ann's official is relayed by the paper; bob's official stands alone. Both submitted; k = 2."""
     ann, bob, cur, project = make_team(db)
     assignment.update_settings(db, project, {"annotators_per_document": 2})
     db.commit()
@@ -151,6 +152,11 @@ def test_a_dispute_over_which_attribution_relays_which(db):
         annotation.apply_ops(db, user, lay.id, 0, "b", SPANS + chain)
         annotation.set_status(db, user, lay.id, "submitted")
         db.commit()
+    return cur, project, document
+
+
+def test_a_dispute_over_which_attribution_relays_which(db):
+    cur, project, document = _chain_disputed(db)
     gold, view = adjudication.open_for_adjudication(db, project, document, cur)
     db.commit()
     (group,) = [g for g in view.groups if g["kind"] == "attribution"]
@@ -217,16 +223,7 @@ def test_jsonl_import_refuses_bad_chains_with_file_and_line(db, runner, tmp_path
 def test_agreement_counts_chains_from_the_database(db):
     from workbench.services import agreement
 
-    ann, bob, cur, project = make_team(db)
-    assignment.update_settings(db, project, {"annotators_per_document": 2})
-    db.commit()
-    document = make_document(db, project, TEXT, external_id="ferry")
-    for user, chain in ((ann, CHAIN), (bob, [CHAIN[0], {**CHAIN[1], "parent": None}])):
-        lay = assignment.claim_document(db, user, document)
-        db.commit()
-        annotation.apply_ops(db, user, lay.id, 0, "b", SPANS + chain)
-        annotation.set_status(db, user, lay.id, "submitted")
-        db.commit()
+    _cur, project, _document = _chain_disputed(db)
     result = agreement.compute(db, project)
     roles = result["attributions_f1"]["exact"]["roles"]
     # both attributions match (content and source); only A2 has a parent on either side, and they differ there
