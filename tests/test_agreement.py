@@ -114,8 +114,9 @@ def test_service_counts_submitted_annotator_layers_as_the_records_say(db, world)
     assert worst == [(d["id"], d["span_f1"]) for d in expected["documents_by_disagreement"]]
     # ann/bob share three documents, ann/cy and bob/cy only doc-0.
     assert [(p["a"], p["b"], p["documents"]) for p in result["pairs"]] == [("ann", "bob", 3), ("ann", "cy", 1), ("bob", "cy", 1)]
+    # The news schema has a SOURCE label now, but nobody marked one: n/a with the reason.
     assert result["token"]["source"]["kappa"] is None
-    assert result["token"]["source"]["reason"] == "the schema has no label of kind source"
+    assert result["token"]["source"]["kappa_reason"]
 
 
 def test_cache_is_used_and_invalidated_by_a_save(db, world):
@@ -176,7 +177,7 @@ def test_cli_table_shows_figures_and_reasons(runner, world):
     assert result.exit_code == 0, result.output
     assert "3 annotators (ann, bob, cy), 3 documents" in result.output
     assert re.search(r"micro\s+\d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\]", result.output)
-    assert "source" in result.output and "n/a (the schema has no label of kind source)" in result.output
+    assert "source" in result.output and "n/a (one category everywhere)" in result.output  # SOURCE in the schema, none marked
     fresh = runner.invoke(args=["agreement", "news", "--json", "--refresh"])
     assert json.loads(fresh.output)["cached"] is False
     assert json.loads(runner.invoke(args=["agreement", "news", "--json"]).output)["cached"] is True
@@ -224,7 +225,7 @@ def test_page_shows_figures_charts_and_worst_documents(api: Api, db, world):
     assert f"{kappa:.3f}" in html
     # Two bar charts and a heatmap, each with a title, beside tables.
     assert html.count("<svg") == 3 and html.count('role="img"') == 3 and "<title id=\"heat-title\">" in html
-    assert "n/a</span> <span class=\"na-reason\">(the schema has no label of kind source)" in html
+    assert "n/a</span> <span class=\"na-reason\">(one category everywhere)" in html  # SOURCE: in the schema, never marked
     # The documents worst first, each linking to its page.
     links = re.findall(rf'href="/projects/{pid}/documents/(\d+)">([^<]+)</a>', html)
     worst_first = [d["document_id"] for d in result["documents_by_disagreement"]]

@@ -1,8 +1,9 @@
 """A project's label schema: span labels, relation types, attributions.
 
 A schema is plain JSON (stored on the project) parsed into frozen
-dataclasses here.  Every label has a *kind*: ``entity``, ``claim`` or
-``cue``; agreement is computed per kind, and the annotate page stacks the
+dataclasses here.  Every label has a *kind*: ``entity``, ``claim``, ``cue``
+or ``source`` (who spoke, where that is not one named entity: a source span
+may contain entities); agreement is computed per kind, and the annotate page stacks the
 kinds in separate lanes.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-KINDS = ("entity", "claim", "cue")
+KINDS = ("entity", "claim", "cue", "source")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -253,6 +254,13 @@ NEWS_SCHEMA: dict[str, Any] = {
             ],
         },
         {"name": "CUE", "kind": "cue", "color": "#222222", "hotkey": "u", "description": "Words that introduce a report: said, told AFP, according to."},
+        {
+            "name": "SOURCE",
+            "kind": "source",
+            "color": "#4b6a2e",
+            "hotkey": "s",
+            "description": "Who spoke, where that is not one named entity: Brown's spokesman, officials from both sides. May contain entities.",
+        },
     ],
     "relation_types": [
         {"name": "member_of", "head": ["PERSON"], "tail": ["ORG", "GPE", "NORP"], "description": "A person belongs to or works for."},
