@@ -33,9 +33,9 @@ LS_FILE = PEER / "label-studio-1.23-export-JSON.json"
 DOCCANO_FILE = PEER / "doccano-1.8.4-export-JSONL.jsonl"
 needs_peer = pytest.mark.skipif(not LS_FILE.exists(), reason="the peer-exports reference files are not beside the checkout")
 
-#: The news schema plus the SOURCE label the peer exports use.
+#: The news schema, whose SOURCE label (kind source) the peer exports use.
 PEER_SCHEMA = json.loads(json.dumps(NEWS_SCHEMA))
-PEER_SCHEMA["labels"].append({"name": "SOURCE", "kind": "entity", "color": "#444444", "description": "A speaker that is not one entity."})
+assert any(label["name"] == "SOURCE" for label in PEER_SCHEMA["labels"])
 PEER_MAP = {"PER": "PERSON", "affiliated_with": "member_of", "based_in": "located_in"}
 READABLE = ["jsonl", "labelstudio", "doccano", "brat"]
 
@@ -350,12 +350,13 @@ def test_conll_has_one_column_per_label_kind_and_reports_spans_that_cut_a_token(
     out = io.StringIO()
     exporting.write_export(db, project, "gold", "conll", out, context=context)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "# columns = TOKEN\tENTITY\tCLAIM\tCUE"
+    # One column per label kind of the schema (the news schema's SOURCE is a kind of its own).
+    assert lines[0] == "# columns = TOKEN\tENTITY\tCLAIM\tCUE\tSOURCE"
     rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
-    assert rows[0] == ["Ana", "B-PERSON", "O", "O"]
-    assert rows[2] == ["said", "O", "O", "B-CUE"]
-    assert rows[5] == ["Oslo", "B-GPE", "I-CLAIM", "O"]
-    assert rows[-1] == [".", "O", "O", "O"]
+    assert rows[0] == ["Ana", "B-PERSON", "O", "O", "O"]
+    assert rows[2] == ["said", "O", "O", "B-CUE", "O"]
+    assert rows[5] == ["Oslo", "B-GPE", "I-CLAIM", "O", "O"]
+    assert rows[-1] == [".", "O", "O", "O", "O"]
     assert context.problems == ["d1 (gold): span T5 ORG 0-2 cuts a token; left out of the CoNLL file"]
 
 
