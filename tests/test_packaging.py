@@ -44,6 +44,10 @@ def test_wheel_ships_templates_static_migrations_and_works(tmp_path):
         "workbench/migrations/env.py",
         "workbench/migrations/versions/0001_initial_schema.py",
         "workbench/demo_data/guidelines.md",
+        "workbench/demo_data/sample-annotations.json",
+        "workbench/migrations/versions/0004_attribution_parent.py",
+        "workbench/static/js/adjudicate.js",
+        "workbench/templates/web/adjudication.html",
     ):
         assert needed in names, f"{needed} is not in the wheel"
     target = tmp_path / "site"
