@@ -521,3 +521,14 @@ def test_the_document_page_offers_adjudication_to_curators_once_submitted(app, a
     assert link in curator.get(f"/projects/{project.id}/documents/{document.id}").get_data(as_text=True)
     api.login("ann")
     assert link not in api.get(f"/projects/{project.id}/documents/{document.id}").get_data(as_text=True)
+
+
+def test_the_pages_next_link_follows_import_order_among_ready_documents(db, trio):
+    _people, _cur, project = trio
+    docs = [make_document(db, project, TEXT + f" {i}", external_id=f"n{i}") for i in range(3)]
+    for document in (docs[0], docs[2]):
+        for user in trio[0]:
+            _annotate(db, user, document, [S("p", "PERSON", 0, 10)])
+    assert adjudication.following_ready(db, project, after=docs[0].id) == docs[2].id
+    assert adjudication.following_ready(db, project, after=docs[2].id) == docs[0].id  # past the end: the first
+    assert adjudication.following_ready(db, project, after=docs[1].id) == docs[2].id

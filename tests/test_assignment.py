@@ -14,6 +14,7 @@ from sqlalchemy import select
 from workbench.errors import Conflict
 from workbench.errors import Forbidden
 from workbench.errors import InvalidInput
+from workbench.errors import NotFound
 from workbench.models import AnnotationSet
 from workbench.models import utcnow
 from workbench.services import annotation
@@ -519,3 +520,12 @@ def test_the_annotate_button_keeps_the_place_it_takes(app, api, db):
     held = db.scalar(select(AnnotationSet).where(AnnotationSet.user_id == ann.id))
     assert held is not None and held.document_id == docs[0].id  # committed, not rolled back with the request
     assert _next(db, bob, project) == docs[1].id
+
+
+def test_documents_are_named_by_external_or_numeric_id_and_huge_numbers_are_just_unknown(db):
+    _ann, _bob, _cur, project = make_team(db)
+    docs = _docs(db, project, 3)
+    found = assignment.require_documents(db, project, ["d2", str(docs[0].id), " d1 "])
+    assert [d.id for d in found] == [docs[2].id, docs[0].id, docs[1].id]
+    with pytest.raises(NotFound, match="no document '99999999999999999999'"):
+        assignment.require_documents(db, project, ["d0", "99999999999999999999"])

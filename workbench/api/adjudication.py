@@ -40,7 +40,7 @@ def adjudicate_document(project_id: int, document_id: int) -> Any:
     project, _role = project_service.require_access(session, me(), project_id, at_least="curator")
     document = document_service.get_document(session, project, document_id)
     gold, view = adjudication.open_for_adjudication(session, project, document, me())
-    next_id = adjudication.next_to_adjudicate(session, project, after=document.id)
+    next_id = adjudication.following_ready(session, project, after=document.id)
     body = page_data(project, document, gold, _adjudicate_url(project.id, next_id), None)
     body["adjudication"] = {**view.__dict__, "curator": me().username}
     session.commit()

@@ -553,6 +553,15 @@ def adjudicated_documents(session: Session, project: Project, limit: int = 200) 
     return [(doc_id, external_id, title or external_id, at) for doc_id, external_id, title, at in rows]
 
 
+def following_ready(session: Session, project: Project, after: int) -> int | None:
+    """Return the ready, not yet adjudicated document after ``after`` in import order (the first one past the end).
+
+    One query, for the page's "Next" link; :func:`next_to_adjudicate` ranks by agreement, which costs a tally.
+    """
+    ready = [doc_id for doc_id in ready_documents(session, project) if doc_id != after]
+    return next((doc_id for doc_id in ready if doc_id > after), ready[0] if ready else None)
+
+
 def next_to_adjudicate(session: Session, project: Project, after: int | None = None) -> int | None:
     """Return the next document waiting for adjudication (worst agreement first), other than ``after``."""
     for row in queue(session, project):

@@ -670,11 +670,17 @@ def require_documents(session: Session, project: Project, external_ids: list[str
             select(Document).where(Document.project_id == project.id, Document.external_id.in_(chunk))
         ):
             found[document.external_id] = document
+    # Ids that are no external id may be numeric ids: one more query for all of them (ids fit 32 bits).
+    numeric = sorted({int(e) for e in wanted if e not in found and e.isdigit() and int(e) < 2**31})
+    by_id: dict[int, Document] = {}
+    for start in range(0, len(numeric), 500):
+        for document in session.scalars(
+            select(Document).where(Document.project_id == project.id, Document.id.in_(numeric[start : start + 500]))
+        ):
+            by_id[document.id] = document
     result = []
     for ext in wanted:
-        document = found.get(ext)
-        if document is None and ext.isdigit():
-            document = session.scalar(select(Document).where(Document.project_id == project.id, Document.id == int(ext)))
+        document = found.get(ext) or (by_id.get(int(ext)) if ext.isdigit() and int(ext) < 2**31 else None)
         if document is None:
             raise NotFound(f"no document {ext!r} in {project.name!r}")
         result.append(document)
