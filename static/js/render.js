@@ -11,13 +11,13 @@
 //   viewport only (syncFills); overlay rectangles when CSS.highlights is missing.
 // - Lanes: per line, spans get a lane by first fit (containers before
 //   contents); bars and label chips are drawn in an overlay next to the block,
-//   only for lines an IntersectionObserver reports near the viewport, nearest
+//   only for lines in the band near the viewport (updateBand), nearest
 //   first and a few milliseconds per frame (draw). A line that scrolls away
 //   keeps its overlay, so coming back costs nothing unless it changed.
 // - Links: an SVG inside the scroller draws relations and attributions as
 //   quadratic arcs above the text, label at the apex. The selected item's arcs
 //   are emphasised and drawn on top; with "Show links" on, every other link
-//   with an end in the band the IntersectionObserver reports is drawn muted,
+//   with an end in that band is drawn muted,
 //   and an end outside that band becomes a short directional stub. The arcs
 //   are redrawn only when the band, the layer, the selection or the width
 //   changes, in the same frame as the lanes (all reads, then all writes).
@@ -69,7 +69,7 @@ export class TextView {
     this.spanU16 = new Map();     // span id -> [s, e] in UTF-16
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
-    this.visible = new Set();     // lines in the band the IntersectionObserver reports (the viewport ± its height)
+    this.visible = new Set();     // lines in the band (the viewport ± its height; updateBand)
     this.dirty = new Set();       // lines whose decorations must be drawn again
     this.drawn = new Set();       // lines whose decorations are up to date
     this.selectedId = null;
@@ -147,6 +147,7 @@ export class TextView {
     this.computeLanes();
     this.sizeLines();
     this.observe();
+    this.deferred = true; // the first frame draws the first screen at once (nothing was laid out before it)
   }
 
   /**
@@ -333,19 +334,12 @@ export class TextView {
   }
 
   observe() {
-    this.io = new IntersectionObserver((entries) => {
-      for (const e of entries) {
-        const i = Number(e.target.dataset.line);
-        // A line that leaves the band keeps its decorations (content-visibility
-        // skips them with the line); one that comes back is redrawn only if
-        // something changed meanwhile.
-        if (e.isIntersecting) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
-        else this.visible.delete(i);
-      }
-      if (entries.length) { this.linksDirty = true; this.fillsDirty = true; } // the band moved
-      this.schedule();
-    }, { root: this.el, rootMargin: "100% 0px" });
-    for (const l of this.lineEls) this.io.observe(l);
+    // The band (the viewport and a screen above and below it) is found from
+    // the lines' offsets on scroll, not with an IntersectionObserver: one
+    // observing every line cost Chromium an intersection pass over all of
+    // them on every scrolled frame (20-35 ms per frame with the CPU four
+    // times slower), on top of content-visibility's own.
+    this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
     this.ro = new ResizeObserver(() => {
       const w = this.el.clientWidth;
       if (w === this.width) return;
@@ -366,6 +360,37 @@ export class TextView {
     });
   }
 
+  /**
+   * The lines in the band: those within one viewport height above or below
+   * the viewport, found by bisecting the lines' offsets (a dozen reads;
+   * content-visibility gives skipped lines their estimated height, so no
+   * line is laid out for this). A line that leaves the band keeps its
+   * decorations (content-visibility skips them with the line); one that
+   * comes back is redrawn only if something changed meanwhile.
+   */
+  updateBand() {
+    const n = this.lineEls.length;
+    if (!n) return false;
+    const h = this.el.clientHeight, top = this.el.scrollTop;
+    const y0 = top - h, y1 = top + 2 * h;
+    const els = this.lineEls;
+    // First line whose bottom is below y0, and first line whose top is at or below y1.
+    let lo = 0, hi = n;
+    while (lo < hi) { const m = (lo + hi) >> 1; const e = els[m]; if (e.offsetTop + e.offsetHeight <= y0) lo = m + 1; else hi = m; }
+    const a = lo;
+    hi = n;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (els[m].offsetTop < y1) lo = m + 1; else hi = m; }
+    const b = lo; // band is [a, b)
+    if (a === this.bandA && b === this.bandB) return false;
+    this.bandA = a; this.bandB = b;
+    for (const i of this.visible) if (i < a || i >= b) this.visible.delete(i);
+    for (let i = a; i < b; i++) {
+      if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
+    }
+    this.linksDirty = true; this.fillsDirty = true; // the band moved
+    return true;
+  }
+
   schedule() {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
@@ -375,10 +400,20 @@ export class TextView {
    * Draw (reads all rects first, then writes). Dirty lines of the band are
    * drawn nearest to the viewport first, for SLICE_MS per frame (at least
    * one line), so that a jump to a new part of the article never turns into
-   * one long task: the rest waits for the next frame.
+   * one long task: the rest waits for the next frame. The frame in which the
+   * band moves only finds it: that frame already pays for laying out the
+   * newly shown text, so fills, lanes and arcs start in the next one. The
+   * arcs wait until every line of the band is drawn, and are then planned
+   * once rather than after every slice.
    */
   draw() {
     const t0 = performance.now();
+    if (this.updateBand() && !this.deferred) {
+      this.deferred = true;
+      this.schedule();
+      return;
+    }
+    this.deferred = false;
     let jobs = [];
     for (const i of this.dirty) {
       this.anchors.delete(i);
@@ -386,10 +421,11 @@ export class TextView {
       if (this.visible.has(i)) jobs.push(i); else this.dirty.delete(i);
     }
     if (jobs.length > 1) {
-      const box = this.el.getBoundingClientRect();
+      // Nearest the viewport first (from the offsets: no layout needed).
+      const top = this.el.scrollTop, bottom = top + this.el.clientHeight;
       const dist = new Map(jobs.map(i => {
-        const r = this.lineEls[i].getBoundingClientRect();
-        return [i, r.bottom < box.top ? box.top - r.bottom : r.top > box.bottom ? r.top - box.bottom : 0];
+        const e = this.lineEls[i], y0 = e.offsetTop, y1 = y0 + e.offsetHeight;
+        return [i, y1 < top ? top - y1 : y0 > bottom ? y0 - bottom : 0];
       }));
       jobs.sort((a, b) => dist.get(a) - dist.get(b));
     }
@@ -400,7 +436,8 @@ export class TextView {
       done.push(i);
     }
     if (done.length) this.linksDirty = true; // links of the lines just drawn
-    const arcs = this.linksDirty ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
+    const last = done.length === jobs.length;
+    const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
     if (this.fillsDirty) this.syncFills();
@@ -625,8 +662,8 @@ export class TextView {
     this.linksKey = key;
     if (!plan.sel.length && !plan.bg.length) { svg.replaceChildren(); return; }
     // The SVG itself is 1x1 with visible overflow: its arcs never add to the
-    // scroller's scrollable area, so drawing cannot change the layout the
-    // IntersectionObserver watches (no feedback loop, no stale scroll height).
+    // scroller's scrollable area, so drawing cannot change the band's
+    // layout (no feedback loop, no stale scroll height).
     const NS = "http://www.w3.org/2000/svg";
     const frag = document.createDocumentFragment();
     const defs = document.createElementNS(NS, "defs");
