@@ -6,9 +6,12 @@
 //   line's height is computed before it is ever laid out (sizeLines: canvas
 //   word widths, wrapped as pre-wrap wraps them), so the scroll height is
 //   right from the first frame and jumps land in one move.
-// - Fills: one CSS Custom Highlight per label (wb-l<N>), rules generated into a
-//   constructed stylesheet, holding the ranges of the spans on lines near the
-//   viewport only (syncFills); overlay rectangles when CSS.highlights is missing.
+// - Fills: translucent rectangles under the text, drawn with the lanes (one
+//   per line fragment of a span), coloured by rules generated into a
+//   constructed stylesheet. CSS Custom Highlights were used first; but
+//   Chromium rebuilds every highlight's markers and repaints their text after
+//   any change to the page (a chip, a panel row, the status line), which
+//   made painting the largest cost of scrolling and labelling.
 // - Lanes: per line, spans get a lane by first fit (containers before
 //   contents); bars and label chips are drawn in an overlay next to the block,
 //   only for lines in the band near the viewport (updateBand), nearest
@@ -22,13 +25,11 @@
 //   are redrawn only when the band, the layer, the selection or the width
 //   changes, in the same frame as the lanes (all reads, then all writes).
 
-import { splitLines, attachLayout, cpToU16, lineAt, staticRangeForU16, rangeForU16 } from "./offsets.js";
+import { splitLines, attachLayout, cpToU16, lineAt, rangeForU16 } from "./offsets.js";
 
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
 const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
-const KIND_PRIORITY = { claim: 1, entity: 2, cue: 3 };
-const hasHighlights = typeof CSS !== "undefined" && CSS.highlights && typeof Highlight !== "undefined";
 
 function hexToRgb(hex) {
   const n = parseInt(hex.slice(1), 16);
@@ -48,9 +49,7 @@ export function installLabelStyles(labels) {
   labels.forEach((l, i) => {
     const [r, g, b] = hexToRgb(l.color);
     rules.push(`.wb-c${i} { --c: ${l.color}; --c-bg: rgba(${r}, ${g}, ${b}, 0.22); --c-ink: ${inkOn(l.color)}; }`);
-    // Scoped to the text blocks: a ::highlight rule that matches every element makes
-    // each element's style (decorations, panel rows) resolve every highlight's style too.
-    rules.push(`.wb-block::highlight(wb-l${i}) { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
+    rules.push(`.wb-fill.wb-c${i} { background-color: rgba(${r}, ${g}, ${b}, ${l.kind === "claim" ? 0.13 : 0.26}); }`);
   });
   sheet.replaceSync(rules.join("\n"));
   document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
@@ -64,8 +63,6 @@ export class TextView {
     this.model = model;
     this.svg = linksSvg;
     this.labelIndex = new Map(model.schema.labels.map((l, i) => [l.name, i]));
-    this.ranges = new Map();      // span id -> StaticRange (painting)
-    this.filled = new Map();      // span id -> the Highlight its range is in (spans near the viewport only)
     this.spanU16 = new Map();     // span id -> [s, e] in UTF-16
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
@@ -131,18 +128,6 @@ export class TextView {
 
   /** Paint all spans (fills and lanes) and start watching the viewport. */
   paintAll() {
-    this.highlights = new Map();
-    if (hasHighlights) {
-      for (const [name, i] of this.labelIndex) {
-        const h = new Highlight();
-        const kind = this.model.labels.get(name).kind;
-        h.priority = KIND_PRIORITY[kind] || 1;
-        this.highlights.set(name, h);
-        CSS.highlights.set(`wb-l${i}`, h);
-      }
-      this.selHl = new Highlight(); this.selHl.priority = 10; CSS.highlights.set("wb-sel", this.selHl);
-      this.linkHl = new Highlight(); this.linkHl.priority = 9; CSS.highlights.set("wb-link", this.linkHl);
-    }
     for (const s of this.model.sorted()) this.addRange(s);
     this.computeLanes();
     this.sizeLines();
@@ -205,36 +190,10 @@ export class TextView {
   addRange(s) {
     const a = cpToU16(s.start, this.astral), b = cpToU16(s.end, this.astral);
     this.spanU16.set(s.id, [a, b]);
-    if (!hasHighlights) return;
-    this.ranges.set(s.id, staticRangeForU16(this.el, a, b));
-    this.fillsDirty = true; // filled by syncFills when one of its lines is in the band
   }
 
   removeRange(id) {
-    const h = this.filled.get(id);
-    if (h) h.delete(this.ranges.get(id));
-    this.filled.delete(id);
-    this.ranges.delete(id);
     this.spanU16.delete(id);
-  }
-
-  /**
-   * Fill only the spans with a line in the band (the viewport and a screen
-   * above and below it). After any change to the page, Chromium rebuilds its
-   * highlight markers from every range of every highlight: with all 3,000
-   * spans filled, each frame that adds decorations paid for all of them.
-   */
-  syncFills() {
-    this.fillsDirty = false;
-    if (!hasHighlights) return;
-    const want = new Set();
-    for (const i of this.visible) { const info = this.lineSpans[i]; if (info) for (const sp of info.items) want.add(sp.id); }
-    for (const [id, h] of this.filled) if (!want.has(id)) { h.delete(this.ranges.get(id)); this.filled.delete(id); }
-    for (const id of want) {
-      if (this.filled.has(id)) continue;
-      const sp = this.model.spans.get(id), r = this.ranges.get(id), h = sp && this.highlights.get(sp.label);
-      if (r && h) { h.add(r); this.filled.set(id, h); }
-    }
   }
 
   /** Sync fills with the model after ops touching these span ids. */
@@ -260,9 +219,6 @@ export class TextView {
 
   /** Re-read everything from the model (after a reload). */
   resetAll() {
-    if (hasHighlights) for (const h of this.highlights.values()) h.clear();
-    this.filled.clear();
-    this.ranges.clear();
     this.spanU16.clear();
     this.anchors.clear();
     for (const s of this.model.sorted()) this.addRange(s);
@@ -387,7 +343,7 @@ export class TextView {
     for (let i = a; i < b; i++) {
       if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
     }
-    this.linksDirty = true; this.fillsDirty = true; // the band moved
+    this.linksDirty = true; // the band moved
     return true;
   }
 
@@ -440,7 +396,6 @@ export class TextView {
     const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.fillsDirty) this.syncFills();
     if (this.dirty.size) this.schedule();
   }
 
@@ -466,12 +421,10 @@ export class TextView {
       let first = a === u[0];
       for (const rc of rects) {
         if (rc.width < 0.5) continue;
-        if (!hasHighlights) {
-          const fill = document.createElement("div");
-          fill.className = `wb-fill wb-c${li}${selected ? " is-sel" : ""}`;
-          place(fill, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
-          frag.appendChild(fill);
-        }
+        const fill = document.createElement("div");
+        fill.className = `wb-fill wb-c${li}${selected ? " is-sel" : ""}${linked ? " is-linked" : ""}`;
+        place(fill, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
+        frag.appendChild(fill);
         const row = Math.round(rc.bottom);
         if (lane < MAX_LANES) {
           const bar = document.createElement("div");
@@ -513,10 +466,6 @@ export class TextView {
   select(id) {
     const prev = this.selectedId;
     this.selectedId = id;
-    if (hasHighlights) {
-      this.selHl.clear();
-      if (id && this.ranges.get(id)) this.selHl.add(this.ranges.get(id));
-    }
     for (const sid of [prev, id]) this.dirtySpan(sid);
     this.refreshMarks();
     this.schedule();
@@ -527,10 +476,6 @@ export class TextView {
     const before = new Set([...this.linked, ...this.marked.keys()]);
     this.linked = new Set(ids);
     this.marked = marks;
-    if (hasHighlights) {
-      this.linkHl.clear();
-      for (const id of this.linked) if (this.ranges.get(id)) this.linkHl.add(this.ranges.get(id));
-    }
     for (const id of [...before, ...this.linked, ...this.marked.keys()]) this.dirtySpan(id);
     this.linksDirty = true;
     this.schedule();
