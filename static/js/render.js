@@ -168,7 +168,7 @@ export class TextView {
     const { ctx, fs, widths, width } = this.fit;
     const ln = this.lines[i];
     const t = this.text.slice(ln.start, ln.end);
-    const lanes = Math.min(this.lineLanes[i] || 0, MAX_LANES);
+    const lanes = Math.max(1, Math.min(this.lineLanes[i] || 0, MAX_LANES)); // room for one lane is always kept
     const minH = 1.75 * fs;                                   // .wb-block min-height
     if (!t.length || width <= 0) return minH;
     const wid = (w) => { let x = widths.get(w); if (x === undefined) { x = ctx.measureText(w.replace(/\t/g, "    ")).width; widths.set(w, x); } return x; };
@@ -183,8 +183,7 @@ export class TextView {
       else x += w;
       if (m[2]) x += wid(m[2]);                               // spaces hang at the end of a row
     }
-    if (lanes) return Math.max(minH, rows * (1.2 * fs + 28 + lanes * 8)); // .wb-line.has-lanes .wb-block line-height
-    return Math.max(minH, rows * 1.75 * fs + 0.35 * fs);      // line-height 1.75, padding-bottom .35em
+    return Math.max(minH, rows * (1.2 * fs + 28 + lanes * 8)); // .wb-block line-height
   }
 
   addRange(s) {
@@ -406,9 +405,15 @@ export class TextView {
     if (!info || !info.items.length) return frag;
     const base = this.lineEls[i].getBoundingClientRect();
     const ln = this.lines[i];
-    const hidden = new Map();
     const lanesHere = this.lineLanes[i] || 0;
-    const chipRight = new Map(); // visual row -> right edge of the last chip
+    const chipDy = 2 + Math.min(lanesHere, MAX_LANES) * 4;
+    const rows = new Map(); // visual row (its bottom) -> {y, chips: [{x, label, cls}], hidden}
+    const rowOf = (rc) => {
+      const key = Math.round(rc.bottom);
+      let r = rows.get(key);
+      if (!r) { r = { y: rc.bottom - base.top + chipDy, chips: [], hidden: 0 }; rows.set(key, r); }
+      return r;
+    };
     for (const s of info.items) {
       const lane = info.lanes.get(s.id);
       const u = this.spanU16.get(s.id);
@@ -416,50 +421,92 @@ export class TextView {
       if (b <= a) continue;
       const li = this.labelIndex.get(s.label) ?? 0;
       const rects = rangeForU16(this.el, a, b).getClientRects();
-      const selected = s.id === this.selectedId;
-      const linked = this.linked.has(s.id);
+      const state = `${s.id === this.selectedId ? " is-sel" : ""}${this.linked.has(s.id) ? " is-linked" : ""}`;
       let first = a === u[0];
       for (const rc of rects) {
         if (rc.width < 0.5) continue;
         const fill = document.createElement("div");
-        fill.className = `wb-fill wb-c${li}${selected ? " is-sel" : ""}${linked ? " is-linked" : ""}`;
+        fill.className = `wb-fill wb-c${li}${state}`;
         place(fill, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
         frag.appendChild(fill);
-        const row = Math.round(rc.bottom);
         if (lane < MAX_LANES) {
           const bar = document.createElement("div");
-          bar.className = `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${selected ? " is-sel" : ""}${linked ? " is-linked" : ""}`;
+          bar.className = `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`;
           place(bar, rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null);
           frag.appendChild(bar);
-        } else if (first) {
-          hidden.set(row, (hidden.get(row) || 0) + 1);
         }
         if (first) {
-          const chip = document.createElement("span");
-          chip.className = `wb-chip wb-c${li}${selected ? " is-sel" : ""}${linked ? " is-linked" : ""}`;
           const role = this.marked.get(s.id);
-          const label = role ? `${s.label} · ${role}` : s.label;
-          chip.textContent = label;
-          let x = rc.left - base.left;
-          const prev = chipRight.get(row);
-          if (prev !== undefined && x < prev + 3) x = prev + 3;
-          const w = label.length * 6.2 + 8; // estimated: measuring would cost a layout per chip
-          if (x + w > base.width) x = Math.max(0, base.width - w); // lines clip overflow (content-visibility)
-          chipRight.set(row, x + w);
-          place(chip, x, rc.bottom - base.top + 2 + Math.min(lanesHere, MAX_LANES) * 4, null, null);
-          frag.appendChild(chip);
+          const row = rowOf(rc);
+          if (lane < MAX_LANES) row.chips.push({ x: rc.left - base.left, label: role ? `${s.label} · ${role}` : s.label, cls: `wb-chip wb-c${li}${state}` });
+          else row.hidden++;
           first = false;
         }
       }
     }
-    for (const [row, n] of hidden) {
-      const more = document.createElement("span");
-      more.className = "wb-more";
-      more.textContent = `+${n}`;
-      place(more, Math.max(0, base.width - 28), row - base.top + 2 + Math.min(lanesHere, MAX_LANES) * 4, null, null);
-      frag.appendChild(more);
+    // Chips: each at its span's start if that place is free, else the nearest
+    // free place in its row; what does not fit is counted in a "+n" badge.
+    // Widths are measured (canvas) and set, so chips never overlap.
+    for (const row of rows.values()) {
+      const taken = [];
+      const placed = [];
+      for (const c of row.chips.sort((p, q) => p.x - q.x)) {
+        const w = this.chipWidth(c.label);
+        const x = freeSlot(taken, c.x, w, base.width);
+        if (x === null) { row.hidden++; continue; }
+        taken.push([x, x + w]);
+        placed.push({ ...c, x, w });
+      }
+      if (row.hidden) {
+        // The badge goes at the row's right end, in place of the chips there if need be.
+        let text = `+${row.hidden}`, w = this.chipWidth(text, true), x;
+        while ((x = freeSlot(taken, base.width - w, w, base.width)) === null && placed.length) {
+          const last = placed.reduce((m, c) => (c.x > m.x ? c : m));
+          placed.splice(placed.indexOf(last), 1);
+          taken.splice(taken.findIndex(t => t[0] === last.x), 1);
+          row.hidden++;
+          text = `+${row.hidden}`; w = this.chipWidth(text, true);
+        }
+        if (x !== null) {
+          const more = document.createElement("span");
+          more.className = "wb-more";
+          more.textContent = text;
+          place(more, x, row.y, w, null);
+          frag.appendChild(more);
+        }
+      }
+      for (const c of placed) {
+        const chip = document.createElement("span");
+        chip.className = c.cls;
+        chip.textContent = c.label;
+        place(chip, c.x, row.y, c.w, null);
+        frag.appendChild(chip);
+      }
     }
     return frag;
+  }
+
+  /**
+   * Width of a chip (or of the "+n" badge) with this text, in px: measured
+   * once per text on a canvas in the chip's font, plus its padding and
+   * border (.wb-chip, .wb-more in annotate.css).
+   */
+  chipWidth(text, badge = false) {
+    if (!this.chipFit) {
+      const ctx = document.createElement("canvas").getContext("2d");
+      const family = getComputedStyle(document.documentElement).getPropertyValue("--font").trim() || "sans-serif";
+      this.chipFit = { ctx, family, widths: new Map() };
+    }
+    const { ctx, family, widths } = this.chipFit;
+    const key = `${badge ? 1 : 0}${text}`;
+    let w = widths.get(key);
+    if (w === undefined) {
+      ctx.font = badge ? `700 10px ${family}` : `700 9.5px ${family}`;
+      const spacing = badge ? 0 : 0.03 * 9.5 * [...text].length; // letter-spacing: .03em
+      w = Math.ceil(ctx.measureText(text).width + spacing + (badge ? 8 : 8) + 1); // padding 0 3px; border 2px (chip) or 1px each side (badge)
+      widths.set(key, w);
+    }
+    return w;
   }
 
   /** Mark a span as selected (fill, thicker bar, chip). */
@@ -591,10 +638,22 @@ export class TextView {
       const a = at(l.from), b = at(l.to);
       return a && b ? { ...l, a, b } : null;
     };
-    return {
-      sel: sel.map(shape).filter(Boolean),
-      bg: bg.map(shape).filter(Boolean),
-    };
+    // Ends on different rows: a curve between them would cross the text in
+    // between. A muted link becomes a stub at each end (pointing to the
+    // other); the selection's links go round through the left margin.
+    const gutter = this.lineEls[0].getBoundingClientRect().left - box.x;
+    const apart = (l) => !l.stub && Math.abs(l.a.y - l.b.y) > 4;
+    const bgOut = [];
+    for (const l of bg.map(shape).filter(Boolean)) {
+      if (!apart(l)) { bgOut.push(l); continue; }
+      const down = l.b.y > l.a.y ? 1 : -1;
+      bgOut.push({ ...l, stub: down, outside: "to", b: undefined });
+      bgOut.push({ ...l, stub: -down, outside: "from", a: l.b, b: undefined });
+    }
+    const selOut = sel.map(shape).filter(Boolean);
+    let k = 0;
+    for (const l of selOut) if (apart(l)) l.route = Math.max(4, gutter - 10 - (k++ % 4) * 6);
+    return { sel: selOut, bg: bgOut };
   }
 
   /** Write the planned arcs into the SVG (writes only): muted links first, the selection's on top. */
@@ -626,7 +685,14 @@ export class TextView {
       g.setAttribute("class", cls);
       for (const l of items) {
         let d, lx, ly, label = l.label;
-        if (l.stub) {
+        if (l.route !== undefined) {
+          // Round through the left margin: up into the gap above the first end,
+          // along it to the margin, down (or up) the margin, along the gap above
+          // the other end and into it. No segment crosses a row of text.
+          const { a, b } = l, gx = l.route, ya = a.y - ROUTE_GAP, yb = b.y - ROUTE_GAP;
+          d = `M${a.x},${a.y} V${ya} H${gx} V${yb} H${b.x} V${b.y}`;
+          lx = a.x - 4; ly = ya - 3;
+        } else if (l.stub) {
           // A short hook out of the visible end, pointing to where the other end lies.
           // It stays in the gap above the line, clear of the previous line's chips.
           const { a } = l, up = l.stub < 0;
@@ -645,8 +711,9 @@ export class TextView {
           d = `M${a.x},${a.y} Q${cx},${cy} ${b.x},${b.y}`;
           lx = cx; ly = top - apex - 2; // the apex (t = 1/2) is `apex` above the higher end
         } else {
+          // Ends on one row: an arc whose apex stays in the gap above the row.
           const { a, b } = l;
-          const lift = Math.max(18, Math.min(70, Math.abs(b.x - a.x) / 4 + Math.abs(b.y - a.y) / 6));
+          const lift = Math.max(18, Math.min(28, Math.abs(b.x - a.x) / 4));
           const cx = (a.x + b.x) / 2, cy = Math.min(a.y, b.y) - lift;
           d = `M${a.x},${a.y} Q${cx},${cy} ${b.x},${b.y}`;
           lx = cx; ly = (a.y + b.y) / 4 + cy / 2 - 3; // the curve's apex (t = 1/2)
@@ -659,7 +726,7 @@ export class TextView {
         const t = document.createElementNS(NS, "text");
         t.setAttribute("x", String(lx)); t.setAttribute("y", String(ly));
         t.setAttribute("class", "wb-link-label");
-        t.setAttribute("text-anchor", l.stub ? "start" : "middle");
+        t.setAttribute("text-anchor", l.route !== undefined ? "end" : l.stub ? "start" : "middle");
         t.textContent = label;
         g.appendChild(t);
       }
@@ -679,6 +746,7 @@ export class TextView {
 }
 
 const LABEL_H = 11;
+const ROUTE_GAP = 6; // a routed link runs this far above the rows it joins
 
 /** Height of a muted arc's apex above its higher end, for a label level. */
 function apexHeight(a, b, level) {
@@ -703,7 +771,7 @@ function levelLabels(items) {
   for (const l of arcs) {
     const top = Math.min(l.a.y, l.b.y), cx = (l.a.x + l.b.x) / 2, w = width(l) / 2;
     let level = 0;
-    for (; level < 3; level++) {
+    for (; level < 2; level++) { // level 2 at most: higher would reach the row above
       const y = top - apexHeight(l.a, l.b, level) - 2;
       if (!hits(cx - w, cx + w, y - 9, y + 2)) break;
     }
@@ -727,6 +795,25 @@ export function attributionSpokes(a) {
 }
 
 function sig(s) { return `${s.label}|${s.start}|${s.end}`; }
+
+const CHIP_GAP = 3;
+
+/**
+ * The free x nearest to `want` for a box of width w in [0, max], given the
+ * boxes already taken ([x0, x1] pairs) and a gap between boxes; null when
+ * none is free.
+ */
+function freeSlot(taken, want, w, max) {
+  const hi = max - w;
+  if (hi < 0) return null;
+  const fits = (x) => x >= 0 && x <= hi && taken.every(([a, b]) => x + w + CHIP_GAP <= a || x >= b + CHIP_GAP);
+  const clamp = (x) => Math.min(Math.max(x, 0), hi);
+  const candidates = [clamp(want)];
+  for (const [a, b] of taken) candidates.push(clamp(b + CHIP_GAP), clamp(a - CHIP_GAP - w));
+  let best = null;
+  for (const x of candidates) if (fits(x) && (best === null || Math.abs(x - want) < Math.abs(best - want))) best = x;
+  return best;
+}
 
 function place(el, x, y, w, h) {
   el.style.left = `${x}px`;
