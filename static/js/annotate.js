@@ -1050,7 +1050,10 @@ class AnnotatePage {
     if (row) {
       row.setAttribute("aria-selected", "true");
       if (ul) ul.setAttribute("aria-activedescendant", row.id);
-      row.scrollIntoView({ block: "nearest" });
+      // From the window's known row places (rowwindow.js): scrollIntoView would lay out the whole page first.
+      const pos = Number(row.getAttribute("aria-posinset"));
+      if (pos && this.rows.ul && this.rows.ul.contains(row)) this.rows.reveal(pos - 1);
+      else row.scrollIntoView({ block: "nearest" });
     } else if (this.tab === "spans") this.renderPanelSoon();
   }
 

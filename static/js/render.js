@@ -26,6 +26,7 @@
 //   changes, in the same frame as the lanes (all reads, then all writes).
 
 import { splitLines, attachLayout, cpToU16, lineAt, rangeForU16 } from "./offsets.js";
+import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
@@ -210,7 +211,7 @@ export class TextView {
       const s = this.model.spans.get(id);
       if (s) { this.addRange(s); touch(id); }
     }
-    this.computeLanes(lines);
+    this.computeLanes(lines, ids);
     this.refreshMarks();
     this.linksDirty = true;
     this.schedule();
@@ -235,23 +236,28 @@ export class TextView {
   }
 
   /** Assign lanes per line (first fit, containers first) and set --lanes on blocks whose count changed. */
-  computeLanes(only = null) {
+  computeLanes(only = null, changed = []) {
     const n = this.lines.length;
     const per = new Map();
     const targets = only ? Array.from(only) : Array.from({ length: n }, (_, i) => i);
     for (const i of targets) per.set(i, []);
     if (only) {
-      // Only the lines a change touched: pick their spans from the sorted list.
+      // Only the lines a change touched: their spans are the ones they had
+      // (as they are now) and the changed ones that reach them; no walk
+      // through the whole layer (3,000 spans for a line near the end).
       for (const i of targets) {
-        const ln = this.lines[i];
-        const out = per.get(i);
-        for (const s of this.model.sorted()) {
+        const out = per.get(i), seen = new Set();
+        const consider = (s) => {
+          if (!s || seen.has(s.id)) return;
+          seen.add(s.id);
           const u = this.spanU16.get(s.id);
-          if (!u) continue;
-          if (u[0] > ln.end) break;
+          if (!u) return;
           const [l0, l1] = this.linesOf(u[0], u[1]);
           if (l0 <= i && i <= l1) out.push(s);
-        }
+        };
+        for (const s of this.lineSpans[i]?.items || []) consider(this.model.spans.get(s.id));
+        for (const id of changed) consider(this.model.spans.get(id));
+        out.sort(byReadingOrder);
       }
     } else {
       for (const s of this.model.sorted()) {

@@ -65,6 +65,21 @@ export class RowWindow {
     this.render(Math.max(0, a - OVERSCAN), Math.min(n, b + OVERSCAN));
   }
 
+  /**
+   * Scroll the list just enough to show row i (rendered by mount with it as
+   * focus), from the rows' known places: unlike scrollIntoView, this lays
+   * nothing out (scrollIntoView laid out the whole page, text included,
+   * after every new span).
+   */
+  reveal(i) {
+    if (!this.ul || i < 0 || i >= this.n) return;
+    const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
+    let top = this.viewTop;
+    if (y0 < top) top = y0;
+    else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
+    if (top !== this.viewTop) { this.scroller.scrollTop = top; this.viewTop = top; }
+  }
+
   /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */
   visibleRange() {
     const tops = this.tops, n = this.n;
