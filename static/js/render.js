@@ -133,7 +133,6 @@ export class TextView {
     this.computeLanes();
     this.sizeLines();
     this.observe();
-    this.deferred = true; // the first frame draws the first screen at once (nothing was laid out before it)
   }
 
   /**
@@ -300,7 +299,7 @@ export class TextView {
     // observing every line cost Chromium an intersection pass over all of
     // them on every scrolled frame (20-35 ms per frame with the CPU four
     // times slower), on top of content-visibility's own.
-    this.el.addEventListener("scroll", () => this.schedule(), { passive: true });
+    this.el.addEventListener("scroll", () => { this.scrolled = true; this.schedule(); }, { passive: true });
     this.ro = new ResizeObserver(() => {
       const w = this.el.clientWidth;
       if (w === this.width) return;
@@ -361,15 +360,17 @@ export class TextView {
    * Draw (reads all rects first, then writes). Dirty lines of the band are
    * drawn nearest to the viewport first, for SLICE_MS per frame (at least
    * one line), so that a jump to a new part of the article never turns into
-   * one long task: the rest waits for the next frame. The frame in which the
-   * band moves only finds it: that frame already pays for laying out the
-   * newly shown text, so fills, lanes and arcs start in the next one. The
+   * one long task: the rest waits for the next frame. The frame in which a
+   * scroll moves the band only finds it: that frame already pays for laying
+   * out the newly shown text, so fills, lanes and arcs start in the next. The
    * arcs wait until every line of the band is drawn, and are then planned
    * once rather than after every slice.
    */
   draw() {
     const t0 = performance.now();
-    if (this.updateBand() && !this.deferred) {
+    const scrolled = this.scrolled;
+    this.scrolled = false;
+    if (this.updateBand() && scrolled && !this.deferred) {
       this.deferred = true;
       this.schedule();
       return;
