@@ -1,4 +1,4 @@
-"""The annotate page on a long article: labelling near the end, scrolling and jumping stay smooth.
+"""The annotate page on a long article: labelling anywhere, scrolling and jumping stay smooth.
 
 The article and its layer are the annotate-page benchmark's (100,000
 characters, 3,000 spans, 300 relations, 100 attributions; invented text).
@@ -32,9 +32,10 @@ from bench_annotate_page import make_text  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-#: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI machines.
+#: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI
+#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time).
 LONG_TASK_LIMIT_MS = 300
-SAVED_WITHIN_MS = 1500
+SAVED_WITHIN_MS = 1200
 #: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
 HEIGHT_SLACK_PX = 150
 
@@ -81,14 +82,24 @@ def open_long(page: Any, live: Any, seeded: Seeded) -> None:
     page.evaluate("() => window.__settle(300)")
 
 
-def test_a_span_near_the_end_costs_what_one_near_the_top_does(page: Any, live: Any, store: Any, long_article: tuple[Seeded, str]) -> None:
+@pytest.mark.parametrize("where", [0.02, 0.5, 0.97], ids=["start", "middle", "end"])
+def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, long_article: tuple[Seeded, str], where: float) -> None:
     seeded, text = long_article
     open_long(page, live, seeded)
     spans_before = page.evaluate("() => window.wbAnnotate.model.spans.size")
-    # A word in the last paragraph that is not marked yet: jump there, select it with the mouse, press L.
-    start = text.rindex(" harbour ") + 1 if " harbour " in text[-3000:] else text.rindex(" the ") + 1
-    word = text[start:].split(" ", 1)[0]
-    end = start + len(word)
+    # A word at that place that no span starts on: jump there, select it with the mouse, press L.
+    start, end = page.evaluate(
+        """(frac) => {
+            const p = window.wbAnnotate, toks = p.data.document.tokens, taken = new Set(Array.from(p.model.spans.values()).map(s => s.start));
+            for (let i = toks.findIndex(t => t[0] >= frac * p.text.length); i < toks.length; i++) {
+                const t = toks[i];
+                if (t[1] - t[0] >= 5 && /^[a-z]+$/.test(p.text.slice(t[0], t[1])) && !taken.has(t[0])) return t;
+            }
+            return null;
+        }""",
+        where,
+    )
+    word = text[start:end]
     page.evaluate(
         """async ([s, e]) => {
             const O = await import('/static/js/offsets.js'), d = document.querySelector('#doc');
@@ -128,6 +139,7 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
     )
     assert jump["left"] <= 2, jump
     assert abs(jump["after"] - jump["before"]) <= HEIGHT_SLACK_PX, jump
+    assert max(jump["tasks"], default=0) < LONG_TASK_LIMIT_MS, jump
     # Top to bottom in 20 steps: the scroll height stays put and no step blocks the page.
     scroll = page.evaluate(
         """async () => {
