@@ -153,12 +153,15 @@ export class TextView {
       ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
       this.fit = { ctx, fs: parseFloat(cs.fontSize) || 16, widths: new Map(), width: this.lineEls[0].clientWidth, probe: ctx.measureText(PROBE).width };
       this.estimates = new Float64Array(this.lineEls.length);
+      this.heights = new Float64Array(this.lineEls.length); // estimated, or as last laid out (planLine)
     }
     const targets = only || this.lineEls.keys();
     for (const i of targets) {
       const h = this.estimateHeight(i);
       if (this.estimates[i] === h) continue;
       this.estimates[i] = h;
+      this.heights[i] = h;
+      this.tops = null;
       this.lineEls[i].style.containIntrinsicSize = `${h}px`;
     }
   }
@@ -302,8 +305,10 @@ export class TextView {
     this.el.addEventListener("scroll", () => { this.scrolled = true; this.schedule(); }, { passive: true });
     this.ro = new ResizeObserver(() => {
       const w = this.el.clientWidth;
+      this.viewH = this.el.clientHeight;
       if (w === this.width) return;
       this.width = w;
+      this.firstTop = undefined; this.tops = null;
       const lw = this.lineEls[0].clientWidth;
       if (this.fit && lw !== this.fit.width) { this.fit.width = lw; this.sizeLines(); }
       this.drawn.clear();
@@ -321,25 +326,41 @@ export class TextView {
   }
 
   /**
+   * Where each line starts in the scroller's content: the sums of the line
+   * heights (estimated by sizeLines, or as last laid out), from the first
+   * line's place. Reading the lines' offsets instead would force a layout of
+   * the lines a scroll has just uncovered, in the frame that already pays
+   * for them.
+   */
+  lineTops() {
+    if (this.tops) return this.tops;
+    const n = this.lineEls.length, tops = new Float64Array(n + 1);
+    if (this.firstTop === undefined) this.firstTop = this.lineEls[0].offsetTop;
+    tops[0] = this.firstTop;
+    for (let i = 0; i < n; i++) tops[i + 1] = tops[i] + this.heights[i];
+    this.tops = tops;
+    return tops;
+  }
+
+  /**
    * The lines in the band: those within one viewport height above or below
-   * the viewport, found by bisecting the lines' offsets (a dozen reads;
-   * content-visibility gives skipped lines their estimated height, so no
-   * line is laid out for this). A line that leaves the band keeps its
+   * the viewport, found by bisecting the lines' places (lineTops), so no
+   * line is laid out for this. A line that leaves the band keeps its
    * decorations (content-visibility skips them with the line); one that
    * comes back is redrawn only if something changed meanwhile.
    */
   updateBand() {
     const n = this.lineEls.length;
     if (!n) return false;
-    const h = this.el.clientHeight, top = this.el.scrollTop;
+    const h = this.viewH || (this.viewH = this.el.clientHeight), top = this.el.scrollTop;
     const y0 = top - h, y1 = top + 2 * h;
-    const els = this.lineEls;
+    const tops = this.lineTops();
     // First line whose bottom is below y0, and first line whose top is at or below y1.
     let lo = 0, hi = n;
-    while (lo < hi) { const m = (lo + hi) >> 1; const e = els[m]; if (e.offsetTop + e.offsetHeight <= y0) lo = m + 1; else hi = m; }
+    while (lo < hi) { const m = (lo + hi) >> 1; if (tops[m + 1] <= y0) lo = m + 1; else hi = m; }
     const a = lo;
     hi = n;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (els[m].offsetTop < y1) lo = m + 1; else hi = m; }
+    while (lo < hi) { const m = (lo + hi) >> 1; if (tops[m] < y1) lo = m + 1; else hi = m; }
     const b = lo; // band is [a, b)
     if (a === this.bandA && b === this.bandB) return false;
     this.bandA = a; this.bandB = b;
@@ -384,9 +405,9 @@ export class TextView {
     }
     if (jobs.length > 1) {
       // Nearest the viewport first (from the offsets: no layout needed).
-      const top = this.el.scrollTop, bottom = top + this.el.clientHeight;
+      const top = this.el.scrollTop, bottom = top + this.viewH, tops = this.lineTops();
       const dist = new Map(jobs.map(i => {
-        const e = this.lineEls[i], y0 = e.offsetTop, y1 = y0 + e.offsetHeight;
+        const y0 = tops[i], y1 = tops[i + 1];
         return [i, y1 < top ? top - y1 : y0 > bottom ? y0 - bottom : 0];
       }));
       jobs.sort((a, b) => dist.get(a) - dist.get(b));
@@ -411,6 +432,7 @@ export class TextView {
     const info = this.lineSpans[i];
     if (!info || !info.items.length) return frag;
     const base = this.lineEls[i].getBoundingClientRect();
+    if (Math.abs(base.height - this.heights[i]) > 0.5) { this.heights[i] = base.height; this.tops = null; }
     const ln = this.lines[i];
     const lanesHere = this.lineLanes[i] || 0;
     const chipDy = 2 + Math.min(lanesHere, MAX_LANES) * 4;
