@@ -610,7 +610,7 @@ class AnnotatePage {
   }
 
   slotFilter(slot) {
-    const kinds = { source: ["entity"], cue: ["cue"], content: ["claim"] }[slot];
+    const kinds = { source: ["entity", "source"], cue: ["cue"], content: ["claim"] }[slot];
     const has = this.model.sorted().some(s => kinds.includes(this.model.labels.get(s.label)?.kind));
     return has ? (s) => kinds.includes(this.model.labels.get(s.label)?.kind) : null;
   }
@@ -682,7 +682,7 @@ class AnnotatePage {
     this.tab = "relations";
     this.renderPanel();
     this.updateLinks();
-    this.announce("Relation: pick the target span (Tab, or click), then Enter");
+    this.announce("Relation: pick the target span (J or K, or click), then Enter");
   }
 
   setRelTarget(id) {
@@ -872,6 +872,11 @@ class AnnotatePage {
     if (e.shiftKey && (key === "ArrowRight" || key === "ArrowLeft") && !this.mode && (this.docEl.contains(t) || t === document.body)) {
       if (this.extend(e)) return;
     }
+    if (!e.shiftKey && !ctrl && !e.altKey && (key === "ArrowRight" || key === "ArrowLeft") && this.docEl.contains(t)) {
+      e.preventDefault();
+      this.selectWord(key === "ArrowRight");
+      return;
+    }
     if (ctrl || e.altKey && key.length === 1) return;
     // Single keys act only in the text or the panel.
     const inScope = this.root.contains(t) || t === document.body;
@@ -918,7 +923,8 @@ class AnnotatePage {
     const snap = $("#wb-snap", this.root).checked;
     if (sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode)) {
       e.preventDefault();
-      sel.modify("extend", fwd ? "forward" : "backward", snap && !e.altKey ? "word" : "character");
+      if (snap && !e.altKey) this.extendByToken(sel, fwd);
+      else sel.modify("extend", fwd ? "forward" : "backward", "character");
       return true;
     }
     if (this.selectedId && !this.mode) {
@@ -951,6 +957,60 @@ class AnnotatePage {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Shift+←/→ with snapping on: move the selection's moving end (its focus)
+   * by one of the server's tokens, the words the spans snap to.
+   */
+  extendByToken(sel, fwd) {
+    const cur = this.currentSelection();
+    if (!cur) return;
+    const toks = this.data.document.tokens;
+    const r = sel.getRangeAt(0);
+    const backward = sel.anchorNode !== r.startContainer || sel.anchorOffset !== r.startOffset;
+    let { start, end } = cur;
+    if (!backward) {
+      const tk = fwd ? toks.find(x => x[1] > end) : [...toks].reverse().find(x => x[1] < end && x[1] > start);
+      if (tk) end = tk[1];
+    } else {
+      const tk = fwd ? toks.find(x => x[0] > start && x[0] < end) : [...toks].reverse().find(x => x[0] < start);
+      if (tk) start = tk[0];
+    }
+    const nr = rangeForCp(this.docEl, start, end);
+    if (backward) sel.setBaseAndExtent(nr.endContainer, nr.endOffset, nr.startContainer, nr.startOffset);
+    else sel.setBaseAndExtent(nr.startContainer, nr.startOffset, nr.endContainer, nr.endOffset);
+    this.caret = backward ? start : end;
+    this.announce(`Selected ${sliceCp(this.text, start, end, this.astral)}`);
+  }
+
+  /**
+   * ← / → in the text: select the previous / next word from the caret (the
+   * text selection's edge, the selected span's end, or where the person
+   * clicked), so a keyboard selection starts where the person is reading.
+   * With a span selected, ← selects its last word and → the word after it.
+   */
+  selectWord(fwd) {
+    const toks = this.data.document.tokens;
+    if (!toks.length) return;
+    const sel = window.getSelection();
+    const cur = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode) ? this.currentSelection() : null;
+    let tk;
+    if (cur) tk = fwd ? toks.find(x => x[0] >= cur.end) : [...toks].reverse().find(x => x[1] <= cur.start);
+    else {
+      // The caret: after the selected span (selecting one puts it at its end), or where the person clicked.
+      const cp = typeof this.caret === "number" ? this.caret : this.firstVisibleCp();
+      tk = fwd ? toks.find(x => x[1] > cp) : [...toks].reverse().find(x => x[0] < cp);
+    }
+    if (!tk) { this.announce(fwd ? "End of the text" : "Start of the text"); return; }
+    if (this.selectedId && !this.mode) this.selectSpan(null);
+    const r = rangeForCp(this.docEl, tk[0], tk[1]);
+    sel.removeAllRanges();
+    sel.addRange(r);
+    this.caret = fwd ? tk[1] : tk[0];
+    const node = r.startContainer.nodeType === 1 ? r.startContainer : r.startContainer.parentElement;
+    if (node && node.scrollIntoView) node.scrollIntoView({ block: "nearest" });
+    this.announce(`Selected ${sliceCp(this.text, tk[0], tk[1], this.astral)}`);
   }
 
   // ------------------------------------------------------------ keyboard: regions, stepping, choosers
@@ -1366,6 +1426,7 @@ class AnnotatePage {
       const a = list[i];
       const li = el("li", "wb-row wb-attr-row");
       li.dataset.span = a.content[0];
+      li.dataset.attribution = a.id;
       const id = this.selectedId;
       if (id && (a.source === id || a.cue === id || a.content.includes(id))) li.classList.add("is-current");
       const dl = el("dl", "wb-attr");
@@ -1482,7 +1543,7 @@ class AnnotatePage {
     box.appendChild(slot("cue", "Cue", f.cue ? this.spanText(f.cue) : "pick a span"));
     box.appendChild(this.parentField(f));
     for (const a of this.data.schema.attribution_attributes || []) box.appendChild(this.attrSelect(a, f.attrs[a.name], "form", null));
-    box.appendChild(el("p", "wb-hint", "Click or focus a slot to make it active · ] / [: pick next/previous span · Space: pick among stacked spans · select text + label key: new span · + another content piece · N no source named · Backspace empty the slot · Tab: next field · Enter save · Esc discard"));
+    box.appendChild(el("p", "wb-hint", "Tab: next field (a focused slot is the active one) · ] / [: pick the next/previous span · Space in the text: pick among stacked spans · select text + label key: new span · + another content piece · N no source named · Backspace: empty the slot · Enter: save · Esc: discard"));
     const err = el("p", "wb-form-error", f.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     box.appendChild(err);
     const bar = el("div", "wb-actions");
@@ -1500,7 +1561,7 @@ class AnnotatePage {
     box.setAttribute("aria-label", "New relation");
     box.appendChild(el("h3", "", "New relation"));
     box.appendChild(el("p", "", `From: ${this.spanText(m.head)}`));
-    box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (Tab or click)"}`));
+    box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (J / K or click)"}`));
     const err = el("p", "wb-form-error", m.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     if (m.stage === "type") {
       const ol = el("ol", "wb-types");
@@ -1515,7 +1576,7 @@ class AnnotatePage {
       box.appendChild(ol);
       box.appendChild(el("p", "wb-hint", "Press the number of the type · Esc cancel"));
     } else {
-      box.appendChild(el("p", "wb-hint", "Tab / Shift+Tab: next/previous span · Enter: confirm target · Esc cancel"));
+      box.appendChild(el("p", "wb-hint", "J / K: next/previous span · Space in the text: pick among stacked spans · Enter: confirm target · Esc cancel"));
       if (m.target) {
         const b = el("button", "primary", "Use this target"); b.type = "button"; b.dataset.action = "rel-confirm";
         box.appendChild(b);

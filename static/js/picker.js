@@ -35,6 +35,7 @@ export class Picker {
     this.list.setAttribute("role", "listbox");
     this.input.setAttribute("aria-controls", this.list.id);
     this.list.setAttribute("aria-labelledby", this.title.id);
+    this.list.tabIndex = -1; // takes the focus when there is no filter field
     label.appendChild(this.input);
     this.hint = el("p", "wb-hint", "Type to filter · ↑/↓ move · Enter pick · Esc close");
     this.box.append(this.title, label, this.list, this.hint);
@@ -44,7 +45,7 @@ export class Picker {
     this.active = 0;
     this.input.addEventListener("input", () => { this.active = 0; this.render(); });
     this.box.addEventListener("keydown", (e) => this.onKey(e));
-    this.list.addEventListener("mousedown", (e) => e.preventDefault()); // keep the focus in the filter
+    this.list.addEventListener("mousedown", (e) => e.preventDefault()); // keep the focus where it is
     this.list.addEventListener("click", (e) => {
       const li = e.target.closest("[data-index]");
       if (li) this.pick(Number(li.dataset.index));
@@ -68,10 +69,11 @@ export class Picker {
     this.returnFocus = returnFocus || document.activeElement;
     this.input.value = "";
     this.input.closest("label").hidden = !filter;
+    this.keys = filter ? this.input : this.list; // the element holding the focus and aria-activedescendant
     this.active = 0;
     this.box.hidden = false;
     this.render();
-    this.input.focus();
+    this.keys.focus();
   }
 
   close({ restore = true } = {}) {
@@ -91,7 +93,7 @@ export class Picker {
     if (!this.shown.length) {
       const li = el("li", "wb-empty", "Nothing matches.");
       this.list.appendChild(li);
-      this.input.removeAttribute("aria-activedescendant");
+      this.keys.removeAttribute("aria-activedescendant");
       return;
     }
     this.shown.forEach(([it, i], k) => {
@@ -105,7 +107,7 @@ export class Picker {
       this.list.appendChild(li);
     });
     const cur = this.list.children[this.active];
-    this.input.setAttribute("aria-activedescendant", cur.id);
+    this.keys.setAttribute("aria-activedescendant", cur.id);
     cur.scrollIntoView({ block: "nearest" });
   }
 
