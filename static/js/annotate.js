@@ -182,8 +182,10 @@ class AnnotatePage {
       b.title = `${l.description || l.name} (${l.kind}) — key ${keys.join(" or ")}`;
       b.append(sw, name, key);
       b.setAttribute("aria-pressed", "false");
+      b.tabIndex = i === 0 ? 0 : -1; // one Tab stop; arrows move along (the toolbar pattern)
       pal.appendChild(b);
     });
+    pal.addEventListener("keydown", (e) => this.onPaletteKey(e));
     const g = $("#wb-guidelines", this.root);
     // Server-rendered markdown (markdown-it, html=False): the one field inserted as HTML.
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
@@ -195,6 +197,19 @@ class AnnotatePage {
       if (url) { a.href = url; a.hidden = false; }
     }
     this.renderLayerStatus();
+  }
+
+  /** ←/→ (and Home/End) move the focus along the palette, a single Tab stop. */
+  onPaletteKey(e) {
+    const btns = Array.from(e.currentTarget.querySelectorAll("button[data-label]"));
+    const i = btns.indexOf(e.target);
+    if (i < 0 || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey) return;
+    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: btns.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const j = (to + btns.length) % btns.length;
+    btns.forEach((b, k) => { b.tabIndex = k === j ? 0 : -1; });
+    btns[j].focus();
   }
 
   renderLayerStatus() {
@@ -1114,7 +1129,7 @@ class AnnotatePage {
     const form = $(".wb-form", this.root);
     const list = [
       { name: "toolbar", root: $(".wb-toolbar", this.root), focus: firstFocusable($(".wb-toolbar", this.root)) },
-      { name: "labels", root: $("#wb-palette", this.root), focus: firstFocusable($("#wb-palette", this.root)) },
+      { name: "labels", root: $("#wb-palette", this.root), focus: $("#wb-palette button[tabindex='0']", this.root) || firstFocusable($("#wb-palette", this.root)) },
       { name: "text", root: this.docEl, focus: this.docEl },
       { name: "panel", root: panel, focus: $("#wb-tabs [aria-selected=true]", this.root) || firstFocusable(panel) },
     ];
@@ -1236,6 +1251,7 @@ class AnnotatePage {
       else if (a === "delete-rel") this.run("Deleted relation", [{ op: "relation.delete", id: act.dataset.id }]);
       else if (a === "delete-attr") this.run("Deleted attribution", this.model.deleteAttributionOps(act.dataset.id));
       else if (a === "edit-attr") this.editAttribution(act.dataset.id);
+      else if (a === "edit-span-attr") this.editAttributionOf(act.dataset.id);
       else if (a === "rel-type") this.createRelation(act.dataset.type);
       else if (a === "rel-confirm") this.confirmRelTarget();
       else if (a === "start-attr") { this.detailsOpen = false; this.startAttribution(); }
@@ -1511,6 +1527,11 @@ class AnnotatePage {
     const rel = el("button", "", "Relation…"); rel.type = "button"; rel.dataset.action = "start-rel"; rel.title = "Start a relation from this span (R)";
     const close = el("button", "", "Close"); close.type = "button"; close.dataset.action = "close-details";
     if (this.data.schema.attributions) bar.append(attr);
+    if (atts.length) {
+      const edit = el("button", "", "Edit attribution…"); edit.type = "button"; edit.dataset.action = "edit-span-attr"; edit.dataset.id = s.id;
+      edit.title = "Edit the attribution this span takes part in (Shift+A)";
+      bar.append(edit);
+    }
     if ((this.data.schema.relation_types || []).length) bar.append(rel);
     bar.append(del, close);
     box.appendChild(bar);

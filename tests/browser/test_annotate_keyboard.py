@@ -474,7 +474,14 @@ def test_tab_leaves_the_text_and_f6_cycles_the_regions(page: Any, live: Any, sto
     page.keyboard.press("Shift+Tab")
     assert focused(page)["id"] == "doc"
     page.keyboard.press("Shift+Tab")
-    assert focused(page)["palette"]
+    assert focused(page)["palette"] and focused(page)["text"].startswith("PERSON")
+    # The labels are one Tab stop (a toolbar): arrows move along it.
+    page.keyboard.press("ArrowRight")
+    assert focused(page)["text"].startswith("ORG")
+    page.keyboard.press("Tab")
+    assert focused(page)["id"] == "doc"
+    page.keyboard.press("Shift+Tab")
+    assert focused(page)["text"].startswith("ORG")
     tab_until(page, lambda f: f["toolbar"], key="Shift+Tab")
     tab_until(page, lambda f: f["skip"], key="Shift+Tab")
     # F6 cycles toolbar -> labels -> text -> panel -> toolbar; Shift+F6 goes back.
