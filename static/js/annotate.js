@@ -959,16 +959,9 @@ class AnnotatePage {
       return true;
     }
     if (this.docEl.contains(e.target)) {
-      // Start a keyboard selection at the caret: the token under it, or the next one.
+      // Start a keyboard selection at the caret: the word under it, or the next (previous) one.
       e.preventDefault();
-      const cp = typeof this.caret === "number" ? this.caret : this.firstVisibleCp();
-      const toks = this.data.document.tokens;
-      const tk = fwd ? toks.find(x => x[1] > cp) : [...toks].reverse().find(x => x[0] < cp) || toks[0];
-      if (tk) {
-        const r = rangeForCp(this.docEl, tk[0], tk[1]);
-        sel.removeAllRanges();
-        sel.addRange(r);
-      }
+      this.selectWord(fwd);
       return true;
     }
     return false;
