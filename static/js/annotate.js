@@ -582,7 +582,7 @@ class AnnotatePage {
   attributionText(a) {
     const q = (id, n) => { const s = this.model.spans.get(id); return s ? this.quote(s, n) : "?"; };
     const who = a.source ? q(a.source, 30) : "no source";
-    const cue = a.cue ? ` ${q(a.cue, 20)}` : "";
+    const cue = a.cue ? ` · ${q(a.cue, 20)}` : "";
     return `${who}${cue}: “${a.content.length ? q(a.content[0], 40) : ""}”`;
   }
 

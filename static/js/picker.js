@@ -87,7 +87,9 @@ export class Picker {
 
   render() {
     const q = this.input.value.trim().toLowerCase();
-    this.shown = this.items.map((it, i) => [it, i]).filter(([it]) => !q || it.text.toLowerCase().includes(q) || (it.hint || "").toLowerCase().includes(q));
+    // Matches on the item's text (not its hint), those that start with the filter first.
+    const all = this.items.map((it, i) => [it, i]).filter(([it]) => !q || it.text.toLowerCase().includes(q));
+    this.shown = q ? [...all.filter(([it]) => it.text.toLowerCase().startsWith(q)), ...all.filter(([it]) => !it.text.toLowerCase().startsWith(q))] : all;
     if (this.active >= this.shown.length) this.active = Math.max(0, this.shown.length - 1);
     this.list.replaceChildren();
     if (!this.shown.length) {
