@@ -455,15 +455,32 @@ def test_editing_source_cue_and_content_in_place_with_undo_and_redo(page: Any, l
     wait_saved(page)
     again = attribution_of(store, doc, "AN")
     assert (again["source"], again["cue"], again["content"]) == ("paper", "rep", ["claim", "safe"])
-    # The mouse way: Edit in the list, click a slot, click a span in the text; Esc discards.
+    # The mouse way: Edit in the list, click a slot, click a span in the text, Save changes.
     page.locator("#wb-tabs [data-tab=attributions]").click()
     page.locator("#wb-list [data-action=edit-attr][data-id=AN]").click()
     page.locator(".wb-form [data-slot=cue]").click()
+    a, b = at("said", text=CHAIN)
+    p = page.evaluate("""async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", [a, b])
+    page.mouse.click((p["x0"] + p["x1"]) / 2, p["y0"])
+    assert "said" in slot_text(page, "cue")
+    page.locator(".wb-form [data-action=commit-attr]").click()
+    wait_saved(page)
+    assert attribution_of(store, doc, "AN")["cue"] == "said"
+    assert "Edited attribution" in page.locator("#wb-announce").inner_text()
+    # Esc discards an edit, from a slot or from a field of the form.
+    page.locator("#wb-list [data-action=edit-attr][data-id=AN]").click()
+    page.locator(".wb-form [data-slot=cue]").focus()
     page.keyboard.press("Backspace")  # empties the cue
     assert "pick a span" in slot_text(page, "cue")
     page.keyboard.press("Escape")
     assert page.locator(".wb-form").count() == 0
-    assert page.evaluate("() => wbAnnotate.model.attributions.get('AN').cue") == "rep"
+    assert page.evaluate("() => wbAnnotate.model.attributions.get('AN').cue") == "said"
+    page.locator("#wb-list [data-action=edit-attr][data-id=AN]").click()
+    page.locator(".wb-form select[data-attr=quote]").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Escape")
+    assert page.locator(".wb-form").count() == 0 and focused(page)["id"] == "doc"
+    assert page.evaluate("() => wbAnnotate.model.attributions.get('AN').attrs") == {}
 
 
 def test_tab_leaves_the_text_and_f6_cycles_the_regions(page: Any, live: Any, store: Session, seed: Any) -> None:
@@ -487,22 +504,24 @@ def test_tab_leaves_the_text_and_f6_cycles_the_regions(page: Any, live: Any, sto
     assert focused(page)["text"].startswith("ORG")
     tab_until(page, lambda f: f["toolbar"], key="Shift+Tab")
     tab_until(page, lambda f: f["skip"], key="Shift+Tab")
-    # F6 cycles toolbar -> labels -> text -> panel -> toolbar; Shift+F6 goes back.
+    # F6 cycles toolbar -> labels -> text -> panel -> toolbar; Shift+F6 goes back. The focus is always drawn.
+    outline = "() => { const a = document.activeElement, st = getComputedStyle(a); return st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2; }"
     page.locator("#doc").focus()
     page.keyboard.press("F6")
-    assert focused(page)["panel"]
+    assert focused(page)["panel"] and page.evaluate(outline)
     page.keyboard.press("F6")
-    assert focused(page)["toolbar"]
+    assert focused(page)["toolbar"] and page.evaluate(outline)
     page.keyboard.press("F6")
-    assert focused(page)["palette"]
+    assert focused(page)["palette"] and page.evaluate(outline)
     page.keyboard.press("F6")
-    assert focused(page)["id"] == "doc"
+    assert focused(page)["id"] == "doc" and page.evaluate(outline)
+    assert page.locator("#wb-announce").inner_text() == "Text"
     page.keyboard.press("Shift+F6")
     assert focused(page)["palette"]
     # With a form open, the form is a region of its own, and Tab walks through its fields to its buttons and out.
     page.locator("#doc").focus()
     page.keyboard.press("a")
-    assert focused(page)["form"]
+    assert focused(page)["form"] and page.evaluate(outline)
     page.keyboard.press("F6")
     assert focused(page)["toolbar"]
     page.keyboard.press("Shift+F6")
@@ -510,6 +529,13 @@ def test_tab_leaves_the_text_and_f6_cycles_the_regions(page: Any, live: Any, sto
     tab_until(page, lambda f: f["text"] == "Discard")
     page.keyboard.press("Tab")
     assert not focused(page)["form"]
+    # The shortcut overlay lists the keys.
+    page.locator("#doc").focus()
+    page.keyboard.press("?")
+    help_text = page.locator("#wb-help").inner_text()
+    assert all(k in help_text for k in ("Next / previous span", "F6", "Shift+A", "Pick a label by name", "Choose among the spans stacked"))
+    assert "Tab moves through the controls as on any page" in help_text
+    page.keyboard.press("Escape")
     # Every button and field of the page has a name.
     unnamed = page.evaluate(
         """() => Array.from(document.querySelectorAll('#annotate button, #annotate select, #annotate input, #annotate [role=listbox], #annotate [role=tab]'))
