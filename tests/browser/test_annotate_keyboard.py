@@ -566,3 +566,35 @@ def test_keyboard_selection_starts_at_the_caret(page: Any, live: Any, store: Ses
     wait_saved(page)
     spans = sorted((sp.label, text[sp.start:sp.end]) for sp in layer_of(store, doc).spans)
     assert spans == [("DATE", "on Monday"), ("GPE", "Velden")]
+
+
+def test_the_label_picker_arms_a_label_relabels_a_span_and_never_traps_the_focus(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Mira Stone spoke in Velden."
+    s = seed(text)
+    doc = open_first(page, live, s)
+    page.locator("#doc").focus()
+    # Nothing selected: the picked label is armed, as a click on the palette would.
+    page.keyboard.press("/")
+    assert page.locator(".wb-picker h2").inner_text() == "Arm a label"
+    page.keyboard.type("per")
+    page.keyboard.press("Enter")
+    assert page.locator("#wb-palette [data-label=PERSON]").get_attribute("aria-pressed") == "true"
+    page.keyboard.press("Escape")  # disarms
+    assert page.locator("#wb-palette [data-label=PERSON]").get_attribute("aria-pressed") == "false"
+    # A span selected: the picked label relabels it.
+    kb_select(page, "Velden", text=text)
+    page.keyboard.press("p")
+    page.keyboard.press("/")
+    page.keyboard.type("gpe")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert [(sp.label, text[sp.start:sp.end]) for sp in layer_of(store, doc).spans] == [("GPE", "Velden")]
+    # Tab leaves the chooser (and closes it); Esc closes it and gives the focus back to the text.
+    page.keyboard.press("/")
+    assert page.locator(".wb-picker").is_visible()
+    page.keyboard.press("Tab")
+    assert page.locator(".wb-picker").is_hidden() and not page.evaluate("() => !!document.activeElement.closest('.wb-picker')")
+    page.locator("#doc").focus()
+    page.keyboard.press("/")
+    page.keyboard.press("Escape")
+    assert page.locator(".wb-picker").is_hidden() and focused(page)["id"] == "doc"
