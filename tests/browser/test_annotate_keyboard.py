@@ -7,7 +7,6 @@ from typing import Any
 import factories
 import pytest
 from conftest import layer_of
-from conftest import login
 from conftest import open_first
 from conftest import wait_saved
 from sqlalchemy import select
@@ -345,6 +344,7 @@ def attribution_of(store: Session, doc: int, aid: str) -> dict[str, Any] | None:
 
 
 def open_chain(page: Any, live: Any, store: Session, seed: Any) -> int:
+    """Seed the chain article with its attributions, log in and open it; return the document id."""
     s = seed(CHAIN)
     seed_chain(store, s.username, s.document_ids[0])
     return open_first(page, live, s)
