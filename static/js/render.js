@@ -298,10 +298,11 @@ export class TextView {
 
   observe() {
     // The band (the viewport and a screen above and below it) is found from
-    // the lines' offsets on scroll, not with an IntersectionObserver: one
-    // observing every line cost Chromium an intersection pass over all of
-    // them on every scrolled frame (20-35 ms per frame with the CPU four
-    // times slower), on top of content-visibility's own.
+    // the lines' places on scroll (updateBand), not with an
+    // IntersectionObserver: one observing every line cost Chromium an
+    // intersection pass over all of them on every scrolled frame (20-35 ms
+    // per frame with the CPU four times slower), on top of
+    // content-visibility's own.
     this.el.addEventListener("scroll", () => { this.scrolled = true; this.schedule(); }, { passive: true });
     this.ro = new ResizeObserver(() => {
       const w = this.el.clientWidth;
