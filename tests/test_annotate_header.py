@@ -36,3 +36,14 @@ def test_hostile_metadata_is_escaped_and_a_script_url_is_no_link(client, auth, d
 def test_no_metadata_no_header_line(client, auth, db: Session) -> None:
     html = _page(client, auth, db, {"title": "x", "url": ["not", "a", "string"]})
     assert 'id="wb-docmeta"' not in html
+
+
+def test_guidelines_page_lists_what_each_label_may_overlap(client, auth, db: Session) -> None:
+    ann = make_user(db, "annotator")
+    project = make_project(db, "Rules", members=[ann])
+    auth.login("annotator")
+    html = client.get(f"/projects/{project.id}/guidelines").get_data(as_text=True)
+    assert "Labels and how their spans may meet" in html
+    assert "<th scope=\"row\">SOURCE</th><td>source</td>" in html
+    assert "Two SOURCE spans never overlap. It may contain or overlap only entity spans." in html
+    assert "CLAIM spans may nest (one inside another) but not cross." in html

@@ -10,6 +10,7 @@ import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } fro
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
 import { RowWindow } from "./rowwindow.js";
+import { findOverlapProblem } from "./overlap.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
@@ -187,6 +188,7 @@ class AnnotatePage {
     // Server-rendered markdown (markdown-it, html=False): the one field inserted as HTML.
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
     else g.replaceChildren(el("p", "wb-empty", "This project has no guidelines yet."));
+    this.renderLabelRules(g);
     $("#wb-doc-title", this.root).textContent = this.data.document.title || this.data.document.external_id;
     const nav = this.data.navigation || {};
     for (const [sel, url] of [["#wb-prev", nav.prev_url], ["#wb-next", nav.next_url]]) {
@@ -194,6 +196,38 @@ class AnnotatePage {
       if (url) { a.href = url; a.hidden = false; }
     }
     this.renderLayerStatus();
+  }
+
+  /** Under the guidelines: what each label's spans may overlap (the schema's rules, in the server's words). */
+  renderLabelRules(panel) {
+    const rules = this.data.project.label_rules || [];
+    if (!rules.length) return;
+    const box = el("section", "wb-label-rules");
+    box.setAttribute("aria-labelledby", "wb-label-rules-title");
+    const h = el("h3", null, "Labels and how their spans may meet");
+    h.id = "wb-label-rules-title";
+    const dl = el("dl");
+    for (const r of rules) dl.append(el("dt", null, `${r.name} (${r.kind})`), el("dd", null, r.rule));
+    box.append(h, dl);
+    panel.append(box);
+  }
+
+  /**
+   * Apply ops to the model, refusing (and undoing) them when a span they make
+   * or move breaks the schema's overlap rules (overlap.js: the server's rules
+   * and words). Returns the inverse ops; throws an Error with the reason.
+   */
+  applyChecked(ops) {
+    const inverse = this.model.applyOps(ops);
+    const changed = new Set(ops.filter(o => o.op === "span.create" || o.op === "span.update").map(o => o.id));
+    const why = changed.size ? findOverlapProblem(this.data.schema, this.text, this.astral, this.model.spans.values(), changed) : null;
+    if (why) {
+      this.model.applyOps(inverse);
+      const err = new Error(why);
+      err.overlap = true;
+      throw err;
+    }
+    return inverse;
   }
 
   renderLayerStatus() {
@@ -297,7 +331,7 @@ class AnnotatePage {
   run(name, ops, { record = true } = {}) {
     if (!ops.length) return [];
     let inverse;
-    try { inverse = this.model.applyOps(ops); } catch (err) { this.showBanner(`Could not ${name}: ${err.message}`, "error"); return []; }
+    try { inverse = this.applyChecked(ops); } catch (err) { this.showBanner(err.overlap ? `Refused: ${err.message}` : `Could not ${name}: ${err.message}`, "error"); this.announce(err.message); return []; }
     if (record) this.history.push({ name, ops, inverse });
     this.saver.add(ops);
     this.afterChange(ops);
@@ -372,7 +406,8 @@ class AnnotatePage {
     const op = { op: "span.create", id, label: labelName, start: sel.start, end: sel.end, attrs: this.defaultAttrs(labelName), text: sliceCp(this.text, sel.start, sel.end, this.astral) };
     if (this.mode && this.mode.kind === "attr") {
       // Part of the attribution unit being built.
-      const inv = this.model.applyOps([op]);
+      let inv;
+      try { inv = this.applyChecked([op]); } catch (err) { this.showBanner(`Refused: ${err.message}`, "error"); this.announce(err.message); return null; }
       this.mode.ops.push(op);
       this.mode.inverse = [...inv, ...this.mode.inverse];
       this.saver.add([op]);
@@ -380,7 +415,7 @@ class AnnotatePage {
       this.assignSlot(id);
       return id;
     }
-    this.run(`Created ${labelName}`, [op]);
+    if (!this.run(`Created ${labelName}`, [op]).length) return null; // refused (the banner says why)
     this.selectSpan(id, { reveal: false });
     return id;
   }

@@ -305,7 +305,14 @@ def auto_merge(session: Session, project: Project, curator: User, rule: str, *, 
         gold = annotation.layer_data(session, gold_layer, document.text)
         ops, added = merge_ops(doc_tally.tally, rule, gold)
         decision = {"choice": "auto", "rule": rule, "annotators": doc_tally.tally.annotators, "item": {"items": added}}
-        annotation.apply_ops(session, curator, gold_layer.id, gold_layer.version, f"auto-{uuid.uuid4().hex}", ops, decision)
+        try:
+            annotation.apply_ops(session, curator, gold_layer.id, gold_layer.version, f"auto-{uuid.uuid4().hex}", ops, decision)
+        except InvalidAnnotation as exc:
+            # What the annotators agree on breaks a schema rule next to what gold holds (overlap
+            # rules): nothing of it is written; a curator decides.
+            gold_layer.status_note = f"auto-merge refused: {exc.message}; a curator must decide"
+            report.flagged.append(document.external_id)
+            continue
         report.documents += 1
         report.items_added += added
         gold = annotation.layer_data(session, gold_layer, document.text)

@@ -580,6 +580,24 @@ class _Editor:
             raise _OpError(f"provenance must be a JSON object of at most {MAX_PROVENANCE} characters")
         return value
 
+    def check_overlaps(self, changed: set[str]) -> None:
+        """Check the spans ``changed`` (created or updated in this batch) against their neighbours.
+
+        One query reads the layer's spans that share a code point with a
+        changed span (the whole layer when many changed).
+
+        :raise rules.OverlapError: two spans break the schema's overlap rules.
+        """
+        live = [span for uid in changed if (span := self.spans.get(uid)) is not None]
+        if not live:
+            return
+        self.session.flush()
+        stmt = select(Span.uid, Span.label, Span.start, Span.end).where(Span.set_id == self.layer_id)
+        if len(live) <= 200:
+            stmt = stmt.where(or_(*[(Span.start < span.end) & (Span.end > span.start) for span in live]))
+        rows = [(uid, label, start, end) for uid, label, start, end in self.session.execute(stmt)]
+        rules.check_overlaps(self.schema, self.text, rows, changed={span.uid for span in live})
+
     # -- ops
 
     def apply(self, op: dict[str, Any]) -> None:
@@ -760,12 +778,27 @@ class _Editor:
 
 
 def _run(editor: _Editor, items: list[tuple[dict[str, Any], Callable[[str], InvalidAnnotation]]]) -> None:
-    """Apply ``items`` in order; the first failure raises the error its callback builds."""
+    """Apply ``items`` in order; the first failure raises the error its callback builds.
+
+    Then the spans the items created or moved are checked against the
+    schema's overlap rules; a clash is blamed on the last item that
+    created or changed one of the two spans.
+    """
+    changed: dict[str, Callable[[str], InvalidAnnotation]] = {}
     for op, fail in items:
         try:
             editor.apply(op)
         except (_OpError, rules.AnnotationError) as exc:
             raise fail(str(exc)) from None
+        if op["op"] in ("span.create", "span.update"):
+            changed.pop(op["id"], None)
+            changed[op["id"]] = fail  # insertion order: the latest last
+    if changed and rules.has_overlap_rules(editor.schema):
+        try:
+            editor.check_overlaps(set(changed))
+        except rules.OverlapError as exc:
+            blamed = [uid for uid in changed if uid in exc.ids][-1]
+            raise changed[blamed](str(exc)) from None
 
 
 def _check_ops(ops: Any) -> list[dict[str, Any]]:
