@@ -48,6 +48,19 @@ def check_span(
         raise AnnotationError(str(exc)) from None
 
 
+#: The longest note (on the document, a span or an attribution), in characters.
+MAX_NOTE = 2000
+
+
+def check_note(value: Any) -> str:
+    """Return a note (a string of at most MAX_NOTE characters; None: no note) without surrounding blanks."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_NOTE:
+        raise AnnotationError(f"note must be a string of at most {MAX_NOTE:,} characters")
+    return value.strip()
+
+
 def check_relation(schema: Schema, rel_type: Any, head_label: str, tail_label: str, attrs: Any = None) -> None:
     """Check a relation's type and that it may join spans with these labels."""
     definition = schema.relation_type(rel_type) if isinstance(rel_type, str) else None

@@ -75,6 +75,7 @@ OP_NAMES = (
     "attribution.create",
     "attribution.update",
     "attribution.delete",
+    "layer.update",
 )
 MAX_UID = 64
 MAX_OPS = 10_000
@@ -187,7 +188,7 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
         spans: dict[int, list[Any]] = {}
         uid_of: dict[int, str] = {}
         for row in session.execute(
-            select(Span.set_id, Span.id, Span.uid, Span.label, Span.start, Span.end, Span.attrs)
+            select(Span.set_id, Span.id, Span.uid, Span.label, Span.start, Span.end, Span.attrs, Span.note)
             .where(Span.set_id.in_(ids))
             .order_by(Span.set_id, Span.start, Span.end, Span.id)
         ):
@@ -205,7 +206,7 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
         for row in session.execute(
             select(
                 Attribution.set_id, Attribution.id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-                Attribution.attrs, Attribution.parent_id,
+                Attribution.attrs, Attribution.parent_id, Attribution.note,
             )
             .where(Attribution.set_id.in_(ids))
             .order_by(Attribution.set_id, Attribution.id)
@@ -227,9 +228,14 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
                 "kind": layer.kind,
                 "status": layer.status,
                 "version": layer.version,
+                "note": layer.note or "",
                 "spans": [
-                    {"id": uid, "label": label, "start": start, "end": end, "text": text[start:end], "attrs": attrs or {}}
-                    for _id, uid, label, start, end, attrs in spans.get(layer.id, [])
+                    {
+                        "id": uid, "label": label, "start": start, "end": end, "text": text[start:end], "attrs": attrs or {},
+                        # ``note`` only where the annotator left one.
+                        **({"note": note} if note else {}),
+                    }
+                    for _id, uid, label, start, end, attrs, note in spans.get(layer.id, [])
                 ],
                 "relations": [
                     {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": attrs or {}}
@@ -244,8 +250,9 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
                         "attrs": attrs or {},
                         # ``parent`` only where an attribution is relayed by another (format.md: optional).
                         **({"parent": attribution_uid[parent]} if parent is not None else {}),
+                        **({"note": note} if note else {}),
                     }
-                    for aid, uid, source, cue, attrs, parent in attributions.get(layer.id, [])
+                    for aid, uid, source, cue, attrs, parent, note in attributions.get(layer.id, [])
                 ],
             }
     return result
@@ -324,6 +331,11 @@ def _attrs(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _OpError("attrs must be an object")
     return value
+
+
+def _note(value: Any) -> str:
+    """Return an op's ``note`` (see :func:`workbench.domain.annotations.check_note`)."""
+    return rules.check_note(value)
 
 
 def _ref(value: Any, what: str) -> str | None:
@@ -613,7 +625,7 @@ class _Editor:
             raise _OpError("text must be a string")
         rules.check_span(self.schema, self.text, label, start, end, attrs, quote=quote)
         span = Span(set_id=self.layer_id, uid=uid, label=label, start=start, end=end, attrs=attrs,
-                    provenance=self._provenance(op))
+                    provenance=self._provenance(op), note=_note(op.get("note")))
         self.session.add(span)
         self.spans[uid] = span
 
@@ -629,6 +641,8 @@ class _Editor:
         span.label, span.start, span.end, span.attrs = label, start, end, attrs
         if "provenance" in op:
             span.provenance = self._provenance(op)
+        if "note" in op:
+            span.note = _note(op["note"])
         if relabelled:
             # A new label must still fit every relation the span takes part in.
             for relation in self._touching(span)[0]:
@@ -742,6 +756,7 @@ class _Editor:
             parent=parent,
             attrs=attrs,
             provenance=self._provenance(op),
+            note=_note(op.get("note")),
             content=[AttributionContent(span=span, position=i) for i, span in enumerate(content)],
         )
         self.session.add(attribution)
@@ -765,8 +780,21 @@ class _Editor:
             attribution.parent = self._parent(uid, op["parent"])
         if "provenance" in op:
             attribution.provenance = self._provenance(op)
+        if "note" in op:
+            attribution.note = _note(op["note"])
         if "content" in op:
             attribution.content = [AttributionContent(span=span, position=i) for i, span in enumerate(content)]
+
+    def _layer_update(self, op: dict[str, Any]) -> None:
+        """``layer.update``: set the layer's note on the document (``note``; "" clears it)."""
+        if "note" not in op:
+            raise _OpError("layer.update needs a note (\"\" clears it)")
+        self.session.execute(
+            update(AnnotationSet)
+            .where(AnnotationSet.id == self.layer_id)
+            .values(note=_note(op["note"]))
+            .execution_options(synchronize_session=False)
+        )
 
     def _attribution_delete(self, op: dict[str, Any]) -> None:
         """``attribution.delete``: remove the attribution."""
@@ -884,7 +912,7 @@ def _finish(
     )
     session.add(Change(set_id=layer.id, user_id=user.id, action=action, version=version, payload=payload))
     session.flush()
-    session.expire(layer, ["version", "status", "updated_at", "last_batch_id", "last_batch_result"])
+    session.expire(layer, ["version", "status", "updated_at", "last_batch_id", "last_batch_result", "note"])
     return result
 
 

@@ -737,6 +737,7 @@ class _FileImport:
                 "status": LAYER_STATUS[record.layer or ""],
                 "version": 1,
                 "updated_at": now,
+                "note": record.note,
             }
             for record, doc_id, owner, user_id, model in plans
             if (doc_id, owner) not in set_ids
@@ -788,7 +789,10 @@ class _FileImport:
             self.session.execute(
                 update(AnnotationSet)
                 .where(AnnotationSet.id == set_id)
-                .values(status=LAYER_STATUS[record.layer or ""], version=AnnotationSet.version + 1, updated_at=utcnow())
+                .values(
+                    status=LAYER_STATUS[record.layer or ""], version=AnnotationSet.version + 1, updated_at=utcnow(),
+                    note=record.note,
+                )
             )
         return found
 
@@ -803,6 +807,7 @@ class _FileImport:
                 "end": s.end,
                 "attrs": s.attrs,
                 "provenance": s.provenance,
+                "note": s.note,
             }
             for record, set_id in pairs
             for s in record.spans
@@ -840,6 +845,7 @@ class _FileImport:
                 "cue_id": span_ids[(set_id, a.cue)] if a.cue is not None else None,
                 "attrs": a.attrs,
                 "provenance": a.provenance,
+                "note": a.note,
             }
             for record, set_id in pairs
             for a in record.attributions
