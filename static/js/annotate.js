@@ -189,6 +189,7 @@ class AnnotatePage {
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
     else g.replaceChildren(el("p", "wb-empty", "This project has no guidelines yet."));
     this.renderLabelRules(g);
+    this.bindDocNote();
     $("#wb-doc-title", this.root).textContent = this.data.document.title || this.data.document.external_id;
     const nav = this.data.navigation || {};
     for (const [sel, url] of [["#wb-prev", nav.prev_url], ["#wb-next", nav.next_url]]) {
@@ -196,6 +197,46 @@ class AnnotatePage {
       if (url) { a.href = url; a.hidden = false; }
     }
     this.renderLayerStatus();
+  }
+
+  /** The note on the document: shown open when there is one, saved (op layer.update) when the field is left. */
+  bindDocNote() {
+    const area = $("#wb-doc-note", this.root);
+    if (!area) return;
+    area.addEventListener("change", () => this.setNote("layer", null, area.value));
+    this.syncDocNote();
+    if (this.model.note) $("#wb-docnote-box", this.root).open = true;
+  }
+
+  syncDocNote() {
+    const area = $("#wb-doc-note", this.root);
+    if (area && document.activeElement !== area && area.value !== this.model.note) area.value = this.model.note;
+  }
+
+  /** Set the note of the document ("layer"), a span or an attribution; "" clears it. */
+  setNote(owner, id, value) {
+    const note = value.trim();
+    if (owner === "layer") {
+      if (note !== this.model.note) this.run(note ? "Saved the document note" : "Cleared the document note", [{ op: "layer.update", note }]);
+      return;
+    }
+    const item = (owner === "span" ? this.model.spans : this.model.attributions).get(id);
+    if (!item || (item.note || "") === note) return;
+    this.run(note ? "Saved the note" : "Cleared the note", [{ op: `${owner}.update`, id, note }]);
+  }
+
+  /** A labelled note field for a span or an attribution (saved on change through onPanelChange). */
+  noteField(owner, id, value, label) {
+    const wrap = el("label", "wb-field wb-note-field");
+    wrap.appendChild(el("span", "", label));
+    const area = el("textarea");
+    area.rows = 2;
+    area.maxLength = 2000;
+    area.value = value || "";
+    area.dataset.note = owner;
+    area.dataset.id = id;
+    wrap.appendChild(area);
+    return wrap;
   }
 
   /** Under the guidelines: what each label's spans may overlap (the schema's rules, in the server's words). */
@@ -801,7 +842,7 @@ class AnnotatePage {
     // Single keys act only in the text or the panel.
     const inScope = this.root.contains(t) || t === document.body;
     if (!inScope) return;
-    if (t.tagName === "BUTTON" && (key === "Enter" || key === " ")) return; // let buttons work
+    if ((t.tagName === "BUTTON" || t.tagName === "SUMMARY") && (key === "Enter" || key === " ")) return; // let buttons (and disclosures) work
     if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
     if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;
@@ -985,6 +1026,7 @@ class AnnotatePage {
 
   onPanelChange(e) {
     const t = e.target;
+    if (t.dataset.note) { this.setNote(t.dataset.note, t.dataset.id, t.value); return; }
     if (t.dataset.attr && t.dataset.owner === "span") {
       const s = this.model.spans.get(t.dataset.id);
       if (!s) return;
@@ -1023,6 +1065,7 @@ class AnnotatePage {
     $("#wb-count-spans", this.root).textContent = String(this.model.spans.size);
     $("#wb-count-relations", this.root).textContent = String(this.model.relations.size);
     $("#wb-count-attributions", this.root).textContent = String(this.model.attributions.size);
+    this.syncDocNote();
     const list = $("#wb-list", this.root);
     const g = $("#wb-guidelines", this.root);
     g.hidden = this.tab !== "guidelines";
@@ -1118,7 +1161,7 @@ class AnnotatePage {
     const list = Array.from(this.model.attributions.values()).sort((a, b) => byReadingOrder(first(a), first(b)));
     if (!list.length) { ul.appendChild(el("li", "wb-empty", "No attributions. Select a claim and press A.")); return ul; }
     // One line per entry of the row's list: source, cue, each content piece, attributes.
-    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0);
+    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0) + (a.note ? 1 : 0);
     this.rows.mount(ul, list.length, (i) => lines(list[i]), (i) => {
       const a = list[i];
       const li = el("li", "wb-row wb-attr-row");
@@ -1131,6 +1174,7 @@ class AnnotatePage {
       a.content.forEach((c, k) => dl.append(el("dt", "", a.content.length > 1 ? `Content ${k + 1}` : "Content"), el("dd", "", this.spanText(c))));
       const attrs = Object.entries(a.attrs || {});
       if (attrs.length) dl.append(el("dt", "", "Attributes"), el("dd", "", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+      if (a.note) dl.append(el("dt", "", "Note"), el("dd", "wb-note", a.note));
       li.appendChild(dl);
       const del = el("button", "link wb-del", "Delete");
       del.type = "button"; del.dataset.action = "delete-attr"; del.dataset.id = a.id;
@@ -1168,8 +1212,13 @@ class AnnotatePage {
     box.appendChild(lw);
     const l = this.model.labels.get(s.label);
     for (const a of (l && l.attributes) || []) box.appendChild(this.attrSelect(a, (s.attrs || {})[a.name], "span", s.id));
+    box.appendChild(this.noteField("span", s.id, s.note, "Note on this span"));
     const rels = this.model.relationsOf(s.id), atts = this.model.attributionsOf(s.id);
     if (rels.length || atts.length) box.appendChild(el("p", "wb-muted", `In ${rels.length} relation(s) and ${atts.length} attribution(s).`));
+    for (const a of atts) {
+      const what = a.source ? `from ${this.spanText(a.source)}` : `with the cue ${this.spanText(a.cue)}`;
+      box.appendChild(this.noteField("attribution", a.id, a.note, `Note on the attribution ${what}`));
+    }
     const bar = el("div", "wb-actions");
     const del = el("button", "danger", "Delete span"); del.type = "button"; del.dataset.action = "delete-span"; del.dataset.id = s.id;
     const attr = el("button", "", "Attribution…"); attr.type = "button"; attr.dataset.action = "start-attr"; attr.title = "Start an attribution from this span (A)";

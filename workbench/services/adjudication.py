@@ -418,7 +418,31 @@ def _version_view(c: merge.Candidate, text: str) -> dict[str, Any]:
         item = {"type": c.key[0], "head": _span_view(c.key[1], text), "tail": _span_view(c.key[2], text)}
     else:
         item = _attribution_view(c.key, text) or {}
-    return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs()}
+    notes = [{"annotator": name, "note": c.notes[name]} for name in sorted(c.notes)]
+    return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs(), "notes": notes}
+
+
+def _notes_view(layers: dict[str, dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Return every note the annotators left on the document and its items, for the curator.
+
+    ``[{"annotator", "on": "document" | "span" | "attribution", "item": view or None, "note"}]``,
+    by annotator, the document's note first, then in reading order.
+    """
+    out: list[dict[str, Any]] = []
+    for name in sorted(layers):
+        layer = layers[name]
+        if layer.get("note"):
+            out.append({"annotator": name, "on": "document", "item": None, "note": layer["note"]})
+        keys = {s["id"]: merge.span_key(s) for s in layer.get("spans", [])}
+        for s in layer.get("spans", []):
+            if s.get("note"):
+                out.append({"annotator": name, "on": "span", "item": _span_view(keys[s["id"]], text), "note": s["note"]})
+        attribution_keys = merge.attribution_keys(layer, keys)
+        for a in layer.get("attributions", []):
+            if a.get("note"):
+                item = _attribution_view(attribution_keys[a["id"]], text)
+                out.append({"annotator": name, "on": "attribution", "item": item, "note": a["note"]})
+    return out
 
 
 def _attribution_view(key: Any, text: str) -> dict[str, Any] | None:
@@ -463,6 +487,8 @@ class AdjudicationView:
     annotators: list[dict[str, str]]
     agreed: int
     groups: list[dict[str, Any]]
+    #: The annotators' notes on the document and its items (see :func:`_notes_view`).
+    notes: list[dict[str, Any]]
 
 
 def open_for_adjudication(session: Session, project: Project, document: Document, curator: User) -> tuple[AnnotationSet, AdjudicationView]:
@@ -511,6 +537,7 @@ def open_for_adjudication(session: Session, project: Project, document: Document
         annotators=[{"name": n, "shown": shown[n]} for n in names],
         agreed=len(doc_tally.agreed(rule)),
         groups=groups,
+        notes=_notes_view(doc_tally.layers, document.text),
     )
     return gold_layer, view
 
