@@ -729,6 +729,7 @@ class AnnotatePage {
   bind() {
     document.addEventListener("keydown", (e) => this.onKey(e));
     this.docEl.addEventListener("mouseup", (e) => this.onMouseUp(e));
+    this.bindLinkDrag();
     this.docEl.addEventListener("mousemove", (e) => this.onHover(e));
     $("#wb-palette", this.root).addEventListener("click", (e) => {
       const b = e.target.closest("button[data-label]");
@@ -782,7 +783,50 @@ class AnnotatePage {
     }
   }
 
+  /**
+   * Mouse: press a span's chip, drag, release on another span (its chip or its
+   * words) and the relation form opens with both ends set, through the same
+   * steps as the keyboard's R, target, Enter. Releasing on the same chip
+   * selects its span.
+   */
+  bindLinkDrag() {
+    this.docEl.addEventListener("pointerdown", (e) => {
+      this.skipMouseUp = false;
+      const chip = e.button === 0 && !this.mode && e.target.closest && e.target.closest(".wb-chip[data-span]");
+      if (!chip || !this.model.spans.has(chip.dataset.span)) return;
+      e.preventDefault(); // no text selection while dragging
+      this.linkDrag = { head: chip.dataset.span };
+      this.root.classList.add("is-linking");
+    });
+    window.addEventListener("pointerup", (e) => {
+      const drag = this.linkDrag;
+      if (!drag) return;
+      this.linkDrag = null;
+      this.root.classList.remove("is-linking");
+      this.skipMouseUp = this.docEl.contains(e.target);
+      const target = this.spanAtPoint(e);
+      if (!target || target === drag.head) { this.selectSpan(drag.head, { reveal: false }); this.docEl.focus({ preventScroll: true }); return; }
+      this.selectSpan(drag.head, { reveal: false });
+      this.startRelation();
+      if (!this.mode || this.mode.kind !== "rel") return;
+      this.setRelTarget(target);
+      this.confirmRelTarget();
+    });
+  }
+
+  /** The span under a pointer event: the chip's, else the innermost span at that point of the text (or null). */
+  spanAtPoint(e) {
+    const hit = document.elementFromPoint(e.clientX, e.clientY);
+    const chip = hit && hit.closest && hit.closest(".wb-chip[data-span]");
+    if (chip && this.model.spans.has(chip.dataset.span)) return chip.dataset.span;
+    const u = u16FromPoint(this.docEl, e.clientX, e.clientY);
+    if (u < 0) return null;
+    const under = this.model.spansAt(u16ToCp(u, this.astral));
+    return under.length ? under[0].id : null;
+  }
+
   onMouseUp(e) {
+    if (this.skipMouseUp) { this.skipMouseUp = false; return; } // a chip drag finished here (bindLinkDrag)
     if (e.button !== 0) return;
     const sel = window.getSelection();
     if (sel && sel.rangeCount && !sel.isCollapsed) {
