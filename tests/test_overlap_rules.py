@@ -307,3 +307,38 @@ def test_the_demo_data_and_a_project_with_free_rules_still_import(db):
     report = importing.import_stream(db, project, "old.jsonl", jsonl(record(crossing, "gold")))
     db.commit()
     assert report.layers == 1
+
+
+def test_auto_merge_flags_a_document_whose_agreed_items_break_a_rule(db, world):
+    """Two annotators agree on PERSON “Lena Varro”; gold already holds PERSON “Mayor Lena Varro”
+    (a curator's edit): the merge writes nothing for that document and says why."""
+    from workbench.services import adjudication
+    from workbench.services import assignment
+
+    from workbench.models import AnnotationSet
+    from workbench.models import User
+
+    ann, cur, project, doc = world["ann"], world["cur"], world["project"], world["doc"]
+    bob = db.scalar(select(User).where(User.username == "bob"))
+    assignment.update_settings(db, project, {"annotators_per_document": 2})
+    db.commit()
+    for user in (ann, bob):
+        layer = assignment.claim_document(db, user, doc)
+        db.commit()
+        annotation.apply_ops(db, user, layer.id, layer.version, "b", [create("p", "PERSON", 14, 24)])
+        annotation.set_status(db, user, layer.id, "submitted")
+        db.commit()
+    gold = adjudication.open_gold_layer(db, doc)
+    db.commit()
+    annotation.apply_ops(db, cur, gold.id, gold.version, "g", [create("m", "PERSON", 8, 24)])
+    db.commit()
+    report = adjudication.auto_merge(db, project, cur, "majority", finish=True)
+    db.commit()
+    assert report.flagged == ["d1"] and report.finished == 0
+    db.expire_all()
+    gold = db.get(AnnotationSet, gold.id)
+    assert gold.status_note.startswith(
+        "auto-merge refused: op 0 (span.create): PERSON “Mayor Lena Varro” (8-24) and PERSON “Lena Varro” (14-24) overlap"
+    )
+    assert gold.status_note.endswith("; a curator must decide")
+    assert sorted(db.scalars(select(Span.uid).where(Span.set_id == gold.id))) == ["m"]

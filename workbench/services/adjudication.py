@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.domain import merge
+from workbench.errors import InvalidAnnotation
 from workbench.errors import InvalidInput
 from workbench.errors import NotFound
 from workbench.models import AnnotationSet
