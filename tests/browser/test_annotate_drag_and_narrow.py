@@ -25,8 +25,17 @@ def mark(page: Any, needle: str, key: str) -> None:
     page.keyboard.press(key)
 
 
-def chip_of(page: Any, label: str) -> Any:
-    return page.locator(f".wb-chip[data-span]:text-is('{label}')").first
+def chip_box(page: Any, label: str) -> dict[str, float]:
+    """The box of the first chip reading ``label`` (chips are redrawn after changes: wait for one)."""
+    page.wait_for_function(
+        "(label) => Array.from(document.querySelectorAll('.wb-chip[data-span]')).some(c => c.textContent === label && c.getBoundingClientRect().width > 0)",
+        arg=label,
+    )
+    return page.evaluate(
+        """(label) => { const c = Array.from(document.querySelectorAll('.wb-chip[data-span]')).find(c => c.textContent === label);
+            const r = c.getBoundingClientRect(); return {x: r.x, y: r.y, width: r.width, height: r.height}; }""",
+        label,
+    )
 
 
 def test_drag_from_one_span_to_another_opens_the_relation_form(page: Any, live: Any, store: Session, seed: Any) -> None:
@@ -37,7 +46,7 @@ def test_drag_from_one_span_to_another_opens_the_relation_form(page: Any, live: 
     wait_saved(page)
     page.locator("#doc").focus()
     page.keyboard.press("Escape")
-    head, tail = chip_of(page, "PERSON").bounding_box(), chip_of(page, "ORG").bounding_box()
+    head, tail = chip_box(page, "PERSON"), chip_box(page, "ORG")
     page.mouse.move(head["x"] + 4, head["y"] + head["height"] / 2)
     page.mouse.down()
     page.mouse.move(tail["x"] + 6, tail["y"] + tail["height"] / 2, steps=10)
@@ -55,7 +64,7 @@ def test_drag_from_one_span_to_another_opens_the_relation_form(page: Any, live: 
         ("Jonas Weber", "member_of", "Nordhaven Shipping Union")
     ]
     # Released onto words that are no span: nothing starts; a plain click on a chip selects its span.
-    org = chip_of(page, "ORG").bounding_box()
+    org = chip_box(page, "ORG")
     page.mouse.click(org["x"] + 4, org["y"] + org["height"] / 2)
     assert page.evaluate("() => window.wbAnnotate.model.spans.get(window.wbAnnotate.selectedId).label") == "ORG"
     assert page.evaluate("() => window.wbAnnotate.mode") is None
