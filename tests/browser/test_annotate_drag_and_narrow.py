@@ -63,7 +63,7 @@ def test_drag_from_one_span_to_another_opens_the_relation_form(page: Any, live: 
     assert [(names[r["head"]], r["type"], names[r["tail"]]) for r in layer["relations"]] == [
         ("Jonas Weber", "member_of", "Nordhaven Shipping Union")
     ]
-    # Released onto words that are no span: nothing starts; a plain click on a chip selects its span.
+    # A plain click on a chip (released where it was pressed) selects its span and starts nothing.
     org = chip_box(page, "ORG")
     page.mouse.click(org["x"] + 4, org["y"] + org["height"] / 2)
     assert page.evaluate("() => window.wbAnnotate.model.spans.get(window.wbAnnotate.selectedId).label") == "ORG"

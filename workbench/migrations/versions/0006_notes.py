@@ -21,7 +21,7 @@ TABLES = ("annotation_sets", "spans", "attributions")
 def upgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column("note", sa.Text(), nullable=False, server_default=""))
+            batch_op.add_column(sa.Column("note", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
