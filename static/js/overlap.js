@@ -55,7 +55,14 @@ export function overlapConflict(labels, text, astral, a, b) {
 export function findOverlapProblem(schema, text, astral, spans, changed) {
   if (!hasOverlapRules(schema)) return null;
   const labels = new Map((schema.labels || []).map(l => [l.name, l]));
-  const ordered = Array.from(spans).sort((x, y) => x.start - y.start || y.end - x.end || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  let pool = Array.from(spans);
+  if (changed) {
+    // Only spans that share a code point with a changed one can clash with it: sort those alone
+    // (the pairs come out in the same order as in a sweep over every span).
+    const moved = pool.filter(s => changed.has(s.id));
+    pool = pool.filter(s => changed.has(s.id) || moved.some(c => s.start < c.end && c.start < s.end));
+  }
+  const ordered = pool.sort((x, y) => x.start - y.start || y.end - x.end || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   let active = [];
   for (const s of ordered) {
     active = active.filter(o => o.end > s.start);

@@ -101,18 +101,19 @@ def test_at_800_by_700_the_text_and_the_attribution_form_are_both_in_view(page: 
     )
     assert claim["top"] >= 0 and claim["bottom"] <= 701 and claim["height"] >= 120
     assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
-    # Usable: pick the source by clicking its words in the visible text, the cue with the keyboard, save.
-    start = TEXT.index("Jonas Weber")
-    p = page.evaluate(
-        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""",
-        [start + 2, start + 3],
-    )
-    assert 0 <= p["y0"] <= 700
-    page.mouse.click(p["x0"], p["y0"])
-    assert "Jonas Weber" in page.locator(".wb-slot[data-slot=source]").inner_text()
-    page.keyboard.press("Tab")
-    page.keyboard.press("BracketRight")
-    page.keyboard.press("Enter")
+    # Usable: pick the source and the cue by clicking a slot, then their words in the visible text; Save.
+    for needle, slot in (("Jonas Weber", "source"), ("said", "cue")):
+        page.click(f".wb-slot[data-slot={slot}]")
+        start = TEXT.index(needle)
+        p = page.evaluate(
+            """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""",
+            [start + 1, start + 2],
+        )
+        assert 0 <= p["y0"] <= 700
+        page.mouse.click(p["x0"], p["y0"])
+        assert needle in page.locator(f".wb-slot[data-slot={slot}]").inner_text()
+    assert in_view(page, ".wb-form [data-action=commit-attr]")
+    page.click(".wb-form [data-action=commit-attr]")
     wait_saved(page)
     layer = annotation_service.layer_data(store, layer_of(store, doc), long_text)
     assert len(layer["attributions"]) == 1 and layer["attributions"][0]["source"] is not None

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 TEXT = "Aide to Mayor Lena Varro said the Ostby mill will close in May, he said."
 ODD = "👩‍👩‍👧 Ольга Ки́ра\r\nsaid\tit " + "x" * 50
 CASES = [
+    (TEXT, [("a", "PERSON", 8, 24), ("b", "PERSON", 14, 24), ("c", "CLAIM", 30, 62), ("d", "CLAIM", 44, 72), ("e", "PERSON", 10, 20)]),
     (TEXT, [("a", "PERSON", 8, 24), ("b", "PERSON", 14, 24)]),
     (TEXT, [("a", "PERSON", 8, 24), ("b", "ORG", 14, 24)]),
     (TEXT, [("a", "CLAIM", 30, 62), ("b", "CLAIM", 44, 72)]),
@@ -34,9 +35,9 @@ CASES = [
 ]
 
 
-def python_verdict(text: str, spans: list[tuple[str, str, int, int]]) -> str | None:
+def python_verdict(text: str, spans: list[tuple[str, str, int, int]], changed: set[str] | None = None) -> str | None:
     try:
-        rules.check_overlaps(news_schema(), text, spans)
+        rules.check_overlaps(news_schema(), text, spans, changed=changed)
     except rules.OverlapError as exc:
         return str(exc)
     return None
@@ -45,18 +46,20 @@ def python_verdict(text: str, spans: list[tuple[str, str, int, int]]) -> str | N
 def test_js_rules_say_what_python_says(page: Any, live: Any) -> None:
     page.goto(f"{live.url}/login")
     schema = news_schema().to_dict()
+    # Every span checked, and only the pairs with the last span (as after an edit).
     for text, spans in CASES:
-        got = page.evaluate(
-            """async ([schema, text, spans]) => {
-                const O = await import('/static/js/offsets.js');
-                const R = await import('/static/js/overlap.js');
-                const list = spans.map(([id, label, start, end]) => ({id, label, start, end}));
-                return R.findOverlapProblem(schema, text, O.astralPositions(text), list, null);
-            }""",
-            [schema, text, spans],
-        )
-        assert got == python_verdict(text, spans), spans
-    assert python_verdict(*CASES[0]) is not None and python_verdict(*CASES[3]) is None
+        for changed in (None, [spans[-1][0]]):
+            got = page.evaluate(
+                """async ([schema, text, spans, changed]) => {
+                    const O = await import('/static/js/offsets.js');
+                    const R = await import('/static/js/overlap.js');
+                    const list = spans.map(([id, label, start, end]) => ({id, label, start, end}));
+                    return R.findOverlapProblem(schema, text, O.astralPositions(text), list, changed && new Set(changed));
+                }""",
+                [schema, text, spans, changed],
+            )
+            assert got == python_verdict(text, spans, set(changed) if changed else None), (spans, changed)
+    assert python_verdict(*CASES[1]) is not None and python_verdict(*CASES[4]) is None
 
 
 def test_the_page_refuses_an_overlapping_span_before_sending(page: Any, live: Any, store: Session, seed: Any) -> None:
