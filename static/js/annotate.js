@@ -1488,7 +1488,7 @@ class AnnotatePage {
     if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
     const focus = this.selectedId ? all.findIndex(s => s.id === this.selectedId) : -1;
     const hasAttrs = (s) => { for (const _ in s.attrs || {}) return true; return false; };
-    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
+    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) || all[i].note ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
     return ul;
   }
 
@@ -1503,7 +1503,9 @@ class AnnotatePage {
     li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
     li.setAttribute("aria-label", `${s.label}: ${this.quote(s, 80)}, characters ${s.start} to ${s.end}`);
     const attrs = Object.entries(s.attrs || {});
-    if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+    // Attribute values and the note share the row's second line.
+    const second = [...attrs.map(([k, v]) => `${k}: ${v}`), ...(s.note ? [`note: ${s.note}`] : [])];
+    if (second.length) li.appendChild(el("span", "wb-attrs", second.join(", ")));
     return li;
   }
 

@@ -79,6 +79,8 @@ def test_notes_on_document_span_and_attribution_reach_the_curator(page: Any, con
     assert page.locator("#wb-doc-note").input_value() == "Which week? The dateline is missing."
     page.click("#wb-tabs [data-tab=attributions]")
     assert "Direct or indirect?" in page.locator("#wb-list").inner_text()
+    page.click("#wb-tabs [data-tab=spans]")
+    assert "note: Hedged? 'will' reads as a plan." in page.locator("#wb-list").inner_text()
     annotation.set_status(store, ann, layer.id, "submitted")
     store.commit()
     # The curator: the adjudication page lists every note; the document page the document note.
