@@ -370,6 +370,7 @@ export class TextView {
       if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
     }
     this.linksDirty = true; // the band moved
+    this.bandMoved = true;
     return true;
   }
 
@@ -424,6 +425,7 @@ export class TextView {
     const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
+    if (this.bandMoved) { this.bandMoved = false; if (this.onBand) this.onBand(this.visible); } // others that paint only near the viewport (suggestions)
     if (this.dirty.size) this.schedule();
   }
 
@@ -468,7 +470,7 @@ export class TextView {
         if (first) {
           const role = this.marked.get(s.id);
           const row = rowOf(rc);
-          if (lane < MAX_LANES) row.chips.push({ x: rc.left - base.left, label: role ? `${s.label} · ${role}` : s.label, cls: `wb-chip wb-c${li}${state}` });
+          if (lane < MAX_LANES) row.chips.push({ id: s.id, x: rc.left - base.left, label: role ? `${s.label} · ${role}` : s.label, cls: `wb-chip wb-c${li}${state}` });
           else row.hidden++;
           first = false;
         }
@@ -508,6 +510,7 @@ export class TextView {
       for (const c of placed) {
         const chip = document.createElement("span");
         chip.className = c.cls;
+        chip.dataset.span = c.id; // a chip is a handle: drag it onto another span to start a relation (annotate.js)
         chip.textContent = c.label;
         place(chip, c.x, row.y, c.w, null);
         frag.appendChild(chip);
