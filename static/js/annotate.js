@@ -75,6 +75,8 @@ class AnnotatePage {
     this.renderPanel();
     // The adjudication page is this page on the gold layer, plus its panel of disagreements.
     if (data.adjudication) (await import("./adjudicate.js")).attach(this, data.adjudication);
+    // Suggestions (models, markup hints, recommenders): suggestions.js, on the annotator's own page.
+    else if (document.getElementById("wb-suggest")) (await import("./suggestions.js")).attach(this);
     this.showStatus({ kind: "saved", text: this.saver.unsaved ? "Saving…" : "Saved" });
     this.root.classList.add("is-ready");
     requestAnimationFrame(() => {
@@ -313,6 +315,7 @@ class AnnotatePage {
     this.view.syncSpans(ids);
     this.updateLinks();
     this.renderPanelSoon();
+    if (this.suggestions) this.suggestions.refresh();
   }
 
   undo() {
@@ -717,7 +720,11 @@ class AnnotatePage {
     if (u < 0) { if (!this.mode) this.selectSpan(null); return; }
     const cp = u16ToCp(u, this.astral);
     const under = this.model.spansAt(cp);
-    if (!under.length) { if (!this.mode) { this.selectSpan(null); this.renderPanelSoon(); } return; }
+    if (!under.length) {
+      if (!this.mode && this.suggestions && this.suggestions.pickAt(cp)) return;
+      if (!this.mode) { this.selectSpan(null); this.renderPanelSoon(); }
+      return;
+    }
     let pick = under[0];
     if (e.altKey && this.selectedId) {
       const i = under.findIndex(s => s.id === this.selectedId);
@@ -770,6 +777,7 @@ class AnnotatePage {
     if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
     if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;
+    if (!this.mode && this.suggestions && this.suggestions.onKey(e)) return;
     if (key === "Escape") {
       e.preventDefault();
       const sel = window.getSelection();

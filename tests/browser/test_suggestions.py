@@ -1,0 +1,178 @@
+"""Suggestions on the annotate page in Chromium: shown apart, accept by Enter, reject, accept all of a label, attribution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import login
+from conftest import open_annotate
+from conftest import open_first
+from conftest import wait_saved
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workbench.models import AnnotationSet
+from workbench.models import Document
+from workbench.models import Project
+from workbench.models import SuggestionEvent
+from workbench.services import annotation as annotation_service
+from workbench.services import suggestions as suggestion_service
+
+pytestmark = pytest.mark.browser
+
+# No cue words: only the model's suggestions (and the gazetteer's, where a test loads one).
+TEXT = "🛳 Mira Olsen met Tallow Mills staff on the quay.\nLater Mira Olsen left."
+MIRA = (2, 12)
+TALLOW = (TEXT.index("Tallow"), TEXT.index("Tallow") + 12)
+
+
+def predict(store: Session, project_id: int, document_id: int) -> None:
+    """Store a model's predictions: PERSON on the first Mira Olsen, ORG on Tallow Mills."""
+    project, doc = store.get(Project, project_id), store.get(Document, document_id)
+    body = {"spans": [
+        {"id": "T1", "start": MIRA[0], "end": MIRA[1], "label": "PERSON"},
+        {"id": "T2", "start": TALLOW[0], "end": TALLOW[1], "label": "ORG"},
+    ]}
+    suggestion_service.post_predictions(store, None, project, doc, "ner-v2", body)
+    store.commit()
+
+
+def layer_of(store: Session, document_id: int) -> AnnotationSet:
+    """The annotator layer of a document (beside the model's), fresh from the database."""
+    store.expire_all()
+    return store.scalars(select(AnnotationSet).where(AnnotationSet.document_id == document_id, AnnotationSet.kind == "annotator")).one()
+
+
+def spans(store: Session, document_id: int) -> list[tuple[str, str]]:
+    layer = annotation_service.layer_data(store, layer_of(store, document_id), TEXT)
+    return sorted((s["label"], s["text"]) for s in layer["spans"])
+
+
+def events(store: Session, document_id: int) -> list[tuple[str, str, str]]:
+    store.expire_all()
+    return sorted(store.execute(
+        select(SuggestionEvent.action, SuggestionEvent.source, SuggestionEvent.label).where(SuggestionEvent.document_id == document_id)
+    ).all())
+
+
+def ready(page: Any) -> None:
+    page.wait_for_selector("#wb-suggest[data-ready='1']")
+
+
+def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    predict(store, s.project_id, s.document_ids[0])
+    doc = open_first(page, live, s)
+    ready(page)
+    rows = page.locator("#wb-sugg-list [role=option]")
+    assert rows.count() == 2
+    assert "model:ner-v2" in rows.first.inner_text()
+    # Drawn as suggestions (their own highlight), not as the annotator's fills: no label highlight holds a range.
+    drawn = page.evaluate("() => ({sugg: CSS.highlights.get('wb-sugg').size, own: [...CSS.highlights.keys()].filter(k => /^wb-l\\d+$/.test(k)).reduce((n, k) => n + CSS.highlights.get(k).size, 0)})")
+    assert drawn == {"sugg": 2, "own": 0}
+    assert page.locator("#wb-count-spans").inner_text() == "0"
+    page.locator("#doc").focus()
+    page.keyboard.press(".")
+    assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("PERSON")
+    assert page.evaluate("() => CSS.highlights.get('wb-sugg-sel').size") == 1
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert spans(store, doc) == [("PERSON", "Mira Olsen")]
+    assert page.locator("#wb-sugg-list [role=option]").count() == 1
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 1")
+    assert events(store, doc) == [("accept", "model:ner-v2", "PERSON")]
+    # Undo takes the span away; the suggestion is open again.
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert spans(store, doc) == []
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 2")
+    # The switch hides them all.
+    page.locator("#wb-show-suggestions").uncheck()
+    page.wait_for_function("() => CSS.highlights.get('wb-sugg').size === 0")
+    assert page.locator("#wb-sugg-list [role=option]").count() == 0
+
+
+def test_a_rejected_suggestion_stays_hidden_after_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    predict(store, s.project_id, s.document_ids[0])
+    doc = open_first(page, live, s)
+    ready(page)
+    page.locator("#doc").focus()
+    page.keyboard.press(".")
+    page.keyboard.press(".")  # the ORG
+    assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("ORG")
+    page.keyboard.press("Delete")
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 1")
+    assert page.locator("#wb-announce").inner_text() == "Suggestion: PERSON “Mira Olsen”, from model:ner-v2, score 1. Enter accepts, Delete rejects."
+    page.wait_for_timeout(300)
+    assert events(store, doc) == [("reject", "model:ner-v2", "ORG")]
+    open_annotate(page, live, s.project_id, doc)
+    ready(page)
+    texts = page.locator("#wb-sugg-list [role=option]").all_inner_texts()
+    assert len(texts) == 1 and texts[0].startswith("PERSON")
+    assert spans(store, doc) == []
+
+
+def test_accept_all_of_a_label_is_one_undoable_command(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    project = store.get(Project, s.project_id)
+    suggestion_service.set_gazetteer(store, project, "names.tsv", "Mira Olsen\tPERSON\nTallow Mills\tORG\n")
+    store.commit()
+    doc = open_first(page, live, s)
+    ready(page)
+    button = page.get_by_role("button", name="Accept all PERSON (2)")
+    assert "gazetteer" in page.locator("#wb-sugg-list").inner_text()
+    button.click()
+    wait_saved(page)
+    assert spans(store, doc) == [("PERSON", "Mira Olsen"), ("PERSON", "Mira Olsen")]
+    assert page.locator("#wb-sugg-list [role=option]").count() == 1
+    page.locator("#doc").focus()
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert spans(store, doc) == []
+    page.wait_for_timeout(300)
+    assert events(store, doc) == [("accept", "gazetteer", "PERSON"), ("accept", "gazetteer", "PERSON")]
+
+
+def test_an_accepted_attribution_suggestion_creates_source_cue_and_content(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "The ferry will stop in May, the port authority said on Tuesday."
+    s = seed(text)
+    doc = open_first(page, live, s)
+    ready(page)
+    row = page.locator("#wb-sugg-list [role=option]", has_text="ATTRIBUTION")
+    assert "attribution" in row.inner_text()
+    row.click()
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    layer = annotation_service.layer_data(store, layer_of(store, doc), text)
+    by_id = {sp["id"]: (sp["label"], sp["text"]) for sp in layer["spans"]}
+    [attribution] = layer["attributions"]
+    assert by_id[attribution["source"]] == ("SOURCE", "the port authority")
+    assert by_id[attribution["cue"]] == ("CUE", "said")
+    assert [by_id[c] for c in attribution["content"]] == [("CLAIM", "The ferry will stop in May")]
+    claim = next(sp for sp in layer["spans"] if sp["label"] == "CLAIM")
+    assert claim["attrs"] == {"factuality": "asserted"}  # the schema's default, as a span made by hand gets
+    # One command: a single undo removes the attribution and its three spans.
+    page.locator("#doc").focus()
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    layer = annotation_service.layer_data(store, layer_of(store, doc), text)
+    assert layer["spans"] == [] and layer["attributions"] == []
+    page.wait_for_timeout(300)
+    assert events(store, doc) == [("accept", "attribution", "CUE")]
+
+
+def test_a_click_on_a_suggested_word_selects_it(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    predict(store, s.project_id, s.document_ids[0])
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, s.document_ids[0])
+    ready(page)
+    p = page.evaluate(
+        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", list(TALLOW)
+    )
+    page.mouse.click((p["x0"] + p["x1"]) / 2, p["y0"])
+    assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("ORG")
