@@ -206,3 +206,34 @@ def test_markup_hints_of_an_html_import_are_suggestions_from_markup(api, world, 
 def test_suggestions_of_another_projects_document_are_not_found(api, world, db):
     response = api.open("GET", f"/api/v1/projects/{world['project'].id}/documents/999999/suggestions", world["tokens"]["ann"])
     assert response.status_code == 404
+
+
+def test_progress_page_shows_rates_and_loads_a_gazetteer(app, api, world, db):
+    import io
+
+    ann = world["ann"]
+    suggestion_service_events = [{"key": "span:ORG:0:3", "action": "reject", "sources": ["model:<b>x</b>"], "label": "ORG"}]
+    from workbench.services import suggestions as suggestion_service
+
+    suggestion_service.record_events(db, ann, world["project"], world["doc"], suggestion_service_events)
+    db.commit()
+    curator = type(api)(app)
+    curator.login("cur")
+    pid = world["project"].id
+    page = curator.get(f"/projects/{pid}/progress").get_data(as_text=True)
+    assert 'id="suggestions-heading"' in page
+    assert "<th scope=\"row\">model:&lt;b&gt;x&lt;/b&gt;</th><td class=\"num\">0</td><td class=\"num\">1</td>" in page
+    assert "The gazetteer has 0 entries" in page
+    response = curator.post(
+        f"/projects/{pid}/gazetteer", data={"file": (io.BytesIO("Мира\tPERSON\n".encode()), "g.tsv")}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/progress#suggestions-heading")
+    page = curator.get(f"/projects/{pid}/progress").get_data(as_text=True)
+    assert "Gazetteer loaded: 1 entry." in page and "The gazetteer has 1 entry" in page
+    response = curator.post(
+        f"/projects/{pid}/gazetteer", data={"file": (io.BytesIO(b"x\tNOPE\n"), "g.tsv")}, content_type="multipart/form-data"
+    )
+    assert "g.tsv:1: label &#39;NOPE&#39; is not in the project&#39;s schema" in curator.get(f"/projects/{pid}/progress").get_data(as_text=True)
+    annotator = type(api)(app)
+    annotator.login("ann")
+    assert annotator.post(f"/projects/{pid}/gazetteer", data={}).status_code in (400, 403)
