@@ -1,4 +1,4 @@
-"""``workbench demo --no-serve``: a demo instance with six articles, six users and two annotators' sample work."""
+"""``workbench demo --no-serve``: a demo instance with seven articles, six users and sample work."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def test_demo_sets_up_articles_and_users(app, runner):
             "04-greyhaven-battery-plant",
             "05-harwick-bridge-closure",
             "06-saltmere-heat-warning",
+            "07-narrow-sea-patrol-data",
         ]
         assert [d.title for d in docs] == [
             "Dockworkers in Port Velmora Extend Strike as Talks Stall",
@@ -40,17 +41,18 @@ def test_demo_sets_up_articles_and_users(app, runner):
             "Greyhaven Battery Plant Will Go Ahead Despite Water Concerns, Minister Says",
             "Harwick Bridge to Close for Six Months as Cracks Widen",
             "Saltmere Issues First Red Heat Warning as Hospitals Prepare",
+            "Astrelia and Corvania Agree to Share Patrol Data in the Narrow Sea",
         ]
         assert [d.meta["published"] for d in docs] == [
-            "2025-03-14", "2025-02-03", "2025-11-09", "2025-08-05", "2025-04-02", "2025-07-18",
+            "2025-03-14", "2025-02-03", "2025-11-09", "2025-08-05", "2025-04-02", "2025-07-18", "2025-05-06",
         ]
         assert [d.meta["source"] for d in docs] == [
             "Northwind Press", "Meridian Wire", "Eastern Courier Agency", "Northwind Press", "Meridian Wire",
-            "Eastern Courier Agency",
+            "Eastern Courier Agency", "Meridian Wire",
         ]
         for doc in docs:
             assert doc.meta["url"].startswith("https://") and " " not in doc.meta["url"]
-            assert 1200 <= len(doc.text) <= 3000
+            assert 900 <= len(doc.text) <= 3000
             assert "Original url" not in doc.text and not doc.text.startswith(("#", "By "))
         assert "Дарья Соколова" in docs[2].text
         assert "🌊" in docs[1].text

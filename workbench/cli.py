@@ -415,7 +415,7 @@ def demo_command(host: str, port: int, no_serve: bool, reset: bool) -> None:
     except demo.DemoRefused as exc:
         raise Failure(str(exc)) from None
     if made:
-        click.echo(f"Demo ready in {app.instance_path}: project 'news' with six sample articles, two of them annotated by lena and omar.")
+        click.echo(f"Demo ready in {app.instance_path}: project 'news' with seven sample articles: lena and omar annotated two of them, lena a third in full.")
     else:
         click.echo(f"Demo kept as it was in {app.instance_path} (workbench demo --reset starts afresh).")
     if app.config.get("DATABASE_URL"):

@@ -114,8 +114,11 @@ def _sample_work(session: Session, project: Project) -> None:
                 ops.append({"op": "span.create", "id": uid, "label": label, "start": start, "end": end, "text": needle})
             for uid, rtype, head, tail in work.get("relations", []):
                 ops.append({"op": "relation.create", "id": uid, "type": rtype, "head": head, "tail": tail})
-            for uid, source, cue, content, attrs in work.get("attributions", []):
-                ops.append({"op": "attribution.create", "id": uid, "source": source, "cue": cue, "content": content, "attrs": attrs})
+            for uid, source, cue, content, attrs, *parent in work.get("attributions", []):
+                op = {"op": "attribution.create", "id": uid, "source": source, "cue": cue, "content": content, "attrs": attrs}
+                if parent:
+                    op["parent"] = parent[0]
+                ops.append(op)
             layer = annotation.open_annotator_layer(session, user, document)
             annotation.apply_ops(session, user, layer.id, layer.version, "demo-sample", ops)
             annotation.set_status(session, user, layer.id, "submitted")
