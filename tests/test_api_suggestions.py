@@ -237,3 +237,34 @@ def test_progress_page_shows_rates_and_loads_a_gazetteer(app, api, world, db):
     annotator = type(api)(app)
     annotator.login("ann")
     assert annotator.post(f"/projects/{pid}/gazetteer", data={}).status_code in (400, 403)
+
+
+def _label_on_other(api, world, batch: str, label: str, needle: str) -> None:
+    """ann labels ``needle`` on the other document ("Tallow Mills hired Mira Olsen.")."""
+    layer = api.open("GET", f"/api/v1/projects/{world['project'].id}/documents/{world['other'].id}/annotate", world["tokens"]["ann"]).get_json()["layer"]
+    start = "Tallow Mills hired Mira Olsen.".index(needle)
+    response = api.open(
+        "PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"]["ann"],
+        json={"base_version": layer["version"], "batch_id": batch,
+              "ops": [{"op": "span.create", "id": batch, "label": label, "start": start, "end": start + len(needle)}]},
+    )
+    assert response.status_code == 200, response.get_json()
+
+
+def test_what_is_learned_is_kept_until_a_save_or_for_a_while_in_a_slow_project(api, world, monkeypatch):
+    from workbench.services import suggestions as suggestion_service
+
+    learned = lambda: {(i["label"], i["text"]) for i in suggestions(api, world, who="bob") if "recommender" in i["sources"]}  # noqa: E731
+    assert learned() == set()
+    _label_on_other(api, world, "s1", "ORG", "Tallow Mills")
+    assert learned() == {("ORG", "Tallow Mills")}  # a project that learns fast learns at once
+    # A project whose learning is slow reuses what it learned for STALE_FOR seconds...
+    monkeypatch.setattr(suggestion_service, "SLOW_LEARNING", -1.0)
+    suggestion_service._MEMOS.clear()
+    assert learned() == {("ORG", "Tallow Mills")}
+    _label_on_other(api, world, "s2", "PERSON", "Mira Olsen")
+    assert learned() == {("ORG", "Tallow Mills")}
+    # ... but a new gazetteer counts at once (and the strings are learned again with it).
+    api.open("PUT", f"/api/v1/projects/{world['project'].id}/gazetteer", world["tokens"]["cur"], json={"text": "Иван Петров\tPERSON\n"})
+    assert {i["text"] for i in suggestions(api, world, who="bob") if "gazetteer" in i["sources"]} == {"Иван Петров"}
+    assert learned() == {("ORG", "Tallow Mills"), ("PERSON", "Mira Olsen")}

@@ -64,6 +64,9 @@ class Context:
 
     :param examples: surface string -> {label: times the project's annotators gave it that label}.
     :param gazetteer: surface string -> labels a curator listed for it.
+    :param memo: kept by the caller for as long as ``examples``, ``gazetteer`` and the
+        schema stay the same (across documents and requests): a recommender may keep
+        there what it derives from them (an index, a loaded model), under its own name.
     """
 
     text: str
@@ -71,6 +74,7 @@ class Context:
     tokens: list[tuple[int, int]]
     examples: dict[str, dict[str, int]] = field(default_factory=dict)
     gazetteer: dict[str, list[str]] = field(default_factory=dict)
+    memo: dict[str, object] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -23,34 +23,39 @@ class GazetteerError(ValueError):
     """A gazetteer file does not parse; the message names the line."""
 
 
-def find_strings(text: str, doc_tokens: list[tuple[int, int]], strings: dict[str, list[tuple[str, float]]]) -> Iterator[SpanSuggestion]:
-    """Yield a suggestion for every occurrence of a known string that starts and ends on token edges.
+class StringIndex:
+    """Known strings by their first token, so a document is read once whatever their number.
 
     :param strings: surface string -> [(label, score)].
     """
-    # First token -> [(token count, string)], so the document is read once.
-    by_first: dict[str, list[tuple[int, str]]] = {}
-    for string in strings:
-        toks = tokenize(string)
-        if not toks or len(toks) > MAX_TOKENS:
-            continue
-        first = string[toks[0][0] : toks[0][1]]
-        by_first.setdefault(first, []).append((len(toks), string))
-    if not by_first:
-        return
-    for i, (start, end) in enumerate(doc_tokens):
-        candidates = by_first.get(text[start:end])
-        if not candidates:
-            continue
-        for count, string in candidates:
-            last = i + count - 1
-            if last >= len(doc_tokens):
+
+    def __init__(self, strings: dict[str, list[tuple[str, float]]]) -> None:
+        self.strings = strings
+        self.by_first: dict[str, list[tuple[int, str]]] = {}
+        for string in strings:
+            toks = tokenize(string)
+            if not toks or len(toks) > MAX_TOKENS:
                 continue
-            stop = doc_tokens[last][1]
-            if text[start:stop] != string:
+            first = string[toks[0][0] : toks[0][1]]
+            self.by_first.setdefault(first, []).append((len(toks), string))
+
+    def find(self, text: str, doc_tokens: list[tuple[int, int]]) -> Iterator[SpanSuggestion]:
+        """Yield a suggestion for every occurrence of a known string that starts and ends on token edges."""
+        if not self.by_first:
+            return
+        for i, (start, end) in enumerate(doc_tokens):
+            candidates = self.by_first.get(text[start:end])
+            if not candidates:
                 continue
-            for label, score in strings[string]:
-                yield SpanSuggestion(label, start, stop, score)
+            for count, string in candidates:
+                last = i + count - 1
+                if last >= len(doc_tokens):
+                    continue
+                stop = doc_tokens[last][1]
+                if text[start:stop] != string:
+                    continue
+                for label, score in self.strings[string]:
+                    yield SpanSuggestion(label, start, stop, score)
 
 
 class LearnedStrings:
@@ -65,13 +70,16 @@ class LearnedStrings:
 
     def suggest(self, context: Context) -> list[SpanSuggestion]:
         """Return the known strings found in ``context.text``, scored as the class says."""
-        strings: dict[str, list[tuple[str, float]]] = {}
-        for string, counts in context.examples.items():
-            total = sum(counts.values())
-            labels = [(label, n / total) for label, n in counts.items() if n > 0 and context.schema.label(label) is not None]
-            if total and labels and string.strip() == string:
-                strings[string] = labels
-        return list(find_strings(context.text, context.tokens, strings))
+        index = context.memo.get(self.name)
+        if not isinstance(index, StringIndex):
+            strings: dict[str, list[tuple[str, float]]] = {}
+            for string, counts in context.examples.items():
+                total = sum(counts.values())
+                labels = [(label, n / total) for label, n in counts.items() if n > 0 and context.schema.label(label) is not None]
+                if total and labels and string.strip() == string:
+                    strings[string] = labels
+            index = context.memo[self.name] = StringIndex(strings)
+        return list(index.find(context.text, context.tokens))
 
 
 class Gazetteer:
@@ -81,11 +89,14 @@ class Gazetteer:
 
     def suggest(self, context: Context) -> list[SpanSuggestion]:
         """Return the gazetteer's strings found in ``context.text``."""
-        strings = {
-            text: [(label, 1.0) for label in labels if context.schema.label(label) is not None]
-            for text, labels in context.gazetteer.items()
-        }
-        return list(find_strings(context.text, context.tokens, {k: v for k, v in strings.items() if v}))
+        index = context.memo.get(self.name)
+        if not isinstance(index, StringIndex):
+            strings = {
+                text: [(label, 1.0) for label in labels if context.schema.label(label) is not None]
+                for text, labels in context.gazetteer.items()
+            }
+            index = context.memo[self.name] = StringIndex({k: v for k, v in strings.items() if v})
+        return list(index.find(context.text, context.tokens))
 
 
 def parse_gazetteer(name: str, data: str, known_labels: set[str]) -> list[tuple[str, str]]:

@@ -14,6 +14,9 @@ curators see how often each source is right.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
 from collections import defaultdict
 from typing import Any
 
@@ -84,13 +87,13 @@ def attribution_key(source: dict[str, Any] | None, cue: dict[str, Any] | None, c
 def learned_strings(session: Session, project: Project) -> dict[str, dict[str, int]]:
     """Return string -> {label: count} over the project's annotator and gold layers (short spans only).
 
-    Offsets are code points and both SQLite's and PostgreSQL's ``substr`` count characters,
-    so the strings are cut in the database.
+    The spans come in one query, ordered by document; each document's text is
+    read once, in batches, and the strings are cut from it in Python (code
+    points, as the offsets).
     """
-    covered = func.substr(Document.text, Span.start + 1, Span.end - Span.start)
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for string, label, count in session.execute(
-        select(covered, Span.label, func.count())
+    # Core rows through the session's connection: ORM rows cost more than the query for 10^5 spans.
+    rows = session.connection().execute(
+        select(AnnotationSet.document_id, Span.start, Span.end, Span.label)
         .join(AnnotationSet, AnnotationSet.id == Span.set_id)
         .join(Document, Document.id == AnnotationSet.document_id)
         .where(
@@ -98,11 +101,87 @@ def learned_strings(session: Session, project: Project) -> dict[str, dict[str, i
             AnnotationSet.kind.in_(("annotator", "gold")),
             Span.end - Span.start <= MAX_LEARNED,
         )
-        .group_by(covered, Span.label)
-    ):
-        if isinstance(string, str) and string.strip() == string and len(tokenize(string)) <= MAX_TOKENS:
-            out[string][label] = out[string].get(label, 0) + int(count)
+        .order_by(AnnotationSet.document_id)
+    ).all()
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    doc_ids = sorted({row[0] for row in rows})
+    texts: dict[int, str] = {}
+    fits: dict[str, bool] = {}
+    position = 0
+    for first in range(0, len(doc_ids), 200):
+        batch = doc_ids[first : first + 200]
+        texts = dict(session.connection().execute(select(Document.id, Document.text).where(Document.id.in_(batch))).all())
+        while position < len(rows) and rows[position][0] in texts:
+            doc_id, start, end, label = rows[position]
+            position += 1
+            string = texts[doc_id][start:end]
+            ok = fits.get(string)
+            if ok is None:
+                ok = fits[string] = string.strip() == string and len(tokenize(string)) <= MAX_TOKENS
+            if ok:
+                counts = out[string]
+                counts[label] = counts.get(label, 0) + 1
     return dict(out)
+
+
+#: (database, project) -> ((fingerprints, when, cost), memo): what the recommenders learned, kept while its sources stay.
+_MEMOS: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], dict[str, Any]]] = OrderedDict()
+#: Learning that took longer than this (seconds) is redone at most every STALE_FOR seconds.
+SLOW_LEARNING = 0.1
+STALE_FOR = 30.0
+#: How many projects' memos one process keeps.
+MEMO_PROJECTS = 8
+_memo_lock = threading.Lock()
+
+
+def _fingerprint(session: Session, project: Project) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Return what changes whenever the learned strings, or the gazetteer and schema, may have.
+
+    Two small aggregate queries.  Every save bumps a layer's version and
+    ``updated_at``; a new or deleted layer changes the count; a gazetteer
+    load replaces every row (new ids).
+    """
+    layers = session.execute(
+        select(func.count(AnnotationSet.id), func.max(AnnotationSet.updated_at), func.coalesce(func.sum(AnnotationSet.version), 0))
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(Document.project_id == project.id, AnnotationSet.kind.in_(("annotator", "gold")))
+    ).one()
+    gazetteer = session.execute(
+        select(func.count(GazetteerEntry.id), func.max(GazetteerEntry.id)).where(GazetteerEntry.project_id == project.id)
+    ).one()
+    return tuple(str(v) for v in layers), (*gazetteer, json.dumps(project.label_schema, sort_keys=True))
+
+
+def _project_memo(session: Session, project: Project) -> dict[str, Any]:
+    """Return the project's learned strings and gazetteer (and the recommenders' memo), from the cache when still current.
+
+    When learning the strings took longer than :data:`SLOW_LEARNING` seconds
+    (a large project), saves made since are picked up at most
+    :data:`STALE_FOR` seconds later rather than on every opening; a new
+    gazetteer or schema always counts at once.
+    """
+    layers, rest = _fingerprint(session, project)
+    # Keyed by database too: one process may serve (or test) several.
+    key = (str(session.get_bind().url), project.id, str(project.created_at))
+    now = time.monotonic()
+    with _memo_lock:
+        found = _MEMOS.get(key)
+        if found is not None:
+            (old_layers, old_rest, at, cost), memo = found
+            if old_rest == rest and (old_layers == layers or (cost > SLOW_LEARNING and now - at < STALE_FOR)):
+                _MEMOS.move_to_end(key)
+                return memo
+    memo = {
+        "examples": learned_strings(session, project),
+        "gazetteer": gazetteer_entries(session, project),
+        "recommenders": {},
+    }
+    with _memo_lock:
+        _MEMOS[key] = ((layers, rest, now, time.monotonic() - now), memo)
+        _MEMOS.move_to_end(key)
+        while len(_MEMOS) > MEMO_PROJECTS:
+            _MEMOS.popitem(last=False)
+    return memo
 
 
 def gazetteer_entries(session: Session, project: Project) -> dict[str, list[str]]:
@@ -215,12 +294,9 @@ def document_suggestions(session: Session, user: User, project: Project, documen
                 source,
                 AttributionSuggestion(as_span(a["source"]), as_span(a["cue"]), tuple(as_span(c) for c in a["content"]), 1.0),  # type: ignore[misc]
             )
+    memo = _project_memo(session, project)
     context = Context(
-        text=text,
-        schema=schema,
-        tokens=tokenize(text),
-        examples=learned_strings(session, project),
-        gazetteer=gazetteer_entries(session, project),
+        text=text, schema=schema, tokens=tokenize(text), examples=memo["examples"], gazetteer=memo["gazetteer"], memo=memo["recommenders"]
     )
     for source, item in recommenders.run_all(context):
         collector.add(source, item)
