@@ -743,8 +743,12 @@ class AnnotatePage {
       this.hoverFrame = 0;
       const u = u16FromPoint(this.docEl, x, y);
       if (u < 0) { this.docEl.title = ""; return; }
-      const under = this.model.spansAt(u16ToCp(u, this.astral));
-      this.docEl.title = under.map(s => describe(s, this.quote(s, 50))).join("\n");
+      const cp = u16ToCp(u, this.astral);
+      const under = this.model.spansAt(cp);
+      const lines = under.map(s => describe(s, this.quote(s, 50)));
+      const suggested = this.suggestions && this.suggestions.at(cp);
+      if (suggested) lines.push(`Suggestion: ${this.suggestions.describe(suggested)}`);
+      this.docEl.title = lines.join("\n");
     });
   }
 

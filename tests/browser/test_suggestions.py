@@ -176,3 +176,25 @@ def test_a_click_on_a_suggested_word_selects_it(page: Any, live: Any, store: Ses
     )
     page.mouse.click((p["x0"] + p["x1"]) / 2, p["y0"])
     assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("ORG")
+
+
+def test_the_list_works_by_keyboard_alone_and_names_the_source_on_hover(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    predict(store, s.project_id, s.document_ids[0])
+    doc = open_first(page, live, s)
+    ready(page)
+    page.locator("#wb-sugg-list").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    listbox = page.locator("#wb-sugg-list")
+    assert listbox.get_attribute("aria-activedescendant") == page.locator("#wb-sugg-list [aria-selected=true]").get_attribute("id")
+    assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("ORG")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert spans(store, doc) == [("ORG", "Tallow Mills")]
+    p = page.evaluate(
+        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", list(MIRA)
+    )
+    page.mouse.move((p["x0"] + p["x1"]) / 2, p["y0"])
+    page.wait_for_function("() => document.querySelector('#doc').title.includes('Suggestion: PERSON')")
+    assert "from model:ner-v2" in page.locator("#doc").get_attribute("title")
