@@ -284,8 +284,10 @@ class Suggestions {
     const name = items.length === 1
       ? (items[0].kind === "span" ? `Accepted ${items[0].label} suggestion` : "Accepted attribution suggestion")
       : `Accepted ${items.length} ${items[0].kind === "span" ? items[0].label : "attribution"} suggestions`;
-    if (ops.length) this.page.run(name, ops);
-    else this.page.announce(name);
+    if (ops.length) {
+      // The page's command path: the schema's rules apply; a refused change is not an acceptance.
+      if (!this.page.run(name, ops).length) return;
+    } else this.page.announce(name);
     this.record(items, "accept");
     this.selected = null;
     const rest = this.open();
