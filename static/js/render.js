@@ -225,6 +225,7 @@ export class TextView {
    */
   syncFills() {
     this.fillsDirty = false;
+    if (this.onBand) this.onBand(this.visible); // others that paint only near the viewport (suggestions.js)
     if (!hasHighlights) return;
     const want = new Set();
     for (const i of this.visible) { const info = this.lineSpans[i]; if (info) for (const sp of info.items) want.add(sp.id); }

@@ -11,7 +11,7 @@
 // Enter accepts it, Delete or Backspace rejects it, Esc lets go of it.
 
 import { getJSON, postJSON } from "./api.js";
-import { cpToU16, staticRangeForU16, sliceCp } from "./offsets.js";
+import { cpToU16, staticRangeForU16, sliceCp, lineAt } from "./offsets.js";
 import { newId } from "./model.js";
 
 const SHOW_KEY = "wb-show-suggestions";
@@ -65,6 +65,11 @@ class Suggestions {
       this.hl = new Highlight(); this.hl.priority = 0; CSS.highlights.set("wb-sugg", this.hl);
       this.selHl = new Highlight(); this.selHl.priority = 8; CSS.highlights.set("wb-sugg-sel", this.selHl);
     }
+    this.painted = new Map();  // part -> its StaticRange, for the parts painted now
+    this.lineOf = new Map();   // part -> [first line, last line]
+    // Like the page's own fills, only suggestions near the viewport are painted:
+    // Chromium re-reads every range of every highlight whenever it repaints them.
+    p.view.onBand = () => this.paint(this.current || []);
     this.toggle.checked = this.show;
     this.toggle.addEventListener("change", () => {
       this.show = this.toggle.checked;
@@ -115,11 +120,28 @@ class Suggestions {
     return staticRangeForU16(this.page.docEl, cpToU16(s.start, a), cpToU16(s.end, a));
   }
 
+  lines(s) {
+    let r = this.lineOf.get(s);
+    if (!r) {
+      const a = this.page.astral, ls = this.page.view.lines;
+      r = [lineAt(ls, cpToU16(s.start, a)), lineAt(ls, Math.max(cpToU16(s.start, a), cpToU16(s.end, a) - 1))];
+      this.lineOf.set(s, r);
+    }
+    return r;
+  }
+
+  /** Paint the open suggestions with a line in the band the page's view watches, and the selected one. */
   paint(open) {
-    if (!hasHighlights) return;
-    this.hl.clear();
+    if (!hasHighlights || !this.hl) return;
+    const band = this.page.view.visible;
+    const want = new Set();
+    for (const i of open) for (const s of parts(i)) {
+      const [l0, l1] = this.lines(s);
+      for (let l = l0; l <= l1; l++) if (band.has(l)) { want.add(s); break; }
+    }
+    for (const [s, r] of this.painted) if (!want.has(s)) { this.hl.delete(r); this.painted.delete(s); }
+    for (const s of want) if (!this.painted.has(s)) { const r = this.range(s); this.hl.add(r); this.painted.set(s, r); }
     this.selHl.clear();
-    for (const i of open) for (const s of parts(i)) this.hl.add(this.range(s));
     const sel = this.selected && this.byKey.get(this.selected);
     if (sel) for (const s of parts(sel)) this.selHl.add(this.range(s));
   }
