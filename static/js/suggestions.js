@@ -107,12 +107,39 @@ class Suggestions {
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
   }
 
+  /**
+   * Draw the open suggestions and the list; when a change of the layer left
+   * the open ones as they were (most edits), only the selection is redrawn.
+   */
   render() {
     const open = this.show ? this.open() : [];
+    const prev = this.current;
+    const same = prev && prev.length === open.length && open.every((i, k) => i === prev[k]);
     this.current = open;
     if (this.selected && !open.some(i => i.key === this.selected)) this.selected = null;
+    if (same && this.listed) { this.paintSelection(); this.markSelected(); return; }
     this.paint(open);
     this.renderList(open);
+    this.listed = true;
+  }
+
+  paintSelection() {
+    if (!hasHighlights || !this.selHl) return;
+    this.selHl.clear();
+    const sel = this.selected && this.byKey.get(this.selected);
+    if (sel) for (const s of parts(sel)) this.selHl.add(this.range(s));
+  }
+
+  /** Mark the selected row (and only it) and make it the listbox's active descendant. */
+  markSelected() {
+    for (const row of this.list.querySelectorAll('[aria-selected="true"]')) { row.setAttribute("aria-selected", "false"); row.classList.remove("is-current"); }
+    const row = this.selected && this.list.querySelector(`[data-key="${CSS.escape(this.selected)}"]`);
+    if (row) {
+      row.setAttribute("aria-selected", "true");
+      row.classList.add("is-current");
+      this.list.setAttribute("aria-activedescendant", row.id);
+      row.scrollIntoView({ block: "nearest" });
+    } else this.list.removeAttribute("aria-activedescendant");
   }
 
   range(s) {
@@ -141,9 +168,7 @@ class Suggestions {
     }
     for (const [s, r] of this.painted) if (!want.has(s)) { this.hl.delete(r); this.painted.delete(s); }
     for (const s of want) if (!this.painted.has(s)) { const r = this.range(s); this.hl.add(r); this.painted.set(s, r); }
-    this.selHl.clear();
-    const sel = this.selected && this.byKey.get(this.selected);
-    if (sel) for (const s of parts(sel)) this.selHl.add(this.range(s));
+    this.paintSelection();
   }
 
   quote(s, max = 50) {
@@ -174,10 +199,10 @@ class Suggestions {
       bar.appendChild(b);
     }
     const frag = document.createDocumentFragment();
-    open.slice(0, MAX_ROWS).forEach((i) => {
+    open.slice(0, MAX_ROWS).forEach((i, index) => {
       const li = el("li", `wb-row wb-sugg-row${i.key === this.selected ? " is-current" : ""}`);
       li.setAttribute("role", "option");
-      li.id = `wb-sugg-${open.indexOf(i)}`;
+      li.id = `wb-sugg-${index}`;
       li.dataset.key = i.key;
       li.setAttribute("aria-selected", String(i.key === this.selected));
       const label = i.kind === "span" ? i.label : "ATTRIBUTION";
@@ -196,9 +221,7 @@ class Suggestions {
     });
     if (open.length > MAX_ROWS) frag.appendChild(el("li", "wb-empty", `${open.length - MAX_ROWS} more: accept or reject these first, or press . to step through them all.`));
     this.list.replaceChildren(frag);
-    const row = this.selected && this.list.querySelector(`[data-key="${CSS.escape(this.selected)}"]`);
-    if (row) { this.list.setAttribute("aria-activedescendant", row.id); row.scrollIntoView({ block: "nearest" }); }
-    else this.list.removeAttribute("aria-activedescendant");
+    this.markSelected();
   }
 
   /** Select suggestion `key` (or none): highlight it, reveal it, announce it. */
