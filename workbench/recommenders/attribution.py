@@ -32,6 +32,7 @@ CUES_BEFORE_SOURCE = (
     "according to", "citing", "quoting", "quoted by",
     "по словам", "по данным", "по информации", "по мнению", "по сведениям", "со ссылкой на", "ссылаясь на",
 )
+_BEFORE_SOURCE_FIRST = {c.split()[0] for c in CUES_BEFORE_SOURCE}
 #: Verbs of saying and reporting, English and Russian (longest first when matched).
 CUE_VERBS = (
     "said", "says", "say", "told", "tells", "tell", "reported", "reports", "warned", "warns", "added", "adds",
@@ -149,7 +150,7 @@ def _one(
 ) -> AttributionSuggestion | None:
     """Return the triple around one cue, or None when no content can be found."""
     c_start, c_end = cue.span()
-    before_source = cue.group(1).lower().split()[0] in {c.split()[0] for c in CUES_BEFORE_SOURCE}
+    before_source = cue.group(1).lower().split()[0] in _BEFORE_SOURCE_FIRST
     # The clause edge before the cue: the phrase between it and the cue is the source ("the mayor said").
     edge = c_start
     while edge > s_start and text[edge - 1] not in _EDGE:
