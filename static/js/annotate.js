@@ -10,6 +10,7 @@ import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } fro
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
 import { RowWindow } from "./rowwindow.js";
+import { Picker } from "./picker.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
@@ -183,8 +184,10 @@ class AnnotatePage {
       b.title = `${l.description || l.name} (${l.kind}) — key ${keys.join(" or ")}`;
       b.append(sw, name, key);
       b.setAttribute("aria-pressed", "false");
+      b.tabIndex = i === 0 ? 0 : -1; // one Tab stop; arrows move along (the toolbar pattern)
       pal.appendChild(b);
     });
+    pal.addEventListener("keydown", (e) => this.onPaletteKey(e));
     const g = $("#wb-guidelines", this.root);
     // Server-rendered markdown (markdown-it, html=False): the one field inserted as HTML.
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
@@ -196,6 +199,19 @@ class AnnotatePage {
       if (url) { a.href = url; a.hidden = false; }
     }
     this.renderLayerStatus();
+  }
+
+  /** ←/→ (and Home/End) move the focus along the palette, a single Tab stop. */
+  onPaletteKey(e) {
+    const btns = Array.from(e.currentTarget.querySelectorAll("button[data-label]"));
+    const i = btns.indexOf(e.target);
+    if (i < 0 || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey) return;
+    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: btns.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const j = (to + btns.length) % btns.length;
+    btns.forEach((b, k) => { b.tabIndex = k === j ? 0 : -1; });
+    btns[j].focus();
   }
 
   renderLayerStatus() {
@@ -294,6 +310,17 @@ class AnnotatePage {
     a.textContent = msg;
   }
 
+  /** Announce and also show the message on the page for a few seconds (undo and redo). */
+  notify(msg) {
+    this.announce(msg);
+    const n = $("#wb-note", this.root);
+    if (!n) return;
+    n.textContent = msg;
+    n.hidden = false;
+    clearTimeout(this.noteTimer);
+    this.noteTimer = setTimeout(() => { n.hidden = true; }, 6000);
+  }
+
   // ------------------------------------------------------------ commands
   /** Apply ops as one undoable command, repaint, queue for saving. */
   run(name, ops, { record = true } = {}) {
@@ -320,24 +347,24 @@ class AnnotatePage {
 
   undo() {
     const cmd = this.history.undoStack.pop();
-    if (!cmd) { this.announce("Nothing to undo"); return; }
+    if (!cmd) { this.notify("Nothing to undo"); return; }
     this.cancelMode();
     this.model.applyOps(cmd.inverse);
     this.history.redoStack.push(cmd);
     this.saver.add(cmd.inverse);
     this.afterChange(cmd.inverse);
-    this.announce(`Undid ${cmd.name}`);
+    this.notify(`Undone: ${cmd.name}`);
   }
 
   redo() {
     const cmd = this.history.redoStack.pop();
-    if (!cmd) { this.announce("Nothing to redo"); return; }
+    if (!cmd) { this.notify("Nothing to redo"); return; }
     this.cancelMode();
     cmd.inverse = this.model.applyOps(cmd.ops);
     this.history.undoStack.push(cmd);
     this.saver.add(cmd.ops);
     this.afterChange(cmd.ops);
-    this.announce(`Redid ${cmd.name}`);
+    this.notify(`Redone: ${cmd.name}`);
   }
 
   labelByKey(key) {
@@ -365,9 +392,9 @@ class AnnotatePage {
   }
 
   /** Make a span from the text selection; returns its id or null. */
-  createFromSelection(labelName) {
-    const sel = this.currentSelection();
+  createFromSelection(labelName, sel = this.currentSelection()) {
     if (!sel) return null;
+    this.caret = sel.end;
     const dup = Array.from(this.model.spans.values()).find(s => s.start === sel.start && s.end === sel.end && s.label === labelName);
     window.getSelection().removeAllRanges();
     if (dup) { this.selectSpan(dup.id); this.announce(`${labelName} already marked here`); return dup.id; }
@@ -419,6 +446,7 @@ class AnnotatePage {
     this.markRow();
     if (id) {
       const s = this.model.spans.get(id);
+      this.caret = s.end; // a keyboard selection made next starts after it
       this.announce(`${s.label}: ${this.quote(s)}, characters ${s.start}–${s.end}`);
       this.docEl.title = describe(s, this.quote(s));
     }
@@ -472,7 +500,7 @@ class AnnotatePage {
     if (!list.length) return null;
     const cur = this.mode && this.mode.cursor ? this.model.spans.get(this.mode.cursor) : (this.selectedId ? this.model.spans.get(this.selectedId) : null);
     if (!cur) {
-      const first = this.firstVisibleCp();
+      const first = typeof this.caret === "number" ? this.caret : this.firstVisibleCp();
       const i = list.findIndex(s => s.start >= first);
       return dir > 0 ? list[i >= 0 ? i : 0] : list[i > 0 ? i - 1 : list.length - 1];
     }
@@ -498,16 +526,85 @@ class AnnotatePage {
     if (!id) { this.announce("Select a span first, then press A"); return; }
     const s = this.model.spans.get(id);
     const kind = this.model.labels.get(s.label)?.kind;
-    const f = { kind: "attr", content: [], source: null, cue: null, noSource: false, active: "content", adding: false, ops: [], inverse: [], cursor: id, attrs: {} };
+    const f = { kind: "attr", content: [], source: null, cue: null, noSource: false, active: "content", adding: false, ops: [], inverse: [], cursor: id, attrs: {}, parent: null, editing: null };
     for (const a of this.data.schema.attribution_attributes || []) if (a.default) f.attrs[a.name] = a.default;
     if (kind === "cue") { f.cue = id; f.active = "content"; }
     else if (kind === "entity") { f.source = id; f.active = "content"; }
+    else if (kind === "source") { f.source = id; f.active = "content"; }
     else { f.content.push(id); f.active = "source"; }
     this.mode = f;
     this.tab = "attributions";
     this.renderPanel();
     this.updateLinks();
+    this.focusActiveSlot();
     this.announce(`Attribution started; ${f.active} slot active`);
+  }
+
+  /**
+   * Edit attribution `aid` in place: the same form as a new one, filled in.
+   * Saving sends one attribution.update with the fields that changed.
+   */
+  editAttribution(aid) {
+    const a = this.model.attributions.get(aid);
+    if (!a) return;
+    if (this.mode) this.cancelMode();
+    this.detailsOpen = false;
+    this.mode = {
+      kind: "attr", editing: aid, content: [...a.content], source: a.source, cue: a.cue, noSource: !a.source, parent: a.parent,
+      attrs: { ...(a.attrs || {}) }, active: "source", adding: false, ops: [], inverse: [], cursor: a.source || a.cue || a.content[0],
+    };
+    this.tab = "attributions";
+    this.renderPanel();
+    this.updateLinks();
+    this.announce(`Editing the attribution of ${this.quote(this.model.spans.get(a.content[0]) || { start: 0, end: 0 }, 40)}; source slot active`);
+    this.focusActiveSlot();
+  }
+
+  /** The form takes the focus on its active slot: Tab then moves between its fields, ] and [ pick spans. */
+  focusActiveSlot() {
+    const b = $(".wb-form .wb-slot.is-active", this.root) || $(".wb-form .wb-slot", this.root);
+    if (!b) return;
+    this.rendering = true;
+    try { b.focus({ preventScroll: true }); } finally { this.rendering = false; }
+  }
+
+  /** Shift+A: edit the attribution the selected span takes part in (a chooser when it is in several). */
+  editAttributionOf(spanId) {
+    if (!spanId) { this.announce("Select a span first, then press Shift+A"); return; }
+    const list = this.model.attributionsOf(spanId);
+    if (!list.length) { this.announce("This span is in no attribution"); return; }
+    if (list.length === 1) { this.editAttribution(list[0].id); return; }
+    this.picker().open({
+      title: "Edit which attribution?", returnFocus: this.docEl, filter: false,
+      items: list.map(a => ({ text: this.attributionText(a), id: a.id })),
+      onPick: (it) => this.editAttribution(it.id),
+    });
+  }
+
+  /** A one-line name for an attribution: source, cue and the start of its content. */
+  attributionText(a) {
+    const q = (id, n) => { const s = this.model.spans.get(id); return s ? this.quote(s, n) : "?"; };
+    const who = a.source ? q(a.source, 30) : "no source";
+    const cue = a.cue ? ` · ${q(a.cue, 20)}` : "";
+    return `${who}${cue}: “${a.content.length ? q(a.content[0], 40) : ""}”`;
+  }
+
+  /** Set the form's parent (the attribution that relays this one); a loop is refused with the reason. */
+  setFormParent(parentId) {
+    const f = this.mode;
+    const loop = f.editing ? this.model.chainLoop(f.editing, parentId || null) : null;
+    if (loop) {
+      const names = loop.map(id => this.attributionText(this.model.attributions.get(id) || { content: [] }));
+      this.flashForm(`Not saved: that would make a loop (${names.join(" → ")}). An attribution cannot be relayed, directly or through others, by one it relays.`);
+      this.announce("Refused: the chain would loop");
+      this.renderPanel();
+      return false;
+    }
+    f.parent = parentId || null;
+    f.error = "";
+    this.renderPanel();
+    this.announce(parentId ? `Relayed by ${this.attributionText(this.model.attributions.get(parentId))}` : "Not relayed");
+    return true;
   }
 
   assignSlot(id) {
@@ -515,8 +612,10 @@ class AnnotatePage {
     if (f.active === "content") {
       if (f.content.includes(id)) return;
       if (f.adding || !f.content.length) f.content.push(id);
-      else f.content[f.content.length - 1] = id;
+      else f.content[Math.min(f.piece ?? f.content.length - 1, f.content.length - 1)] = id;
       f.adding = false;
+      f.content = this.model.inReadingOrder(f.content);
+      f.piece = f.content.indexOf(id);
     } else if (f.active === "source") { f.source = id; f.noSource = false; }
     else f.cue = id;
     for (const k of ["source", "cue"]) if (k !== f.active && f[k] === id) f[k] = null;
@@ -529,7 +628,7 @@ class AnnotatePage {
   }
 
   slotFilter(slot) {
-    const kinds = { source: ["entity"], cue: ["cue"], content: ["claim"] }[slot];
+    const kinds = { source: ["entity", "source"], cue: ["cue"], content: ["claim"] }[slot];
     const has = this.model.sorted().some(s => kinds.includes(this.model.labels.get(s.label)?.kind));
     return has ? (s) => kinds.includes(this.model.labels.get(s.label)?.kind) : null;
   }
@@ -538,16 +637,39 @@ class AnnotatePage {
     const f = this.mode;
     if (!f.content.length) { this.announce("An attribution needs at least one content span"); this.flashForm("Needs at least one content span."); return; }
     if (!f.source && !f.cue) { this.announce("An attribution needs a source or a cue"); this.flashForm("Needs a source or a cue (press N only when no source is named, then pick a cue)."); return; }
-    const id = newId();
-    const op = { op: "attribution.create", id, source: f.source, cue: f.cue, content: [...f.content], attrs: { ...f.attrs } };
-    const inv = this.model.applyOps([op]);
-    this.saver.add([op]);
-    this.history.push({ name: "Created attribution", ops: [...f.ops, op], inverse: [...inv, ...f.inverse] });
+    const content = this.model.inReadingOrder(f.content);
+    let op;
+    if (f.editing) {
+      const a = this.model.attributions.get(f.editing);
+      if (!a) { this.flashForm("This attribution was deleted meanwhile."); return; }
+      if (f.parent && this.model.chainLoop(f.editing, f.parent)) { this.setFormParent(f.parent); return; }
+      op = { op: "attribution.update", id: f.editing };
+      const want = { source: f.source, cue: f.cue, content, parent: f.parent, attrs: { ...f.attrs } };
+      for (const k of Object.keys(want)) if (JSON.stringify(want[k]) !== JSON.stringify(k === "attrs" ? a.attrs || {} : a[k])) op[k] = want[k];
+      if (Object.keys(op).length === 2 && !f.ops.length) { this.closeForm(); this.announce("Nothing changed"); return; }
+    } else {
+      op = { op: "attribution.create", id: newId(), source: f.source, cue: f.cue, content, attrs: { ...f.attrs }, parent: f.parent || null };
+    }
+    const name = f.editing ? "Edited attribution" : "Created attribution";
+    const ops = Object.keys(op).length > 2 || !f.editing ? [op] : [];
+    const inv = this.model.applyOps(ops);
+    this.saver.add(ops);
+    this.history.push({ name, ops: [...f.ops, ...ops], inverse: [...inv, ...f.inverse] });
     this.mode = null;
-    this.afterChange([op]);
-    this.selectSpan(f.content[0], { reveal: false });
+    this.afterChange(ops);
+    this.selectSpan(content[0], { reveal: false });
+    this.closeForm();
+    this.announce(name);
+  }
+
+  /** After the form closes: re-render, and bring the focus back to the text if it was in the form. */
+  closeForm() {
+    const a = document.activeElement;
+    const inForm = a && a.closest && a.closest("#wb-panel") && !a.closest("#wb-tabs");
+    this.mode = null;
     this.renderPanel();
-    this.announce("Created attribution");
+    this.updateLinks();
+    if (inForm || !a || a === document.body) this.docEl.focus({ preventScroll: true });
   }
 
   cancelMode() {
@@ -560,9 +682,8 @@ class AnnotatePage {
       this.saver.add(m.inverse);
       this.afterChange(m.inverse);
     }
-    this.updateLinks();
-    this.renderPanel();
-    this.announce(m.kind === "attr" ? "Attribution discarded" : "Relation cancelled");
+    this.closeForm();
+    this.announce(m.kind === "attr" ? (m.editing ? "Changes to the attribution discarded" : "Attribution discarded") : "Relation cancelled");
   }
 
   flashForm(msg) {
@@ -579,7 +700,7 @@ class AnnotatePage {
     this.tab = "relations";
     this.renderPanel();
     this.updateLinks();
-    this.announce("Relation: pick the target span (Tab, or click), then Enter");
+    this.announce("Relation: pick the target span (J or K, or click), then Enter");
   }
 
   setRelTarget(id) {
@@ -670,6 +791,7 @@ class AnnotatePage {
     });
     $("#wb-list", this.root).addEventListener("click", (e) => this.onPanelClick(e));
     $("#wb-list", this.root).addEventListener("change", (e) => this.onPanelChange(e));
+    $("#wb-list", this.root).addEventListener("focusin", (e) => this.onSlotFocus(e));
     $("#wb-submit", this.root).addEventListener("click", () => this.submit());
     $("#wb-skip", this.root)?.addEventListener("click", () => this.openSkip());
     $("#wb-skip-form", this.root).addEventListener("submit", (e) => {
@@ -719,6 +841,7 @@ class AnnotatePage {
     const u = u16FromPoint(this.docEl, e.clientX, e.clientY);
     if (u < 0) { if (!this.mode) this.selectSpan(null); return; }
     const cp = u16ToCp(u, this.astral);
+    this.caret = cp;
     const under = this.model.spansAt(cp);
     if (!under.length) {
       if (!this.mode && this.suggestions && this.suggestions.pickAt(cp)) return;
@@ -764,6 +887,8 @@ class AnnotatePage {
     }
     if (ctrl && key.toLowerCase() === "s") { e.preventDefault(); this.saver.retryNow(); return; }
     if (ctrl && key === "Enter") { e.preventDefault(); this.submit(); return; }
+    if (key === "F6") { e.preventDefault(); this.cycleRegion(e.shiftKey ? -1 : 1); return; }
+    if (inField && this.onFormFieldKey(e)) return;
     if (inField) {
       if (key === "Escape") { e.preventDefault(); t.blur(); if (!$("#wb-skip-form", this.root).hidden) $("#wb-skip-form", this.root).hidden = true; this.docEl.focus(); }
       return;
@@ -773,12 +898,19 @@ class AnnotatePage {
     if (e.shiftKey && (key === "ArrowRight" || key === "ArrowLeft") && !this.mode && (this.docEl.contains(t) || t === document.body)) {
       if (this.extend(e)) return;
     }
+    if (!e.shiftKey && !ctrl && !e.altKey && (key === "ArrowRight" || key === "ArrowLeft") && this.docEl.contains(t)) {
+      e.preventDefault();
+      this.selectWord(key === "ArrowRight");
+      return;
+    }
     if (ctrl || e.altKey && key.length === 1) return;
     // Single keys act only in the text or the panel.
     const inScope = this.root.contains(t) || t === document.body;
     if (!inScope) return;
+    if (t.dataset && t.dataset.slot && key === "Enter" && this.mode && this.mode.kind === "attr") { e.preventDefault(); this.commitAttribution(); return; }
     if (t.tagName === "BUTTON" && (key === "Enter" || key === " ")) return; // let buttons work
     if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
+    if (this.onChooserKey(e)) return;
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
     if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;
     if (!this.mode && this.suggestions && this.suggestions.onKey(e)) return;
@@ -796,12 +928,7 @@ class AnnotatePage {
       if (sp) this.selectSpan(sp.id);
       return;
     }
-    if (key === "Tab" && (this.docEl.contains(t) || t === document.body)) {
-      e.preventDefault();
-      const s = this.stepSpan(e.shiftKey ? -1 : 1);
-      if (s) this.selectSpan(s.id);
-      return;
-    }
+    if (this.onTextKey(e)) return;
     if ((key === "Backspace" || key === "Delete") && this.selectedId) { e.preventDefault(); this.deleteSpan(this.selectedId); return; }
     if (key === "Enter" && this.selectedId) { e.preventDefault(); this.openDetails(); return; }
     if (key === "Enter" && this.armed) { e.preventDefault(); this.createFromSelection(this.armed); return; }
@@ -823,7 +950,8 @@ class AnnotatePage {
     const snap = $("#wb-snap", this.root).checked;
     if (sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode)) {
       e.preventDefault();
-      sel.modify("extend", fwd ? "forward" : "backward", snap && !e.altKey ? "word" : "character");
+      if (snap && !e.altKey) this.extendByToken(sel, fwd);
+      else sel.modify("extend", fwd ? "forward" : "backward", "character");
       return true;
     }
     if (this.selectedId && !this.mode) {
@@ -843,17 +971,196 @@ class AnnotatePage {
       return true;
     }
     if (this.docEl.contains(e.target)) {
-      // Start a keyboard selection at the first visible token.
+      // Start a keyboard selection at the caret: the word under it, or the next (previous) one.
       e.preventDefault();
-      const cp = this.firstVisibleCp();
-      const tk = this.data.document.tokens.find(x => x[0] >= cp);
-      if (tk) {
-        const r = rangeForCp(this.docEl, tk[0], tk[1]);
-        sel.removeAllRanges();
-        sel.addRange(r);
-      }
+      this.selectWord(fwd);
       return true;
     }
+    return false;
+  }
+
+  /**
+   * Shift+←/→ with snapping on: move the selection's moving end (its focus)
+   * by one of the server's tokens, the words the spans snap to.
+   */
+  extendByToken(sel, fwd) {
+    const cur = this.currentSelection();
+    if (!cur) return;
+    const toks = this.data.document.tokens;
+    const r = sel.getRangeAt(0);
+    const backward = sel.anchorNode !== r.startContainer || sel.anchorOffset !== r.startOffset;
+    let { start, end } = cur;
+    if (!backward) {
+      const tk = fwd ? toks.find(x => x[1] > end) : [...toks].reverse().find(x => x[1] < end && x[1] > start);
+      if (tk) end = tk[1];
+    } else {
+      const tk = fwd ? toks.find(x => x[0] > start && x[0] < end) : [...toks].reverse().find(x => x[0] < start);
+      if (tk) start = tk[0];
+    }
+    const nr = rangeForCp(this.docEl, start, end);
+    if (backward) sel.setBaseAndExtent(nr.endContainer, nr.endOffset, nr.startContainer, nr.startOffset);
+    else sel.setBaseAndExtent(nr.startContainer, nr.startOffset, nr.endContainer, nr.endOffset);
+    this.caret = backward ? start : end;
+    this.announce(`Selected ${sliceCp(this.text, start, end, this.astral)}`);
+  }
+
+  /**
+   * ← / → in the text: select the previous / next word from the caret (the
+   * text selection's edge, the selected span's end, or where the person
+   * clicked), so a keyboard selection starts where the person is reading.
+   * With a span selected, ← selects its last word and → the word after it.
+   */
+  selectWord(fwd) {
+    const toks = this.data.document.tokens;
+    if (!toks.length) return;
+    const sel = window.getSelection();
+    const cur = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode) ? this.currentSelection() : null;
+    let tk;
+    if (cur) tk = fwd ? toks.find(x => x[0] >= cur.end) : [...toks].reverse().find(x => x[1] <= cur.start);
+    else {
+      // The caret: after the selected span (selecting one puts it at its end), or where the person clicked.
+      const cp = typeof this.caret === "number" ? this.caret : this.firstVisibleCp();
+      tk = fwd ? toks.find(x => x[1] > cp) : [...toks].reverse().find(x => x[0] < cp);
+    }
+    if (!tk) { this.announce(fwd ? "End of the text" : "Start of the text"); return; }
+    if (this.selectedId && !this.mode) this.selectSpan(null);
+    const r = rangeForCp(this.docEl, tk[0], tk[1]);
+    sel.removeAllRanges();
+    sel.addRange(r);
+    this.caret = fwd ? tk[1] : tk[0];
+    const node = r.startContainer.nodeType === 1 ? r.startContainer : r.startContainer.parentElement;
+    if (node && node.scrollIntoView) node.scrollIntoView({ block: "nearest" });
+    this.announce(`Selected ${sliceCp(this.text, tk[0], tk[1], this.astral)}`);
+  }
+
+  // ------------------------------------------------------------ keyboard: regions, stepping, choosers
+  /** J / K: next / previous span (unless a label of the project takes that letter). Returns 1, -1 or 0. */
+  stepKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return 0;
+    const k = e.key.toLowerCase();
+    if ((k === "j" || k === "k") && !this.labelByKey(k)) return k === "j" ? 1 : -1;
+    return 0;
+  }
+
+  /** Keys of the text and the span list when no form is open: J/K step through spans, Shift+A edits an attribution. */
+  onTextKey(e) {
+    const t = e.target;
+    const inText = this.docEl.contains(t) || t === document.body || (t.closest && t.closest("#wb-list"));
+    if (!inText) return false;
+    const sel = window.getSelection();
+    const hasSel = sel && sel.rangeCount && !sel.isCollapsed && this.docEl.contains(sel.anchorNode);
+    const step = hasSel ? 0 : this.stepKey(e);
+    if (step) {
+      e.preventDefault();
+      const s = this.stepSpan(step);
+      if (s) this.selectSpan(s.id);
+      else this.announce("No spans yet");
+      return true;
+    }
+    if (e.key === "A" && e.shiftKey && !hasSel && !this.labelByKey("a")) {
+      e.preventDefault();
+      this.editAttributionOf(this.selectedId);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Keys that open a chooser, in any mode: "/" picks a label by name (every
+   * label, the eleventh and later included), Space picks one of the spans
+   * stacked at the caret.
+   */
+  onChooserKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return false;
+    const t = e.target;
+    const inText = this.docEl.contains(t) || t === document.body;
+    if (e.key === "/" && (inText || (t.closest && t.closest("#wb-palette, #wb-list")))) { e.preventDefault(); this.openLabelPicker(); return true; }
+    if (e.key === " " && inText) { e.preventDefault(); this.openStackChooser(); return true; }
+    return false;
+  }
+
+  picker() {
+    if (!this._picker) this._picker = new Picker(this.root);
+    return this._picker;
+  }
+
+  /** "/": a filterable list of every label; Enter marks the selection, relabels the selected span, or arms the label. */
+  openLabelPicker() {
+    const range = this.currentSelection();
+    const items = this.labelsByIndex.map((l, i) => {
+      const keys = [l.hotkey, i < 10 ? String((i + 1) % 10) : null].filter(Boolean);
+      return { text: l.name, hint: `${l.kind}${keys.length ? " · key " + keys.join(" or ") : ""}`, cls: `wb-c${i}`, label: l.name };
+    });
+    const what = range ? "Label for the selected text" : (this.selectedId && !this.mode ? "New label for the selected span" : "Arm a label");
+    this.picker().open({
+      title: what, items, returnFocus: this.docEl,
+      onPick: (it) => {
+        if (range) this.createFromSelection(it.label, range);
+        else if (this.selectedId && !this.mode) this.relabel(this.selectedId, it.label);
+        else this.pickLabel(it.label, { fromPalette: true });
+      },
+    });
+  }
+
+  /** The caret in code points: where the person last clicked or moved in the text (the selected span's start). */
+  caretCp() {
+    if (this.selectedId && this.model.spans.has(this.selectedId)) return this.model.spans.get(this.selectedId).start;
+    if (typeof this.caret === "number") return this.caret;
+    return this.firstVisibleCp();
+  }
+
+  /** Space: choose among the spans stacked at the caret (innermost first). */
+  openStackChooser() {
+    const cp = this.caretCp();
+    const under = this.model.spansAt(cp);
+    if (!under.length) { this.announce("No span at the caret"); return; }
+    if (under.length === 1) { this.chooseSpan(under[0].id); return; }
+    const items = under.map(sp => ({ text: `${sp.label}: ${this.quote(sp, 60)}`, hint: `characters ${sp.start}–${sp.end}`, id: sp.id, cls: `wb-c${this.model.labels.get(sp.label)?.index ?? 0}` }));
+    this.picker().open({ title: `${under.length} spans here`, items, returnFocus: this.docEl, filter: false, onPick: (it) => this.chooseSpan(it.id) });
+  }
+
+  /** A span picked in a chooser: fills the open form's slot or target, or becomes the selection. */
+  chooseSpan(id) {
+    if (this.mode && this.mode.kind === "attr") this.assignSlot(id);
+    else if (this.mode && this.mode.kind === "rel") { if (id !== this.mode.head) this.setRelTarget(id); }
+    else this.selectSpan(id);
+  }
+
+  /** The page's regions in F6 order, each with the element that takes the focus (hidden ones left out). */
+  regions() {
+    const visible = (n) => n && !n.hidden && n.getClientRects().length > 0;
+    const firstFocusable = (root) => root && Array.from(root.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex='-1'])")).find(visible);
+    const panel = $("#wb-panel", this.root);
+    const form = $(".wb-form", this.root);
+    const list = [
+      { name: "toolbar", root: $(".wb-toolbar", this.root), focus: firstFocusable($(".wb-toolbar", this.root)) },
+      { name: "labels", root: $("#wb-palette", this.root), focus: $("#wb-palette button[tabindex='0']", this.root) || firstFocusable($("#wb-palette", this.root)) },
+      { name: "text", root: this.docEl, focus: this.docEl },
+      { name: "panel", root: panel, focus: $("#wb-tabs [aria-selected=true]", this.root) || firstFocusable(panel) },
+    ];
+    if (form) list.push({ name: "form", root: form, focus: firstFocusable(form) });
+    return list.filter(r => r.focus && visible(r.focus));
+  }
+
+  /** F6 / Shift+F6: move the focus to the next / previous region of the page. */
+  cycleRegion(dir) {
+    const list = this.regions();
+    if (!list.length) return;
+    const a = document.activeElement;
+    // The innermost region holding the focus (the form sits inside the panel).
+    let i = -1;
+    list.forEach((r, k) => { if (r.root && r.root.contains(a) && (i < 0 || list[i].root.contains(r.root))) i = k; });
+    const next = list[i < 0 ? (dir > 0 ? 0 : list.length - 1) : (i + dir + list.length) % list.length];
+    next.focus.focus();
+    this.announce(`${next.name[0].toUpperCase()}${next.name.slice(1)}`);
+  }
+
+  /** Keys in a field of the attribution form: Enter saves, Esc discards. */
+  onFormFieldKey(e) {
+    const t = e.target;
+    if (!this.mode || this.mode.kind !== "attr" || !t.closest || !t.closest(".wb-form")) return false;
+    if (e.key === "Enter" && t.tagName === "SELECT") { e.preventDefault(); this.commitAttribution(); return true; }
+    if (e.key === "Escape") { e.preventDefault(); this.cancelMode(); this.docEl.focus({ preventScroll: true }); return true; }
     return false;
   }
 
@@ -861,14 +1168,6 @@ class AnnotatePage {
     const f = this.mode, key = e.key;
     if (key === "Escape") { e.preventDefault(); this.cancelMode(); return true; }
     if (key === "Enter") { e.preventDefault(); this.commitAttribution(); return true; }
-    if (key === "Tab") {
-      e.preventDefault();
-      const order = ["content", "source", "cue"];
-      f.active = order[(order.indexOf(f.active) + (e.shiftKey ? 2 : 1)) % 3];
-      this.renderPanel();
-      this.announce(`${f.active} slot active`);
-      return true;
-    }
     if (key === "]" || key === "[") {
       e.preventDefault();
       const s = this.stepSpan(key === "]" ? 1 : -1, this.slotFilter(f.active));
@@ -877,7 +1176,7 @@ class AnnotatePage {
     }
     if (key === "+" || key === "=") {
       e.preventDefault();
-      f.active = "content"; f.adding = true;
+      f.active = "content"; f.adding = true; f.piece = null;
       this.renderPanel();
       this.announce("Pick another content piece");
       return true;
@@ -895,7 +1194,8 @@ class AnnotatePage {
     }
     if ((key === "Backspace" || key === "Delete")) {
       e.preventDefault();
-      if (f.active === "content") f.content.pop(); else f[f.active] = null;
+      if (f.active === "content") { if (f.adding) f.adding = false; else f.content.splice(Math.min(f.piece ?? Infinity, f.content.length - 1), 1); f.piece = null; }
+      else f[f.active] = null;
       this.updateLinks(); this.renderPanel();
       return true;
     }
@@ -911,10 +1211,11 @@ class AnnotatePage {
     const m = this.mode, key = e.key;
     if (key === "Escape") { e.preventDefault(); this.cancelMode(); return true; }
     if (m.stage === "target") {
-      if (key === "Tab") {
+      const step = this.stepKey(e);
+      if (step) {
         e.preventDefault();
-        let s = this.stepSpan(e.shiftKey ? -1 : 1);
-        if (s && s.id === m.head) { m.cursor = s.id; s = this.stepSpan(e.shiftKey ? -1 : 1); }
+        let s = this.stepSpan(step);
+        if (s && s.id === m.head) { m.cursor = s.id; s = this.stepSpan(step); }
         if (s) this.setRelTarget(s.id);
         return true;
       }
@@ -939,7 +1240,13 @@ class AnnotatePage {
 
   onPanelClick(e) {
     const slot = e.target.closest("[data-slot]");
-    if (slot && this.mode && this.mode.kind === "attr") { this.mode.active = slot.dataset.slot; if (slot.dataset.add) this.mode.adding = true; this.renderPanel(); return; }
+    if (slot && this.mode && this.mode.kind === "attr") {
+      this.mode.active = slot.dataset.slot;
+      this.mode.adding = !!slot.dataset.add;
+      if (slot.dataset.index !== undefined) this.mode.piece = Number(slot.dataset.index);
+      this.renderPanel();
+      return;
+    }
     const act = e.target.closest("[data-action]");
     if (act) {
       const a = act.dataset.action;
@@ -947,7 +1254,9 @@ class AnnotatePage {
       else if (a === "cancel") this.cancelMode();
       else if (a === "delete-span") this.deleteSpan(act.dataset.id);
       else if (a === "delete-rel") this.run("Deleted relation", [{ op: "relation.delete", id: act.dataset.id }]);
-      else if (a === "delete-attr") this.run("Deleted attribution", [{ op: "attribution.delete", id: act.dataset.id }]);
+      else if (a === "delete-attr") this.run("Deleted attribution", this.model.deleteAttributionOps(act.dataset.id));
+      else if (a === "edit-attr") this.editAttribution(act.dataset.id);
+      else if (a === "edit-span-attr") this.editAttributionOf(act.dataset.id);
       else if (a === "rel-type") this.createRelation(act.dataset.type);
       else if (a === "rel-confirm") this.confirmRelTarget();
       else if (a === "start-attr") { this.detailsOpen = false; this.startAttribution(); }
@@ -960,6 +1269,20 @@ class AnnotatePage {
     if (row) this.selectSpan(row.dataset.span);
   }
 
+  /** Focusing a slot of the attribution form (Tab, Shift+Tab) makes it the active slot. */
+  onSlotFocus(e) {
+    const b = e.target.closest && e.target.closest("[data-slot]");
+    const f = this.mode;
+    if (!b || !f || f.kind !== "attr" || this.rendering) return;
+    const piece = b.dataset.index !== undefined ? Number(b.dataset.index) : f.piece;
+    if (f.active === b.dataset.slot && !b.dataset.add === !f.adding && piece === f.piece) return;
+    f.active = b.dataset.slot;
+    f.adding = !!b.dataset.add;
+    f.piece = piece;
+    this.renderPanel();
+    this.announce(`${f.active} slot active`);
+  }
+
   onPanelChange(e) {
     const t = e.target;
     if (t.dataset.attr && t.dataset.owner === "span") {
@@ -968,6 +1291,8 @@ class AnnotatePage {
       const attrs = { ...s.attrs, [t.dataset.attr]: t.value };
       if (!t.value) delete attrs[t.dataset.attr];
       this.run(`Set ${t.dataset.attr}`, [{ op: "span.update", id: s.id, attrs }]);
+    } else if (t.dataset.field === "parent" && this.mode && this.mode.kind === "attr") {
+      this.setFormParent(t.value);
     } else if (t.dataset.attr && t.dataset.owner === "form" && this.mode) {
       if (t.value) this.mode.attrs[t.dataset.attr] = t.value; else delete this.mode.attrs[t.dataset.attr];
     } else if (t.dataset.attr && t.dataset.owner === "attribution") {
@@ -1012,10 +1337,30 @@ class AnnotatePage {
     if (this.tab === "spans") frag.appendChild(this.spanRows());
     else if (this.tab === "relations") frag.appendChild(this.relationRows());
     else if (this.tab === "attributions") frag.appendChild(this.attributionRows());
-    const hadFocus = document.activeElement && document.activeElement.getAttribute && document.activeElement.getAttribute("role") === "listbox" && list.contains(document.activeElement);
-    list.replaceChildren(frag);
-    if (hadFocus) { const lb = list.querySelector("[role=listbox]"); if (lb) lb.focus({ preventScroll: true }); }
+    const act = document.activeElement;
+    const hadFocus = act && act.getAttribute && act.getAttribute("role") === "listbox" && list.contains(act);
+    const fk = act && list.contains(act) ? this.focusKey(act) : null;
+    this.rendering = true;
+    try {
+      list.replaceChildren(frag);
+      if (hadFocus) { const lb = list.querySelector("[role=listbox]"); if (lb) lb.focus({ preventScroll: true }); }
+      else if (fk) this.refocus(list, fk);
+    } finally { this.rendering = false; }
     this.markRow();
+  }
+
+  /** A key naming a control of the panel across re-renders (its data-fk, or its action and item). */
+  focusKey(node) {
+    if (node.dataset.fk) return `[data-fk="${node.dataset.fk}"]`;
+    if (node.dataset.action) return `[data-action="${node.dataset.action}"]${node.dataset.id ? `[data-id="${node.dataset.id}"]` : ""}`;
+    return null;
+  }
+
+  /** Give the focus back to the control a re-render replaced (the first slot when a slot went away). */
+  refocus(list, key) {
+    // The focus follows the active slot of the attribution form.
+    const n = (key.startsWith('[data-fk="slot-') && list.querySelector(".wb-slot.is-active")) || list.querySelector(key) || (key.startsWith('[data-fk="slot-') ? list.querySelector(".wb-slot") : null);
+    if (n) n.focus({ preventScroll: true });
   }
 
   chip(label) {
@@ -1095,11 +1440,14 @@ class AnnotatePage {
     const list = Array.from(this.model.attributions.values()).sort((a, b) => byReadingOrder(first(a), first(b)));
     if (!list.length) { ul.appendChild(el("li", "wb-empty", "No attributions. Select a claim and press A.")); return ul; }
     // One line per entry of the row's list: source, cue, each content piece, attributes.
-    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0);
+    const kids = new Map();
+    for (const a of list) if (a.parent) kids.set(a.parent, [...(kids.get(a.parent) || []), a]);
+    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0) + (a.parent ? 1 : 0) + (kids.has(a.id) ? 1 : 0);
     this.rows.mount(ul, list.length, (i) => lines(list[i]), (i) => {
       const a = list[i];
       const li = el("li", "wb-row wb-attr-row");
       li.dataset.span = a.content[0];
+      li.dataset.attribution = a.id;
       const id = this.selectedId;
       if (id && (a.source === id || a.cue === id || a.content.includes(id))) li.classList.add("is-current");
       const dl = el("dl", "wb-attr");
@@ -1108,19 +1456,50 @@ class AnnotatePage {
       a.content.forEach((c, k) => dl.append(el("dt", "", a.content.length > 1 ? `Content ${k + 1}` : "Content"), el("dd", "", this.spanText(c))));
       const attrs = Object.entries(a.attrs || {});
       if (attrs.length) dl.append(el("dt", "", "Attributes"), el("dd", "", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+      // A chain shows as a chain: who relays this one, and what this one relays.
+      const parent = a.parent ? this.model.attributions.get(a.parent) : null;
+      if (parent) dl.append(el("dt", "", "Relayed by"), el("dd", "wb-relayed-by", this.attributionText(parent)));
+      if (kids.has(a.id)) dl.append(el("dt", "", "Relays"), el("dd", "wb-relays", kids.get(a.id).map(k => this.attributionText(k)).join("; ")));
       li.appendChild(dl);
+      const what = this.attributionText(a);
+      const edit = el("button", "link wb-edit", "Edit");
+      edit.type = "button"; edit.dataset.action = "edit-attr"; edit.dataset.id = a.id; edit.setAttribute("aria-label", `Edit attribution ${what}`);
       const del = el("button", "link wb-del", "Delete");
-      del.type = "button"; del.dataset.action = "delete-attr"; del.dataset.id = a.id;
-      li.appendChild(del);
+      del.type = "button"; del.dataset.action = "delete-attr"; del.dataset.id = a.id; del.setAttribute("aria-label", `Delete attribution ${what}`);
+      li.append(edit, del);
       return li;
     });
     return ul;
+  }
+
+  /**
+   * The form's "Relayed by" field: the attribution that relays this one
+   * (a chain), and, when editing, the ones this one relays.
+   */
+  parentField(f) {
+    const wrap = el("div", "wb-chain");
+    const lab = el("label", "wb-field");
+    lab.appendChild(el("span", "", "Relayed by"));
+    const sel = el("select");
+    sel.dataset.field = "parent";
+    sel.dataset.fk = "parent";
+    sel.appendChild(new Option("— not relayed —", ""));
+    const first = (a) => this.model.spans.get(a.content[0]) || { start: 0, end: 0, id: "" };
+    const others = Array.from(this.model.attributions.values()).filter(a => a.id !== f.editing).sort((a, b) => byReadingOrder(first(a), first(b)));
+    for (const a of others) sel.appendChild(new Option(this.attributionText(a), a.id, false, a.id === f.parent));
+    sel.disabled = !others.length;
+    lab.appendChild(sel);
+    wrap.appendChild(lab);
+    const kids = f.editing ? this.model.childrenOf(f.editing) : [];
+    if (kids.length) wrap.appendChild(el("p", "wb-muted", `Relays: ${kids.map(k => this.attributionText(k)).join("; ")}`));
+    return wrap;
   }
 
   attrSelect(attr, value, owner, id) {
     const wrap = el("label", "wb-field");
     wrap.appendChild(el("span", "", attr.name));
     const sel = el("select");
+    sel.dataset.fk = `attr-${owner}-${attr.name}`;
     sel.dataset.attr = attr.name; sel.dataset.owner = owner; if (id) sel.dataset.id = id;
     sel.appendChild(new Option("—", ""));
     for (const v of attr.values) sel.appendChild(new Option(v, v, false, v === value));
@@ -1153,6 +1532,11 @@ class AnnotatePage {
     const rel = el("button", "", "Relation…"); rel.type = "button"; rel.dataset.action = "start-rel"; rel.title = "Start a relation from this span (R)";
     const close = el("button", "", "Close"); close.type = "button"; close.dataset.action = "close-details";
     if (this.data.schema.attributions) bar.append(attr);
+    if (atts.length) {
+      const edit = el("button", "", "Edit attribution…"); edit.type = "button"; edit.dataset.action = "edit-span-attr"; edit.dataset.id = s.id;
+      edit.title = "Edit the attribution this span takes part in (Shift+A)";
+      bar.append(edit);
+    }
     if ((this.data.schema.relation_types || []).length) bar.append(rel);
     bar.append(del, close);
     box.appendChild(bar);
@@ -1162,28 +1546,34 @@ class AnnotatePage {
   attrForm() {
     const f = this.mode;
     const box = el("section", "wb-box wb-form");
-    box.setAttribute("aria-label", "New attribution");
-    box.appendChild(el("h3", "", "New attribution"));
+    const heading = f.editing ? "Edit attribution" : "New attribution";
+    box.setAttribute("aria-label", heading);
+    box.appendChild(el("h3", "", heading));
     const slot = (name, title, value, extra = {}) => {
-      const b = el("button", `wb-slot${f.active === name ? " is-active" : ""}`);
+      const b = el("button", "wb-slot");
       b.type = "button";
       b.dataset.slot = name;
+      b.dataset.fk = `slot-${name}-${extra.add ? "add" : (extra.index || 0)}`;
       if (extra.add) b.dataset.add = "1";
-      b.setAttribute("aria-pressed", String(f.active === name));
+      if (extra.index !== undefined) b.dataset.index = String(extra.index);
+      const on = f.active === name && (name !== "content" || (extra.add ? f.adding : !f.adding && (extra.index ?? 0) === Math.min(f.piece ?? Infinity, f.content.length - 1)));
+      if (on) b.classList.add("is-active");
+      b.setAttribute("aria-pressed", String(on));
       b.append(el("span", "wb-slot-name", title), el("span", "wb-slot-value", value));
       return b;
     };
-    const pieces = f.content.length ? f.content.map((c, i) => slot("content", f.content.length > 1 ? `Content ${i + 1}` : "Content", this.spanText(c))) : [slot("content", "Content", "pick a span")];
+    const pieces = f.content.length ? f.content.map((c, i) => slot("content", f.content.length > 1 ? `Content ${i + 1}` : "Content", this.spanText(c), { index: i })) : [slot("content", "Content", "pick a span")];
     for (const p of pieces) box.appendChild(p);
     if (f.adding) box.appendChild(slot("content", `Content ${f.content.length + 1}`, "pick a span", { add: true }));
     box.appendChild(slot("source", "Source", f.source ? this.spanText(f.source) : (f.noSource ? "none named" : "pick a span")));
     box.appendChild(slot("cue", "Cue", f.cue ? this.spanText(f.cue) : "pick a span"));
+    box.appendChild(this.parentField(f));
     for (const a of this.data.schema.attribution_attributes || []) box.appendChild(this.attrSelect(a, f.attrs[a.name], "form", null));
-    box.appendChild(el("p", "wb-hint", "Tab: next slot · ] / [: pick next/previous span · select text + label key: new span · + another content piece · N no source named · Enter save · Esc discard"));
+    box.appendChild(el("p", "wb-hint", "Tab: next field (a focused slot is the active one) · ] / [: pick the next/previous span · Space in the text: pick among stacked spans · select text + label key: new span · + another content piece · N no source named · Backspace: empty the slot · Enter: save · Esc: discard"));
     const err = el("p", "wb-form-error", f.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     box.appendChild(err);
     const bar = el("div", "wb-actions");
-    const ok = el("button", "primary", "Save attribution"); ok.type = "button"; ok.dataset.action = "commit-attr";
+    const ok = el("button", "primary", f.editing ? "Save changes" : "Save attribution"); ok.type = "button"; ok.dataset.action = "commit-attr";
     const ns = el("button", "", "No source named"); ns.type = "button"; ns.dataset.action = "no-source";
     const cancel = el("button", "", "Discard"); cancel.type = "button"; cancel.dataset.action = "cancel";
     bar.append(ok, ns, cancel);
@@ -1197,7 +1587,7 @@ class AnnotatePage {
     box.setAttribute("aria-label", "New relation");
     box.appendChild(el("h3", "", "New relation"));
     box.appendChild(el("p", "", `From: ${this.spanText(m.head)}`));
-    box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (Tab or click)"}`));
+    box.appendChild(el("p", "", `To: ${m.target ? this.spanText(m.target) : "pick the target span (J / K or click)"}`));
     const err = el("p", "wb-form-error", m.error || ""); err.id = "wb-form-error"; err.setAttribute("role", "alert");
     if (m.stage === "type") {
       const ol = el("ol", "wb-types");
@@ -1212,7 +1602,7 @@ class AnnotatePage {
       box.appendChild(ol);
       box.appendChild(el("p", "wb-hint", "Press the number of the type · Esc cancel"));
     } else {
-      box.appendChild(el("p", "wb-hint", "Tab / Shift+Tab: next/previous span · Enter: confirm target · Esc cancel"));
+      box.appendChild(el("p", "wb-hint", "J / K: next/previous span · Space in the text: pick among stacked spans · Enter: confirm target · Esc cancel"));
       if (m.target) {
         const b = el("button", "primary", "Use this target"); b.type = "button"; b.dataset.action = "rel-confirm";
         box.appendChild(b);

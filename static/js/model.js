@@ -80,11 +80,54 @@ export class Model {
       const content = a.content.filter(c => c !== spanId);
       const source = a.source === spanId ? null : a.source;
       const cue = a.cue === spanId ? null : a.cue;
-      if (!content.length || (source === null && cue === null)) ops.push({ op: "attribution.delete", id: a.id });
+      if (!content.length || (source === null && cue === null)) ops.push(...this.deleteAttributionOps(a.id));
       else ops.push({ op: "attribution.update", id: a.id, source, cue, content });
     }
     ops.push({ op: "span.delete", id: spanId });
     return ops;
+  }
+
+  /** Attributions relayed by attribution `id` (those naming it as parent), in reading order of their content. */
+  childrenOf(id) {
+    const first = (a) => this.spans.get(a.content[0]) || { start: 0, end: 0, id: "" };
+    return Array.from(this.attributions.values()).filter(a => a.parent === id).sort((a, b) => byReadingOrder(first(a), first(b)));
+  }
+
+  /**
+   * The ops that delete an attribution, spelled out: the attributions it
+   * relays lose their parent first (as the server's ON DELETE SET NULL
+   * does), so the inverse restores those links too.
+   */
+  deleteAttributionOps(id) {
+    const ops = this.childrenOf(id).map(c => ({ op: "attribution.update", id: c.id, parent: null }));
+    ops.push({ op: "attribution.delete", id });
+    return ops;
+  }
+
+  /**
+   * Whether `parentId` may relay attribution `id`: null when it may, else
+   * the loop as a list of ids (id, parentId, …, id), as the server checks.
+   */
+  chainLoop(id, parentId) {
+    if (!parentId) return null;
+    const path = [id, parentId];
+    let cur = parentId;
+    const seen = new Set();
+    while (cur) {
+      if (cur === id) return path;
+      if (seen.has(cur)) return null; // a loop above that does not pass through id (the server refuses those on write)
+      seen.add(cur);
+      const a = this.attributions.get(cur);
+      cur = a ? a.parent : null;
+      if (cur) path.push(cur);
+    }
+    return null;
+  }
+
+  /** Span ids sorted in reading order (content pieces are kept that way, whatever order they were picked in). */
+  inReadingOrder(ids) {
+    const key = (id) => this.spans.get(id) || { start: Infinity, end: Infinity, id };
+    return [...ids].sort((a, b) => byReadingOrder(key(a), key(b)));
   }
 
   /** Apply ops in order; return the inverse ops (already reversed). Throws on an op that does not fit. */
@@ -162,6 +205,8 @@ export class Model {
         const a = this.attributions.get(o.id);
         if (!a) throw new Error(`no attribution ${o.id}`);
         this.attributions.delete(o.id);
+        // Server-side ON DELETE SET NULL, mirrored (normally already spelled out by deleteAttributionOps).
+        for (const c of this.attributions.values()) if (c.parent === o.id) c.parent = null;
         return { op: "attribution.create", ...clone(a) };
       }
       default:
@@ -238,7 +283,8 @@ function stillFits(model, op) {
   }
   if (kind === "attribution" && !op.op.endsWith(".delete")) {
     const a = model.attributions.get(op.id);
-    return !!a && a.content.length > 0 && (a.source !== null || a.cue !== null) && attributionRefs(a).every(id => model.spans.has(id));
+    return !!a && a.content.length > 0 && (a.source !== null || a.cue !== null) && attributionRefs(a).every(id => model.spans.has(id))
+      && (!a.parent || (model.attributions.has(a.parent) && !model.chainLoop(a.id, a.parent)));
   }
   if (op.op === "span.update" && "label" in op) return model.relationsOf(op.id).every(relFits);
   return true;
@@ -273,6 +319,7 @@ function rebaseOne(model, op, ours) {
     if (!map.has(op.id)) return { ops: [] }; // already gone: a no-op
     // Spell the cascade out against the current state (relations or attributions made elsewhere included).
     if (kind === "span") return { ops: model.deleteSpanOps(op.id) };
+    if (kind === "attribution") return { ops: model.deleteAttributionOps(op.id) };
     return { ops: [op] };
   }
   const cur = map.get(op.id);

@@ -48,19 +48,20 @@ def test_attribution_with_the_keyboard_alone(page: Any, live: Any, store: Sessio
     # From here on: keyboard only.
     page.locator("#doc").focus()
     page.keyboard.press("Escape")
-    page.keyboard.press("Tab")  # Anna Berg
-    page.keyboard.press("Tab")  # said
-    page.keyboard.press("Tab")  # the mill will close
+    page.keyboard.press("j")  # Anna Berg
+    page.keyboard.press("j")  # said
+    page.keyboard.press("j")  # the mill will close
     assert "the mill will close" in page.locator("#wb-list [aria-selected=true]").inner_text()
-    page.keyboard.press("a")  # the claim fills Content; the Source slot is active
+    page.keyboard.press("a")  # the claim fills Content; the Source slot is active and has the focus
     assert page.locator(".wb-form").is_visible()
+    assert page.evaluate("() => document.activeElement.dataset.slot") == "source"
     page.keyboard.press("BracketLeft")  # previous entity: Anna Berg -> Source
-    page.keyboard.press("Tab")  # Cue slot
+    page.keyboard.press("Tab")  # the next field: the Cue slot, now active
     page.keyboard.press("BracketRight")  # the next cue after Anna Berg: said
     page.keyboard.press("Enter")
-    # The second one names no source: Tab to the claim, A, N, pick the cue.
-    page.keyboard.press("Tab")  # It was reported
-    page.keyboard.press("Tab")  # wages fall
+    # The second one names no source: J to the claim, A, N, pick the cue.
+    page.keyboard.press("j")  # It was reported
+    page.keyboard.press("j")  # wages fall
     page.keyboard.press("a")
     page.keyboard.press("n")  # no source named; the Cue slot becomes active
     page.keyboard.press("BracketLeft")  # It was reported
@@ -105,7 +106,7 @@ def test_relation_with_the_keyboard(page: Any, live: Any, store: Session, seed: 
     mark(page, text, "Nordhaven Shipping Union", "o")
     mark(page, text, "Jonas Weber", "p")  # selected now
     page.keyboard.press("r")
-    page.keyboard.press("Tab")  # the next span after Jonas Weber: the union
+    page.keyboard.press("j")  # the next span after Jonas Weber: the union
     page.keyboard.press("Enter")
     assert "member_of" in page.locator(".wb-types").inner_text()
     page.keyboard.press("1")
@@ -190,7 +191,7 @@ def test_two_tabs_change_to_a_span_deleted_elsewhere_is_dropped(page: Any, conte
     # Tab 1 deletes Jonas Weber.
     page.locator("#doc").focus()
     page.keyboard.press("Escape")
-    page.keyboard.press("Tab")
+    page.keyboard.press("j")
     assert "Jonas Weber" in page.locator("#wb-list [aria-selected=true]").inner_text()
     page.keyboard.press("Delete")
     wait_saved(page)
@@ -199,7 +200,7 @@ def test_two_tabs_change_to_a_span_deleted_elsewhere_is_dropped(page: Any, conte
     # Tab 2, stale, relabels that span and then marks a new one.
     second.locator("#doc").focus()
     second.keyboard.press("Escape")
-    second.keyboard.press("Tab")
+    second.keyboard.press("j")
     assert "Jonas Weber" in second.locator("#wb-list [aria-selected=true]").inner_text()
     second.keyboard.press("o")
     mark(second, text, "Olga Petrenko", "p")
@@ -279,10 +280,10 @@ def test_split_quote_gets_two_content_pieces(page: Any, live: Any, store: Sessio
     mark(page, text, "and the mill will close", "c")
     page.locator("#doc").focus()
     page.keyboard.press("Escape")
-    page.keyboard.press("Tab")  # the first claim
+    page.keyboard.press("j")  # the first claim
     page.keyboard.press("a")
     page.keyboard.press("BracketRight")  # Source: the next entity, Anna Berg
-    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # Cue
     page.keyboard.press("BracketRight")  # Cue: said
     page.keyboard.press("+")  # another content piece...
     page.keyboard.press("BracketRight")  # ...the next claim

@@ -116,3 +116,56 @@ def test_a_relabel_that_breaks_a_relation_made_elsewhere_is_dropped(rebase: Any)
     r = rebase(base, current, [{"op": "span.update", "id": "x", "label": "CLAIM"}])
     assert r["ops"] == [] and r["dropped"] == ["no-fit"]
     assert next(s for s in r["layer"]["spans"] if s["id"] == "x")["label"] == "PERSON"
+
+
+def _chain_layer() -> dict[str, Any]:
+    """Two attributions of one claim, A relayed by B, and a third, C."""
+    spans = [span("p", "PERSON", 0, 5), span("o", "ORG", 6, 9), span("c", "CLAIM", 10, 20), span("u", "CUE", 21, 25), span("c2", "CLAIM", 30, 40)]
+    atts = [
+        {"id": "B", "source": "o", "cue": "u", "content": ["c"], "attrs": {}},
+        {"id": "A", "source": "p", "cue": None, "content": ["c"], "attrs": {}, "parent": "B"},
+        {"id": "C", "source": "p", "cue": None, "content": ["c2"], "attrs": {}},
+    ]
+    return layer(spans, attributions=atts)
+
+
+def test_an_attribution_delete_made_elsewhere_unlinks_what_it_relays_and_a_parent_that_would_loop_is_dropped(rebase: Any) -> None:
+    cur = _chain_layer()
+    # This tab deletes B: spelled out against the current layer, A loses its parent first.
+    r = rebase(cur, cur, [{"op": "attribution.delete", "id": "B"}])
+    assert r["ops"] == [{"op": "attribution.update", "id": "A", "parent": None}, {"op": "attribution.delete", "id": "B"}]
+    assert [a.get("parent") for a in r["layer"]["attributions"] if a["id"] == "A"] == [None]
+    # This tab made B relayed by A while another made... A is relayed by B already: the loop is dropped.
+    r = rebase(None, cur, [{"op": "attribution.update", "id": "B", "parent": "A"}])
+    assert r["ops"] == [] and r["dropped"] == ["no-fit"]
+    # A create naming a parent deleted elsewhere is dropped.
+    gone = _chain_layer()
+    gone["attributions"] = [a for a in gone["attributions"] if a["id"] != "C"]
+    r = rebase(None, gone, [{"op": "attribution.create", "id": "D", "source": "o", "cue": None, "content": ["c2"], "attrs": {}, "parent": "C"}])
+    assert r["ops"] == [] and r["dropped"] == ["no-fit"]
+
+
+def test_the_model_spells_out_chain_links_and_finds_loops(page: Any, live: Any) -> None:
+    page.goto(f"{live.url}/login")
+    got = page.evaluate(
+        """async ([schema, layer]) => {
+            const M = await import('/static/js/model.js');
+            const m = new M.Model(layer, schema);
+            const ops = m.deleteSpanOps('c');  // both B and A lose their only content
+            const inverse = m.applyOps(ops);
+            const after = Array.from(m.attributions.keys()).sort();
+            m.applyOps(inverse);
+            return {ops, after, restored: m.attributions.get('A').parent, loop: m.chainLoop('B', 'A'), fine: m.chainLoop('C', 'A'),
+                    order: m.inReadingOrder(['c2', 'c'])};
+        }""",
+        [SCHEMA, _chain_layer()],
+    )
+    assert got["ops"] == [
+        {"op": "attribution.update", "id": "A", "parent": None},
+        {"op": "attribution.delete", "id": "B"},
+        {"op": "attribution.delete", "id": "A"},
+        {"op": "span.delete", "id": "c"},
+    ]
+    assert got["after"] == ["C"] and got["restored"] == "B"
+    assert got["loop"] == ["B", "A", "B"] and got["fine"] is None
+    assert got["order"] == ["c", "c2"]
