@@ -1138,6 +1138,8 @@ class AnnotatePage {
       { name: "text", root: this.docEl, focus: this.docEl },
       { name: "panel", root: panel, focus: $("#wb-tabs [aria-selected=true]", this.root) || firstFocusable(panel) },
     ];
+    const sugg = $("#wb-suggest", this.root);
+    if (sugg && !sugg.hidden) list.splice(3, 0, { name: "suggestions", root: sugg, focus: $("#wb-sugg-list", this.root) });
     if (form) list.push({ name: "form", root: form, focus: firstFocusable(form) });
     return list.filter(r => r.focus && visible(r.focus));
   }

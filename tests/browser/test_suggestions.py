@@ -183,7 +183,9 @@ def test_the_list_works_by_keyboard_alone_and_names_the_source_on_hover(page: An
     predict(store, s.project_id, s.document_ids[0])
     doc = open_first(page, live, s)
     ready(page)
-    page.locator("#wb-sugg-list").focus()
+    page.locator("#doc").focus()
+    page.keyboard.press("F6")  # the text's next region is the suggestions list
+    assert page.evaluate("() => document.activeElement.id") == "wb-sugg-list"
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
     listbox = page.locator("#wb-sugg-list")
