@@ -99,6 +99,18 @@ def triples(text: str) -> list[tuple]:
             "The new pier, citing a spokesperson for the Harbour Board, will open.",
             [(("SOURCE", "a spokesperson for the Harbour Board"), ("CUE", "citing"), [("CLAIM", "The new pier")])],
         ),
+        (
+            "Ivanov, the port's director, said the ferry will stop.",
+            [(("PERSON", "Ivanov"), ("CUE", "said"), [("CLAIM", "the ferry will stop")])],
+        ),
+        (
+            "Ivanov told Reuters the ferry will stop.",
+            [(("PERSON", "Ivanov"), ("CUE", "told"), [("CLAIM", "the ferry will stop")])],
+        ),
+        (
+            "It was reported that the ferry will stop.",
+            [(None, ("CUE", "reported"), [("CLAIM", "the ferry will stop")])],
+        ),
         ("Nobody here reports anything", []),
         ("The ferry sailed at dawn.", []),
     ],
@@ -125,6 +137,14 @@ def test_english_attribution_rules(text, expected):
         (
             "Цены вырастут, сообщил представитель Минфина.",
             [(("SOURCE", "представитель Минфина"), ("CUE", "сообщил"), [("CLAIM", "Цены вырастут")])],
+        ),
+        (
+            "Иванов, директор порта, заявил, что паром остановится.",
+            [(("PERSON", "Иванов"), ("CUE", "заявил"), [("CLAIM", "паром остановится")])],
+        ),
+        (
+            "Иванов сказал журналистам, что паром остановится.",
+            [(("PERSON", "Иванов"), ("CUE", "сказал"), [("CLAIM", "паром остановится")])],
         ),
         (
             "По данным „Росстата“ безработица снизилась.",

@@ -65,6 +65,14 @@ _STOP_AFTER = re.compile(r"\s+(?:on|at|during|in\s+a|in\s+an|yesterday|today|las
 #: Where a content clause after a cue starts: after "that" / "что" near the cue.
 _THAT = re.compile(r"(?<!\w)(?:that|что|чтобы)(?!\w)", re.IGNORECASE)
 _ABBREV = re.compile(r"(?:\b[A-ZА-ЯЁ]|Mr|Mrs|Ms|Dr|Gen|Col|Sgt|Lt|St|Prof|Sen|Rep|Gov|Jr|Sr|U\.S|т\.е|т\.д|г)$")
+#: What stands before a cue when no source is named: "It was reported", "It is said".
+_IMPERSONAL = re.compile(r"(?:it\s+)?(?:was|were|is|are|has\s+been|have\s+been|had\s+been)", re.IGNORECASE)
+#: Cues followed by whom they were said to, and that addressee.
+_TELL = {"told", "tells", "tell", "сказал", "сказала", "сказали", "рассказал", "рассказала", "рассказали"}
+_TOLD_WHOM = re.compile(
+    r"\s+(?:reporters|journalists|the\s+press|him|her|them|us|me|журналистам|репортёрам|репортерам|нам|ему|ей|им"
+    r"|[A-ZА-ЯЁ][\w\-]*(?:\s+[A-ZА-ЯЁ][\w\-]*)*)(?=[\s,.:])"
+)
 #: The most tokens a source phrase may have.
 MAX_SOURCE_TOKENS = 7
 _SENTENCE_END = re.compile(r"[.!?…]+[\"”»]?(?=\s+[\"“«„]?[A-ZА-ЯЁ0-9])")
@@ -157,10 +165,17 @@ def _one(
         edge -= 1
     source: tuple[int, int] | None = None
     after_source = False
+    impersonal = False
     if not before_source:
         b0, b1 = _words(text, edge, c_start)
-        if b0 < b1 and _token_count(text, b0, b1) <= MAX_SOURCE_TOKENS:
+        if b0 < b1 and _IMPERSONAL.fullmatch(text[b0:b1]):
+            impersonal = True  # "It was reported that ...": no source named
+        elif b0 < b1 and _token_count(text, b0, b1) <= MAX_SOURCE_TOKENS:
             source = (b0, b1)
+        elif b0 == b1 and edge > s_start and text[edge - 1] == ",":
+            found = _before_appositive(text, s_start, edge - 1)
+            if found is not None:
+                source, edge = found
         else:
             # Too long for a plain phrase: a speaker pattern right before the cue still is one.
             for pattern in SPEAKER_PATTERNS:
@@ -174,14 +189,20 @@ def _one(
             if c_end <= _q0 and not text[c_end:_q0].strip():
                 source, after_source = (inner0, inner1), True
                 break
-    if source is None:
+    if source is None and not impersonal:
         a0, a1 = _phrase_after(text, c_end, s_end)
         if a0 < a1 and _token_count(text, a0, a1) <= MAX_SOURCE_TOKENS + (2 if before_source else 0):
             source, after_source = (a0, a1), True
     content = _quote_near(text, quotes, c_start, c_end, source)
     quoted = content is not None
     if content is None:
-        content = _clause(text, s_start, s_end, c_start, c_end, edge, source, after_source)
+        tail_from = c_end
+        if cue.group(1).lower() in _TELL and not after_source:
+            # "told Reuters the ...", "сказал журналистам": the person told is not the content.
+            told = _TOLD_WHOM.match(text, c_end)
+            if told is not None:
+                tail_from = told.end()
+        content = _clause(text, s_start, s_end, c_start, tail_from, edge, source, after_source)
     if content is None:
         return None
     score = 0.7 if quoted else 0.5
@@ -193,6 +214,30 @@ def _one(
         if label is not None:
             source_span = SpanSuggestion(label, source[0], source[1], score)
     return AttributionSuggestion(source_span, cue_span, (content_span,), score)
+
+
+def _before_appositive(text: str, s_start: int, comma: int) -> tuple[tuple[int, int], int] | None:
+    """Return (source, its clause edge) for "Ivanov, the port's director, said": the phrase before an appositive.
+
+    ``comma`` is the comma right before the cue; the appositive runs back to the
+    comma before it and starts with a lower-case word ("the port's director",
+    "директор порта").
+    """
+    start = comma
+    while start > s_start and text[start - 1] not in _EDGE:
+        start -= 1
+    a0, a1 = _words(text, start, comma)
+    if not (a0 < a1 and start > s_start and text[start - 1] == "," and text[a0].islower()):
+        return None
+    if _token_count(text, a0, a1) > MAX_SOURCE_TOKENS:
+        return None
+    edge = start - 1
+    while edge > s_start and text[edge - 1] not in _EDGE:
+        edge -= 1
+    n0, n1 = _words(text, edge, start - 1)
+    if n0 < n1 and _token_count(text, n0, n1) <= MAX_SOURCE_TOKENS:
+        return (n0, n1), edge
+    return None
 
 
 def _phrase_after(text: str, start: int, s_end: int) -> tuple[int, int]:
