@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
-from conftest import login
-from conftest import open_annotate
 from conftest import open_first
 from conftest import wait_saved
 from sqlalchemy import select
@@ -49,22 +48,42 @@ def spans(store: Session, document_id: int) -> list[tuple[str, str]]:
     return sorted((s["label"], s["text"]) for s in layer["spans"])
 
 
-def events(store: Session, document_id: int) -> list[tuple[str, str, str]]:
-    store.expire_all()
-    return sorted(store.execute(
-        select(SuggestionEvent.action, SuggestionEvent.source, SuggestionEvent.label).where(SuggestionEvent.document_id == document_id)
-    ).all())
+def events(store: Session, document_id: int, count: int) -> list[tuple[str, str, str]]:
+    """The document's suggestion events, once there are ``count`` of them (the page posts them without waiting)."""
+    deadline = time.monotonic() + 10
+    while True:
+        store.expire_all()
+        rows = sorted(store.execute(
+            select(SuggestionEvent.action, SuggestionEvent.source, SuggestionEvent.label).where(SuggestionEvent.document_id == document_id)
+        ).all())
+        if len(rows) >= count or time.monotonic() > deadline:
+            return [tuple(r) for r in rows]
+        time.sleep(0.05)
 
 
 def ready(page: Any) -> None:
     page.wait_for_selector("#wb-suggest[data-ready='1']")
 
 
-def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: Any, live: Any, store: Session, seed: Any) -> None:
+def open_predicted(page: Any, live: Any, store: Session, seed: Any) -> int:
+    """Seed TEXT with the model's predictions, open it as its annotator once suggestions are in; return its id."""
     s = seed(TEXT)
     predict(store, s.project_id, s.document_ids[0])
     doc = open_first(page, live, s)
     ready(page)
+    return doc
+
+
+def middle_of(page: Any, start: int, end: int) -> tuple[float, float]:
+    """The screen point in the middle of code points [start, end) (edge points from offsets.js)."""
+    p = page.evaluate(
+        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", [start, end]
+    )
+    return (p["x0"] + p["x1"]) / 2, p["y0"]
+
+
+def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: Any, live: Any, store: Session, seed: Any) -> None:
+    doc = open_predicted(page, live, store, seed)
     rows = page.locator("#wb-sugg-list [role=option]")
     assert rows.count() == 2
     assert "model:ner-v2" in rows.first.inner_text()
@@ -81,7 +100,7 @@ def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: A
     assert spans(store, doc) == [("PERSON", "Mira Olsen")]
     assert page.locator("#wb-sugg-list [role=option]").count() == 1
     page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 1")
-    assert events(store, doc) == [("accept", "model:ner-v2", "PERSON")]
+    assert events(store, doc, 1) == [("accept", "model:ner-v2", "PERSON")]
     # Undo takes the span away; the suggestion is open again.
     page.locator("#doc").focus()
     page.keyboard.press("Escape")
@@ -96,10 +115,7 @@ def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: A
 
 
 def test_a_rejected_suggestion_stays_hidden_after_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
-    predict(store, s.project_id, s.document_ids[0])
-    doc = open_first(page, live, s)
-    ready(page)
+    doc = open_predicted(page, live, store, seed)
     page.locator("#doc").focus()
     page.keyboard.press(".")
     page.keyboard.press(".")  # the ORG
@@ -107,9 +123,8 @@ def test_a_rejected_suggestion_stays_hidden_after_reload(page: Any, live: Any, s
     page.keyboard.press("Delete")
     page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 1")
     assert page.locator("#wb-announce").inner_text() == "Suggestion: PERSON “Mira Olsen”, from model:ner-v2, score 1. Enter accepts, Delete rejects."
-    page.wait_for_timeout(300)
-    assert events(store, doc) == [("reject", "model:ner-v2", "ORG")]
-    open_annotate(page, live, s.project_id, doc)
+    assert events(store, doc, 1) == [("reject", "model:ner-v2", "ORG")]
+    page.reload()
     ready(page)
     texts = page.locator("#wb-sugg-list [role=option]").all_inner_texts()
     assert len(texts) == 1 and texts[0].startswith("PERSON")
@@ -133,8 +148,7 @@ def test_accept_all_of_a_label_is_one_undoable_command(page: Any, live: Any, sto
     page.keyboard.press("Control+z")
     wait_saved(page)
     assert spans(store, doc) == []
-    page.wait_for_timeout(300)
-    assert events(store, doc) == [("accept", "gazetteer", "PERSON"), ("accept", "gazetteer", "PERSON")]
+    assert events(store, doc, 2) == [("accept", "gazetteer", "PERSON"), ("accept", "gazetteer", "PERSON")]
 
 
 def test_an_accepted_attribution_suggestion_creates_source_cue_and_content(page: Any, live: Any, store: Session, seed: Any) -> None:
@@ -161,28 +175,17 @@ def test_an_accepted_attribution_suggestion_creates_source_cue_and_content(page:
     wait_saved(page)
     layer = annotation_service.layer_data(store, layer_of(store, doc), text)
     assert layer["spans"] == [] and layer["attributions"] == []
-    page.wait_for_timeout(300)
-    assert events(store, doc) == [("accept", "attribution", "CUE")]
+    assert events(store, doc, 1) == [("accept", "attribution", "CUE")]
 
 
 def test_a_click_on_a_suggested_word_selects_it(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
-    predict(store, s.project_id, s.document_ids[0])
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, s.document_ids[0])
-    ready(page)
-    p = page.evaluate(
-        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", list(TALLOW)
-    )
-    page.mouse.click((p["x0"] + p["x1"]) / 2, p["y0"])
+    open_predicted(page, live, store, seed)
+    page.mouse.click(*middle_of(page, *TALLOW))
     assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("ORG")
 
 
 def test_the_list_works_by_keyboard_alone_and_names_the_source_on_hover(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
-    predict(store, s.project_id, s.document_ids[0])
-    doc = open_first(page, live, s)
-    ready(page)
+    doc = open_predicted(page, live, store, seed)
     page.locator("#doc").focus()
     page.keyboard.press("F6")  # the text's next region is the suggestions list
     assert page.evaluate("() => document.activeElement.id") == "wb-sugg-list"
@@ -194,9 +197,6 @@ def test_the_list_works_by_keyboard_alone_and_names_the_source_on_hover(page: An
     page.keyboard.press("Enter")
     wait_saved(page)
     assert spans(store, doc) == [("ORG", "Tallow Mills")]
-    p = page.evaluate(
-        """async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)""", list(MIRA)
-    )
-    page.mouse.move((p["x0"] + p["x1"]) / 2, p["y0"])
+    page.mouse.move(*middle_of(page, *MIRA))
     page.wait_for_function("() => document.querySelector('#doc').title.includes('Suggestion: PERSON')")
     assert "from model:ner-v2" in page.locator("#doc").get_attribute("title")
