@@ -261,6 +261,7 @@ class AnnotatePage {
     this.view.select(this.selectedId);
     this.updateLinks();
     this.view.resetAll();
+    if (this.suggestions) this.suggestions.refresh(); // the layer was replaced: what is still open
     this.renderPanel();
     this.renderLayerStatus();
     let msg = "This document was also changed in another tab or window; your changes were applied on top of it.";
@@ -295,6 +296,7 @@ class AnnotatePage {
       this.view.select(null);
       this.updateLinks();
       this.view.resetAll();
+      if (this.suggestions) this.suggestions.refresh(); // the layer was replaced: what is still open
       this.renderPanel();
       this.renderLayerStatus();
       this.showBanner(message, "warn");
