@@ -268,3 +268,32 @@ def test_what_is_learned_is_kept_until_a_save_or_for_a_while_in_a_slow_project(a
     api.open("PUT", f"/api/v1/projects/{world['project'].id}/gazetteer", world["tokens"]["cur"], json={"text": "Иван Петров\tPERSON\n"})
     assert {i["text"] for i in suggestions(api, world, who="bob") if "gazetteer" in i["sources"]} == {"Иван Петров"}
     assert learned() == {("ORG", "Tallow Mills"), ("PERSON", "Mira Olsen")}
+
+
+def test_cookie_writes_need_the_csrf_token_and_reads_need_membership(csrf_app, db):
+    import re
+
+    from apiclient import csrf_token
+    from factories import make_user
+
+    ann, _bob, cur, project = make_team(db)
+    doc = make_document(db, project, TEXT, external_id="ferry")
+    make_user(db, "stranger")
+    browser = Api(csrf_app)
+    token = csrf_token(browser.open("GET", "/login").get_data(as_text=True))
+    assert browser.open("POST", "/login", data={"username": "ann", "password": "password-123", "csrf_token": token}).status_code == 302
+    page = browser.open("GET", f"/projects/{project.id}/documents/{doc.id}/annotate").get_data(as_text=True)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert 'id="wb-suggest"' in page
+    events_url = f"/api/v1/projects/{project.id}/documents/{doc.id}/suggestions/events"
+    body = {"events": [{"key": "span:PERSON:2:12", "action": "reject", "sources": ["recommender"]}]}
+    refused = browser.open("POST", events_url, json=body)
+    assert refused.status_code == 400 and "CSRF" in refused.get_json()["error"]
+    assert browser.open("POST", events_url, json=body, headers={"X-CSRFToken": csrf}).status_code == 201
+    too_many = {"events": body["events"] * 2001}
+    response = browser.open("POST", events_url, json=too_many, headers={"X-CSRFToken": csrf})
+    assert response.status_code == 400 and response.get_json()["error"] == "at most 2000 events at once, got 2001"
+    outsider = Api(csrf_app)
+    token = csrf_token(outsider.open("GET", "/login").get_data(as_text=True))
+    outsider.open("POST", "/login", data={"username": "stranger", "password": "password-123", "csrf_token": token})
+    assert outsider.open("GET", f"/api/v1/projects/{project.id}/documents/{doc.id}/suggestions").status_code == 404
