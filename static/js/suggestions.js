@@ -49,18 +49,39 @@ class Suggestions {
     try { this.show = localStorage.getItem(SHOW_KEY) !== "0"; } catch (_) { /* storage blocked: default */ }
   }
 
+  async fetch() {
+    const p = this.page;
+    const data = await getJSON(`/api/v1/projects/${p.projectId}/documents/${p.documentId}/suggestions`);
+    // A suggestion seen before keeps its object, so an unchanged list is seen as unchanged (render).
+    const old = this.byKey || new Map();
+    this.items = data.suggestions.map(i => old.get(i.key) || i);
+    this.sources = data.sources;
+    this.byKey = new Map(this.items.map(i => [i.key, i]));
+  }
+
+  /**
+   * The page saved a change: ask again a little later, so that what the
+   * annotator just labelled is suggested where it occurs again (the
+   * recommender learns from saved layers).
+   */
+  saved() {
+    if (!this.byKey) return;
+    clearTimeout(this.again);
+    this.again = setTimeout(async () => {
+      try { await this.fetch(); } catch (_) { return; /* keep what is shown */ }
+      this.refresh();
+    }, 1200);
+  }
+
   async load() {
     if (!this.box) return;
     const p = this.page;
     try {
-      const data = await getJSON(`/api/v1/projects/${p.projectId}/documents/${p.documentId}/suggestions`);
-      this.items = data.suggestions;
-      this.sources = data.sources;
+      await this.fetch();
     } catch (err) {
       this.summary.textContent = `Suggestions could not be loaded: ${err.message}`;
       return;
     }
-    this.byKey = new Map(this.items.map(i => [i.key, i]));
     if (hasHighlights) {
       this.hl = new Highlight(); this.hl.priority = 0; CSS.highlights.set("wb-sugg", this.hl);
       this.selHl = new Highlight(); this.selHl.priority = 8; CSS.highlights.set("wb-sugg-sel", this.selHl);

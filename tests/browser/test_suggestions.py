@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import open_first
+from conftest import select_cp
 from conftest import wait_saved
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -200,3 +201,24 @@ def test_the_list_works_by_keyboard_alone_and_names_the_source_on_hover(page: An
     page.mouse.move(*middle_of(page, *MIRA))
     page.wait_for_function("() => document.querySelector('#doc').title.includes('Suggestion: PERSON')")
     assert "from model:ner-v2" in page.locator("#doc").get_attribute("title")
+
+
+def test_a_string_labelled_here_is_suggested_where_it_occurs_again(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    doc = open_first(page, live, s)
+    ready(page)
+    assert page.locator("#wb-sugg-list [role=option]").count() == 0
+    select_cp(page, *MIRA)
+    page.keyboard.press("p")
+    wait_saved(page)
+    # The recommender learned it from the saved layer: the second "Mira Olsen" is suggested, the first is the annotator's.
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 1")
+    row = page.locator("#wb-sugg-list [role=option]")
+    assert row.inner_text().startswith("PERSON") and "recommender" in row.inner_text()
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press(".")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert spans(store, doc) == [("PERSON", "Mira Olsen"), ("PERSON", "Mira Olsen")]
+    assert events(store, doc, 1) == [("accept", "recommender", "PERSON")]
