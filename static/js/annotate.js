@@ -66,7 +66,7 @@ class AnnotatePage {
         this.advanceBase(batch, resp.version);
         if (this.model.status === "new") { this.model.status = "in_progress"; this.renderLayerStatus(); }
         this.showCounts(resp.counts);
-        if (this.suggestions) this.suggestions.saved();
+        if (this.suggestions) this.suggestions.saved(batch);
       },
     });
     await this.recoverOutbox();

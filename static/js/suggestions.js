@@ -16,6 +16,7 @@ import { newId } from "./model.js";
 
 const SHOW_KEY = "wb-show-suggestions";
 const MAX_ROWS = 300;
+const REFETCH_MAX_MS = 250; // ask again after saves only while asking takes less than this
 const hasHighlights = typeof CSS !== "undefined" && CSS.highlights && typeof Highlight !== "undefined";
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 
@@ -51,7 +52,9 @@ class Suggestions {
 
   async fetch() {
     const p = this.page;
+    const t0 = performance.now();
     const data = await getJSON(`/api/v1/projects/${p.projectId}/documents/${p.documentId}/suggestions`);
+    this.fetchMs = performance.now() - t0;
     // A suggestion seen before keeps its object, so an unchanged list is seen as unchanged (render).
     const old = this.byKey || new Map();
     this.items = data.suggestions.map(i => old.get(i.key) || i);
@@ -60,12 +63,14 @@ class Suggestions {
   }
 
   /**
-   * The page saved a change: ask again a little later, so that what the
+   * The page saved a batch: ask again a little later, so that what the
    * annotator just labelled is suggested where it occurs again (the
    * recommender learns from saved layers).
    */
-  saved() {
-    if (!this.byKey) return;
+  saved(batch) {
+    if (!this.byKey || !batch) return;
+    // Only new spans and new labels teach the recommender; and not where asking is slow (very long articles).
+    if (this.fetchMs > REFETCH_MAX_MS || !batch.ops.some(o => o.op === "span.create" || (o.op === "span.update" && "label" in o))) return;
     clearTimeout(this.again);
     this.again = setTimeout(async () => {
       try { await this.fetch(); } catch (_) { return; /* keep what is shown */ }
