@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -220,6 +221,21 @@ def test_the_database_going_away_gives_a_clear_503_and_saves_land_when_it_return
 # -- a migration of a populated database ---------------------------------------------
 
 
+def _layer_0002(db: Session, document_id: int, kind: str, owner: str, user_id: int | None, spans: int, status: str) -> Any:
+    """Store a layer with one-character PERSON spans (as ``make_layer``), in Core naming only the
+    columns revision 0002 has (the models have grown since: notes)."""
+    set_id = db.execute(
+        sa.insert(AnnotationSet.__table__)
+        .values(document_id=document_id, kind=kind, owner_key=owner, user_id=user_id, status=status, status_note="",
+                version=0, created_at=sa.func.now(), updated_at=sa.func.now())
+        .returning(AnnotationSet.__table__.c.id)
+    ).scalar_one()
+    for i in range(spans):
+        db.execute(sa.insert(Span.__table__).values(set_id=set_id, uid=f"T{i + 1}", label="PERSON", start=i, end=i + 1, attrs={}))
+    db.flush()
+    return SimpleNamespace(id=set_id)
+
+
 def _populate(db: Session) -> None:
     """Annotators' layers with spans, a relation and an attribution, and history, on two documents."""
     ann = make_user(db, "ann")
@@ -227,9 +243,9 @@ def _populate(db: Session) -> None:
     project = make_project(db, "news", members=[ann, cur])
     for i in range(2):
         doc = make_document(db, project, f"Ruth Pell {i} told the Lanark Post the plan is 😀 done.", external_id=f"d{i}")
-        layer = make_layer(db, doc, "annotator", user=ann, spans=4)
-        gold = make_layer(db, doc, "gold", spans=2, status="adjudicated")
-        spans = db.scalars(select(Span).where(Span.set_id == layer.id).order_by(Span.id)).all()
+        layer = _layer_0002(db, doc.id, "annotator", f"annotator:{ann.id}", ann.id, spans=4, status="in_progress")
+        gold = _layer_0002(db, doc.id, "gold", "gold", None, spans=2, status="adjudicated")
+        spans = db.execute(select(Span.id).where(Span.set_id == layer.id).order_by(Span.id)).all()
         db.add(Relation(set_id=layer.id, uid="R1", type="member_of", head_id=spans[0].id, tail_id=spans[1].id, attrs={"n": i}))
         # Core, naming only the columns revision 0002 has (the models have grown since: parent_id).
         attribution_id = db.execute(
@@ -249,7 +265,7 @@ def _snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
         for model in (AnnotationSet, Span, Relation, Attribution, AttributionContent, Change):
             table = model.__table__
             # Columns added after revision 0002 are not in the source database.
-            columns = [c for c in table.columns if c.name not in ("assigned_by_id", "parent_id")]
+            columns = [c for c in table.columns if c.name not in ("assigned_by_id", "parent_id", "note")]
             out[table.name] = [tuple(r) for r in conn.execute(select(*columns).order_by(table.c.id))]
     return out
 

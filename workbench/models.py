@@ -174,6 +174,9 @@ class AnnotationSet(Base):
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(20), default="new")
     status_note: Mapped[str] = mapped_column(Text, default="")
+    #: The annotator's note on the document ("leave a note"), exported as the layer record's ``meta.note``;
+    #: None or "" when there is none (nullable without a default, so older code paths never name it).
+    note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=0)
     last_batch_id: Mapped[str | None] = mapped_column(String(64))
     last_batch_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -208,6 +211,8 @@ class Span(Base):
     end: Mapped[int] = mapped_column(Integer)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The annotator's note on this span (exported as ``attrs.note``).
+    note: Mapped[str | None] = mapped_column(Text)
 
     annotation_set: Mapped[AnnotationSet] = relationship(back_populates="spans")
 
@@ -254,6 +259,8 @@ class Attribution(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("attributions.id", ondelete="SET NULL"), index=True)
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The annotator's note on this attribution (exported as ``attrs.note``).
+    note: Mapped[str | None] = mapped_column(Text)
 
     annotation_set: Mapped[AnnotationSet] = relationship(back_populates="attributions")
     source: Mapped[Span | None] = relationship(foreign_keys=[source_id])

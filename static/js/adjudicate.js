@@ -52,6 +52,7 @@ class Adjudicator {
     }
     const first = this.groups.findIndex((g) => !g.decision);
     this.index = first >= 0 ? first : 0;
+    this.renderNotes();
     this.render();
     this.reopenButton = $("#wb-reopen", this.page.root);
     this.reopenButton.addEventListener("click", () => this.reopen());
@@ -97,6 +98,26 @@ class Adjudicator {
     return `source ${this.describeSpan(it.source)}, cue ${this.describeSpan(it.cue)}, content ${content}${relay}`;
   }
 
+  /** The annotators' notes on the document and on their items (names hidden as the project says). */
+  renderNotes() {
+    const notes = this.adj.notes || [];
+    if (!notes.length) return;
+    const box = el("details", "wb-adj-notes");
+    box.id = "wb-adj-notes";
+    box.open = true;
+    box.append(el("summary", null, `Annotators' notes (${notes.length})`));
+    const ul = el("ul");
+    for (const n of notes) {
+      const on = n.on === "document" ? "on the document" : n.on === "span" ? `on ${this.describeSpan(n.item)}`
+        : `on the attribution ${this.describe({ kind: "attribution" }, { item: n.item })}`;
+      const li = el("li");
+      li.append(el("strong", null, this.who([n.annotator])), ` ${on}: `, el("q", null, n.note));
+      ul.append(li);
+    }
+    box.append(ul);
+    this.summary.after(box);
+  }
+
   render() {
     const open = this.groups.filter((g) => !g.decision).length;
     this.summary.textContent = `${this.adj.agreed} agreed item${this.adj.agreed === 1 ? " is" : "s are"} in gold (${this.adj.rule}). `
@@ -122,6 +143,7 @@ class Adjudicator {
         const row = el("li", "wb-adj-version");
         row.append(el("kbd", "wb-key", String(vi + 1)), ` ${this.describe(g, v)} `, el("span", "wb-adj-who", `— ${this.who(v.annotators)}`));
         if (this.inGold(g, v)) row.append(el("span", "wb-adj-ingold", " (in gold)"));
+        for (const n of v.notes || []) row.append(el("p", "wb-adj-itemnote", `Note from ${this.who([n.annotator])}: ${n.note}`));
         versions.append(row);
       });
       li.append(versions);

@@ -10,6 +10,7 @@ import { Model, History, newId, byReadingOrder, rebaseOps, describeDropped } fro
 import { Saver } from "./saver.js";
 import { TextView, installLabelStyles, describe, attributionSpokes } from "./render.js";
 import { RowWindow } from "./rowwindow.js";
+import { findOverlapProblem } from "./overlap.js";
 import { Picker } from "./picker.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -193,6 +194,8 @@ class AnnotatePage {
     // Server-rendered markdown (markdown-it, html=False): the one field inserted as HTML.
     if (this.data.project.guidelines_html) g.innerHTML = this.data.project.guidelines_html;
     else g.replaceChildren(el("p", "wb-empty", "This project has no guidelines yet."));
+    this.renderLabelRules(g);
+    this.bindDocNote();
     $("#wb-doc-title", this.root).textContent = this.data.document.title || this.data.document.external_id;
     const nav = this.data.navigation || {};
     for (const [sel, url] of [["#wb-prev", nav.prev_url], ["#wb-next", nav.next_url]]) {
@@ -200,6 +203,78 @@ class AnnotatePage {
       if (url) { a.href = url; a.hidden = false; }
     }
     this.renderLayerStatus();
+  }
+
+  /** The note on the document: shown open when there is one, saved (op layer.update) when the field is left. */
+  bindDocNote() {
+    const area = $("#wb-doc-note", this.root);
+    if (!area) return;
+    area.addEventListener("change", () => this.setNote("layer", null, area.value));
+    this.syncDocNote();
+    if (this.model.note) $("#wb-docnote-box", this.root).open = true;
+  }
+
+  syncDocNote() {
+    const area = $("#wb-doc-note", this.root);
+    if (area && document.activeElement !== area && area.value !== this.model.note) area.value = this.model.note;
+  }
+
+  /** Set the note of the document ("layer"), a span or an attribution; "" clears it. */
+  setNote(owner, id, value) {
+    const note = value.trim();
+    if (owner === "layer") {
+      if (note !== this.model.note) this.run(note ? "Saved the document note" : "Cleared the document note", [{ op: "layer.update", note }]);
+      return;
+    }
+    const item = (owner === "span" ? this.model.spans : this.model.attributions).get(id);
+    if (!item || (item.note || "") === note) return;
+    this.run(note ? "Saved the note" : "Cleared the note", [{ op: `${owner}.update`, id, note }]);
+  }
+
+  /** A labelled note field for a span or an attribution (saved on change through onPanelChange). */
+  noteField(owner, id, value, label) {
+    const wrap = el("label", "wb-field wb-note-field");
+    wrap.appendChild(el("span", "", label));
+    const area = el("textarea");
+    area.rows = 2;
+    area.maxLength = 2000;
+    area.value = value || "";
+    area.dataset.note = owner;
+    area.dataset.id = id;
+    wrap.appendChild(area);
+    return wrap;
+  }
+
+  /** Under the guidelines: what each label's spans may overlap (the schema's rules, in the server's words). */
+  renderLabelRules(panel) {
+    const rules = this.data.project.label_rules || [];
+    if (!rules.length) return;
+    const box = el("section", "wb-label-rules");
+    box.setAttribute("aria-labelledby", "wb-label-rules-title");
+    const h = el("h3", null, "Labels and how their spans may meet");
+    h.id = "wb-label-rules-title";
+    const dl = el("dl");
+    for (const r of rules) dl.append(el("dt", null, `${r.name} (${r.kind})`), el("dd", null, r.rule));
+    box.append(h, dl);
+    panel.append(box);
+  }
+
+  /**
+   * Apply ops to the model, refusing (and undoing) them when a span they make
+   * or move breaks the schema's overlap rules (overlap.js: the server's rules
+   * and words). Returns the inverse ops; throws an Error with the reason.
+   */
+  applyChecked(ops) {
+    const inverse = this.model.applyOps(ops);
+    const changed = new Set(ops.filter(o => o.op === "span.create" || o.op === "span.update").map(o => o.id));
+    const why = changed.size ? findOverlapProblem(this.data.schema, this.text, this.astral, this.model.spans.values(), changed) : null;
+    if (why) {
+      this.model.applyOps(inverse);
+      const err = new Error(why);
+      err.overlap = true;
+      throw err;
+    }
+    return inverse;
   }
 
   /** ←/→ (and Home/End) move the focus along the palette, a single Tab stop. */
@@ -329,7 +404,7 @@ class AnnotatePage {
   run(name, ops, { record = true } = {}) {
     if (!ops.length) return [];
     let inverse;
-    try { inverse = this.model.applyOps(ops); } catch (err) { this.showBanner(`Could not ${name}: ${err.message}`, "error"); return []; }
+    try { inverse = this.applyChecked(ops); } catch (err) { this.showBanner(err.overlap ? `Refused: ${err.message}` : `Could not ${name}: ${err.message}`, "error"); this.announce(err.message); return []; }
     if (record) this.history.push({ name, ops, inverse });
     this.saver.add(ops);
     this.afterChange(ops);
@@ -405,7 +480,8 @@ class AnnotatePage {
     const op = { op: "span.create", id, label: labelName, start: sel.start, end: sel.end, attrs: this.defaultAttrs(labelName), text: sliceCp(this.text, sel.start, sel.end, this.astral) };
     if (this.mode && this.mode.kind === "attr") {
       // Part of the attribution unit being built.
-      const inv = this.model.applyOps([op]);
+      let inv;
+      try { inv = this.applyChecked([op]); } catch (err) { this.showBanner(`Refused: ${err.message}`, "error"); this.announce(err.message); return null; }
       this.mode.ops.push(op);
       this.mode.inverse = [...inv, ...this.mode.inverse];
       this.saver.add([op]);
@@ -413,7 +489,7 @@ class AnnotatePage {
       this.assignSlot(id);
       return id;
     }
-    this.run(`Created ${labelName}`, [op]);
+    if (!this.run(`Created ${labelName}`, [op]).length) return null; // refused (the banner says why)
     this.selectSpan(id, { reveal: false });
     return id;
   }
@@ -780,6 +856,7 @@ class AnnotatePage {
   bind() {
     document.addEventListener("keydown", (e) => this.onKey(e));
     this.docEl.addEventListener("mouseup", (e) => this.onMouseUp(e));
+    this.bindLinkDrag();
     this.docEl.addEventListener("mousemove", (e) => this.onHover(e));
     $("#wb-palette", this.root).addEventListener("click", (e) => {
       const b = e.target.closest("button[data-label]");
@@ -834,7 +911,50 @@ class AnnotatePage {
     }
   }
 
+  /**
+   * Mouse: press a span's chip, drag, release on another span (its chip or its
+   * words) and the relation form opens with both ends set, through the same
+   * steps as the keyboard's R, target, Enter. Releasing on the same chip
+   * selects its span.
+   */
+  bindLinkDrag() {
+    this.docEl.addEventListener("pointerdown", (e) => {
+      this.skipMouseUp = false;
+      const chip = e.button === 0 && !this.mode && e.target.closest && e.target.closest(".wb-chip[data-span]");
+      if (!chip || !this.model.spans.has(chip.dataset.span)) return;
+      e.preventDefault(); // no text selection while dragging
+      this.linkDrag = { head: chip.dataset.span };
+      this.root.classList.add("is-linking");
+    });
+    window.addEventListener("pointerup", (e) => {
+      const drag = this.linkDrag;
+      if (!drag) return;
+      this.linkDrag = null;
+      this.root.classList.remove("is-linking");
+      this.skipMouseUp = this.docEl.contains(e.target);
+      const target = this.spanAtPoint(e);
+      if (!target || target === drag.head) { this.selectSpan(drag.head, { reveal: false }); this.docEl.focus({ preventScroll: true }); return; }
+      this.selectSpan(drag.head, { reveal: false });
+      this.startRelation();
+      if (!this.mode || this.mode.kind !== "rel") return;
+      this.setRelTarget(target);
+      this.confirmRelTarget();
+    });
+  }
+
+  /** The span under a pointer event: the chip's, else the innermost span at that point of the text (or null). */
+  spanAtPoint(e) {
+    const hit = document.elementFromPoint(e.clientX, e.clientY);
+    const chip = hit && hit.closest && hit.closest(".wb-chip[data-span]");
+    if (chip && this.model.spans.has(chip.dataset.span)) return chip.dataset.span;
+    const u = u16FromPoint(this.docEl, e.clientX, e.clientY);
+    if (u < 0) return null;
+    const under = this.model.spansAt(u16ToCp(u, this.astral));
+    return under.length ? under[0].id : null;
+  }
+
   onMouseUp(e) {
+    if (this.skipMouseUp) { this.skipMouseUp = false; return; } // a chip drag finished here (bindLinkDrag)
     if (e.button !== 0) return;
     const sel = window.getSelection();
     if (sel && sel.rangeCount && !sel.isCollapsed) {
@@ -911,7 +1031,7 @@ class AnnotatePage {
     const inScope = this.root.contains(t) || t === document.body;
     if (!inScope) return;
     if (t.dataset && t.dataset.slot && key === "Enter" && this.mode && this.mode.kind === "attr") { e.preventDefault(); this.commitAttribution(); return; }
-    if (t.tagName === "BUTTON" && (key === "Enter" || key === " ")) return; // let buttons work
+    if ((t.tagName === "BUTTON" || t.tagName === "SUMMARY") && (key === "Enter" || key === " ")) return; // let buttons (and disclosures) work
     if (key === "?") { e.preventDefault(); this.toggleHelp(true); return; }
     if (this.onChooserKey(e)) return;
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
@@ -1290,6 +1410,7 @@ class AnnotatePage {
 
   onPanelChange(e) {
     const t = e.target;
+    if (t.dataset.note) { this.setNote(t.dataset.note, t.dataset.id, t.value); return; }
     if (t.dataset.attr && t.dataset.owner === "span") {
       const s = this.model.spans.get(t.dataset.id);
       if (!s) return;
@@ -1330,6 +1451,7 @@ class AnnotatePage {
     $("#wb-count-spans", this.root).textContent = String(this.model.spans.size);
     $("#wb-count-relations", this.root).textContent = String(this.model.relations.size);
     $("#wb-count-attributions", this.root).textContent = String(this.model.attributions.size);
+    this.syncDocNote();
     const list = $("#wb-list", this.root);
     const g = $("#wb-guidelines", this.root);
     g.hidden = this.tab !== "guidelines";
@@ -1383,7 +1505,7 @@ class AnnotatePage {
     if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
     const focus = this.selectedId ? all.findIndex(s => s.id === this.selectedId) : -1;
     const hasAttrs = (s) => { for (const _ in s.attrs || {}) return true; return false; };
-    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
+    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) || all[i].note ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
     return ul;
   }
 
@@ -1398,7 +1520,9 @@ class AnnotatePage {
     li.append(this.chip(s.label), el("span", "wb-quote", this.quote(s, 60)), el("span", "wb-offs", `${s.start}–${s.end}`));
     li.setAttribute("aria-label", `${s.label}: ${this.quote(s, 80)}, characters ${s.start} to ${s.end}`);
     const attrs = Object.entries(s.attrs || {});
-    if (attrs.length) li.appendChild(el("span", "wb-attrs", attrs.map(([k, v]) => `${k}: ${v}`).join(", ")));
+    // Attribute values and the note share the row's second line.
+    const second = [...attrs.map(([k, v]) => `${k}: ${v}`), ...(s.note ? [`note: ${s.note}`] : [])];
+    if (second.length) li.appendChild(el("span", "wb-attrs", second.join(", ")));
     return li;
   }
 
@@ -1447,7 +1571,7 @@ class AnnotatePage {
     // One line per entry of the row's list: source, cue, each content piece, attributes.
     const kids = new Map();
     for (const a of list) if (a.parent) kids.set(a.parent, [...(kids.get(a.parent) || []), a]);
-    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0) + (a.parent ? 1 : 0) + (kids.has(a.id) ? 1 : 0);
+    const lines = (a) => 2 + a.content.length + (Object.keys(a.attrs || {}).length ? 1 : 0) + (a.parent ? 1 : 0) + (kids.has(a.id) ? 1 : 0) + (a.note ? 1 : 0);
     this.rows.mount(ul, list.length, (i) => lines(list[i]), (i) => {
       const a = list[i];
       const li = el("li", "wb-row wb-attr-row");
@@ -1465,6 +1589,7 @@ class AnnotatePage {
       const parent = a.parent ? this.model.attributions.get(a.parent) : null;
       if (parent) dl.append(el("dt", "", "Relayed by"), el("dd", "wb-relayed-by", this.attributionText(parent)));
       if (kids.has(a.id)) dl.append(el("dt", "", "Relays"), el("dd", "wb-relays", kids.get(a.id).map(k => this.attributionText(k)).join("; ")));
+      if (a.note) dl.append(el("dt", "", "Note"), el("dd", "wb-attr-note", a.note));
       li.appendChild(dl);
       const what = this.attributionText(a);
       const edit = el("button", "link wb-edit", "Edit");
@@ -1529,8 +1654,13 @@ class AnnotatePage {
     box.appendChild(lw);
     const l = this.model.labels.get(s.label);
     for (const a of (l && l.attributes) || []) box.appendChild(this.attrSelect(a, (s.attrs || {})[a.name], "span", s.id));
+    box.appendChild(this.noteField("span", s.id, s.note, "Note on this span"));
     const rels = this.model.relationsOf(s.id), atts = this.model.attributionsOf(s.id);
     if (rels.length || atts.length) box.appendChild(el("p", "wb-muted", `In ${rels.length} relation(s) and ${atts.length} attribution(s).`));
+    for (const a of atts) {
+      const what = a.source ? `from ${this.spanText(a.source)}` : `with the cue ${this.spanText(a.cue)}`;
+      box.appendChild(this.noteField("attribution", a.id, a.note, `Note on the attribution ${what}`));
+    }
     const bar = el("div", "wb-actions");
     const del = el("button", "danger", "Delete span"); del.type = "button"; del.dataset.action = "delete-span"; del.dataset.id = s.id;
     const attr = el("button", "", "Attribution…"); attr.type = "button"; attr.dataset.action = "start-attr"; attr.title = "Start an attribution from this span (A)";

@@ -23,16 +23,17 @@ export class Model {
     this.id = layer.id;
     this.version = layer.version;
     this.status = layer.status;
-    this.spans = new Map(layer.spans.map(s => [s.id, { id: s.id, label: s.label, start: s.start, end: s.end, attrs: s.attrs || {} }]));
+    this.note = layer.note || ""; // the annotator's note on the document (op layer.update)
+    this.spans = new Map(layer.spans.map(s => [s.id, { id: s.id, label: s.label, start: s.start, end: s.end, attrs: s.attrs || {}, note: s.note || "" }]));
     this.relations = new Map(layer.relations.map(r => [r.id, { id: r.id, type: r.type, head: r.head, tail: r.tail, attrs: r.attrs || {} }]));
-    this.attributions = new Map(layer.attributions.map(a => [a.id, { id: a.id, source: a.source ?? null, cue: a.cue ?? null, content: [...(a.content || [])], attrs: a.attrs || {}, parent: a.parent ?? null }]));
+    this.attributions = new Map(layer.attributions.map(a => [a.id, { id: a.id, source: a.source ?? null, cue: a.cue ?? null, content: [...(a.content || [])], attrs: a.attrs || {}, parent: a.parent ?? null, note: a.note || "" }]));
     this._sorted = null;
   }
 
   /** The layer as plain data, in the shape the API returns it. */
   snapshot() {
     return {
-      id: this.id, version: this.version, status: this.status,
+      id: this.id, version: this.version, status: this.status, note: this.note,
       spans: Array.from(this.spans.values()), relations: Array.from(this.relations.values()), attributions: Array.from(this.attributions.values()),
     };
   }
@@ -141,6 +142,7 @@ export class Model {
   /** Whether an op can apply to the current state (used to drop stale ops). */
   canApply(op) {
     const kind = op.op.split(".")[0];
+    if (kind === "layer") return true;
     const map = kind === "span" ? this.spans : kind === "relation" ? this.relations : this.attributions;
     if (op.op.endsWith(".create")) return !map.has(op.id);
     return map.has(op.id);
@@ -152,7 +154,7 @@ export class Model {
     switch (o.op) {
       case "span.create": {
         if (this.spans.has(o.id)) throw new Error(`span ${o.id} exists`);
-        this.spans.set(o.id, { id: o.id, label: o.label, start: o.start, end: o.end, attrs: o.attrs || {} });
+        this.spans.set(o.id, { id: o.id, label: o.label, start: o.start, end: o.end, attrs: o.attrs || {}, note: o.note || "" });
         this._sorted = null;
         return { op: "span.delete", id: o.id };
       }
@@ -160,7 +162,7 @@ export class Model {
         const s = this.spans.get(o.id);
         if (!s) throw new Error(`no span ${o.id}`);
         const inv = { op: "span.update", id: o.id };
-        for (const k of ["label", "start", "end", "attrs"]) if (k in o) { inv[k] = clone(s[k]); s[k] = o[k]; }
+        for (const k of ["label", "start", "end", "attrs", "note"]) if (k in o) { inv[k] = clone(s[k]); s[k] = o[k]; }
         this._sorted = null;
         return inv;
       }
@@ -171,7 +173,7 @@ export class Model {
         for (const r of this.relationsOf(o.id)) this.relations.delete(r.id);
         this.spans.delete(o.id);
         this._sorted = null;
-        return { op: "span.create", id: s.id, label: s.label, start: s.start, end: s.end, attrs: clone(s.attrs) };
+        return { op: "span.create", id: s.id, label: s.label, start: s.start, end: s.end, attrs: clone(s.attrs), ...(s.note ? { note: s.note } : {}) };
       }
       case "relation.create": {
         this.relations.set(o.id, { id: o.id, type: o.type, head: o.head, tail: o.tail, attrs: o.attrs || {} });
@@ -191,14 +193,14 @@ export class Model {
         return { op: "relation.create", ...clone(r) };
       }
       case "attribution.create": {
-        this.attributions.set(o.id, { id: o.id, source: o.source ?? null, cue: o.cue ?? null, content: o.content || [], attrs: o.attrs || {}, parent: o.parent ?? null });
+        this.attributions.set(o.id, { id: o.id, source: o.source ?? null, cue: o.cue ?? null, content: o.content || [], attrs: o.attrs || {}, parent: o.parent ?? null, note: o.note || "" });
         return { op: "attribution.delete", id: o.id };
       }
       case "attribution.update": {
         const a = this.attributions.get(o.id);
         if (!a) throw new Error(`no attribution ${o.id}`);
         const inv = { op: "attribution.update", id: o.id };
-        for (const k of ["source", "cue", "content", "attrs", "parent"]) if (k in o) { inv[k] = clone(a[k]); a[k] = o[k]; }
+        for (const k of ["source", "cue", "content", "attrs", "parent", "note"]) if (k in o) { inv[k] = clone(a[k]); a[k] = o[k]; }
         return inv;
       }
       case "attribution.delete": {
@@ -209,6 +211,11 @@ export class Model {
         for (const c of this.attributions.values()) if (c.parent === o.id) c.parent = null;
         return { op: "attribution.create", ...clone(a) };
       }
+      case "layer.update": {
+        const inv = { op: "layer.update", note: this.note };
+        this.note = o.note || "";
+        return inv;
+      }
       default:
         throw new Error(`unknown op ${o.op}`);
     }
@@ -218,7 +225,7 @@ export class Model {
 // ------------------------------------------------------------ rebasing
 
 const KIND_MAP = { span: "spans", relation: "relations", attribution: "attributions" };
-const FIELDS = { span: ["label", "start", "end", "attrs"], relation: ["type", "attrs"], attribution: ["source", "cue", "content", "attrs", "parent"] };
+const FIELDS = { span: ["label", "start", "end", "attrs", "note"], relation: ["type", "attrs"], attribution: ["source", "cue", "content", "attrs", "parent", "note"] };
 
 /** JSON with sorted object keys, so equal values compare equal whatever their key order. */
 function canon(v) {
@@ -306,6 +313,7 @@ export const DROP_REASONS = {
 /** What one pending op becomes on top of `model`: {ops} to apply and send, or {reason} it is dropped. */
 function rebaseOne(model, op, ours) {
   const [kind, verb] = op.op.split(".");
+  if (kind === "layer") return { ops: [op] }; // the document note: the last write wins
   const map = model[KIND_MAP[kind]];
   if (!map) return { reason: "no-fit" };
   if (verb === "create") {

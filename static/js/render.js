@@ -448,6 +448,7 @@ export class TextView {
         if (first) {
           const chip = document.createElement("span");
           chip.className = `wb-chip wb-c${li}${selected ? " is-sel" : ""}${linked ? " is-linked" : ""}`;
+          chip.dataset.span = s.id; // a chip is a handle: drag it onto another span to start a relation (annotate.js)
           const role = this.marked.get(s.id);
           const label = role ? `${s.label} · ${role}` : s.label;
           chip.textContent = label;

@@ -54,7 +54,7 @@ def seed_article(store: Session, username: str, document_id: int) -> None:
     claim1 = "the northern ferry terminal will reopen in March after a two-year closure"
     claim2 = "We will not raise the harbour fees this year"
     ops = [
-        _span(t, "The mayor of Velden, Mara Lindqvist", "PERSON", "S1"),
+        _span(t, "The mayor of Velden, Mara Lindqvist", "SOURCE", "S1"),  # a SOURCE holds the PERSON (overlap rules)
         _span(t, "Velden", "GPE", "S2", occurrence=1),
         _span(t, "Mara Lindqvist", "PERSON", "S3"),
         _span(t, "said", "CUE", "S4"),

@@ -48,12 +48,13 @@ def page_data(project: Any, document: Any, layer: Any, next_url: str | None, pre
 
     The adjudication page loads the same, with the gold layer (and more beside it).
     """
+    schema = project_service.project_schema(project)
     return {
         "ok": True,
         "document": serialize.annotate_document(document),
-        "schema": project_service.project_schema(project).to_dict(),
+        "schema": schema.to_dict(),
         "layer": annotation_service.layer_data(get_session(), layer, document.text),
-        "project": serialize.annotate_project(project, render_markdown(project.guidelines or "")),
+        "project": serialize.annotate_project(project, render_markdown(project.guidelines or ""), schema),
         "navigation": serialize.navigation(
             next_url=next_url, prev_url=prev_url, project_url=url_for("web.project", project_id=project.id)
         ),

@@ -11,6 +11,7 @@ from datetime import timezone
 from typing import Any
 
 from workbench.domain.offsets import tokens
+from workbench.domain.schema import Schema
 from workbench.models import ApiToken
 from workbench.models import Document
 from workbench.models import Project
@@ -199,9 +200,15 @@ def annotate_document(row: Document) -> dict[str, Any]:
     }
 
 
-def annotate_project(row: Project, guidelines_html: str) -> dict[str, Any]:
-    """Return the project's name and its guidelines, already rendered to safe HTML, for the annotate page."""
-    return {"id": row.id, "name": row.name, "guidelines_html": guidelines_html}
+def annotate_project(row: Project, guidelines_html: str, schema: Schema) -> dict[str, Any]:
+    """Return the project's name, its guidelines (already rendered to safe HTML) and, per label,
+    what its spans may overlap, in words (``label_rules``), for the annotate page."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "guidelines_html": guidelines_html,
+        "label_rules": [{"name": lb.name, "kind": lb.kind, "rule": lb.rule_text()} for lb in schema.labels],
+    }
 
 
 def navigation(next_url: str | None, prev_url: str | None, project_url: str) -> dict[str, Any]:

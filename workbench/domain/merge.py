@@ -51,6 +51,8 @@ class Candidate:
     item: dict[str, Any] = field(default_factory=dict)
     #: Attribute values per annotator, to pick the most common.
     attrs: list[dict[str, Any]] = field(default_factory=list)
+    #: The annotators' notes on their copy of the item (annotator -> note), for the curator.
+    notes: dict[str, str] = field(default_factory=dict)
 
     def common_attrs(self) -> dict[str, Any]:
         """Return the attribute values most of the annotators gave (ties: the earliest annotator's)."""
@@ -127,6 +129,8 @@ def tally(layers: Mapping[str, Mapping[str, Any]]) -> Tally:
             if name not in c.annotators:
                 c.annotators.append(name)
                 c.attrs.append(dict(s.get("attrs") or {}))
+                if s.get("note"):
+                    c.notes[name] = s["note"]
         for r in layer.get("relations", []):
             key = (r["type"], spans[r["head"]], spans[r["tail"]])
             c = result.relations.setdefault(
@@ -149,6 +153,8 @@ def tally(layers: Mapping[str, Mapping[str, Any]]) -> Tally:
             if name not in c.annotators:
                 c.annotators.append(name)
                 c.attrs.append(dict(a.get("attrs") or {}))
+                if a.get("note"):
+                    c.notes[name] = a["note"]
     return result
 
 

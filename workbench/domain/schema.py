@@ -5,6 +5,16 @@ dataclasses here.  Every label has a *kind*: ``entity``, ``claim``, ``cue``
 or ``source`` (who spoke, where that is not one named entity: a source span
 may contain entities); agreement is computed per kind, and the annotate page stacks the
 kinds in separate lanes.
+
+Each label also says how its spans may meet other spans (checked by
+:func:`workbench.domain.annotations.check_overlaps`, and in the page by
+``static/js/overlap.js``):
+
+- ``overlap``: how two spans of this same label may meet: ``"any"`` (the
+  default: freely), ``"nest"`` (one inside the other, never crossing) or
+  ``"none"`` (never sharing a character);
+- ``contains``: which other labels (by name, or by kind) a span of this label
+  may contain or partly overlap. Absent (the default): any. ``[]``: none.
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from dataclasses import field
 from typing import Any
 
 KINDS = ("entity", "claim", "cue", "source")
+#: How spans of one label may meet each other (see the module's docstring).
+OVERLAPS = ("any", "nest", "none")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -42,6 +54,28 @@ class Label:
     hotkey: str | None = None
     description: str = ""
     attributes: tuple[Attribute, ...] = ()
+    #: How two spans of this label may meet: any, nest or none.
+    overlap: str = "any"
+    #: Labels or kinds a span of this label may contain or partly overlap; None: any.
+    contains: tuple[str, ...] | None = None
+
+    def admits(self, other: Label) -> bool:
+        """Tell whether a span of this label may contain or partly overlap a span of ``other`` (another label)."""
+        return self.contains is None or other.name in self.contains or other.kind in self.contains
+
+    def rule_text(self) -> str:
+        """Say in words how spans of this label may meet others (for the guidelines)."""
+        same = {
+            "none": f"Two {self.name} spans never overlap.",
+            "nest": f"{self.name} spans may nest (one inside another) but not cross.",
+        }.get(self.overlap, f"{self.name} spans may overlap each other.")
+        if self.contains is None:
+            other = "It may contain or overlap spans of any other label."
+        elif self.contains:
+            other = f"It may contain or overlap only {', '.join(self.contains)} spans."
+        else:
+            other = "It may contain or overlap no span of another label."
+        return f"{same} {other}"
 
     def attribute(self, name: str) -> Attribute | None:
         """Return the attribute called ``name``, or None."""
@@ -123,6 +157,8 @@ class Schema:
                     "hotkey": lb.hotkey,
                     "description": lb.description,
                     "attributes": [attr(a) for a in lb.attributes],
+                    "overlap": lb.overlap,
+                    **({"contains": list(lb.contains)} if lb.contains is not None else {}),
                 }
                 for lb in self.labels
             ],
@@ -188,6 +224,14 @@ def parse_schema(raw: Any) -> Schema:
             if hotkey in hotkeys:
                 raise SchemaError(f"labels {hotkeys[hotkey]!r} and {name!r} share the hotkey {hotkey!r}")
             hotkeys[hotkey] = name
+        overlap = item.get("overlap", "any")
+        if overlap not in OVERLAPS:
+            raise SchemaError(f"label {name!r}: overlap {overlap!r} is not one of {', '.join(OVERLAPS)}")
+        contains = item.get("contains")
+        if contains is not None:
+            if not isinstance(contains, list) or not all(isinstance(c, str) for c in contains):
+                raise SchemaError(f"label {name!r}: contains must be a list of label names or kinds")
+            contains = tuple(contains)
         labels.append(
             Label(
                 name=name,
@@ -196,9 +240,15 @@ def parse_schema(raw: Any) -> Schema:
                 hotkey=hotkey,
                 description=str(item.get("description", "")),
                 attributes=_attributes(item.get("attributes"), f"label {name!r}"),
+                overlap=overlap,
+                contains=contains,
             )
         )
     names = {lb.name for lb in labels}
+    for lb in labels:
+        for other in lb.contains or ():
+            if other not in names and other not in KINDS:
+                raise SchemaError(f"label {lb.name!r}: contains {other!r}, which is neither a label of the schema nor a kind")
     relation_types: list[RelationType] = []
     for item in raw.get("relation_types", []) or []:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _NAME_RE.match(item["name"]):
@@ -235,17 +285,18 @@ NEWS_SCHEMA: dict[str, Any] = {
     "name": "news",
     "version": 1,
     "labels": [
-        {"name": "PERSON", "kind": "entity", "color": "#0072b2", "hotkey": "p", "description": "A named person."},
-        {"name": "ORG", "kind": "entity", "color": "#e69f00", "hotkey": "o", "description": "An organisation, company, agency, army or party."},
-        {"name": "GPE", "kind": "entity", "color": "#009e73", "hotkey": "g", "description": "A country, city or state."},
-        {"name": "LOC", "kind": "entity", "color": "#56b4e9", "hotkey": "l", "description": "A place that is not a GPE: a sea, region, border area."},
-        {"name": "NORP", "kind": "entity", "color": "#cc79a7", "hotkey": "n", "description": "A nationality, religious or political group."},
-        {"name": "DATE", "kind": "entity", "color": "#999999", "hotkey": "d", "description": "A date or period."},
-        {"name": "WEAPON", "kind": "entity", "color": "#d55e00", "hotkey": "w", "description": "A weapon or weapon system."},
-        {"name": "EVENT", "kind": "entity", "color": "#b8a000", "hotkey": "e", "description": "A named event."},
+        {"name": "PERSON", "kind": "entity", "overlap": "none", "color": "#0072b2", "hotkey": "p", "description": "A named person."},
+        {"name": "ORG", "kind": "entity", "overlap": "none", "color": "#e69f00", "hotkey": "o", "description": "An organisation, company, agency, army or party."},
+        {"name": "GPE", "kind": "entity", "overlap": "none", "color": "#009e73", "hotkey": "g", "description": "A country, city or state."},
+        {"name": "LOC", "kind": "entity", "overlap": "none", "color": "#56b4e9", "hotkey": "l", "description": "A place that is not a GPE: a sea, region, border area."},
+        {"name": "NORP", "kind": "entity", "overlap": "none", "color": "#cc79a7", "hotkey": "n", "description": "A nationality, religious or political group."},
+        {"name": "DATE", "kind": "entity", "overlap": "none", "color": "#999999", "hotkey": "d", "description": "A date or period."},
+        {"name": "WEAPON", "kind": "entity", "overlap": "none", "color": "#d55e00", "hotkey": "w", "description": "A weapon or weapon system."},
+        {"name": "EVENT", "kind": "entity", "overlap": "none", "color": "#b8a000", "hotkey": "e", "description": "A named event."},
         {
             "name": "CLAIM",
             "kind": "claim",
+            "overlap": "nest",
             "color": "#7b3294",
             "hotkey": "c",
             "description": "A statement that can be checked.",
@@ -253,10 +304,12 @@ NEWS_SCHEMA: dict[str, Any] = {
                 {"name": "factuality", "values": ["asserted", "hedged", "denied", "speculative"], "default": "asserted"}
             ],
         },
-        {"name": "CUE", "kind": "cue", "color": "#222222", "hotkey": "u", "description": "Words that introduce a report: said, told AFP, according to."},
+        {"name": "CUE", "kind": "cue", "overlap": "none", "color": "#222222", "hotkey": "u", "description": "Words that introduce a report: said, told AFP, according to."},
         {
             "name": "SOURCE",
             "kind": "source",
+            "overlap": "none",
+            "contains": ["entity"],
             "color": "#4b6a2e",
             "hotkey": "s",
             "description": "Who spoke, where that is not one named entity: Brown's spokesman, officials from both sides. May contain entities.",

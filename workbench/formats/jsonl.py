@@ -18,6 +18,7 @@ from typing import Any
 from workbench.domain.annotations import AnnotationError
 from workbench.domain.annotations import check_attribution
 from workbench.domain.annotations import check_chain
+from workbench.domain.annotations import check_note
 from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
 from workbench.domain.offsets import text_sha256
@@ -189,6 +190,14 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         raise _Bad(f"doc_labels {doc_labels[:3]!r}: this project's schema has no document labels")
     if layer is None:
         return (external_id, text, meta, title, number, text_sha256(text))
+    # On a layer record, meta.note is that layer's note on the document, not the document's metadata.
+    note = ""
+    if "note" in meta:
+        meta = {key: value for key, value in meta.items() if key != "note"}
+        try:
+            note = check_note(obj["meta"]["note"])
+        except AnnotationError as exc:
+            raise _Bad(f"meta.note: {exc}") from None
     spans = [_span(schema, text, item, i) for i, item in enumerate(spans_raw, 1)]
     labels = _unique_ids("span", [s.id for s in spans], {s.id: s.label for s in spans})
     relations = [_relation(schema, item, i, labels) for i, item in enumerate(relations_raw, 1)]
@@ -209,6 +218,7 @@ def _parse(raw: bytes, schema: Schema, default_id: str, number: int) -> Document
         doc_labels=[],
         line=number,
         text_sha256=text_sha256(text),
+        note=note,
     )
 
 
@@ -244,6 +254,17 @@ def _attrs(kind: str, name: str, item: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
+def _split_note(kind: str, name: str, attrs: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return ``attrs`` without ``note``, and the note (``attrs.note`` carries an item's note)."""
+    if "note" not in attrs:
+        return attrs, ""
+    rest = dict(attrs)
+    try:
+        return rest, check_note(rest.pop("note"))
+    except AnnotationError as exc:
+        raise _Bad(f"{kind} {name}: {exc}") from None
+
+
 def _provenance(kind: str, name: str, item: dict[str, Any]) -> dict[str, Any] | None:
     """Return an item's provenance (an object or None)."""
     value = item.get("provenance")
@@ -260,13 +281,13 @@ def _span(schema: Schema, text: str, item: Any, position: int) -> SpanRecord:
     quote = item.get("text")
     if quote is not None and not isinstance(quote, str):
         raise _Bad(f"span {span_id}: text must be a string")
-    attrs = _attrs("span", span_id, item)
+    attrs, note = _split_note("span", span_id, _attrs("span", span_id, item))
     try:
         check_span(schema, text, item.get("label"), item.get("start"), item.get("end"), attrs, quote=quote)
     except AnnotationError as exc:
         raise _Bad(f"span {span_id}: {exc}") from None
     start, end = item["start"], item["end"]
-    return SpanRecord(span_id, start, end, item["label"], text[start:end], attrs, _provenance("span", span_id, item))
+    return SpanRecord(span_id, start, end, item["label"], text[start:end], attrs, _provenance("span", span_id, item), note)
 
 
 def _relation(schema: Schema, item: Any, position: int, labels: dict[str, str]) -> RelationRecord:
@@ -294,7 +315,7 @@ def _attribution(schema: Schema, item: Any, position: int, labels: dict[str, str
         raise _Bad(f"attribution {position} must be an object")
     att_id = _ref_id("attribution", item, position, "A")
     source, cue, content = item.get("source"), item.get("cue"), item.get("content")
-    attrs = _attrs("attribution", att_id, item)
+    attrs, note = _split_note("attribution", att_id, _attrs("attribution", att_id, item))
     if isinstance(content, list):
         content = [str(c) if isinstance(c, (str, int)) and not isinstance(c, bool) else c for c in content]
     source = str(source) if isinstance(source, int) and not isinstance(source, bool) else source
@@ -310,7 +331,9 @@ def _attribution(schema: Schema, item: Any, position: int, labels: dict[str, str
     parent = str(parent) if isinstance(parent, int) and not isinstance(parent, bool) else parent
     if parent is not None and not isinstance(parent, str):
         raise _Bad(f"attribution {att_id}: parent must be an attribution id or null")
-    return AttributionRecord(att_id, source, cue, list(content), attrs, _provenance("attribution", att_id, item), parent)
+    return AttributionRecord(
+        att_id, source, cue, list(content), attrs, _provenance("attribution", att_id, item), parent, note
+    )
 
 
 def _check_chains(attributions: list[AttributionRecord]) -> None:
@@ -347,6 +370,12 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
             out["provenance"] = provenance
         return out
 
+    def noted(item: dict[str, Any], note: str) -> dict[str, Any]:
+        """Carry ``note`` as the export records do (folded into attrs by :func:`with_notes`)."""
+        if note:
+            item["note"] = note
+        return item
+
     out: dict[str, Any] = {
         "id": record.external_id,
         "text": record.text,
@@ -354,7 +383,8 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
         "layer": record.layer,
         "annotator": record.annotator,
         "spans": [
-            extra({"id": s.id, "start": s.start, "end": s.end, "label": s.label, "text": s.text, "attrs": s.attrs}, s.provenance)
+            noted(extra({"id": s.id, "start": s.start, "end": s.end, "label": s.label, "text": s.text, "attrs": s.attrs},
+                        s.provenance), s.note)
             for s in record.spans
         ],
         "relations": [
@@ -362,11 +392,11 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
             for r in record.relations
         ],
         "attributions": [
-            extra(
+            noted(extra(
                 {"id": a.id, "source": a.source, "cue": a.cue, "content": list(a.content), "attrs": a.attrs,
                  **({"parent": a.parent} if a.parent is not None else {})},
                 a.provenance,
-            )
+            ), a.note)
             for a in record.attributions
         ],
         "doc_labels": list(record.doc_labels),
@@ -375,7 +405,9 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
     }
     if schema is not None:
         out["schema"] = {"name": schema.name, "version": schema.version}
-    return out
+    if record.layer is not None:
+        out["note"] = record.note
+    return with_notes(out)
 
 
 def dumps(record: dict[str, Any]) -> str:
@@ -383,11 +415,42 @@ def dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
+def with_notes(record: dict[str, Any]) -> dict[str, Any]:
+    """Return an export record with its notes where this format keeps them.
+
+    Export records carry notes as ``note`` keys (on a layer record for the
+    layer's note on the document, even when empty; on spans and attributions
+    where there is one); JSONL keeps them in ``attrs.note`` and, for a layer
+    record, ``meta.note`` (where a document's own ``note`` metadata gives
+    way: it stays in the plain record). Applying it twice changes nothing.
+    """
+    if record.get("layer") is None:
+        return record
+    out = dict(record)
+    if "note" in out:
+        note = out.pop("note")
+        meta = {key: value for key, value in (out.get("meta") or {}).items() if key != "note"}
+        if note:
+            meta["note"] = note
+        out["meta"] = meta
+
+    def fold(item: dict[str, Any]) -> dict[str, Any]:
+        if not item.get("note"):
+            return item
+        folded = {key: value for key, value in item.items() if key != "note"}
+        folded["attrs"] = {**(item.get("attrs") or {}), "note": item["note"]}
+        return folded
+
+    out["spans"] = [fold(s) for s in out.get("spans", [])]
+    out["attributions"] = [fold(a) for a in out.get("attributions", [])]
+    return out
+
+
 def write(records: Iterable[dict[str, Any]], fh: IO[str], context: Any = None) -> int:
     """Write export records to ``fh``, one per line with a trailing newline; return how many."""
     count = 0
     for record in records:
-        fh.write(dumps(record))
+        fh.write(dumps(with_notes(record)))
         fh.write("\n")
         count += 1
     return count

@@ -44,6 +44,8 @@ class SpanRecord:
     text: str
     attrs: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
+    #: The annotator's note on the span (JSONL: ``attrs.note``).
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class AttributionRecord:
     attrs: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] | None = None
     parent: str | None = None
+    #: The annotator's note on the attribution (JSONL: ``attrs.note``).
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,8 @@ class DocumentRecord:
     line: int = 1
     #: The SHA-256 of ``text`` when the reader computed it already ("" when not).
     text_sha256: str = ""
+    #: The layer's note on the document (JSONL: the layer record's ``meta.note``).
+    note: str = ""
 
 
 @dataclass

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workbench.domain import merge
+from workbench.errors import InvalidAnnotation
 from workbench.errors import InvalidInput
 from workbench.errors import NotFound
 from workbench.models import AnnotationSet
@@ -305,7 +306,14 @@ def auto_merge(session: Session, project: Project, curator: User, rule: str, *, 
         gold = annotation.layer_data(session, gold_layer, document.text)
         ops, added = merge_ops(doc_tally.tally, rule, gold)
         decision = {"choice": "auto", "rule": rule, "annotators": doc_tally.tally.annotators, "item": {"items": added}}
-        annotation.apply_ops(session, curator, gold_layer.id, gold_layer.version, f"auto-{uuid.uuid4().hex}", ops, decision)
+        try:
+            annotation.apply_ops(session, curator, gold_layer.id, gold_layer.version, f"auto-{uuid.uuid4().hex}", ops, decision)
+        except InvalidAnnotation as exc:
+            # What the annotators agree on breaks a schema rule next to what gold holds (overlap
+            # rules): nothing of it is written; a curator decides.
+            gold_layer.status_note = f"auto-merge refused: {exc.message}; a curator must decide"
+            report.flagged.append(document.external_id)
+            continue
         report.documents += 1
         report.items_added += added
         gold = annotation.layer_data(session, gold_layer, document.text)
@@ -411,7 +419,31 @@ def _version_view(c: merge.Candidate, text: str) -> dict[str, Any]:
         item = {"type": c.key[0], "head": _span_view(c.key[1], text), "tail": _span_view(c.key[2], text)}
     else:
         item = _attribution_view(c.key, text) or {}
-    return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs()}
+    notes = [{"annotator": name, "note": c.notes[name]} for name in sorted(c.notes)]
+    return {"annotators": sorted(c.annotators), "item": item, "attrs": c.common_attrs(), "notes": notes}
+
+
+def _notes_view(layers: dict[str, dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Return every note the annotators left on the document and its items, for the curator.
+
+    ``[{"annotator", "on": "document" | "span" | "attribution", "item": view or None, "note"}]``,
+    by annotator, the document's note first, then in reading order.
+    """
+    out: list[dict[str, Any]] = []
+    for name in sorted(layers):
+        layer = layers[name]
+        if layer.get("note"):
+            out.append({"annotator": name, "on": "document", "item": None, "note": layer["note"]})
+        keys = {s["id"]: merge.span_key(s) for s in layer.get("spans", [])}
+        for s in layer.get("spans", []):
+            if s.get("note"):
+                out.append({"annotator": name, "on": "span", "item": _span_view(keys[s["id"]], text), "note": s["note"]})
+        attribution_keys = merge.attribution_keys(layer, keys)
+        for a in layer.get("attributions", []):
+            if a.get("note"):
+                item = _attribution_view(attribution_keys[a["id"]], text)
+                out.append({"annotator": name, "on": "attribution", "item": item, "note": a["note"]})
+    return out
 
 
 def _attribution_view(key: Any, text: str) -> dict[str, Any] | None:
@@ -456,6 +488,8 @@ class AdjudicationView:
     annotators: list[dict[str, str]]
     agreed: int
     groups: list[dict[str, Any]]
+    #: The annotators' notes on the document and its items (see :func:`_notes_view`).
+    notes: list[dict[str, Any]]
 
 
 def open_for_adjudication(session: Session, project: Project, document: Document, curator: User) -> tuple[AnnotationSet, AdjudicationView]:
@@ -504,6 +538,7 @@ def open_for_adjudication(session: Session, project: Project, document: Document
         annotators=[{"name": n, "shown": shown[n]} for n in names],
         agreed=len(doc_tally.agreed(rule)),
         groups=groups,
+        notes=_notes_view(doc_tally.layers, document.text),
     )
     return gold_layer, view
 

@@ -75,6 +75,7 @@ OP_NAMES = (
     "attribution.create",
     "attribution.update",
     "attribution.delete",
+    "layer.update",
 )
 MAX_UID = 64
 MAX_OPS = 10_000
@@ -187,7 +188,7 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
         spans: dict[int, list[Any]] = {}
         uid_of: dict[int, str] = {}
         for row in session.execute(
-            select(Span.set_id, Span.id, Span.uid, Span.label, Span.start, Span.end, Span.attrs)
+            select(Span.set_id, Span.id, Span.uid, Span.label, Span.start, Span.end, Span.attrs, Span.note)
             .where(Span.set_id.in_(ids))
             .order_by(Span.set_id, Span.start, Span.end, Span.id)
         ):
@@ -205,7 +206,7 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
         for row in session.execute(
             select(
                 Attribution.set_id, Attribution.id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-                Attribution.attrs, Attribution.parent_id,
+                Attribution.attrs, Attribution.parent_id, Attribution.note,
             )
             .where(Attribution.set_id.in_(ids))
             .order_by(Attribution.set_id, Attribution.id)
@@ -227,9 +228,14 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
                 "kind": layer.kind,
                 "status": layer.status,
                 "version": layer.version,
+                "note": layer.note or "",
                 "spans": [
-                    {"id": uid, "label": label, "start": start, "end": end, "text": text[start:end], "attrs": attrs or {}}
-                    for _id, uid, label, start, end, attrs in spans.get(layer.id, [])
+                    {
+                        "id": uid, "label": label, "start": start, "end": end, "text": text[start:end], "attrs": attrs or {},
+                        # ``note`` only where the annotator left one.
+                        **({"note": note} if note else {}),
+                    }
+                    for _id, uid, label, start, end, attrs, note in spans.get(layer.id, [])
                 ],
                 "relations": [
                     {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": attrs or {}}
@@ -244,8 +250,9 @@ def layers_data(session: Session, layers: list[tuple[AnnotationSet, str]]) -> di
                         "attrs": attrs or {},
                         # ``parent`` only where an attribution is relayed by another (format.md: optional).
                         **({"parent": attribution_uid[parent]} if parent is not None else {}),
+                        **({"note": note} if note else {}),
                     }
-                    for aid, uid, source, cue, attrs, parent in attributions.get(layer.id, [])
+                    for aid, uid, source, cue, attrs, parent, note in attributions.get(layer.id, [])
                 ],
             }
     return result
@@ -326,6 +333,11 @@ def _attrs(value: Any) -> dict[str, Any]:
     return value
 
 
+def _note(value: Any) -> str:
+    """Return an op's ``note`` (see :func:`workbench.domain.annotations.check_note`)."""
+    return rules.check_note(value)
+
+
 def _ref(value: Any, what: str) -> str | None:
     """Return a span reference that may be null."""
     return None if value is None else _uid(value, what)
@@ -367,6 +379,8 @@ class _Editor:
         self.deleted_stored: set[str] = set()
         #: True when the layer is known to be empty: nothing to look up.
         self.empty = empty
+        #: Ranges [start, end) whose stored spans were all loaded by :meth:`preload` (overlap rules).
+        self.covered: list[tuple[int, int]] = []
 
     # -- loading
 
@@ -398,7 +412,16 @@ class _Editor:
                 attribution_uids.add(op["parent"])
             if isinstance(op.get("content"), list):
                 span_uids.update(u for u in op["content"] if isinstance(u, str))
-        self._load_spans(span_uids | changed_spans | created)
+        ranges: list[tuple[int, int]] = []
+        if rules.has_overlap_rules(self.schema):
+            # The spans next to where a span is made or moved come in the same query, for the overlap check.
+            for op in ops:
+                start, end = op.get("start"), op.get("end")
+                if op["op"] in ("span.create", "span.update") and type(start) is int and type(end) is int:
+                    ranges.append((start, end))
+            if len(ranges) > 200:
+                ranges = []
+        self._load_spans(span_uids | changed_spans | created, ranges)
         if relation_uids:
             self._load_relations(relation_uids)
         if attribution_uids:
@@ -417,12 +440,18 @@ class _Editor:
         if stored:
             self._load_touching(stored)
 
-    def _load_spans(self, uids: set[str]) -> None:
-        """Load the layer's spans with these uids; remember the missing ones as absent."""
+    def _load_spans(self, uids: set[str], ranges: list[tuple[int, int]] | None = None) -> None:
+        """Load the layer's spans with these uids (and any sharing a code point with one of ``ranges``);
+        remember the missing uids as absent."""
         if not uids:
             return
-        for span in self.session.scalars(select(Span).where(Span.set_id == self.layer_id, Span.uid.in_(uids))):
-            self.spans[span.uid] = span
+        wanted = Span.uid.in_(uids)
+        if ranges:
+            wanted = or_(wanted, *[(Span.start < end) & (Span.end > start) for start, end in ranges])
+        for span in self.session.scalars(select(Span).where(Span.set_id == self.layer_id, wanted)):
+            if span.uid not in self.spans:
+                self.spans[span.uid] = span
+        self.covered.extend(ranges or ())
         for uid in uids:
             self.spans.setdefault(uid, None)
 
@@ -580,6 +609,29 @@ class _Editor:
             raise _OpError(f"provenance must be a JSON object of at most {MAX_PROVENANCE} characters")
         return value
 
+    def check_overlaps(self, changed: set[str]) -> None:
+        """Check the spans ``changed`` (created or updated in this batch) against their neighbours.
+
+        One query reads the layer's spans that share a code point with a
+        changed span (the whole layer when many changed).
+
+        :raise rules.OverlapError: two spans break the schema's overlap rules.
+        """
+        live = [span for uid in changed if (span := self.spans.get(uid)) is not None]
+        if not live:
+            return
+        if all(any(a <= span.start and span.end <= b for a, b in self.covered) for span in live):
+            # Every stored span that could meet a changed one was loaded with the batch: no query.
+            rows = [(span.uid, span.label, span.start, span.end) for span in self.spans.values() if span is not None]
+            rules.check_overlaps(self.schema, self.text, rows, changed={span.uid for span in live})
+            return
+        self.session.flush()
+        stmt = select(Span.uid, Span.label, Span.start, Span.end).where(Span.set_id == self.layer_id)
+        if len(live) <= 200:
+            stmt = stmt.where(or_(*[(Span.start < span.end) & (Span.end > span.start) for span in live]))
+        rows = [(uid, label, start, end) for uid, label, start, end in self.session.execute(stmt)]
+        rules.check_overlaps(self.schema, self.text, rows, changed={span.uid for span in live})
+
     # -- ops
 
     def apply(self, op: dict[str, Any]) -> None:
@@ -595,7 +647,7 @@ class _Editor:
             raise _OpError("text must be a string")
         rules.check_span(self.schema, self.text, label, start, end, attrs, quote=quote)
         span = Span(set_id=self.layer_id, uid=uid, label=label, start=start, end=end, attrs=attrs,
-                    provenance=self._provenance(op))
+                    provenance=self._provenance(op), note=_note(op.get("note")))
         self.session.add(span)
         self.spans[uid] = span
 
@@ -611,6 +663,8 @@ class _Editor:
         span.label, span.start, span.end, span.attrs = label, start, end, attrs
         if "provenance" in op:
             span.provenance = self._provenance(op)
+        if "note" in op:
+            span.note = _note(op["note"])
         if relabelled:
             # A new label must still fit every relation the span takes part in.
             for relation in self._touching(span)[0]:
@@ -724,6 +778,7 @@ class _Editor:
             parent=parent,
             attrs=attrs,
             provenance=self._provenance(op),
+            note=_note(op.get("note")),
             content=[AttributionContent(span=span, position=i) for i, span in enumerate(content)],
         )
         self.session.add(attribution)
@@ -747,8 +802,21 @@ class _Editor:
             attribution.parent = self._parent(uid, op["parent"])
         if "provenance" in op:
             attribution.provenance = self._provenance(op)
+        if "note" in op:
+            attribution.note = _note(op["note"])
         if "content" in op:
             attribution.content = [AttributionContent(span=span, position=i) for i, span in enumerate(content)]
+
+    def _layer_update(self, op: dict[str, Any]) -> None:
+        """``layer.update``: set the layer's note on the document (``note``; "" clears it)."""
+        if "note" not in op:
+            raise _OpError("layer.update needs a note (\"\" clears it)")
+        self.session.execute(
+            update(AnnotationSet)
+            .where(AnnotationSet.id == self.layer_id)
+            .values(note=_note(op["note"]))
+            .execution_options(synchronize_session=False)
+        )
 
     def _attribution_delete(self, op: dict[str, Any]) -> None:
         """``attribution.delete``: remove the attribution."""
@@ -760,12 +828,27 @@ class _Editor:
 
 
 def _run(editor: _Editor, items: list[tuple[dict[str, Any], Callable[[str], InvalidAnnotation]]]) -> None:
-    """Apply ``items`` in order; the first failure raises the error its callback builds."""
+    """Apply ``items`` in order; the first failure raises the error its callback builds.
+
+    Then the spans the items created or moved are checked against the
+    schema's overlap rules; a clash is blamed on the last item that
+    created or changed one of the two spans.
+    """
+    changed: dict[str, Callable[[str], InvalidAnnotation]] = {}
     for op, fail in items:
         try:
             editor.apply(op)
         except (_OpError, rules.AnnotationError) as exc:
             raise fail(str(exc)) from None
+        if op["op"] in ("span.create", "span.update"):
+            changed.pop(op["id"], None)
+            changed[op["id"]] = fail  # insertion order: the latest last
+    if changed and rules.has_overlap_rules(editor.schema):
+        try:
+            editor.check_overlaps(set(changed))
+        except rules.OverlapError as exc:
+            blamed = [uid for uid in changed if uid in exc.ids][-1]
+            raise changed[blamed](str(exc)) from None
 
 
 def _check_ops(ops: Any) -> list[dict[str, Any]]:
@@ -851,7 +934,7 @@ def _finish(
     )
     session.add(Change(set_id=layer.id, user_id=user.id, action=action, version=version, payload=payload))
     session.flush()
-    session.expire(layer, ["version", "status", "updated_at", "last_batch_id", "last_batch_result"])
+    session.expire(layer, ["version", "status", "updated_at", "last_batch_id", "last_batch_result", "note"])
     return result
 
 

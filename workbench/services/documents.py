@@ -170,6 +170,8 @@ class LayerSummary:
     relations: int
     attributions: int
     updated_at: datetime | None
+    #: The annotator's note on the document ("" when none).
+    note: str = ""
 
 
 def neighbours(session: Session, document: Document) -> tuple[int | None, int | None]:
@@ -223,6 +225,7 @@ def layer_summaries(session: Session, document: Document, viewer: User, *, see_a
                 relations=counts["relations"].get(s.id, 0),
                 attributions=counts["attributions"].get(s.id, 0),
                 updated_at=s.updated_at,
+                note=s.note or "",
             )
         )
     return result

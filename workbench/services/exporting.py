@@ -173,6 +173,7 @@ def _layers(
             AnnotationSet.model_name,
             AnnotationSet.owner_key,
             AnnotationSet.status,
+            AnnotationSet.note,
         ).where(AnnotationSet.document_id.in_(doc_ids), *_set_filter(layer))
     ).all()
     if not sets:
@@ -185,7 +186,8 @@ def _layers(
     connection = session.connection()
     for row in connection.execute(
         select(
-            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance)
+            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance),
+            Span.note,
         ).where(Span.set_id.in_(set_ids))
     ):
         spans.setdefault(row[1], []).append(row)
@@ -205,7 +207,7 @@ def _layers(
     for row in connection.execute(
         select(
             Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-            _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id,
+            _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note,
         )
         .where(Attribution.set_id.in_(set_ids))
         .order_by(Attribution.id)
@@ -222,14 +224,16 @@ def _layers(
         ):
             content.setdefault(att_id, []).append(span_id)
 
-    def with_provenance(out: dict[str, Any], provenance: Any) -> dict[str, Any]:
-        """Add ``provenance`` to ``out`` when there is one."""
+    def with_provenance(out: dict[str, Any], provenance: Any, note: str | None = None) -> dict[str, Any]:
+        """Add ``provenance`` and the annotator's ``note`` to ``out`` when there are."""
         if provenance is not None:
             out["provenance"] = provenance
+        if note:
+            out["note"] = note  # each format puts it where it keeps notes (JSONL: attrs.note)
         return out
 
     out: dict[int, list[tuple[tuple[int, str], dict[str, Any]]]] = {}
-    for set_id, doc_id, kind, user_id, model_name, owner_key, status in sets:
+    for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
         text = texts[doc_id]
         if kind == "annotator":
             who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
@@ -241,11 +245,15 @@ def _layers(
             "layer": kind,
             "annotator": who,
             "status": status,
+            # The layer's note on the document (JSONL: meta.note), "" when none.
+            "note": layer_note or "",
             "spans": [
                 with_provenance(
-                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}}, _json(prov)
+                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}},
+                    _json(prov),
+                    note,
                 )
-                for _sid, _set, uid, s, e, label, attrs, prov in sorted(
+                for _sid, _set, uid, s, e, label, attrs, prov, note in sorted(
                     spans.get(set_id, []), key=lambda r: (r[3], r[4], r[5], r[2])
                 )
             ],
@@ -266,8 +274,9 @@ def _layers(
                         **({"parent": attribution_uid[parent]} if parent is not None else {}),
                     },
                     _json(prov),
+                    note,
                 )
-                for aid, _set, uid, source, cue, attrs, prov, parent in attributions.get(set_id, [])
+                for aid, _set, uid, source, cue, attrs, prov, parent, note in attributions.get(set_id, [])
             ],
         }
         out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))

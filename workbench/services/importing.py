@@ -31,6 +31,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from workbench.domain import annotations as rules
 from workbench.domain.offsets import text_sha256
 from workbench.domain.schema import Schema
 from workbench.errors import ImportError_
@@ -612,12 +613,31 @@ class _FileImport:
         for record in records:
             if not batch:
                 self.created_at = self.inserter.convert("created_at", utcnow())
-            batch.append(self.document_item(*record) if type(record) is tuple else record)
+            if type(record) is tuple:
+                batch.append(self.document_item(*record))
+            else:
+                self.check_overlaps(record)
+                batch.append(record)
             if len(batch) >= BATCH:
                 self.write_batch(batch)
                 batch = []
         if batch:
             self.write_batch(batch)
+
+    def check_overlaps(self, record: DocumentRecord) -> None:
+        """Check a gold or annotator record's spans against the schema's overlap rules.
+
+        A prediction layer is a model's suggestions and is stored as it came:
+        a suggestion that breaks a rule cannot be accepted (accepting is an op).
+
+        :raise ImportError_: naming the record's line, the document, both spans and the rule.
+        """
+        if record.layer not in ("gold", "annotator") or len(record.spans) < 2:
+            return
+        try:
+            rules.check_overlaps(self.schema, record.text, [(s.id, s.label, s.start, s.end) for s in record.spans])
+        except rules.AnnotationError as exc:
+            raise self.fail(record.line, f"document {record.external_id!r}: {exc}") from None
 
     # -- documents -----------------------------------------------------------
 
@@ -759,6 +779,7 @@ class _FileImport:
                 "status": LAYER_STATUS[record.layer or ""],
                 "version": 1,
                 "updated_at": now,
+                "note": record.note,
             }
             for record, doc_id, owner, user_id, model in plans
             if (doc_id, owner) not in set_ids
@@ -810,7 +831,10 @@ class _FileImport:
             self.session.execute(
                 update(AnnotationSet)
                 .where(AnnotationSet.id == set_id)
-                .values(status=LAYER_STATUS[record.layer or ""], version=AnnotationSet.version + 1, updated_at=utcnow())
+                .values(
+                    status=LAYER_STATUS[record.layer or ""], version=AnnotationSet.version + 1, updated_at=utcnow(),
+                    note=record.note,
+                )
             )
         return found
 
@@ -825,6 +849,7 @@ class _FileImport:
                 "end": s.end,
                 "attrs": s.attrs,
                 "provenance": s.provenance,
+                "note": s.note,
             }
             for record, set_id in pairs
             for s in record.spans
@@ -862,6 +887,7 @@ class _FileImport:
                 "cue_id": span_ids[(set_id, a.cue)] if a.cue is not None else None,
                 "attrs": a.attrs,
                 "provenance": a.provenance,
+                "note": a.note,
             }
             for record, set_id in pairs
             for a in record.attributions

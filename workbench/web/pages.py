@@ -156,7 +156,10 @@ def project_guidelines(project_id: int) -> Any:
             return redirect(url_for("web.project_guidelines", project_id=project.id))
     html = render_markdown(project.guidelines)
     status = 400 if form.errors else 200
-    return _project_page("web/guidelines.html", project, role, "guidelines", guidelines_html=html, form=form), status
+    labels = project_service.project_schema(project).labels
+    return _project_page(
+        "web/guidelines.html", project, role, "guidelines", guidelines_html=html, form=form, labels=labels
+    ), status
 
 
 @bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])
