@@ -297,3 +297,21 @@ def test_cookie_writes_need_the_csrf_token_and_reads_need_membership(csrf_app, d
     token = csrf_token(outsider.open("GET", "/login").get_data(as_text=True))
     outsider.open("POST", "/login", data={"username": "stranger", "password": "password-123", "csrf_token": token})
     assert outsider.open("GET", f"/api/v1/projects/{project.id}/documents/{doc.id}/suggestions").status_code == 404
+
+
+def test_suggestions_the_overlap_rules_would_refuse_beside_the_annotators_spans_are_left_out(api, world):
+    assert post_model(api, world, {"model": "m", "spans": [
+        {"id": "T1", "start": 7, "end": 12, "label": "PERSON"},  # "Olsen", inside the annotator's PERSON "Mira Olsen"
+        {"id": "T2", "start": TALLOW[0], "end": TALLOW[1], "label": "ORG"},
+    ]}).status_code == 201
+    layer = api.open("GET", url(world, "annotate"), world["tokens"]["ann"]).get_json()["layer"]
+    response = api.open(
+        "PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"]["ann"],
+        json={"base_version": layer["version"], "batch_id": "b1",
+              "ops": [{"op": "span.create", "id": "s1", "label": "PERSON", "start": MIRA[0], "end": MIRA[1]}]},
+    )
+    assert response.status_code == 200, response.get_json()
+    mine = {(i["label"], i["text"]) for i in suggestions(api, world) if "model:m" in i["sources"]}
+    assert mine == {("ORG", "Tallow Mills")}  # two PERSON spans never overlap in the news schema
+    theirs = {(i["label"], i["text"]) for i in suggestions(api, world, who="bob") if "model:m" in i["sources"]}
+    assert theirs == {("PERSON", "Olsen"), ("ORG", "Tallow Mills")}

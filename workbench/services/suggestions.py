@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_left
 import time
 from collections import OrderedDict
 from collections import defaultdict
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 from workbench import recommenders
 from workbench.domain.annotations import AnnotationError
 from workbench.domain.annotations import check_span
+from workbench.domain.annotations import has_overlap_rules
+from workbench.domain.annotations import overlap_conflict
 from workbench.domain.offsets import tokens as tokenize
 from workbench.domain.schema import Schema
 from workbench.errors import InvalidInput
@@ -250,8 +253,9 @@ def document_suggestions(session: Session, user: User, project: Project, documen
     """Return the suggestions ``user`` sees on ``document``: ``{"suggestions": [...], "sources": [...]}``.
 
     Left out: what the user rejected on this document, spans their own layer
-    already has (same label and offsets), and attributions whose content
-    their layer already attributes.  In reading order, at most
+    already has (same label and offsets), attributions whose content their
+    layer already attributes, and suggestions the schema's overlap rules
+    would refuse beside the spans of their layer.  In reading order, at most
     :data:`MAX_SUGGESTIONS`.
     """
     schema = project_service.project_schema(project)
@@ -309,6 +313,8 @@ def document_suggestions(session: Session, user: User, project: Project, documen
                 if span is not None:
                     done.add((span["start"], span["end"]))
         items = [i for i in items if i["kind"] != "attribution" or not any((c["start"], c["end"]) in done for c in i["content"])]
+    if own_data is not None and own_data["spans"] and has_overlap_rules(schema):
+        items = _fitting(schema, text, own_data["spans"], items)
     items.sort(key=lambda i: (_first_start(i), i["kind"] != "span", i["key"]))
     counts: dict[str, int] = defaultdict(int)
     for item in items:
@@ -318,6 +324,33 @@ def document_suggestions(session: Session, user: User, project: Project, documen
         "suggestions": items[:MAX_SUGGESTIONS],
         "sources": [{"name": name, "count": counts[name]} for name in sorted(counts)],
     }
+
+
+def _fitting(schema: Schema, text: str, own: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out suggestions that the schema's overlap rules would refuse beside the annotator's own spans.
+
+    A suggested span equal to one of the annotator's (same label and offsets)
+    is theirs already, not a clash.
+    """
+    refs = sorted(((s["id"], s["label"], s["start"], s["end"]) for s in own), key=lambda r: r[2])
+    starts = [r[2] for r in refs]
+    longest = max(r[3] - r[2] for r in refs)
+
+    def clashes(part: dict[str, Any]) -> bool:
+        ref = ("suggested", part["label"], part["start"], part["end"])
+        lo = bisect_left(starts, part["start"] - longest)
+        hi = bisect_left(starts, part["end"])
+        for other in refs[lo:hi]:
+            if other[3] > part["start"] and other[1:] != ref[1:] and overlap_conflict(schema, text, other, ref):
+                return True
+        return False
+
+    out = []
+    for item in items:
+        parts = [item] if item["kind"] == "span" else [p for p in (item["source"], item["cue"], *item["content"]) if p is not None]
+        if not any(clashes(part) for part in parts):
+            out.append(item)
+    return out
 
 
 # --------------------------------------------------------------------------- events
