@@ -27,12 +27,13 @@ def _modules(folder: str) -> list[Path]:
     return sorted((PACKAGE / folder).rglob("*.py"))
 
 
-@pytest.mark.parametrize("folder", ["domain", "formats"])
+@pytest.mark.parametrize("folder", ["domain", "formats", "recommenders"])
 def test_pure_layers_import_only_the_standard_library_and_themselves(folder):
+    pure = ("workbench.domain", "workbench.formats") + (("workbench.recommenders",) if folder == "recommenders" else ())
     for path in _modules(folder):
         for name in _imports(path):
             top = name.split(".")[0]
-            allowed = top in STDLIB or top == "__future__" or name.startswith(("workbench.domain", "workbench.formats"))
+            allowed = top in STDLIB or top == "__future__" or name.startswith(pure)
             assert allowed, f"{path.relative_to(PACKAGE.parent)} imports {name}"
 
 

@@ -46,6 +46,9 @@ def test_wheel_ships_templates_static_migrations_and_works(tmp_path):
         "workbench/demo_data/guidelines.md",
         "workbench/demo_data/sample-annotations.json",
         "workbench/migrations/versions/0004_attribution_parent.py",
+        "workbench/migrations/versions/0006_suggestions.py",
+        "workbench/static/js/suggestions.js",
+        "workbench/recommenders/attribution.py",
         "workbench/static/js/adjudicate.js",
         "workbench/templates/web/adjudication.html",
     ):

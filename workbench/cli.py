@@ -436,8 +436,10 @@ def init_app(app: Flask) -> None:
     from workbench import cli_agreement
     from workbench import cli_data
     from workbench import cli_evaluate
+    from workbench import cli_suggestions
 
-    for command in COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS + cli_admin.COMMANDS + cli_evaluate.COMMANDS:
+    commands = COMMANDS + cli_data.COMMANDS + cli_agreement.COMMANDS + cli_admin.COMMANDS + cli_evaluate.COMMANDS
+    for command in commands + cli_suggestions.COMMANDS:
         app.cli.add_command(command)
 
 

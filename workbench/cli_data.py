@@ -38,15 +38,26 @@ PROGRESS_FROM = 6
     help="Another tool's labels and relation types onto the project's: PER=PERSON,LOC=GPE, "
     "or a file (a JSON object, or one THEIRS=OURS per line).",
 )
+@click.option(
+    "--as-predictions",
+    "as_predictions",
+    metavar="MODEL",
+    help="Store every annotated layer in the files as MODEL's predictions (suggestions annotators accept or reject), "
+    "whatever layer the files say.",
+)
 @with_appcontext
 @fail_on_workbench_error
-def import_command(project: str, files: tuple[Path, ...], fmt: str, label_map: str | None) -> None:
+def import_command(
+    project: str, files: tuple[Path, ...], fmt: str, label_map: str | None, as_predictions: str | None
+) -> None:
     """Add documents (and their annotation layers) from FILES or folders to PROJECT.
 
     All or nothing per file: the first bad file stops the import with its
     file and line; the files before it stay imported.  brat, Label Studio and
     doccano files bring their annotations; a label the project's schema does
-    not have must be mapped with --label-map.
+    not have must be mapped with --label-map.  With --as-predictions MODEL, a
+    model's output (say a JSONL file of gold or prediction records) becomes
+    that model's suggestions.
     """
     from workbench.services import importing
     from workbench.services import projects
@@ -60,10 +71,11 @@ def import_command(project: str, files: tuple[Path, ...], fmt: str, label_map: s
         if len(paths) >= PROGRESS_FROM:
             with click.progressbar(length=len(paths), label="Importing", file=sys.stderr) as bar:
                 report = importing.import_paths(
-                    session, target, paths, fmt, progress=lambda _p: bar.update(1), label_map=mapping
+                    session, target, paths, fmt, progress=lambda _p: bar.update(1), label_map=mapping,
+                    as_predictions=as_predictions,
                 )
         else:
-            report = importing.import_paths(session, target, paths, fmt, label_map=mapping)
+            report = importing.import_paths(session, target, paths, fmt, label_map=mapping, as_predictions=as_predictions)
     except ImportError_ as exc:
         done = exc.extra.get("report")
         session.commit()

@@ -338,3 +338,43 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SuggestionEvent(Base):
+    """An annotator accepted or rejected a suggestion (recommender, gazetteer, rules, markup or a model).
+
+    ``key`` names the suggestion whatever its source (``span:LABEL:START:END``
+    or ``attribution:...``): a rejected key stays hidden for that annotator
+    on that document.  ``source`` is the suggestion's source, so curators see
+    each source's acceptance rate.
+    """
+
+    __tablename__ = "suggestion_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(300))
+    label: Mapped[str] = mapped_column(String(40), default="")
+    action: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("action IN ('accept', 'reject')", name="action"),
+        Index("ix_suggestion_events_document_user", "document_id", "user_id"),
+    )
+
+
+class GazetteerEntry(Base):
+    """One line of a project's gazetteer: a string and the label the gazetteer suggests for it."""
+
+    __tablename__ = "gazetteer_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(40))
+
+    __table_args__ = (UniqueConstraint("project_id", "text", "label"),)

@@ -67,6 +67,7 @@ class AnnotatePage {
         this.advanceBase(batch, resp.version);
         if (this.model.status === "new") { this.model.status = "in_progress"; this.renderLayerStatus(); }
         this.showCounts(resp.counts);
+        if (this.suggestions) this.suggestions.saved(batch);
       },
     });
     await this.recoverOutbox();
@@ -77,6 +78,8 @@ class AnnotatePage {
     this.renderPanel();
     // The adjudication page is this page on the gold layer, plus its panel of disagreements.
     if (data.adjudication) (await import("./adjudicate.js")).attach(this, data.adjudication);
+    // Suggestions (models, markup hints, recommenders): suggestions.js, on the annotator's own page.
+    else if (document.getElementById("wb-suggest")) (await import("./suggestions.js")).attach(this);
     this.showStatus({ kind: "saved", text: this.saver.unsaved ? "Saving…" : "Saved" });
     this.root.classList.add("is-ready");
     requestAnimationFrame(() => {
@@ -334,6 +337,7 @@ class AnnotatePage {
     this.view.select(this.selectedId);
     this.updateLinks();
     this.view.resetAll();
+    if (this.suggestions) this.suggestions.refresh(); // the layer was replaced: what is still open
     this.renderPanel();
     this.renderLayerStatus();
     let msg = "This document was also changed in another tab or window; your changes were applied on top of it.";
@@ -368,6 +372,7 @@ class AnnotatePage {
       this.view.select(null);
       this.updateLinks();
       this.view.resetAll();
+      if (this.suggestions) this.suggestions.refresh(); // the layer was replaced: what is still open
       this.renderPanel();
       this.renderLayerStatus();
       this.showBanner(message, "warn");
@@ -415,6 +420,7 @@ class AnnotatePage {
     this.view.syncSpans(ids);
     this.updateLinks();
     this.renderPanelSoon();
+    if (this.suggestions) this.suggestions.refresh();
   }
 
   undo() {
@@ -960,7 +966,11 @@ class AnnotatePage {
     const cp = u16ToCp(u, this.astral);
     this.caret = cp;
     const under = this.model.spansAt(cp);
-    if (!under.length) { if (!this.mode) { this.selectSpan(null); this.renderPanelSoon(); } return; }
+    if (!under.length) {
+      if (!this.mode && this.suggestions && this.suggestions.pickAt(cp)) return;
+      if (!this.mode) { this.selectSpan(null); this.renderPanelSoon(); }
+      return;
+    }
     let pick = under[0];
     if (e.altKey && this.selectedId) {
       const i = under.findIndex(s => s.id === this.selectedId);
@@ -979,8 +989,12 @@ class AnnotatePage {
       this.hoverFrame = 0;
       const u = u16FromPoint(this.docEl, x, y);
       if (u < 0) { this.docEl.title = ""; return; }
-      const under = this.model.spansAt(u16ToCp(u, this.astral));
-      this.docEl.title = under.map(s => describe(s, this.quote(s, 50))).join("\n");
+      const cp = u16ToCp(u, this.astral);
+      const under = this.model.spansAt(cp);
+      const lines = under.map(s => describe(s, this.quote(s, 50)));
+      const suggested = this.suggestions && this.suggestions.at(cp);
+      if (suggested) lines.push(`Suggestion: ${this.suggestions.describe(suggested)}`);
+      this.docEl.title = lines.join("\n");
     });
   }
 
@@ -1022,6 +1036,7 @@ class AnnotatePage {
     if (this.onChooserKey(e)) return;
     if (this.mode && this.mode.kind === "attr" && this.onAttrKey(e)) return;
     if (this.mode && this.mode.kind === "rel" && this.onRelKey(e)) return;
+    if (!this.mode && this.suggestions && this.suggestions.onKey(e)) return;
     if (key === "Escape") {
       e.preventDefault();
       const sel = window.getSelection();
@@ -1246,6 +1261,8 @@ class AnnotatePage {
       { name: "text", root: this.docEl, focus: this.docEl },
       { name: "panel", root: panel, focus: $("#wb-tabs [aria-selected=true]", this.root) || firstFocusable(panel) },
     ];
+    const sugg = $("#wb-suggest", this.root);
+    if (sugg && !sugg.hidden) list.splice(3, 0, { name: "suggestions", root: sugg, focus: $("#wb-sugg-list", this.root) });
     if (form) list.push({ name: "form", root: form, focus: firstFocusable(form) });
     return list.filter(r => r.focus && visible(r.focus));
   }

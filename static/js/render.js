@@ -216,6 +216,7 @@ export class TextView {
     this.computeLanes(lines, ids);
     this.refreshMarks();
     this.linksDirty = true;
+    this.bandMoved = true; // onBand listeners repaint after a change, as after a move
     this.schedule();
   }
 
@@ -229,6 +230,7 @@ export class TextView {
     this.drawn.clear();
     for (const i of this.visible) this.dirty.add(i);
     this.linksDirty = true;
+    this.bandMoved = true;
     this.schedule();
   }
 
@@ -425,7 +427,7 @@ export class TextView {
     const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.bandMoved) { this.bandMoved = false; if (this.onBand) this.onBand(this.visible); } // others that paint only near the viewport (suggestions)
+    if (this.bandMoved) { this.bandMoved = false; if (this.onBand) this.onBand(this.visible); } // others that paint only near the viewport (suggestions.js)
     if (this.dirty.size) this.schedule();
   }
 

@@ -504,11 +504,13 @@ def test_tab_leaves_the_text_and_f6_cycles_the_regions(page: Any, live: Any, sto
     assert focused(page)["text"].startswith("ORG")
     tab_until(page, lambda f: f["toolbar"], key="Shift+Tab")
     tab_until(page, lambda f: f["skip"], key="Shift+Tab")
-    # F6 cycles toolbar -> labels -> text -> panel -> toolbar; Shift+F6 goes back. The focus is always drawn.
+    # F6 cycles toolbar -> labels -> text -> suggestions -> panel -> toolbar; Shift+F6 goes back. The focus is always drawn.
     outline = "() => { const a = document.activeElement, st = getComputedStyle(a); return st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) >= 2; }"
     page.locator("#doc").focus()
     page.keyboard.press("F6")
-    assert focused(page)["panel"] and page.evaluate(outline)
+    assert focused(page)["id"] == "wb-sugg-list" and page.evaluate(outline)
+    page.keyboard.press("F6")
+    assert focused(page)["panel"] and focused(page)["id"] != "wb-sugg-list" and page.evaluate(outline)
     page.keyboard.press("F6")
     assert focused(page)["toolbar"] and page.evaluate(outline)
     page.keyboard.press("F6")

@@ -9,6 +9,7 @@ from workbench.api import documents  # noqa: F401
 from workbench.api import evaluation  # noqa: F401
 from workbench.api import exports  # noqa: F401
 from workbench.api import projects  # noqa: F401
+from workbench.api import suggestions  # noqa: F401
 from workbench.api import tokens  # noqa: F401
 # A plain import: ``from workbench.api import annotations`` would return the
 # package's ``from __future__ import annotations`` feature, not this module.

@@ -53,7 +53,8 @@ BLOCK = {
 }
 HIDDEN = {"head", "script", "style", "template", "noscript", "title", "svg", "iframe", "object", "button", "select", "textarea"}
 _PAGE_RE = re.compile(r"<(?:!doctype|html|head|body|p|div|br|article|section|h[1-6]|li|table)\b", re.I)
-_QUOTES_RE = re.compile(r"\"([^\"\n]+?)\"|“([^”\n]+?)”|«\s?([^»\n]+?)\s?»|„([^“”\n]+?)[“”]")
+#: Text between quotation marks (straight, curly, «», „“): group 1-4 holds the quoted words.
+QUOTES_RE = re.compile(r"\"([^\"\n]+?)\"|“([^”\n]+?)”|«\s?([^»\n]+?)\s?»|„([^“”\n]+?)[“”]")
 _SPACE_RE = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -217,7 +218,7 @@ def read(filename: str, stream: IO[bytes], schema: Schema, options: ReadOptions 
 
 def _hint_spans(schema: Schema, options: ReadOptions, text: str, hints: list[tuple[int, int, str]]) -> list[SpanRecord]:
     """Return the hints (tags and quotations) as spans of the schema's labels, trimmed of white space."""
-    for match in _QUOTES_RE.finditer(text):
+    for match in QUOTES_RE.finditer(text):
         group = next(i for i in range(1, 5) if match.group(i) is not None)
         hints.append((match.start(group), match.end(group), "q"))
     labels: dict[str, str | None] = {}

@@ -12,6 +12,7 @@ on with the next file; they also commit.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -170,6 +171,7 @@ def import_paths(
     progress: Callable[[Path], None] | None = None,
     user: User | None = None,
     label_map: dict[str, str] | None = None,
+    as_predictions: str | None = None,
 ) -> ImportReport:
     """Import files and folders into ``project``, all or nothing per file, stopping at the first bad file.
 
@@ -183,6 +185,8 @@ def import_paths(
 
     :param progress: called with each file's path once it is imported.
     :param user: who imports (recorded in each layer's history); None for the command line.
+    :param as_predictions: a model name: every annotated layer in the files becomes that model's
+        prediction layer (suggestions for annotators), whatever layer the file says.
     :raise ImportError_: ``file:line: reason`` of the first bad file; files before it
         stay in the session, and ``exc.extra["report"]`` lists them.
     """
@@ -193,11 +197,14 @@ def import_paths(
         """Import ``path`` on its own (the exact, per-file path)."""
         try:
             if path.is_dir():
-                file_report = import_brat_folder(session, project, path, user=user, label_map=label_map)
+                file_report = import_brat_folder(
+                    session, project, path, user=user, label_map=label_map, as_predictions=as_predictions
+                )
             else:
                 with path.open("rb") as fh:
                     file_report = import_stream(
-                        session, project, str(path), fh, fmt, user=user, schema=schema, label_map=label_map
+                        session, project, str(path), fh, fmt, user=user, schema=schema, label_map=label_map,
+                        as_predictions=as_predictions,
                     )
         except OSError as exc:
             error = ImportError_(str(path), None, f"cannot read: {exc.strerror or exc}")
@@ -372,6 +379,7 @@ def import_stream(
     user: User | None = None,
     schema: Schema | None = None,
     label_map: dict[str, str] | None = None,
+    as_predictions: str | None = None,
 ) -> FileReport:
     """Import one file (an open binary file or its bytes), all or nothing.
 
@@ -379,6 +387,7 @@ def import_stream(
     :param schema: the project's parsed schema, when the caller has it already.
     :param label_map: another tool's labels and relation types -> the project's
         (brat, Label Studio, doccano, and the hints of HTML).
+    :param as_predictions: as :func:`import_paths`.
     :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
     """
     stream: IO[bytes] = io.BytesIO(fh_or_bytes) if isinstance(fh_or_bytes, (bytes, bytearray)) else fh_or_bytes
@@ -400,7 +409,9 @@ def import_stream(
         records: Iterable[DocumentRecord | PlainDocument] = reader(filename, stream, schema, options)
     else:
         records = PLAIN_READERS.get(fmt, reader)(filename, stream, schema)
-    return import_records(session, project, filename, fmt, records, user=user, schema=schema, options=options)
+    return import_records(
+        session, project, filename, fmt, records, user=user, schema=schema, options=options, as_predictions=as_predictions
+    )
 
 
 def _read_options(fmt: str, label_map: dict[str, str] | None) -> ReadOptions:
@@ -422,12 +433,16 @@ def import_records(
     user: User | None = None,
     schema: Schema | None = None,
     options: ReadOptions | None = None,
+    as_predictions: str | None = None,
 ) -> FileReport:
     """Write the records a reader yields (lazily) for one file or folder, all or nothing.
 
+    :param as_predictions: as :func:`import_paths`.
     :raise ImportError_: ``file:line: reason``; nothing of the file is kept.
     """
     schema = schema or project_service.project_schema(project)
+    if as_predictions is not None:
+        records = _as_predictions(records, check_model_name(as_predictions))
     begin_write(session)
     with session.begin_nested():
         importer = _FileImport(session, project, filename, fmt, schema, user)
@@ -446,6 +461,7 @@ def import_brat_folder(
     folder: Path,
     user: User | None = None,
     label_map: dict[str, str] | None = None,
+    as_predictions: str | None = None,
 ) -> FileReport:
     """Import a folder of brat ``.txt`` and ``.ann`` files as one unit, all or nothing.
 
@@ -454,8 +470,34 @@ def import_brat_folder(
     schema = project_service.project_schema(project)
     options = _read_options("brat", label_map)
     return import_records(
-        session, project, str(folder), "brat", brat_format.read_folder(folder, schema, options), user=user, schema=schema, options=options
+        session, project, str(folder), "brat", brat_format.read_folder(folder, schema, options), user=user, schema=schema,
+        options=options, as_predictions=as_predictions,
     )
+
+
+#: The most characters a model's name may have (the layer's owner key is ``prediction:<name>``).
+MAX_MODEL_NAME = 180
+
+
+def check_model_name(name: object) -> str:
+    """Return ``name`` if it can name a model's prediction layer.
+
+    :raise InvalidInput: not a string of 1 to 180 characters without line breaks or control characters.
+    """
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_MODEL_NAME:
+        raise InvalidInput(f"a model name must be 1 to {MAX_MODEL_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput("a model name cannot hold line breaks or control characters")
+    return name.strip()
+
+
+def _as_predictions(records: Iterable[DocumentRecord | PlainDocument], model: str) -> Iterator[DocumentRecord | PlainDocument]:
+    """Yield ``records`` with every annotated layer turned into ``model``'s prediction layer."""
+    for record in records:
+        if isinstance(record, DocumentRecord) and record.layer is not None:
+            yield dataclasses.replace(record, layer="prediction", annotator=model)
+        else:
+            yield record
 
 
 def is_brat_folder(path: Path) -> bool:

@@ -43,3 +43,4 @@ from workbench.web import adjudication  # noqa: E402,F401
 from workbench.web import evaluation  # noqa: E402,F401
 from workbench.web import agreement  # noqa: E402,F401
 from workbench.web import exports  # noqa: E402,F401
+from workbench.web import suggestions  # noqa: E402,F401

@@ -22,8 +22,10 @@ from workbench.errors import WorkbenchError
 from workbench.services import adjudication
 from workbench.services import assignment
 from workbench.services import projects as project_service
+from workbench.services import suggestions as suggestion_service
 from workbench.web import bp
 from workbench.web.forms import AssignForm
+from workbench.web.forms import GazetteerForm
 from workbench.web.forms import SettingsForm
 from workbench.web.pages import _access
 from workbench.web.pages import _int_arg
@@ -73,7 +75,9 @@ def project_progress(project_id: int) -> Any:
     report = assignment.progress(session, project, page=_int_arg("page", 1), per_page=per_page)
     status = 400 if form.errors else 200
     return _project_page(
-        "web/progress.html", project, role, "progress", report=report, form=form, format_duration=assignment.format_duration
+        "web/progress.html", project, role, "progress", report=report, form=form, format_duration=assignment.format_duration,
+        suggestion_rates=suggestion_service.acceptance(session, project),
+        gazetteer_entries=suggestion_service.gazetteer_size(session, project), gazetteer_form=GazetteerForm(formdata=None),
     ), status
 
 

@@ -206,6 +206,13 @@ class EvaluateForm(FlaskForm):
     mode = SelectField("Mark in the text", choices=["exact", "overlap"], description="Which match decides what counts as found.")
 
 
+class GazetteerForm(FlaskForm):
+    """Upload a project's gazetteer (replaces the one it has)."""
+
+    file = FileField("Gazetteer (TSV)", validators=[DataRequired(message="choose a gazetteer file")],
+                     description="One 'text<TAB>LABEL' per line, labels from the project's schema; # starts a comment. Replaces the current list.")
+
+
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token (for buttons such as revoke)."""
 
