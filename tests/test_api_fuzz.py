@@ -13,6 +13,7 @@ from factories import make_document
 from factories import make_project
 from factories import make_user
 from hypothesis import HealthCheck
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -152,6 +153,10 @@ def test_no_json_body_makes_a_500(api, world, endpoint, body, ids, real_ids, who
     page=st.one_of(st.integers(min_value=-5, max_value=2**70).map(str), URL_TEXT),
     per_page=st.one_of(st.integers(min_value=-5, max_value=2**70).map(str), st.just("")),
 )
+# Digits that str.isdigit() accepts and int() refuses (Hypothesis found "²"), and more digits than int() reads.
+@example(q="", page="²", per_page="")
+@example(q="", page="1", per_page="٣")
+@example(q="", page="9" * 5000, per_page="")
 def test_no_search_or_page_makes_a_500(api, world, q, page, per_page):
     response = api.get(
         f"/api/v1/projects/{world['pid']}/documents",

@@ -36,6 +36,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from workbench.db import get_session
+from workbench.domain.numbers import whole_number
 from workbench.models import User
 from workbench.services import users as user_service
 from workbench.transactions import begin_write
@@ -76,9 +77,10 @@ class CurrentUser(UserMixin):
 @login_manager.user_loader
 def _load_user(cookie_id: str) -> CurrentUser | None:
     user_id, _, key = cookie_id.partition(":")
-    if not user_id.isdigit() or not key or len(user_id) > 18:
+    number = whole_number(user_id)
+    if number is None or not key:
         return None
-    user = user_service.user_for_session(get_session(), int(user_id), key)
+    user = user_service.user_for_session(get_session(), number, key)
     return CurrentUser(user, session_key=key) if user is not None else None
 
 

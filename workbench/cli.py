@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from workbench.db import engine
 from workbench.db import get_session
+from workbench.domain.numbers import whole_number
 from workbench.errors import WorkbenchError
 
 
@@ -204,8 +205,8 @@ def projects_set(project: str, k: str | None, assignment: str | None, queue_orde
     if k is not None:
         if k.strip().lower() in ("all", "every", "everyone"):
             changes["annotators_per_document"] = None
-        elif k.strip().isdigit():
-            changes["annotators_per_document"] = int(k)
+        elif whole_number(k.strip()) is not None:
+            changes["annotators_per_document"] = whole_number(k.strip())
         else:
             raise Failure(f"--annotators-per-document takes a whole number or 'all', not {k!r}")
     if assignment is not None:

@@ -19,10 +19,11 @@ from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from workbench.domain.numbers import INT32_MAX
 from workbench.errors import InvalidInput
 
 #: The largest id a URL may name: ids are INTEGER columns, 32 bits on PostgreSQL.
-MAX_ID = 2**31 - 1
+MAX_ID = INT32_MAX
 #: The largest whole number a JSON body may hold (a signed 64-bit integer).
 MAX_JSON_INT = 2**63 - 1
 #: How deep a JSON body may nest (an annotation op needs four levels).

@@ -19,6 +19,8 @@ from workbench.api import error_response
 from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
+from workbench.domain.numbers import INT32_MAX
+from workbench.domain.numbers import whole_number
 from workbench.errors import ImportError_
 from workbench.formats._foreign import LabelMapError
 from workbench.formats._foreign import parse_label_map
@@ -41,9 +43,10 @@ def int_arg(name: str, default: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+    value = whole_number(raw)
+    if value is None or value < 1:
+        raise InvalidInput(f"{name} must be a whole number from 1 to {INT32_MAX}, not {raw!r}")
+    return value
 
 
 @bp.get("/projects/<int:project_id>/documents")

@@ -38,6 +38,7 @@ from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workbench.domain.numbers import whole_number
 from workbench.errors import Conflict
 from workbench.errors import Forbidden
 from workbench.errors import InvalidInput
@@ -671,7 +672,7 @@ def require_documents(session: Session, project: Project, external_ids: list[str
         ):
             found[document.external_id] = document
     # Ids that are no external id may be numeric ids: one more query for all of them (ids fit 32 bits).
-    numeric = sorted({int(e) for e in wanted if e not in found and e.isdigit() and int(e) < 2**31})
+    numeric = sorted({n for e in wanted if e not in found and (n := whole_number(e)) is not None})
     by_id: dict[int, Document] = {}
     for start in range(0, len(numeric), 500):
         for document in session.scalars(
@@ -680,7 +681,7 @@ def require_documents(session: Session, project: Project, external_ids: list[str
             by_id[document.id] = document
     result = []
     for ext in wanted:
-        document = found.get(ext) or (by_id.get(int(ext)) if ext.isdigit() and int(ext) < 2**31 else None)
+        document = found.get(ext) or by_id.get(whole_number(ext) or 0)
         if document is None:
             raise NotFound(f"no document {ext!r} in {project.name!r}")
         result.append(document)

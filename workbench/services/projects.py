@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy import union
 from sqlalchemy.orm import Session
 
+from workbench.domain.numbers import whole_number
 from workbench.domain.schema import NEWS_SCHEMA
 from workbench.domain.schema import Schema
 from workbench.domain.schema import SchemaError
@@ -77,8 +78,8 @@ def require_project_by_name(session: Session, name: str) -> Project:
     :raise NotFound: no such project.
     """
     project = get_project_by_name(session, name)
-    if project is None and name.isdigit():
-        project = session.get(Project, int(name))
+    if project is None and whole_number(name) is not None:
+        project = session.get(Project, whole_number(name))
     if project is None:
         raise NotFound(f"no project called {name!r}")
     return project

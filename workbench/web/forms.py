@@ -20,6 +20,7 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from workbench.domain.numbers import whole_number
 from workbench.formats._foreign import LabelMapError
 from workbench.formats._foreign import parse_label_map
 from workbench.models import MEMBER_ROLES
@@ -157,7 +158,7 @@ class SettingsForm(FlaskForm):
     def validate_annotators_per_document(self, field: Any) -> None:
         """Accept an empty box or a whole number from 1."""
         text = (field.data or "").strip()
-        if text and (not text.isdigit() or int(text) < 1):
+        if text and not whole_number(text):
             raise ValidationError("a whole number from 1, or empty for every annotator")
 
     def changes(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from flask_login import login_required
 from workbench.auth import me
 from workbench.auth import role_required
 from workbench.db import get_session
+from workbench.domain.numbers import whole_number
 from workbench.markup import render_markdown
 from workbench.errors import WorkbenchError
 from workbench.models import Project
@@ -58,7 +59,8 @@ def _is_curator(role: str) -> bool:
 def _int_arg(name: str, default: int) -> int:
     """Return the query argument ``name`` as a positive int, or ``default``."""
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) > 0 else default
+    number = whole_number(value)
+    return number if number else default
 
 
 def _project_page(template: str, project: Project, role: str, tab: str, **context: Any) -> str:
