@@ -193,6 +193,16 @@ def test_bad_json_bodies_are_400(api, db, team, body):
     assert stored(db, project) == {}
 
 
+def test_a_json_body_that_is_not_utf8_is_400_with_the_reason(api, db, team):
+    project, cora, _ana = team
+    body = b'{"documents": [{"id": "x", "text": "' + "\ud800".encode("utf-8", "surrogatepass") + b'"}]}'
+    response = api.post(f"/api/v1/projects/{project.id}/import", data=body, content_type="application/json",
+                        headers=bearer(db, cora))
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("the request body is not UTF-8")
+    assert stored(db, project) == {}
+
+
 def test_multipart_without_files_and_unknown_format(api, db, team):
     project, cora, _ana = team
     headers = bearer(db, cora)

@@ -19,3 +19,9 @@ def test_whole_number(text, value):
 
 def test_a_larger_maximum():
     assert whole_number(str(2**40), maximum=2**63 - 1) == 2**40
+
+
+def test_clamped_numbers_past_the_maximum_are_the_maximum():
+    assert whole_number("9" * 5000, 100, clamp=True) == 100
+    assert whole_number("101", 100, clamp=True) == 100
+    assert whole_number("²", 100, clamp=True) is None

@@ -19,8 +19,8 @@ from workbench.api import error_response
 from workbench.api import serialize
 from workbench.auth import me
 from workbench.db import get_session
-from workbench.domain.numbers import INT32_MAX
 from workbench.domain.numbers import whole_number
+from workbench.limits import MAX_JSON_INT
 from workbench.errors import ImportError_
 from workbench.formats._foreign import LabelMapError
 from workbench.formats._foreign import parse_label_map
@@ -43,9 +43,9 @@ def int_arg(name: str, default: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    value = whole_number(raw)
+    value = whole_number(raw, MAX_JSON_INT, clamp=True)
     if value is None or value < 1:
-        raise InvalidInput(f"{name} must be a whole number from 1 to {INT32_MAX}, not {raw!r}")
+        raise InvalidInput(f"{name} must be a whole number of at least 1, not {raw!r}")
     return value
 
 
@@ -179,6 +179,8 @@ def _body_lines(stream: IO[bytes]) -> Iterator[bytes]:
         raise InvalidInput(f"the request body is not valid JSON ({str(exc).splitlines()[0][:120]})") from None
     except StopIteration:
         raise InvalidInput("the request body must be a JSON object") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"the request body is not UTF-8 (byte {exc.start}: {exc.reason})") from None
     if key is None:
         raise InvalidInput("send files as multipart/form-data, or a JSON body with 'records' or 'documents'")
     if count == 0:

@@ -12,9 +12,17 @@ from __future__ import annotations
 INT32_MAX = 2**31 - 1
 
 
-def whole_number(text: str, maximum: int = INT32_MAX) -> int | None:
-    """Return ``text`` as a whole number from 0 to ``maximum`` when it is one in ASCII digits, else None."""
-    if not (0 < len(text) <= 19 and text.isascii() and text.isdigit()):
+def whole_number(text: str, maximum: int = INT32_MAX, *, clamp: bool = False) -> int | None:
+    """Return ``text`` as a whole number from 0 to ``maximum`` when it is one in ASCII digits, else None.
+
+    :param clamp: a larger number (of any length) is ``maximum`` instead of None,
+        as a page number past the last page is.
+    """
+    if not (text and text.isascii() and text.isdigit()):
         return None
+    if len(text) > 19:
+        return maximum if clamp else None
     value = int(text)
-    return value if value <= maximum else None
+    if value > maximum:
+        return maximum if clamp else None
+    return value

@@ -25,6 +25,7 @@ from workbench.auth import me
 from workbench.auth import role_required
 from workbench.db import get_session
 from workbench.domain.numbers import whole_number
+from workbench.limits import MAX_JSON_INT
 from workbench.markup import render_markdown
 from workbench.errors import WorkbenchError
 from workbench.models import Project
@@ -59,7 +60,7 @@ def _is_curator(role: str) -> bool:
 def _int_arg(name: str, default: int) -> int:
     """Return the query argument ``name`` as a positive int, or ``default``."""
     value = request.args.get(name, "")
-    number = whole_number(value)
+    number = whole_number(value, MAX_JSON_INT, clamp=True)
     return number if number else default
 
 
