@@ -307,17 +307,6 @@ export function rangeForU16(container, s, e) {
   return r;
 }
 
-/** Static range pieces of UTF-16 [s, e) (for painting); one per block touched. */
-export function staticRangeForU16(container, s, e) {
-  const lay = layoutOf(container);
-  const a = locate(lay, s, false);
-  const b = locate(lay, Math.max(e, s), true);
-  return new StaticRange({
-    startContainer: textNodeOf(lay.blocks[a.i]), startOffset: a.local,
-    endContainer: textNodeOf(lay.blocks[b.i]), endOffset: b.i < a.i ? a.local : b.local,
-  });
-}
-
 /** UTF-16 start/end of the grapheme at UTF-16 position p (within its block). */
 function graphemeAt(lay, p) {
   const { i, local } = locate(lay, p, false);

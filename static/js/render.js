@@ -24,6 +24,8 @@
 //   and an end outside that band becomes a short directional stub. The arcs
 //   are redrawn only when the band, the layer, the selection or the width
 //   changes, in the same frame as the lanes (all reads, then all writes).
+// - Extras: other modules add rectangles to a line's overlay (lineExtras,
+//   invalidateLines; suggestions.js draws its underlines so).
 
 import { splitLines, attachLayout, cpToU16, lineAt, rangeForU16 } from "./offsets.js";
 import { byReadingOrder } from "./model.js";
@@ -78,6 +80,17 @@ export class TextView {
     this.linksDirty = true;       // band, layer, selection or width changed since the last arcs
     this.anchors = new Map();     // line -> Map(span id -> anchor relative to the line box); geometry cache
     this.frame = 0;
+    // Other modules' decorations of a line (suggestions.js): lineExtras(i) ->
+    // [{start, end, cls}] in UTF-16 offsets, drawn by planLine as rectangles
+    // with class cls, one per line fragment, with the line's other
+    // decorations; after a change, the owner calls invalidateLines.
+    this.lineExtras = null;
+  }
+
+  /** Draw these lines' decorations again (now if in the band, else when they next come into it). */
+  invalidateLines(indices) {
+    for (const i of indices) this.dirty.add(i);
+    this.schedule();
   }
 
   /** Turn the muted arcs for all links near the viewport on or off. */
@@ -216,7 +229,6 @@ export class TextView {
     this.computeLanes(lines, ids);
     this.refreshMarks();
     this.linksDirty = true;
-    this.bandMoved = true; // onBand listeners repaint after a change, as after a move
     this.schedule();
   }
 
@@ -230,7 +242,6 @@ export class TextView {
     this.drawn.clear();
     for (const i of this.visible) this.dirty.add(i);
     this.linksDirty = true;
-    this.bandMoved = true;
     this.schedule();
   }
 
@@ -372,7 +383,6 @@ export class TextView {
       if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
     }
     this.linksDirty = true; // the band moved
-    this.bandMoved = true;
     return true;
   }
 
@@ -427,7 +437,6 @@ export class TextView {
     const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.bandMoved) { this.bandMoved = false; if (this.onBand) this.onBand(this.visible); } // others that paint only near the viewport (suggestions.js)
     if (this.dirty.size) this.schedule();
   }
 
@@ -435,7 +444,8 @@ export class TextView {
   planLine(i) {
     const frag = document.createDocumentFragment();
     const info = this.lineSpans[i];
-    if (!info || !info.items.length) return frag;
+    const extras = this.lineExtras ? this.lineExtras(i) : null;
+    if ((!info || !info.items.length) && !(extras && extras.length)) return frag;
     const base = this.lineEls[i].getBoundingClientRect();
     if (Math.abs(base.height - this.heights[i]) > 0.5) { this.heights[i] = base.height; this.tops = null; }
     const ln = this.lines[i];
@@ -448,7 +458,7 @@ export class TextView {
       if (!r) { r = { y: rc.bottom - base.top + chipDy, chips: [], hidden: 0 }; rows.set(key, r); }
       return r;
     };
-    for (const s of info.items) {
+    for (const s of info ? info.items : []) {
       const lane = info.lanes.get(s.id);
       const u = this.spanU16.get(s.id);
       const a = Math.max(u[0], ln.start), b = Math.min(u[1], ln.end);
@@ -476,6 +486,18 @@ export class TextView {
           else row.hidden++;
           first = false;
         }
+      }
+    }
+    // Other modules' marks (lineExtras), after the fills so that they show over them.
+    for (const x of extras || []) {
+      const a = Math.max(x.start, ln.start), b = Math.min(x.end, ln.end);
+      if (b <= a) continue;
+      for (const rc of rangeForU16(this.el, a, b).getClientRects()) {
+        if (rc.width < 0.5) continue;
+        const mark = document.createElement("div");
+        mark.className = x.cls;
+        place(mark, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
+        frag.appendChild(mark);
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest

@@ -1,7 +1,8 @@
 // Suggestions on the annotate page: spans and attributions proposed by models'
 // prediction layers, the HTML import's markup hints and the recommenders
 // (learned strings, gazetteer, attribution rules). They are drawn apart from
-// the annotator's own work (a dashed underline, never a fill) and listed in
+// the annotator's own work (a dashed underline, never a fill; drawn by
+// render.js into the lines' overlays, near the viewport only) and listed in
 // the panel's Suggestions section with their source. A suggestion becomes the
 // annotator's only when accepted: accepting runs the page's normal ops as one
 // undoable command (model.js, saved by saver.js); rejecting hides it for good
@@ -11,13 +12,12 @@
 // Enter accepts it, Delete or Backspace rejects it, Esc lets go of it.
 
 import { getJSON, postJSON } from "./api.js";
-import { cpToU16, staticRangeForU16, sliceCp, lineAt } from "./offsets.js";
+import { cpToU16, rangeForCp, sliceCp, lineAt } from "./offsets.js";
 import { newId } from "./model.js";
 
 const SHOW_KEY = "wb-show-suggestions";
 const MAX_ROWS = 300;
 const REFETCH_MAX_MS = 250; // ask again after saves only while asking takes less than this
-const hasHighlights = typeof CSS !== "undefined" && CSS.highlights && typeof Highlight !== "undefined";
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 
 /** Start the suggestions of an annotate page (after its layer is loaded). */
@@ -87,15 +87,14 @@ class Suggestions {
       this.summary.textContent = `Suggestions could not be loaded: ${err.message}`;
       return;
     }
-    if (hasHighlights) {
-      this.hl = new Highlight(); this.hl.priority = 0; CSS.highlights.set("wb-sugg", this.hl);
-      this.selHl = new Highlight(); this.selHl.priority = 8; CSS.highlights.set("wb-sugg-sel", this.selHl);
-    }
-    this.painted = new Map();  // part -> its StaticRange, for the parts painted now
     this.lineOf = new Map();   // part -> [first line, last line]
-    // Like the page's own fills, only suggestions near the viewport are painted:
-    // Chromium re-reads every range of every highlight whenever it repaints them.
-    p.view.onBand = () => this.paint(this.current || []);
+    // Drawn like the page's own fills: rectangles in each line's overlay,
+    // only for lines near the viewport, a line again only when its marks
+    // changed (CSS Custom Highlights made Chromium re-read and repaint every
+    // range after any change on the page).
+    this.marks = new Map();    // line -> [{start, end, key, sig}] (UTF-16) of the open suggestions
+    this.markedSel = null;     // the key drawn as selected
+    p.view.lineExtras = (l) => this.lineMarks(l);
     this.toggle.checked = this.show;
     this.toggle.addEventListener("change", () => {
       this.show = this.toggle.checked;
@@ -143,17 +142,50 @@ class Suggestions {
     const same = prev && prev.length === open.length && open.every((i, k) => i === prev[k]);
     this.current = open;
     if (this.selected && !open.some(i => i.key === this.selected)) this.selected = null;
-    if (same && this.listed) { this.paintSelection(); this.markSelected(); return; }
-    this.paint(open);
+    if (same && this.listed) { this.drawSelection(); this.markSelected(); return; }
+    this.drawMarks(open);
+    this.drawSelection();
     this.renderList(open);
     this.listed = true;
   }
 
-  paintSelection() {
-    if (!hasHighlights || !this.selHl) return;
-    this.selHl.clear();
-    const sel = this.selected && this.byKey.get(this.selected);
-    if (sel) for (const s of parts(sel)) this.selHl.add(this.range(s));
+  /** Rebuild the marks per line for the open suggestions; redraw the lines whose marks changed. */
+  drawMarks(open) {
+    const a = this.page.astral, marks = new Map();
+    for (const i of open) for (const s of parts(i)) {
+      const [l0, l1] = this.lines(s);
+      const m = { start: cpToU16(s.start, a), end: cpToU16(s.end, a), key: i.key };
+      m.sig = `${m.start}:${m.end}:${m.key}`;
+      for (let l = l0; l <= l1; l++) { let x = marks.get(l); if (!x) marks.set(l, x = []); x.push(m); }
+    }
+    const changed = [];
+    const sig = (x) => (x ? x.map(m => m.sig).join(";") : "");
+    for (const [l, x] of marks) if (sig(x) !== sig(this.marks.get(l))) changed.push(l);
+    for (const l of this.marks.keys()) if (!marks.has(l)) changed.push(l);
+    this.marks = marks;
+    if (changed.length) this.page.view.invalidateLines(changed);
+  }
+
+  /** Redraw the lines of the suggestion selected before and of the one selected now, if it changed. */
+  drawSelection() {
+    if (this.markedSel === this.selected) return;
+    const changed = [];
+    for (const key of [this.markedSel, this.selected]) {
+      const i = key && this.byKey.get(key);
+      if (i) for (const s of parts(i)) { const [l0, l1] = this.lines(s); for (let l = l0; l <= l1; l++) changed.push(l); }
+    }
+    this.markedSel = this.selected;
+    if (changed.length) this.page.view.invalidateLines(changed);
+  }
+
+  /** Line l's marks for render.js (the selected suggestion's last, drawn over the others). */
+  lineMarks(l) {
+    const x = this.marks.get(l);
+    if (!x) return null;
+    const sel = this.selected;
+    const out = x.filter(m => m.key !== sel).map(m => ({ start: m.start, end: m.end, cls: "wb-sugg-mark" }));
+    for (const m of x) if (m.key === sel) out.push({ start: m.start, end: m.end, cls: "wb-sugg-mark is-sel" });
+    return out;
   }
 
   /** Mark the selected row (and only it) and make it the listbox's active descendant. */
@@ -169,8 +201,7 @@ class Suggestions {
   }
 
   range(s) {
-    const a = this.page.astral;
-    return staticRangeForU16(this.page.docEl, cpToU16(s.start, a), cpToU16(s.end, a));
+    return rangeForCp(this.page.docEl, s.start, s.end);
   }
 
   lines(s) {
@@ -181,20 +212,6 @@ class Suggestions {
       this.lineOf.set(s, r);
     }
     return r;
-  }
-
-  /** Paint the open suggestions with a line in the band the page's view watches, and the selected one. */
-  paint(open) {
-    if (!hasHighlights || !this.hl) return;
-    const band = this.page.view.visible;
-    const want = new Set();
-    for (const i of open) for (const s of parts(i)) {
-      const [l0, l1] = this.lines(s);
-      for (let l = l0; l <= l1; l++) if (band.has(l)) { want.add(s); break; }
-    }
-    for (const [s, r] of this.painted) if (!want.has(s)) { this.hl.delete(r); this.painted.delete(s); }
-    for (const s of want) if (!this.painted.has(s)) { const r = this.range(s); this.hl.add(r); this.painted.set(s, r); }
-    this.paintSelection();
   }
 
   quote(s, max = 50) {
@@ -264,10 +281,7 @@ class Suggestions {
 
   reveal(i) {
     const s = parts(i)[0];
-    const rc = this.range(s);
-    const r = document.createRange();
-    r.setStart(rc.startContainer, rc.startOffset); r.setEnd(rc.endContainer, rc.endOffset);
-    const box = r.getBoundingClientRect(), doc = this.page.docEl.getBoundingClientRect();
+    const box = this.range(s).getBoundingClientRect(), doc = this.page.docEl.getBoundingClientRect();
     if (box.top < doc.top + 20 || box.bottom > doc.bottom - 40) this.page.docEl.scrollTo({ top: this.page.docEl.scrollTop + box.top - doc.top - doc.height / 3 });
   }
 

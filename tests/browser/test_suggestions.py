@@ -88,14 +88,20 @@ def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: A
     rows = page.locator("#wb-sugg-list [role=option]")
     assert rows.count() == 2
     assert "model:ner-v2" in rows.first.inner_text()
-    # Drawn as suggestions (their own highlight), not as the annotator's fills: no label highlight holds a range.
-    drawn = page.evaluate("() => ({sugg: CSS.highlights.get('wb-sugg').size, own: [...CSS.highlights.keys()].filter(k => /^wb-l\\d+$/.test(k)).reduce((n, k) => n + CSS.highlights.get(k).size, 0)})")
-    assert drawn == {"sugg": 2, "own": 0}
+    # Drawn as suggestions (their own marks in the lines' overlays), not as the annotator's fills.
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-sugg-mark').length === 2")
+    drawn = page.evaluate("() => ({sugg: document.querySelectorAll('#doc .wb-sugg-mark').length, sel: document.querySelectorAll('#doc .wb-sugg-mark.is-sel').length, own: document.querySelectorAll('#doc .wb-fill').length})")
+    assert drawn == {"sugg": 2, "sel": 0, "own": 0}
     assert page.locator("#wb-count-spans").inner_text() == "0"
     page.locator("#doc").focus()
     page.keyboard.press(".")
     assert page.locator("#wb-sugg-list [aria-selected=true]").inner_text().startswith("PERSON")
-    assert page.evaluate("() => CSS.highlights.get('wb-sugg-sel').size") == 1
+    # The selected one is marked as such (its mark's box is the suggested words').
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-sugg-mark.is-sel').length === 1")
+    assert page.locator("#doc .wb-sugg-mark").count() == 2
+    box = page.locator("#doc .wb-sugg-mark.is-sel").bounding_box()
+    inside = lambda x: box["x"] < x < box["x"] + box["width"]  # noqa: E731
+    assert inside(middle_of(page, 2, 12)[0]) and not inside(middle_of(page, 13, 16)[0])  # "Mira Olsen", not "met"
     page.keyboard.press("Enter")
     wait_saved(page)
     assert spans(store, doc) == [("PERSON", "Mira Olsen")]
@@ -111,7 +117,7 @@ def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: A
     page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 2")
     # The switch hides them all.
     page.locator("#wb-show-suggestions").uncheck()
-    page.wait_for_function("() => CSS.highlights.get('wb-sugg').size === 0")
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-sugg-mark').length === 0")
     assert page.locator("#wb-sugg-list [role=option]").count() == 0
 
 
