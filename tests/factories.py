@@ -89,3 +89,11 @@ def make_layer(
 def jsonl(*records: dict[str, Any] | str) -> bytes:
     """Return records (dicts, or raw lines as strings) as JSONL bytes, one per line."""
     return "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records).encode("utf-8")
+
+
+def span_op(text: str, uid: str, label: str, needle: str, nth: int = 0) -> dict[str, Any]:
+    """Return a ``span.create`` op for the ``nth`` occurrence (from 0) of ``needle`` in ``text`` (code points)."""
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(needle, start + 1)
+    return {"op": "span.create", "id": uid, "label": label, "start": start, "end": start + len(needle)}

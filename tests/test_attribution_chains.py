@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from factories import make_document
 from factories import make_team
+from factories import span_op
 from sqlalchemy import select
 
 from workbench.errors import InvalidAnnotation
@@ -18,8 +19,7 @@ TEXT = "Citing a harbour official, the Tidewater Gazette reported that the ferry
 
 
 def S(uid, label, needle):
-    start = TEXT.index(needle)
-    return {"op": "span.create", "id": uid, "label": label, "start": start, "end": start + len(needle)}
+    return span_op(TEXT, uid, label, needle)
 
 
 SPANS = [

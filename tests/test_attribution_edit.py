@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from factories import make_document
 from factories import make_team
+from factories import span_op
 
 from workbench.errors import InvalidAnnotation
 from workbench.models import AnnotationSet
@@ -15,8 +16,7 @@ TEXT = "Citing a port official, the Coast Ledger reported that the dock will shu
 
 
 def S(uid, label, needle):
-    start = TEXT.index(needle)
-    return {"op": "span.create", "id": uid, "label": label, "start": start, "end": start + len(needle)}
+    return span_op(TEXT, uid, label, needle)
 
 
 SEED = [

@@ -205,8 +205,8 @@ def projects_set(project: str, k: str | None, assignment: str | None, queue_orde
     if k is not None:
         if k.strip().lower() in ("all", "every", "everyone"):
             changes["annotators_per_document"] = None
-        elif whole_number(k.strip()) is not None:
-            changes["annotators_per_document"] = whole_number(k.strip())
+        elif (number := whole_number(k.strip())) is not None:
+            changes["annotators_per_document"] = number
         else:
             raise Failure(f"--annotators-per-document takes a whole number or 'all', not {k!r}")
     if assignment is not None:

@@ -60,6 +60,7 @@ from workbench.models import Span
 from workbench.models import User
 from workbench.models import utcnow
 from workbench.services import projects as project_service
+from workbench.services.assignment import annotator_key
 from workbench.services import users as user_service
 from workbench.transactions import begin_write
 
@@ -756,7 +757,7 @@ class _FileImport:
                 owner = "gold"
             elif record.layer == "annotator":
                 user_id = self.annotator_user(record).id
-                owner = f"annotator:{user_id}"
+                owner = annotator_key(user_id)
             else:
                 model = record.annotator or ""
                 if len(model) > 180:

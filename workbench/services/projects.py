@@ -78,8 +78,8 @@ def require_project_by_name(session: Session, name: str) -> Project:
     :raise NotFound: no such project.
     """
     project = get_project_by_name(session, name)
-    if project is None and whole_number(name) is not None:
-        project = session.get(Project, whole_number(name))
+    if project is None and (number := whole_number(name)) is not None:
+        project = session.get(Project, number)
     if project is None:
         raise NotFound(f"no project called {name!r}")
     return project

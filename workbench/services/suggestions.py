@@ -52,6 +52,7 @@ from workbench.recommenders.dictionary import parse_gazetteer
 from workbench.services import annotation as annotation_service
 from workbench.services import importing
 from workbench.services import projects as project_service
+from workbench.services.assignment import annotator_key
 from workbench.transactions import begin_write
 
 #: The most events one request may record.
@@ -270,7 +271,7 @@ def document_suggestions(session: Session, user: User, project: Project, documen
         )
     )
     own = session.scalar(
-        select(AnnotationSet).where(AnnotationSet.document_id == document.id, AnnotationSet.owner_key == f"annotator:{user.id}")
+        select(AnnotationSet).where(AnnotationSet.document_id == document.id, AnnotationSet.owner_key == annotator_key(user.id))
     )
     own_data = annotation_service.layer_data(session, own, text) if own is not None else None
     if own_data is not None:
