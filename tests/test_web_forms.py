@@ -16,6 +16,7 @@ from factories import make_project
 from factories import make_user
 from workbench.domain.schema import NEWS_SCHEMA
 from workbench.domain.schema import parse_schema
+from workbench.models import AnnotationSet
 from workbench.models import ApiToken
 from workbench.models import Document
 from workbench.models import Membership
@@ -150,6 +151,23 @@ def test_import_text_and_jsonl_files(client, auth, db, setup):
     page = client.get(f"/projects/{pid}").get_data(as_text=True)
     assert "Imported 2 documents" in page
     assert "River rises" in page and "Valley Post" in page
+
+
+def test_import_page_takes_a_models_output_as_predictions(client, auth, db, setup):
+    pid = setup["project"].id
+    auth.login("carla")
+    text = "Ida Lund said the mill will reopen."
+    record = {"id": "mill-1", "text": text, "layer": "gold",
+              "spans": [{"id": "T1", "start": 0, "end": 8, "label": "PERSON", "text": "Ida Lund"}]}
+    data = {**_upload(("model-out.jsonl", (json.dumps(record) + "\n").encode())), "as_predictions": "ner-v2"}
+    response = client.post(f"/projects/{pid}/import", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"] == f"/projects/{pid}"
+    layers = db.execute(select(AnnotationSet.kind, AnnotationSet.model_name)).all()
+    assert [tuple(row) for row in layers] == [("prediction", "ner-v2")]
+    bad = {**_upload(("model-out.jsonl", (json.dumps({**record, "id": "mill-2"}) + "\n").encode())), "as_predictions": "a\tb"}
+    client.post(f"/projects/{pid}/import", data=bad, content_type="multipart/form-data")
+    body = client.get(f"/projects/{pid}/import").get_data(as_text=True)
+    assert "Nothing imported. a model name cannot hold line breaks or control characters" in body
 
 
 def test_import_is_all_or_nothing_across_files(client, auth, db, setup):

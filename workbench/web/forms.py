@@ -97,6 +97,12 @@ class ImportForm(FlaskForm):
         validators=[Optional(), Length(max=5000)],
         description="Another tool's labels and relation types onto this project's: PER=PERSON,affiliated_with=member_of",
     )
+    as_predictions = StringField(
+        "Import as predictions of model",
+        validators=[Optional(), Length(max=180)],
+        description="A model name, e.g. ner-v2: every annotated layer in the files becomes that model's predictions, "
+        "shown to annotators as suggestions. Leave empty to import layers as the files say.",
+    )
 
     def validate_label_map(self, field: Any) -> None:
         """Accept THEIRS=OURS pairs."""

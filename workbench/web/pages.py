@@ -185,6 +185,7 @@ def project_import(project_id: int) -> Any:
                         importing.import_stream(
                             session, project, upload.filename, upload.stream, form.fmt.data, user=me(),
                             label_map=form.label_map_value(),
+                            as_predictions=(form.as_predictions.data or "").strip() or None,
                         )
                     )
         except WorkbenchError as exc:
