@@ -109,22 +109,45 @@ def test_import_as_predictions_turns_a_gold_file_into_a_models_suggestions(api, 
 
 
 def test_the_recommender_learns_from_the_projects_annotations(api, world):
-    # ann labels "Mira Olsen" PERSON on the other document; the ferry story then suggests both occurrences.
-    opened = api.open("GET", f"/api/v1/projects/{world['project'].id}/documents/{world['other'].id}/annotate", world["tokens"]["ann"]).get_json()
-    layer = opened["layer"]
-    text = "Tallow Mills hired Mira Olsen."
-    start = text.index("Mira")
-    response = api.open(
-        "PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"]["ann"],
-        json={"base_version": layer["version"], "batch_id": "b1",
-              "ops": [{"op": "span.create", "id": "s1", "label": "PERSON", "start": start, "end": start + 10}]},
-    )
-    assert response.status_code == 200, response.get_json()
-    items = [i for i in suggestions(api, world, who="bob") if "recommender" in i["sources"]]
+    # ann labels "Mira Olsen" PERSON on the other document; the ferry story then suggests both occurrences to her.
+    _label_on_other(api, world, "s1", "PERSON", "Mira Olsen")
+    items = [i for i in suggestions(api, world, who="ann") if "recommender" in i["sources"]]
     assert {(i["label"], i["start"], i["end"]) for i in items} == {("PERSON", *MIRA), ("PERSON", *MIRA2)}
     assert all(i["score"] == 1.0 for i in items)
     # ann's own layer on that document has the span: it is not suggested to her there again.
     assert not [i for i in suggestions(api, world, doc="other") if i.get("label") == "PERSON"]
+
+
+def _learned(api, world, who: str) -> set[tuple[str, int, int]]:
+    return {(i["label"], i["start"], i["end"]) for i in suggestions(api, world, who=who) if "recommender" in i["sources"]}
+
+
+def test_an_annotator_never_learns_from_another_annotators_work_only_from_gold_and_their_own(api, world, db):
+    # ann (annotator) labels "Mira Olsen" PERSON on the other document; bob, blind to her work, gets nothing from it.
+    _label_on_other(api, world, "s1", "PERSON", "Mira Olsen")
+    assert _learned(api, world, "bob") == set()
+    # The curator learns from every layer, and has her own memo: bob's stays blind after the curator asked.
+    assert _learned(api, world, "cur") == {("PERSON", *MIRA), ("PERSON", *MIRA2)}
+    assert _learned(api, world, "bob") == set()
+    # Once gold holds "Tallow Mills" ORG, bob is suggested it; still nothing of ann's.
+    record = {"id": "mills", "text": "Tallow Mills hired Mira Olsen.", "layer": "gold",
+              "spans": [{"id": "G1", "start": 0, "end": 12, "label": "ORG"}]}
+    importing.import_stream(db, world["project"], "gold.jsonl", jsonl(record), "jsonl")
+    db.commit()
+    assert _learned(api, world, "bob") == {("ORG", *TALLOW)}
+    # bob's own labels on another document teach bob (and not ann, who sees her own and gold).
+    layer = api.open("GET", f"/api/v1/projects/{world['project'].id}/documents/{world['other'].id}/annotate", world["tokens"]["bob"]).get_json()["layer"]
+    response = api.open(
+        "PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"]["bob"],
+        json={"base_version": layer["version"], "batch_id": "bob1",
+              "ops": [{"op": "span.create", "id": "b1", "label": "ORG", "start": 19, "end": 29}]},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert _learned(api, world, "bob") == {("ORG", *TALLOW), ("ORG", *MIRA), ("ORG", *MIRA2)}
+    assert _learned(api, world, "ann") == {("ORG", *TALLOW), ("PERSON", *MIRA), ("PERSON", *MIRA2)}
+    # The curator sees all three layers' strings, each scored by its share: "Mira Olsen" was PERSON once and ORG once.
+    cur = {(i["label"], i["start"], i["score"]) for i in suggestions(api, world, who="cur") if "recommender" in i["sources"]}
+    assert ("PERSON", MIRA[0], 0.5) in cur and ("ORG", MIRA[0], 0.5) in cur
 
 
 def test_rejections_stay_hidden_for_that_annotator_only_and_rates_count_per_source(api, world, db):
@@ -254,7 +277,7 @@ def _label_on_other(api, world, batch: str, label: str, needle: str) -> None:
 def test_what_is_learned_is_kept_until_a_save_or_for_a_while_in_a_slow_project(api, world, monkeypatch):
     from workbench.services import suggestions as suggestion_service
 
-    learned = lambda: {(i["label"], i["text"]) for i in suggestions(api, world, who="bob") if "recommender" in i["sources"]}  # noqa: E731
+    learned = lambda: {(i["label"], i["text"]) for i in suggestions(api, world, who="cur") if "recommender" in i["sources"]}  # noqa: E731
     assert learned() == set()
     _label_on_other(api, world, "s1", "ORG", "Tallow Mills")
     assert learned() == {("ORG", "Tallow Mills")}  # a project that learns fast learns at once
@@ -266,7 +289,7 @@ def test_what_is_learned_is_kept_until_a_save_or_for_a_while_in_a_slow_project(a
     assert learned() == {("ORG", "Tallow Mills")}
     # ... but a new gazetteer counts at once (and the strings are learned again with it).
     api.open("PUT", f"/api/v1/projects/{world['project'].id}/gazetteer", world["tokens"]["cur"], json={"text": "Иван Петров\tPERSON\n"})
-    assert {i["text"] for i in suggestions(api, world, who="bob") if "gazetteer" in i["sources"]} == {"Иван Петров"}
+    assert {i["text"] for i in suggestions(api, world, who="cur") if "gazetteer" in i["sources"]} == {"Иван Петров"}
     assert learned() == {("ORG", "Tallow Mills"), ("PERSON", "Mira Olsen")}
 
 

@@ -25,11 +25,14 @@ MAX_GAZETTEER_BYTES = 8 * 1024 * 1024
 
 @bp.get("/projects/<int:project_id>/documents/<int:document_id>/suggestions")
 def document_suggestions(project_id: int, document_id: int) -> Any:
-    """Return the suggestions the caller sees on a document (their rejections and their own spans left out)."""
+    """Return the suggestions the caller sees on a document (their rejections and their own spans left out).
+
+    An annotator's learned suggestions come from gold and their own layers only; a curator's from every layer.
+    """
     session = get_session()
-    project, _role = project_service.require_access(session, me(), project_id)
+    project, role = project_service.require_access(session, me(), project_id)
     document = document_service.get_document(session, project, document_id)
-    return jsonify(ok=True, **suggestion_service.document_suggestions(session, me(), project, document))
+    return jsonify(ok=True, **suggestion_service.document_suggestions(session, me(), project, document, role=role))
 
 
 @bp.post("/projects/<int:project_id>/documents/<int:document_id>/suggestions/events")

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -88,8 +89,30 @@ def attribution_key(source: dict[str, Any] | None, cue: dict[str, Any] | None, c
 # --------------------------------------------------------------------------- reading
 
 
-def learned_strings(session: Session, project: Project) -> dict[str, dict[str, int]]:
-    """Return string -> {label: count} over the project's annotator and gold layers (short spans only).
+def _learned_from(learner: int | None) -> Any:
+    """Return the condition on AnnotationSet for the layers the recommender learns from for a viewer.
+
+    ``learner`` None (a curator or admin): every annotator layer and gold.  A
+    user id (an annotator): gold and that annotator's own layers only, since
+    annotators work blind to each other.
+    """
+    if learner is None:
+        return AnnotationSet.kind.in_(("annotator", "gold"))
+    return or_(AnnotationSet.kind == "gold", AnnotationSet.owner_key == annotator_key(learner))
+
+
+def learner_of(session: Session, user: User, project: Project, role: str | None = None) -> int | None:
+    """Return whose layers (besides gold) the recommender may learn from for ``user``: None for all (curators, admins), else their id."""
+    if role is None:
+        role = project_service.role_in(session, user, project)
+    return None if role is not None and project_service.RANK[role] >= project_service.RANK["curator"] else user.id
+
+
+def learned_strings(session: Session, project: Project, learner: int | None = None) -> dict[str, dict[str, int]]:
+    """Return string -> {label: count} over the project's gold layers and annotator layers (short spans only).
+
+    ``learner``: see :func:`_learned_from` (None: every annotator's layers;
+    a user id: that annotator's own layers only).
 
     The spans come in one query, ordered by document; each document's text is
     read once, in batches, and the strings are cut from it in Python (code
@@ -102,7 +125,7 @@ def learned_strings(session: Session, project: Project) -> dict[str, dict[str, i
         .join(Document, Document.id == AnnotationSet.document_id)
         .where(
             Document.project_id == project.id,
-            AnnotationSet.kind.in_(("annotator", "gold")),
+            _learned_from(learner),
             Span.end - Span.start <= MAX_LEARNED,
         )
         .order_by(AnnotationSet.document_id)
@@ -128,17 +151,18 @@ def learned_strings(session: Session, project: Project) -> dict[str, dict[str, i
     return dict(out)
 
 
-#: (database, project) -> ((fingerprints, when, cost), memo): what the recommenders learned, kept while its sources stay.
-_MEMOS: OrderedDict[tuple[str, int, str], tuple[tuple[Any, ...], dict[str, Any]]] = OrderedDict()
+#: (database, project, viewer) -> ((fingerprints, when, cost), memo): what the recommenders learned, kept while its
+#: sources stay.  One per viewer: an annotator's memo holds what gold and their own layers taught, nothing of others'.
+_MEMOS: OrderedDict[tuple[str, int, str, int | None], tuple[tuple[Any, ...], dict[str, Any]]] = OrderedDict()
 #: Learning that took longer than this (seconds) is redone at most every STALE_FOR seconds.
 SLOW_LEARNING = 0.1
 STALE_FOR = 30.0
-#: How many projects' memos one process keeps.
-MEMO_PROJECTS = 8
+#: How many (project, viewer) memos one process keeps.
+MEMO_VIEWERS = 32
 _memo_lock = threading.Lock()
 
 
-def _fingerprint(session: Session, project: Project) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _fingerprint(session: Session, project: Project, learner: int | None) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Return what changes whenever the learned strings, or the gazetteer and schema, may have.
 
     Two small aggregate queries.  Every save bumps a layer's version and
@@ -148,7 +172,7 @@ def _fingerprint(session: Session, project: Project) -> tuple[tuple[Any, ...], t
     layers = session.execute(
         select(func.count(AnnotationSet.id), func.max(AnnotationSet.updated_at), func.coalesce(func.sum(AnnotationSet.version), 0))
         .join(Document, Document.id == AnnotationSet.document_id)
-        .where(Document.project_id == project.id, AnnotationSet.kind.in_(("annotator", "gold")))
+        .where(Document.project_id == project.id, _learned_from(learner))
     ).one()
     gazetteer = session.execute(
         select(func.count(GazetteerEntry.id), func.max(GazetteerEntry.id)).where(GazetteerEntry.project_id == project.id)
@@ -156,17 +180,19 @@ def _fingerprint(session: Session, project: Project) -> tuple[tuple[Any, ...], t
     return tuple(str(v) for v in layers), (*gazetteer, json.dumps(project.label_schema, sort_keys=True))
 
 
-def _project_memo(session: Session, project: Project) -> dict[str, Any]:
-    """Return the project's learned strings and gazetteer (and the recommenders' memo), from the cache when still current.
+def _project_memo(session: Session, project: Project, learner: int | None) -> dict[str, Any]:
+    """Return the strings learned for a viewer, the gazetteer (and the recommenders' memo), from the cache when still current.
+
+    ``learner``: see :func:`_learned_from`; each viewer has their own memo.
 
     When learning the strings took longer than :data:`SLOW_LEARNING` seconds
     (a large project), saves made since are picked up at most
     :data:`STALE_FOR` seconds later rather than on every opening; a new
     gazetteer or schema always counts at once.
     """
-    layers, rest = _fingerprint(session, project)
+    layers, rest = _fingerprint(session, project, learner)
     # Keyed by database too: one process may serve (or test) several.
-    key = (str(session.get_bind().url), project.id, str(project.created_at))
+    key = (str(session.get_bind().url), project.id, str(project.created_at), learner)
     now = time.monotonic()
     with _memo_lock:
         found = _MEMOS.get(key)
@@ -176,14 +202,14 @@ def _project_memo(session: Session, project: Project) -> dict[str, Any]:
                 _MEMOS.move_to_end(key)
                 return memo
     memo = {
-        "examples": learned_strings(session, project),
+        "examples": learned_strings(session, project, learner),
         "gazetteer": gazetteer_entries(session, project),
         "recommenders": {},
     }
     with _memo_lock:
         _MEMOS[key] = ((layers, rest, now, time.monotonic() - now), memo)
         _MEMOS.move_to_end(key)
-        while len(_MEMOS) > MEMO_PROJECTS:
+        while len(_MEMOS) > MEMO_VIEWERS:
             _MEMOS.popitem(last=False)
     return memo
 
@@ -250,8 +276,14 @@ def _first_start(item: dict[str, Any]) -> int:
     return min(int(p["start"]) for p in (item["source"], item["cue"], *item["content"]) if p is not None)
 
 
-def document_suggestions(session: Session, user: User, project: Project, document: Document) -> dict[str, Any]:
+def document_suggestions(
+    session: Session, user: User, project: Project, document: Document, role: str | None = None
+) -> dict[str, Any]:
     """Return the suggestions ``user`` sees on ``document``: ``{"suggestions": [...], "sources": [...]}``.
+
+    The learned strings an annotator is suggested come from gold and their own
+    layers only (annotators work blind to each other); a curator's or admin's
+    (``role``, looked up when not given) from every layer.
 
     Left out: what the user rejected on this document, spans their own layer
     already has (same label and offsets), attributions whose content their
@@ -299,7 +331,7 @@ def document_suggestions(session: Session, user: User, project: Project, documen
                 source,
                 AttributionSuggestion(as_span(a["source"]), as_span(a["cue"]), tuple(as_span(c) for c in a["content"]), 1.0),  # type: ignore[misc]
             )
-    memo = _project_memo(session, project)
+    memo = _project_memo(session, project, learner_of(session, user, project, role))
     context = Context(
         text=text, schema=schema, tokens=tokenize(text), examples=memo["examples"], gazetteer=memo["gazetteer"], memo=memo["recommenders"]
     )
