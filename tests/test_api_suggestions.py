@@ -150,14 +150,57 @@ def test_an_annotator_never_learns_from_another_annotators_work_only_from_gold_a
     assert ("PERSON", MIRA[0], 0.5) in cur and ("ORG", MIRA[0], 0.5) in cur
 
 
+def _run_ops(api, world, who: str, doc: str, batch: str, ops: list[dict[str, Any]]) -> None:
+    """``who`` saves ``ops`` on their layer of ``world[doc]``, as the annotate page's saver does."""
+    base = f"/api/v1/projects/{world['project'].id}/documents/{world[doc].id}/annotate"
+    layer = api.open("GET", base, world["tokens"][who]).get_json()["layer"]
+    response = api.open("PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"][who],
+                        json={"base_version": layer["version"], "batch_id": batch, "ops": ops})
+    assert response.status_code == 200, response.get_json()
+
+
+def _rate(api, world, source: str) -> tuple[int, int, float | None]:
+    rates = api.open("GET", f"/api/v1/projects/{world['project'].id}/suggestions/acceptance", world["tokens"]["cur"]).get_json()
+    row = next((r for r in rates["sources"] if r["source"] == source), {"accepted": 0, "rejected": 0, "rate": None})
+    return row["accepted"], row["rejected"], row["rate"]
+
+
+def test_an_acceptance_counts_only_while_what_it_made_is_in_the_layer_undo_redo_delete(api, world):
+    assert post_model(api, world, MODEL_BODY).status_code == 201
+    org = next(i for i in suggestions(api, world) if i.get("label") == "ORG")
+    create = {"op": "span.create", "id": "acc1", "label": "ORG", "start": TALLOW[0], "end": TALLOW[1]}
+    _run_ops(api, world, "ann", "doc", "b1", [create])
+    accept = {"key": org["key"], "action": "accept", "sources": org["sources"], "label": "ORG", "item": "acc1"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["ann"], json={"events": [accept]}).status_code == 201
+    assert _rate(api, world, "model:ner-v2") == (1, 0, 1.0)
+    # Undo (the page saves the inverse op): the acceptance is withdrawn, and the suggestion is open again.
+    _run_ops(api, world, "ann", "doc", "b2", [{"op": "span.delete", "id": "acc1"}])
+    assert _rate(api, world, "model:ner-v2") == (0, 0, None)
+    assert any(i["key"] == org["key"] for i in suggestions(api, world))
+    # Redo makes the same span again: it counts again, once.
+    _run_ops(api, world, "ann", "doc", "b3", [create])
+    assert _rate(api, world, "model:ner-v2") == (1, 0, 1.0)
+    # The same accept by bob names bob's item; ann's span does not make it count for him.
+    bob_accept = {**accept, "item": "bob1"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["bob"], json={"events": [bob_accept]}).status_code == 201
+    assert _rate(api, world, "model:ner-v2") == (1, 0, 1.0)
+    # Deleted later, it no longer counts; rejected after that, it is a rejection.
+    _run_ops(api, world, "ann", "doc", "b4", [{"op": "span.delete", "id": "acc1"}])
+    reject = {k: v for k, v in accept.items() if k != "item"} | {"action": "reject"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["ann"], json={"events": [reject]}).status_code == 201
+    assert _rate(api, world, "model:ner-v2") == (0, 1, 0.0)
+
+
 def test_rejections_stay_hidden_for_that_annotator_only_and_rates_count_per_source(api, world, db):
     assert post_model(api, world, MODEL_BODY).status_code == 201
     items = suggestions(api, world)
     person = next(i for i in items if i.get("label") == "PERSON" and i["start"] == MIRA[0])
     org = next(i for i in items if i.get("label") == "ORG")
+    # ann accepts the ORG suggestion: the page makes her span, then records the accept naming it.
+    _run_ops(api, world, "ann", "doc", "b1", [{"op": "span.create", "id": "acc1", "label": "ORG", "start": TALLOW[0], "end": TALLOW[1]}])
     events = [
         {"key": person["key"], "action": "reject", "sources": person["sources"], "label": "PERSON"},
-        {"key": org["key"], "action": "accept", "sources": org["sources"], "label": "ORG"},
+        {"key": org["key"], "action": "accept", "sources": org["sources"], "label": "ORG", "item": "acc1"},
     ]
     response = api.open("POST", url(world, "suggestions/events"), world["tokens"]["ann"], json={"events": events})
     assert response.status_code == 201, response.get_json()
@@ -177,6 +220,8 @@ def test_rejections_stay_hidden_for_that_annotator_only_and_rates_count_per_sour
         ({"events": [{"key": "k", "action": "maybe", "sources": ["x"]}]}, "events[0]: action"),
         ({"events": [{"key": "k", "action": "accept", "sources": []}]}, "events[0]: sources"),
         ({"events": [{"key": "", "action": "accept", "sources": ["x"]}]}, "events[0]: key"),
+        ({"events": [{"key": "span:ORG:0:3", "action": "accept", "sources": ["x"]}]}, "events[0]: item"),
+        ({"events": [{"key": "span:ORG:0:3", "action": "accept", "sources": ["x"], "item": "i" * 65}]}, "events[0]: item"),
         ({"events": ["x"]}, "events[0]: an event must be an object"),
     ],
 )

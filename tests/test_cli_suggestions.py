@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from workbench.models import AnnotationSet
 from workbench.models import GazetteerEntry
+from workbench.services import importing
 from workbench.services import suggestions as suggestion_service
 
 TEXT = "Ola Dunn of Harwick Council said the bridge shuts."
@@ -48,11 +49,17 @@ def test_suggestions_shows_rates_per_source(db, runner):
     ann, _bob, _cur, project = make_team(db)
     doc = make_document(db, project, TEXT)
     assert "No suggestion" in runner.invoke(args=["suggestions", "news"]).output
+    # ann's layer holds the two spans she accepted (an accept counts while what it made is there).
+    record = {"id": doc.external_id, "text": TEXT, "layer": "annotator", "annotator": "ann",
+              "spans": [{"id": "s1", "start": 0, "end": 8, "label": "PERSON"}, {"id": "s2", "start": 28, "end": 32, "label": "CUE"}]}
+    importing.import_stream(db, project, "ann.jsonl", jsonl(record), "jsonl")
     suggestion_service.record_events(db, ann, project, doc, [
-        {"key": "span:PERSON:0:8", "action": "accept", "sources": ["gazetteer", "model:crf-2"], "label": "PERSON"},
+        {"key": "span:PERSON:0:8", "action": "accept", "sources": ["gazetteer", "model:crf-2"], "label": "PERSON", "item": "s1"},
         {"key": "span:ORG:12:27", "action": "reject", "sources": ["model:crf-2"], "label": "ORG"},
-        {"key": "span:CUE:28:32", "action": "accept", "sources": ["attribution"], "label": "CUE"},
+        {"key": "span:CUE:28:32", "action": "accept", "sources": ["attribution"], "label": "CUE", "item": "s2"},
         {"key": "span:ORG:12:20", "action": "reject", "sources": ["model:crf-2"], "label": "ORG"},
+        # Accepted, then undone: its span is not in the layer, so it does not count.
+        {"key": "span:ORG:12:19", "action": "accept", "sources": ["model:crf-2"], "label": "ORG", "item": "s3"},
     ])
     db.commit()
     result = runner.invoke(args=["suggestions", "news", "--json"])

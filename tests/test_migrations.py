@@ -89,3 +89,62 @@ def test_upgrading_a_populated_postgresql_database_from_the_first_revision_keeps
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+_EVENT_AT_0006 = (
+    "INSERT INTO suggestion_events (id, project_id, document_id, user_id, source, key, label, action, at) "
+    "VALUES (1, 1, 1, 1, 'model:m', 'span:PERSON:0:9', 'PERSON', 'accept', '2026-01-01')"
+)
+
+
+def _upgrade_0006_with_an_accept(url: str) -> tuple[list[tuple], list[dict]]:
+    """An accept recorded at 0006 (no item) survives 0007 and still counts."""
+    from sqlalchemy.orm import Session
+
+    from workbench.db import make_engine
+    from workbench.models import Project
+    from workbench.services import suggestions
+
+    engine = make_engine(url)
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        for statement in _ROWS_AT_0001:
+            conn.exec_driver_sql(statement)
+    migrate.upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_EVENT_AT_0006)
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0007"
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, key, action, item FROM suggestion_events").all()]
+    with Session(engine) as session:
+        rates = suggestions.acceptance(session, session.get(Project, 1))
+    engine.dispose()
+    return rows, rates
+
+
+def test_upgrading_sqlite_from_0006_keeps_the_events_and_their_counts(tmp_path):
+    rows, rates = _upgrade_0006_with_an_accept(f"sqlite:///{tmp_path / 'at0006.sqlite3'}")
+    assert rows == [(1, "span:PERSON:0:9", "accept", None)]
+    assert rates == [{"source": "model:m", "accepted": 1, "rejected": 0, "rate": 1.0}]
+
+
+def test_upgrading_postgresql_from_0006_keeps_the_events_and_their_counts(postgres_url):
+    import os
+
+    import sqlalchemy as sa
+    from dbtools import PG_ADMIN_URL
+
+    name = f"wb_mig0006_{os.getpid()}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        rows, rates = _upgrade_0006_with_an_accept(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+        assert rows == [(1, "span:PERSON:0:9", "accept", None)]
+        assert rates == [{"source": "model:m", "accepted": 1, "rejected": 0, "rate": 1.0}]
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

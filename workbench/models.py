@@ -346,7 +346,10 @@ class SuggestionEvent(Base):
     ``key`` names the suggestion whatever its source (``span:LABEL:START:END``
     or ``attribution:...``): a rejected key stays hidden for that annotator
     on that document.  ``source`` is the suggestion's source, so curators see
-    each source's acceptance rate.
+    each source's acceptance rate.  ``item`` is the id (``uid``) of the span,
+    attribution or relation an acceptance made in the annotator's layer: the
+    acceptance counts only while that item is there (None on rows from before
+    migration 0007, which count as they always did).
     """
 
     __tablename__ = "suggestion_events"
@@ -360,6 +363,7 @@ class SuggestionEvent(Base):
     label: Mapped[str] = mapped_column(String(40), default="")
     action: Mapped[str] = mapped_column(String(10))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    item: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         CheckConstraint("action IN ('accept', 'reject')", name="action"),

@@ -21,9 +21,14 @@ from collections import OrderedDict
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy import String
+from sqlalchemy import and_
+from sqlalchemy import cast
 from sqlalchemy import delete
+from sqlalchemy import exists
 from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import literal
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,9 +43,11 @@ from workbench.domain.schema import Schema
 from workbench.errors import InvalidInput
 from workbench.formats.html_article import MARKUP_MODEL
 from workbench.models import AnnotationSet
+from workbench.models import Attribution
 from workbench.models import Document
 from workbench.models import GazetteerEntry
 from workbench.models import Project
+from workbench.models import Relation
 from workbench.models import Span
 from workbench.models import SuggestionEvent
 from workbench.models import User
@@ -398,8 +405,10 @@ def _string(value: Any, what: str, limit: int) -> str:
 def record_events(session: Session, user: User, project: Project, document: Document, events: Any) -> int:
     """Record accept/reject decisions on ``document``'s suggestions; return how many rows were stored.
 
-    ``events``: ``[{"key": str, "action": "accept" | "reject", "sources": [str, ...], "label": str}]``;
-    one row per source, so each source's rate counts it.
+    ``events``: ``[{"key": str, "action": "accept" | "reject", "sources": [str, ...], "label": str, "item": str}]``;
+    one row per source, so each source's rate counts it.  An accept names the
+    ``item`` it made in the user's layer (the id of the span, attribution or
+    relation): it counts in the rates only while that item is there.
 
     :raise InvalidInput: not such a list (naming the event's index), or too long.
     """
@@ -423,11 +432,12 @@ def record_events(session: Session, user: User, project: Project, document: Docu
             label = event.get("label", "")
             if not isinstance(label, str) or len(label) > 40:
                 raise InvalidInput("label must be a string of at most 40 characters")
+            item = _string(event.get("item"), "item (the id of what the acceptance made)", 64) if action == "accept" else None
         except InvalidInput as exc:
             raise InvalidInput(f"events[{index}]: {exc.message}") from None
         rows.extend(
             {"project_id": project.id, "document_id": document.id, "user_id": user.id, "source": source, "key": key,
-             "label": label, "action": action}
+             "label": label, "action": action, "item": item}
             for source in dict.fromkeys(sources)
         )
     begin_write(session)
@@ -436,12 +446,43 @@ def record_events(session: Session, user: User, project: Project, document: Docu
     return len(rows)
 
 
+def _still_there(kind: str, table: Any) -> Any:
+    """Return: the event is about a ``kind`` suggestion and the item it made is still in its user's layer on its document."""
+    owner = literal("annotator:") + cast(SuggestionEvent.user_id, String)
+    return and_(
+        SuggestionEvent.key.startswith(f"{kind}:"),
+        exists(
+            select(1)
+            .select_from(table)
+            .join(AnnotationSet, AnnotationSet.id == table.set_id)
+            .where(
+                AnnotationSet.document_id == SuggestionEvent.document_id,
+                AnnotationSet.owner_key == owner,
+                table.uid == SuggestionEvent.item,
+            )
+        ),
+    )
+
+
 def acceptance(session: Session, project: Project) -> list[dict[str, Any]]:
-    """Return each source's accept and reject counts and acceptance rate (accepted / decided), by source name."""
+    """Return each source's accept and reject counts and acceptance rate (accepted / decided), by source name.
+
+    An accept counts while the span, attribution or relation it made is still
+    in the annotator's layer: an undone (or later deleted) acceptance no
+    longer counts, a redone one counts again.  Accepts recorded before
+    migration 0007 name no item and always count.
+    """
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"accept": 0, "reject": 0})
+    counted = or_(
+        SuggestionEvent.action == "reject",
+        SuggestionEvent.item.is_(None),
+        _still_there("span", Span),
+        _still_there("attribution", Attribution),
+        _still_there("relation", Relation),
+    )
     for source, action, count in session.execute(
         select(SuggestionEvent.source, SuggestionEvent.action, func.count())
-        .where(SuggestionEvent.project_id == project.id)
+        .where(SuggestionEvent.project_id == project.id, counted)
         .group_by(SuggestionEvent.source, SuggestionEvent.action)
     ):
         counts[source][action] += int(count)
