@@ -351,13 +351,16 @@ class Suggestions {
       made.set(k, id);
       return id;
     };
-    if (i.kind === "span") { spanId(i); return ops; }
+    // made also maps the suggestion's key to the item it makes (its accept event names it; see record).
+    if (i.kind === "span") { made.set(i.key, spanId(i)); return ops; }
     const source = i.source ? spanId(i.source) : null;
     const cue = i.cue ? spanId(i.cue) : null;
     const content = i.content.map(spanId);
     const attrs = {};
     for (const a of p.data.schema.attribution_attributes || []) if (a.default) attrs[a.name] = a.default;
-    ops.push({ op: "attribution.create", id: newId(), source, cue, content, attrs });
+    const id = newId();
+    ops.push({ op: "attribution.create", id, source, cue, content, attrs });
+    made.set(i.key, id);
     return ops;
   }
 
@@ -376,7 +379,7 @@ class Suggestions {
       // The page's command path: the schema's rules apply; a refused change is not an acceptance.
       if (!this.page.run(name, ops).length) return;
     } else this.page.announce(name);
-    this.record(items, "accept");
+    this.record(items, "accept", made);
     this.selected = null;
     const rest = this.open();
     if (keys.length === 1 && rest.length && at >= 0) this.select(rest[Math.min(at, rest.length - 1)].key, { reveal: false });
@@ -401,10 +404,17 @@ class Suggestions {
     else this.refresh();
   }
 
-  /** Tell the server (for rates, and so rejections stay hidden); a failure is shown, the page goes on. */
-  async record(items, action) {
+  /**
+   * Tell the server (for rates, and so rejections stay hidden); a failure is shown, the page goes on.
+   * An accept names the item it made (`made`: key -> id): it counts only while
+   * that item is in the layer, so undo withdraws it and redo (same id) restores it.
+   */
+  async record(items, action, made) {
     const p = this.page;
-    const events = items.map(i => ({ key: i.key, action, sources: i.sources, label: i.kind === "span" ? i.label : (i.cue || i.source || {}).label || "" }));
+    const events = items.map(i => ({
+      key: i.key, action, sources: i.sources, label: i.kind === "span" ? i.label : (i.cue || i.source || {}).label || "",
+      ...(action === "accept" ? { item: made.get(i.key) } : {}),
+    }));
     try {
       for (let k = 0; k < events.length; k += 2000) await postJSON(`/api/v1/projects/${p.projectId}/documents/${p.documentId}/suggestions/events`, { events: events.slice(k, k + 2000) });
     } catch (err) {

@@ -121,6 +121,42 @@ def test_suggestions_are_drawn_apart_and_accepted_with_enter_then_undone(page: A
     assert page.locator("#wb-sugg-list [role=option]").count() == 0
 
 
+def rate(store: Session, project_id: int, source: str) -> tuple[int, int]:
+    """The source's (accepted, rejected) counts, as curators see them."""
+    store.expire_all()
+    rows = {r["source"]: r for r in suggestion_service.acceptance(store, store.get(Project, project_id))}
+    row = rows.get(source, {"accepted": 0, "rejected": 0})
+    return row["accepted"], row["rejected"]
+
+
+def test_undoing_an_acceptance_withdraws_it_from_the_rate_and_redoing_it_counts_it_again(page: Any, live: Any, store: Session, seed: Any) -> None:
+    doc = open_predicted(page, live, store, seed)
+    project_id = store.get(Document, doc).project_id
+    page.locator("#doc").focus()
+    page.keyboard.press(".")
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    assert events(store, doc, 1) == [("accept", "model:ner-v2", "PERSON")]
+    assert rate(store, project_id, "model:ner-v2") == (1, 0)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert spans(store, doc) == []
+    assert rate(store, project_id, "model:ner-v2") == (0, 0)
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert spans(store, doc) == [("PERSON", "Mira Olsen")]
+    assert rate(store, project_id, "model:ner-v2") == (1, 0)
+    # Undone again and rejected: a rejection, and no acceptance.
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 2")
+    page.keyboard.press(".")
+    page.keyboard.press("Delete")
+    assert events(store, doc, 2) == [("accept", "model:ner-v2", "PERSON"), ("reject", "model:ner-v2", "PERSON")]
+    assert rate(store, project_id, "model:ner-v2") == (0, 1)
+
+
 def test_a_rejected_suggestion_stays_hidden_after_reload(page: Any, live: Any, store: Session, seed: Any) -> None:
     doc = open_predicted(page, live, store, seed)
     page.locator("#doc").focus()
@@ -183,6 +219,11 @@ def test_an_accepted_attribution_suggestion_creates_source_cue_and_content(page:
     layer = annotation_service.layer_data(store, layer_of(store, doc), text)
     assert layer["spans"] == [] and layer["attributions"] == []
     assert events(store, doc, 1) == [("accept", "attribution", "CUE")]
+    # The accept named the attribution it made: undone, it does not count.
+    assert rate(store, s.project_id, "attribution") == (0, 0)
+    page.keyboard.press("Control+Shift+z")
+    wait_saved(page)
+    assert rate(store, s.project_id, "attribution") == (1, 0)
 
 
 def test_a_click_on_a_suggested_word_selects_it(page: Any, live: Any, store: Session, seed: Any) -> None:
