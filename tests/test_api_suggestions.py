@@ -383,3 +383,37 @@ def test_suggestions_the_overlap_rules_would_refuse_beside_the_annotators_spans_
     assert mine == {("ORG", "Tallow Mills")}  # two PERSON spans never overlap in the news schema
     theirs = {(i["label"], i["text"]) for i in suggestions(api, world, who="bob") if "model:m" in i["sources"]}
     assert theirs == {("PERSON", "Olsen"), ("ORG", "Tallow Mills")}
+
+
+def test_a_predicted_relation_is_suggested_between_spans_the_annotator_has_or_is_offered(api, world):
+    body = {**MODEL_BODY, "relations": [{"id": "R1", "type": "member_of", "head": "T1", "tail": "T2", "attrs": {"score": 0.8}}]}
+    assert post_model(api, world, body).status_code == 201
+    relations = lambda who="ann": [i for i in suggestions(api, world, who=who) if i["kind"] == "relation"]  # noqa: E731
+    [rel] = relations()
+    assert rel["type"] == "member_of" and rel["sources"] == ["model:ner-v2"] and rel["score"] == 0.8
+    assert (rel["head"]["text"], rel["head"]["label"], rel["tail"]["text"], rel["tail"]["label"]) == ("Mira Olsen", "PERSON", "Tallow Mills", "ORG")
+    assert (rel["head"]["start"], rel["tail"]["end"]) == (MIRA[0], TALLOW[1])
+    # Rejecting an end (as a span suggestion) leaves the relation nothing to join: not offered.
+    person = next(i for i in suggestions(api, world) if i["kind"] == "span" and i["label"] == "PERSON" and i["start"] == MIRA[0])
+    reject = {"key": person["key"], "action": "reject", "sources": person["sources"], "label": "PERSON"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["ann"], json={"events": [reject]}).status_code == 201
+    assert relations() == []
+    assert len(relations("bob")) == 1
+    # Drawn by hand, that span is hers: the relation is offered again (her ORG is still a span suggestion).
+    _run_ops(api, world, "ann", "doc", "b1", [{"op": "span.create", "id": "h1", "label": "PERSON", "start": MIRA[0], "end": MIRA[1]}])
+    assert [r["key"] for r in relations()] == [rel["key"]]
+    # Once her layer has the relation (same type, same ends), it is no longer suggested.
+    _run_ops(api, world, "ann", "doc", "b2", [
+        {"op": "span.create", "id": "h2", "label": "ORG", "start": TALLOW[0], "end": TALLOW[1]},
+        {"op": "relation.create", "id": "r1", "type": "member_of", "head": "h1", "tail": "h2"},
+    ])
+    assert relations() == []
+    # Accepted through the page it counts while the relation is there; a rejection hides it for bob.
+    accept = {"key": rel["key"], "action": "accept", "sources": rel["sources"], "label": "member_of", "item": "r1"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["ann"], json={"events": [accept]}).status_code == 201
+    assert _rate(api, world, "model:ner-v2") == (1, 1, 0.5)
+    _run_ops(api, world, "ann", "doc", "b3", [{"op": "relation.delete", "id": "r1"}])
+    assert _rate(api, world, "model:ner-v2") == (0, 1, 0.0)
+    bob_reject = {"key": rel["key"], "action": "reject", "sources": rel["sources"], "label": "member_of"}
+    assert api.open("POST", url(world, "suggestions/events"), world["tokens"]["bob"], json={"events": [bob_reject]}).status_code == 201
+    assert relations("bob") == []

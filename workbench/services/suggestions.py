@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from workbench import recommenders
 from workbench.domain.annotations import AnnotationError
+from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
 from workbench.domain.annotations import has_overlap_rules
 from workbench.domain.annotations import overlap_conflict
@@ -91,6 +92,11 @@ def _part(span: dict[str, Any] | None) -> str:
 def attribution_key(source: dict[str, Any] | None, cue: dict[str, Any] | None, content: list[dict[str, Any]]) -> str:
     """Return the key of an attribution suggestion: its spans' labels and offsets."""
     return "attribution:" + "|".join([_part(source), _part(cue), ",".join(_part(c) for c in content)])
+
+
+def relation_key(rel_type: str, head: dict[str, Any], tail: dict[str, Any]) -> str:
+    """Return the key of a relation suggestion: its type and its ends' labels and offsets."""
+    return f"relation:{rel_type}:{_part(head)}>{_part(tail)}"
 
 
 # --------------------------------------------------------------------------- reading
@@ -265,9 +271,23 @@ class _Collector:
                 return
             key = attribution_key(source_span, cue_span, content)  # type: ignore[arg-type]
             entry = {"kind": "attribution", "source": source_span, "cue": cue_span, "content": content}
+        self._put(source, key, entry, item.score)
+
+    def add_relation(self, source: str, rel_type: str, head: SpanSuggestion, tail: SpanSuggestion, score: float) -> None:
+        """Add a predicted relation between two spans, when the schema allows it between their labels."""
+        ends = [_span_item(self.schema, self.text, s) for s in (head, tail)]
+        if ends[0] is None or ends[1] is None:
+            return
+        try:
+            check_relation(self.schema, rel_type, head.label, tail.label)
+        except AnnotationError:
+            return
+        self._put(source, relation_key(rel_type, ends[0], ends[1]), {"kind": "relation", "type": rel_type, "head": ends[0], "tail": ends[1]}, score)
+
+    def _put(self, source: str, key: str, entry: dict[str, Any], score: float) -> None:
         if key in self.hidden:
             return
-        score = max(0.0, min(1.0, float(item.score)))
+        score = max(0.0, min(1.0, float(score)))
         found = self.items.get(key)
         if found is None:
             self.items[key] = {"key": key, **entry, "score": round(score, 3), "sources": [source]}
@@ -277,10 +297,23 @@ class _Collector:
                 found["sources"].append(source)
 
 
-def _first_start(item: dict[str, Any]) -> int:
+def _ends(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the spans a suggestion names: itself, an attribution's parts, a relation's head and tail."""
     if item["kind"] == "span":
-        return int(item["start"])
-    return min(int(p["start"]) for p in (item["source"], item["cue"], *item["content"]) if p is not None)
+        return [item]
+    if item["kind"] == "relation":
+        return [item["head"], item["tail"]]
+    return [p for p in (item["source"], item["cue"], *item["content"]) if p is not None]
+
+
+def _first_start(item: dict[str, Any]) -> int:
+    return min(int(p["start"]) for p in _ends(item))
+
+
+def _score(attrs: dict[str, Any] | None) -> float:
+    """Return a predicted item's ``attrs.score`` when it is a number, else 1."""
+    score = (attrs or {}).get("score", 1.0)
+    return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else 1.0
 
 
 def document_suggestions(
@@ -294,9 +327,11 @@ def document_suggestions(
 
     Left out: what the user rejected on this document, spans their own layer
     already has (same label and offsets), attributions whose content their
-    layer already attributes, and suggestions the schema's overlap rules
-    would refuse beside the spans of their layer.  In reading order, at most
-    :data:`MAX_SUGGESTIONS`.
+    layer already attributes, relations their layer already has (same type,
+    ends with the same labels and offsets), relations with an end that is
+    neither a span of their layer nor offered as a span suggestion, and
+    suggestions the schema's overlap rules would refuse beside the spans of
+    their layer.  In reading order, at most :data:`MAX_SUGGESTIONS`.
     """
     schema = project_service.project_schema(project)
     text = document.text
@@ -313,9 +348,16 @@ def document_suggestions(
         select(AnnotationSet).where(AnnotationSet.document_id == document.id, AnnotationSet.owner_key == annotator_key(user.id))
     )
     own_data = annotation_service.layer_data(session, own, text) if own is not None else None
+    own_keys: set[str] = set()
     if own_data is not None:
         spans_by_id = {s["id"]: s for s in own_data["spans"]}
-        hidden.update(span_key(s["label"], s["start"], s["end"]) for s in own_data["spans"])
+        own_keys = {span_key(s["label"], s["start"], s["end"]) for s in own_data["spans"]}
+        hidden.update(own_keys)
+        hidden.update(
+            relation_key(r["type"], spans_by_id[r["head"]], spans_by_id[r["tail"]])
+            for r in own_data["relations"]
+            if r["head"] in spans_by_id and r["tail"] in spans_by_id
+        )
     collector = _Collector(schema, text, hidden)
     predictions = list(
         session.scalars(
@@ -330,14 +372,15 @@ def document_suggestions(
         layer_items = data[layer.id]
         by_id = {s["id"]: s for s in layer_items["spans"]}
         for s in layer_items["spans"]:
-            score = (s.get("attrs") or {}).get("score", 1.0)
-            collector.add(source, SpanSuggestion(s["label"], s["start"], s["end"], score if isinstance(score, (int, float)) else 1.0))
+            collector.add(source, SpanSuggestion(s["label"], s["start"], s["end"], _score(s.get("attrs"))))
+        as_span = lambda uid: None if uid is None else SpanSuggestion(by_id[uid]["label"], by_id[uid]["start"], by_id[uid]["end"])  # noqa: E731
         for a in layer_items["attributions"]:
-            as_span = lambda uid: None if uid is None else SpanSuggestion(by_id[uid]["label"], by_id[uid]["start"], by_id[uid]["end"])  # noqa: E731
             collector.add(
                 source,
                 AttributionSuggestion(as_span(a["source"]), as_span(a["cue"]), tuple(as_span(c) for c in a["content"]), 1.0),  # type: ignore[misc]
             )
+        for r in layer_items["relations"]:
+            collector.add_relation(source, r["type"], as_span(r["head"]), as_span(r["tail"]), _score(r.get("attrs")))
     memo = _project_memo(session, project, learner_of(session, user, project, role))
     context = Context(
         text=text, schema=schema, tokens=tokenize(text), examples=memo["examples"], gazetteer=memo["gazetteer"], memo=memo["recommenders"]
@@ -355,6 +398,13 @@ def document_suggestions(
         items = [i for i in items if i["kind"] != "attribution" or not any((c["start"], c["end"]) in done for c in i["content"])]
     if own_data is not None and own_data["spans"] and has_overlap_rules(schema):
         items = _fitting(schema, text, own_data["spans"], items)
+    if any(i["kind"] == "relation" for i in items):
+        # A relation joins spans: each end is the annotator's already, or offered to them as a span suggestion.
+        offered = own_keys | {i["key"] for i in items if i["kind"] == "span"}
+        items = [
+            i for i in items
+            if i["kind"] != "relation" or all(span_key(e["label"], e["start"], e["end"]) in offered for e in (i["head"], i["tail"]))
+        ]
     items.sort(key=lambda i: (_first_start(i), i["kind"] != "span", i["key"]))
     counts: dict[str, int] = defaultdict(int)
     for item in items:
@@ -387,8 +437,8 @@ def _fitting(schema: Schema, text: str, own: list[dict[str, Any]], items: list[d
 
     out = []
     for item in items:
-        parts = [item] if item["kind"] == "span" else [p for p in (item["source"], item["cue"], *item["content"]) if p is not None]
-        if not any(clashes(part) for part in parts):
+        # A relation makes no span: its ends are checked as span suggestions (or are the annotator's).
+        if item["kind"] == "relation" or not any(clashes(part) for part in _ends(item)):
             out.append(item)
     return out
 
