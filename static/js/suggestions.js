@@ -28,13 +28,16 @@ export function attach(page) {
   return s;
 }
 
-/** The parts of a suggestion as spans: one for a span, source/cue/content for an attribution. */
+/** The parts of a suggestion as spans: one for a span, source/cue/content for an attribution, head and tail for a relation. */
 function parts(item) {
   if (item.kind === "span") return [item];
+  if (item.kind === "relation") return [item.head, item.tail];
   return [item.source, item.cue, ...item.content].filter(Boolean);
 }
 
 const spanKey = (s) => `${s.label}:${s.start}:${s.end}`;
+/** What a suggestion is called in the list and in messages: its label, relation type or ATTRIBUTION. */
+const kindName = (i) => (i.kind === "span" ? i.label : i.kind === "relation" ? i.type : "ATTRIBUTION");
 
 class Suggestions {
   constructor(page) {
@@ -119,9 +122,13 @@ class Suggestions {
     for (const s of m.spans.values()) have.add(spanKey(s));
     const attributed = new Set();
     for (const a of m.attributions.values()) for (const c of a.content) { const s = m.spans.get(c); if (s) attributed.add(`${s.start}:${s.end}`); }
+    const related = new Set();   // type>head>tail of the layer's relations
+    for (const r of m.relations.values()) { const h = m.spans.get(r.head), t = m.spans.get(r.tail); if (h && t) related.add(`${r.type}>${spanKey(h)}>${spanKey(t)}`); }
     return this.items.filter(i => {
       if (this.rejected.has(i.key)) return false;
       if (i.kind === "span") return !have.has(spanKey(i));
+      // A relation is open once both its ends are the annotator's spans (drawn or accepted) and it is not there yet.
+      if (i.kind === "relation") return have.has(spanKey(i.head)) && have.has(spanKey(i.tail)) && !related.has(`${i.type}>${spanKey(i.head)}>${spanKey(i.tail)}`);
       return !i.content.some(c => attributed.has(`${c.start}:${c.end}`));
     });
   }
@@ -222,6 +229,7 @@ class Suggestions {
   describe(i) {
     const from = `from ${i.sources.join(", ")}`;
     if (i.kind === "span") return `${i.label} “${this.quote(i)}”, ${from}, score ${i.score}`;
+    if (i.kind === "relation") return `Relation ${i.type}: ${i.head.label} “${this.quote(i.head, 30)}” → ${i.tail.label} “${this.quote(i.tail, 30)}”, ${from}, score ${i.score}`;
     const src = i.source ? `${i.source.label} “${this.quote(i.source, 30)}”` : "no source";
     const cue = i.cue ? `cue “${this.quote(i.cue, 20)}”` : "no cue";
     return `Attribution: ${src}, ${cue}, content “${this.quote(i.content[0], 40)}”, ${from}`;
@@ -231,9 +239,10 @@ class Suggestions {
     const counts = new Map();
     for (const i of open) if (i.kind === "span") counts.set(i.label, (counts.get(i.label) || 0) + 1);
     const attrs = open.filter(i => i.kind === "attribution").length;
+    const rels = open.filter(i => i.kind === "relation").length;
     this.summary.textContent = !this.show
       ? `${this.items.length} suggestion(s) hidden.`
-      : open.length ? `${open.length} open: ${[...counts].map(([l, n]) => `${n} ${l}`).concat(attrs ? [`${attrs} attribution(s)`] : []).join(", ")}.` : "No open suggestions.";
+      : open.length ? `${open.length} open: ${[...counts].map(([l, n]) => `${n} ${l}`).concat(attrs ? [`${attrs} attribution(s)`] : [], rels ? [`${rels} relation(s)`] : []).join(", ")}.` : "No open suggestions.";
     const bar = document.getElementById("wb-sugg-all");
     bar.replaceChildren();
     for (const [label, n] of counts) {
@@ -248,11 +257,11 @@ class Suggestions {
       li.id = `wb-sugg-${index}`;
       li.dataset.key = i.key;
       li.setAttribute("aria-selected", String(i.key === this.selected));
-      const label = i.kind === "span" ? i.label : "ATTRIBUTION";
+      const label = kindName(i);
       const li0 = this.page.labelsByIndex.findIndex(l => l.name === label);
       const main = el("div", "wb-sugg-main");
       main.append(el("span", `wb-tag wb-sugg-tag${li0 >= 0 ? ` wb-c${li0}` : ""}`, label));
-      main.append(el("span", "wb-quote", i.kind === "span" ? this.quote(i) : this.describe(i).replace(/^Attribution: /, "").replace(/, from .*$/, "")));
+      main.append(el("span", "wb-quote", i.kind === "span" ? this.quote(i) : this.describe(i).replace(/^(Attribution|Relation \S+): /, "").replace(/, from .*$/, "")));
       const meta = el("div", "wb-sugg-meta");
       meta.append(el("span", "wb-sugg-src", `${i.sources.join(" · ")} · score ${i.score}`));
       const ok = el("button", "link", "Accept"); ok.type = "button"; ok.dataset.action = "sugg-accept"; ok.tabIndex = -1;
@@ -353,6 +362,14 @@ class Suggestions {
     };
     // made also maps the suggestion's key to the item it makes (its accept event names it; see record).
     if (i.kind === "span") { made.set(i.key, spanId(i)); return ops; }
+    if (i.kind === "relation") {
+      // Between the annotator's own spans (open() offers it only then): the page's relation op, so undo and the rules apply.
+      const end = (s) => { for (const x of m.spans.values()) if (spanKey(x) === spanKey(s)) return x.id; throw new Error(`your layer has no ${s.label} “${this.quote(s, 30)}”`); };
+      const id = newId();
+      ops.push({ op: "relation.create", id, type: i.type, head: end(i.head), tail: end(i.tail), attrs: {} });
+      made.set(i.key, id);
+      return ops;
+    }
     const source = i.source ? spanId(i.source) : null;
     const cue = i.cue ? spanId(i.cue) : null;
     const content = i.content.map(spanId);
@@ -372,9 +389,8 @@ class Suggestions {
     let ops = [];
     try { for (const i of items) ops = ops.concat(this.opsFor(i, made)); } catch (err) { this.page.showBanner(`Could not accept: ${err.message}`, "error"); return; }
     const at = (this.current || []).findIndex(i => i.key === keys[keys.length - 1]);
-    const name = items.length === 1
-      ? (items[0].kind === "span" ? `Accepted ${items[0].label} suggestion` : "Accepted attribution suggestion")
-      : `Accepted ${items.length} ${items[0].kind === "span" ? items[0].label : "attribution"} suggestions`;
+    const what = (i) => (i.kind === "span" ? i.label : i.kind === "relation" ? `${i.type} relation` : "attribution");
+    const name = items.length === 1 ? `Accepted ${what(items[0])} suggestion` : `Accepted ${items.length} ${what(items[0])} suggestions`;
     if (ops.length) {
       // The page's command path: the schema's rules apply; a refused change is not an acceptance.
       if (!this.page.run(name, ops).length) return;
@@ -397,7 +413,7 @@ class Suggestions {
     const at = (this.current || []).findIndex(x => x.key === key);
     this.rejected.add(key);
     this.record([i], "reject");
-    this.page.announce(`Rejected ${i.kind === "span" ? i.label : "attribution"} suggestion`);
+    this.page.announce(`Rejected ${i.kind === "span" ? i.label : i.kind === "relation" ? `${i.type} relation` : "attribution"} suggestion`);
     const rest = this.open();
     this.selected = null;
     if (rest.length && at >= 0) this.select(rest[Math.min(at, rest.length - 1)].key, { reveal: false });
@@ -412,7 +428,7 @@ class Suggestions {
   async record(items, action, made) {
     const p = this.page;
     const events = items.map(i => ({
-      key: i.key, action, sources: i.sources, label: i.kind === "span" ? i.label : (i.cue || i.source || {}).label || "",
+      key: i.key, action, sources: i.sources, label: i.kind === "span" ? i.label : i.kind === "relation" ? i.type : (i.cue || i.source || {}).label || "",
       ...(action === "accept" ? { item: made.get(i.key) } : {}),
     }));
     try {

@@ -27,13 +27,13 @@ MIRA = (2, 12)
 TALLOW = (TEXT.index("Tallow"), TEXT.index("Tallow") + 12)
 
 
-def predict(store: Session, project_id: int, document_id: int) -> None:
-    """Store a model's predictions: PERSON on the first Mira Olsen, ORG on Tallow Mills."""
+def predict(store: Session, project_id: int, document_id: int, relations: list[dict[str, Any]] | None = None) -> None:
+    """Store a model's predictions: PERSON on the first Mira Olsen, ORG on Tallow Mills (and ``relations`` between them)."""
     project, doc = store.get(Project, project_id), store.get(Document, document_id)
     body = {"spans": [
         {"id": "T1", "start": MIRA[0], "end": MIRA[1], "label": "PERSON"},
         {"id": "T2", "start": TALLOW[0], "end": TALLOW[1], "label": "ORG"},
-    ]}
+    ], "relations": relations or []}
     suggestion_service.post_predictions(store, None, project, doc, "ner-v2", body)
     store.commit()
 
@@ -269,3 +269,48 @@ def test_a_string_labelled_here_is_suggested_where_it_occurs_again(page: Any, li
     wait_saved(page)
     assert spans(store, doc) == [("PERSON", "Mira Olsen"), ("PERSON", "Mira Olsen")]
     assert events(store, doc, 1) == [("accept", "recommender", "PERSON")]
+
+
+def test_a_predicted_relation_is_offered_once_both_ends_are_accepted_and_accepting_it_is_undoable(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(TEXT)
+    predict(store, s.project_id, s.document_ids[0], [{"id": "R1", "type": "member_of", "head": "T1", "tail": "T2"}])
+    doc = open_first(page, live, s)
+    ready(page)
+    rows = page.locator("#wb-sugg-list [role=option]")
+    # Its ends are only suggestions yet: the two spans are listed, not the relation.
+    assert rows.count() == 2 and "member_of" not in page.locator("#wb-sugg-list").inner_text()
+    page.locator("#doc").focus()
+    for _ in range(2):
+        page.keyboard.press(".")
+        page.keyboard.press("Enter")
+    wait_saved(page)
+    assert spans(store, doc) == [("ORG", "Tallow Mills"), ("PERSON", "Mira Olsen")]
+    # Both ends are hers now: the relation is listed, and drawn under its two ends.
+    relation = page.locator("#wb-sugg-list [role=option]", has_text="member_of")
+    relation.wait_for()
+    assert rows.count() == 1
+    assert relation.get_attribute("aria-label") == "Relation member_of: PERSON “Mira Olsen” → ORG “Tallow Mills”, from model:ner-v2, score 1"
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-sugg-mark').length === 2")
+    relation.click()
+    page.keyboard.press("Enter")
+    wait_saved(page)
+    layer = annotation_service.layer_data(store, layer_of(store, doc), TEXT)
+    by_id = {sp["id"]: sp["text"] for sp in layer["spans"]}
+    assert [(r["type"], by_id[r["head"]], by_id[r["tail"]]) for r in layer["relations"]] == [("member_of", "Mira Olsen", "Tallow Mills")]
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
+    assert ("accept", "model:ner-v2", "member_of") in events(store, doc, 3)
+    assert rate(store, s.project_id, "model:ner-v2") == (3, 0)
+    # Undo takes the relation away (the spans stay): it is open again and its acceptance withdrawn.
+    page.locator("#doc").focus()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    assert annotation_service.layer_data(store, layer_of(store, doc), TEXT)["relations"] == []
+    relation.wait_for()
+    assert rate(store, s.project_id, "model:ner-v2") == (2, 0)
+    # Rejected, it stays hidden, and counts as a rejection.
+    page.keyboard.press(".")
+    page.keyboard.press("Delete")
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
+    assert events(store, doc, 4).count(("reject", "model:ner-v2", "member_of")) == 1
+    assert rate(store, s.project_id, "model:ner-v2") == (2, 1)
