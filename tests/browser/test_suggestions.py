@@ -311,6 +311,10 @@ def test_a_predicted_relation_is_offered_once_both_ends_are_accepted_and_accepti
     # Rejected, it stays hidden, and counts as a rejection.
     page.keyboard.press(".")
     page.keyboard.press("Delete")
-    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
+    try:
+        page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
+    except Exception:
+        print("DEBUG", page.locator("#wb-sugg-list").inner_text(), page.locator("#wb-announce").inner_text(), page.evaluate("() => [document.activeElement.id, window.wbAnnotate.selectedId, window.wbAnnotate.suggestions.selected]"))
+        raise
     assert events(store, doc, 4).count(("reject", "model:ner-v2", "member_of")) == 1
     assert rate(store, s.project_id, "model:ner-v2") == (2, 1)

@@ -5,7 +5,7 @@ method that returns :class:`SpanSuggestion` and
 :class:`AttributionSuggestion` items for one document (see
 :class:`Recommender`).  The built-in ones need no model:
 
-- ``recommender``: strings the project's annotators have labelled before,
+- ``recommender``: strings labelled before (for an annotator: in gold and their own layers only),
   found again wherever they occur (``dictionary.py``);
 - ``gazetteer``: the same matcher over a curator's list of ``text<TAB>LABEL``
   lines (``dictionary.py``);
@@ -62,7 +62,9 @@ Suggestion = SpanSuggestion | AttributionSuggestion
 class Context:
     """What a recommender gets for one document.
 
-    :param examples: surface string -> {label: times the project's annotators gave it that label}.
+    :param examples: surface string -> {label: times it got that label}, counted over the layers the
+        viewer may learn from: gold and their own layers for an annotator (never another
+        annotator's, as annotation is blind), every layer for a curator or admin.
     :param gazetteer: surface string -> labels a curator listed for it.
     :param memo: kept by the caller for as long as ``examples``, ``gazetteer`` and the
         schema stay the same (across documents and requests): a recommender may keep

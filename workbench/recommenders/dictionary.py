@@ -1,4 +1,4 @@
-"""String recommenders: what the project's annotators labelled before, and a curator's gazetteer (pure).
+"""String recommenders: what was labelled before (gold, the viewer's own layers), and a curator's gazetteer (pure).
 
 Both find known strings in a document at token boundaries (the tokens of
 :func:`workbench.domain.offsets.tokens`, so "Lind" is never found inside
