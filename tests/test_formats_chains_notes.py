@@ -132,3 +132,25 @@ def test_brat_writes_notes_as_annotator_notes_and_chains_as_event_arguments(app,
     parents = [args.split("Parent:")[1] for args in events.values() if "Parent:" in args]
     assert len(parents) == 2 and all(p in events for p in parents)
     assert "Parent?:CUE" in conf
+
+
+def test_brat_reports_attribute_values_it_cannot_hold_and_the_zip_reads_back(app, runner, tmp_path):
+    spans = [{"id": "p", "start": 0, "end": 9, "label": "PERSON", "text": "Vesna Oru",
+              "attrs": {"certainty": "not sure", "rank": 3, "checked": True, "role": "captain"}}]
+    data = tmp_path / "attrs.jsonl"
+    data.write_text(json.dumps({"id": "a", "text": NOTED, "layer": "gold", "spans": spans}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    _run(runner, "projects", "create", "attrs")
+    _run(runner, "import", "attrs", str(data))
+    out = tmp_path / "attrs.zip"
+    result = runner.invoke(args=["export", "attrs", "--layer", "gold", "--format", "brat", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "attribute certainty = 'not sure' of T1 was left out" in result.output
+    assert "attribute rank = 3 of T1 was left out" in result.output
+    _run(runner, "projects", "create", "back")
+    _run(runner, "import", "back", str(out), "--format", "brat")
+    second = tmp_path / "back.jsonl"
+    result = runner.invoke(args=["export", "back", "--layer", "gold", "--format", "jsonl", "--out", str(second)])
+    assert result.exit_code == 0, result.output
+    (record,) = _records(second)
+    assert record["spans"][0]["attrs"] == {"checked": True, "role": "captain"}

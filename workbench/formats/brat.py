@@ -61,6 +61,8 @@ from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
 
 _RANGES_RE = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
+#: What a brat attribute's name and value may be: one word.
+_WORD_RE = re.compile(r"^\S+$")
 #: The most bytes of files a zip may unpack to (a zip bomb stops here).
 MAX_UNPACKED = 2 * 1024**3
 
@@ -336,8 +338,17 @@ def ann_text(record: dict[str, Any], context: ExportContext | None = None) -> st
         attrs.extend((eid[att["id"]], k, v) for k, v in sorted((att.get("attrs") or {}).items()))
         if att.get("note"):
             notes.append((eid[att["id"]], att["note"]))
-    for i, (target, name, value) in enumerate(attrs, 1):
-        lines.append(f"A{i}\t{name} {target}" + ("" if value is True else f" {value}"))
+    number = 0
+    for target, name, value in attrs:
+        if value is not True and not (isinstance(value, str) and _WORD_RE.match(value) and _WORD_RE.match(name)):
+            if context is not None:
+                context.problem(
+                    f"document {record['id']!r}: attribute {name} = {value!r} of {target} was left out: "
+                    "a brat attribute is a name and one word, or a flag"
+                )
+            continue
+        number += 1
+        lines.append(f"A{number}\t{name} {target}" + ("" if value is True else f" {value}"))
     for i, (target, note) in enumerate(notes, 1):
         lines.append(f"#{i}\tAnnotatorNotes {target}\t{_escape(note)}")
     return "".join(line + "\n" for line in lines)
