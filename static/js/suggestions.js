@@ -38,6 +38,8 @@ function parts(item) {
 const spanKey = (s) => `${s.label}:${s.start}:${s.end}`;
 /** What a suggestion is called in the list and in messages: its label, relation type or ATTRIBUTION. */
 const kindName = (i) => (i.kind === "span" ? i.label : i.kind === "relation" ? i.type : "ATTRIBUTION");
+/** What a suggestion is called in "Accepted … suggestion": its label, "TYPE relation" or "attribution". */
+const what = (i) => (i.kind === "span" ? i.label : i.kind === "relation" ? `${i.type} relation` : "attribution");
 
 class Suggestions {
   constructor(page) {
@@ -389,7 +391,6 @@ class Suggestions {
     let ops = [];
     try { for (const i of items) ops = ops.concat(this.opsFor(i, made)); } catch (err) { this.page.showBanner(`Could not accept: ${err.message}`, "error"); return; }
     const at = (this.current || []).findIndex(i => i.key === keys[keys.length - 1]);
-    const what = (i) => (i.kind === "span" ? i.label : i.kind === "relation" ? `${i.type} relation` : "attribution");
     const name = items.length === 1 ? `Accepted ${what(items[0])} suggestion` : `Accepted ${items.length} ${what(items[0])} suggestions`;
     if (ops.length) {
       // The page's command path: the schema's rules apply; a refused change is not an acceptance.
@@ -413,7 +414,7 @@ class Suggestions {
     const at = (this.current || []).findIndex(x => x.key === key);
     this.rejected.add(key);
     this.record([i], "reject");
-    this.page.announce(`Rejected ${i.kind === "span" ? i.label : i.kind === "relation" ? `${i.type} relation` : "attribution"} suggestion`);
+    this.page.announce(`Rejected ${what(i)} suggestion`);
     const rest = this.open();
     this.selected = null;
     if (rest.length && at >= 0) this.select(rest[Math.min(at, rest.length - 1)].key, { reveal: false });
