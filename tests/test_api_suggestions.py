@@ -122,6 +122,10 @@ def _learned(api, world, who: str) -> set[tuple[str, int, int]]:
     return {(i["label"], i["start"], i["end"]) for i in suggestions(api, world, who=who) if "recommender" in i["sources"]}
 
 
+def _scored(api, world, who: str) -> set[tuple[str, int, int, float]]:
+    return {(i["label"], i["start"], i["end"], i["score"]) for i in suggestions(api, world, who=who) if "recommender" in i["sources"]}
+
+
 def test_an_annotator_never_learns_from_another_annotators_work_only_from_gold_and_their_own(api, world, db):
     # ann (annotator) labels "Mira Olsen" PERSON on the other document; bob, blind to her work, gets nothing from it.
     _label_on_other(api, world, "s1", "PERSON", "Mira Olsen")
@@ -129,13 +133,13 @@ def test_an_annotator_never_learns_from_another_annotators_work_only_from_gold_a
     # The curator learns from every layer, and has her own memo: bob's stays blind after the curator asked.
     assert _learned(api, world, "cur") == {("PERSON", *MIRA), ("PERSON", *MIRA2)}
     assert _learned(api, world, "bob") == set()
-    # Once gold holds "Tallow Mills" ORG, bob is suggested it; still nothing of ann's.
+    # Once gold holds "Mira Olsen" PERSON, bob is suggested it.
     record = {"id": "mills", "text": "Tallow Mills hired Mira Olsen.", "layer": "gold",
-              "spans": [{"id": "G1", "start": 0, "end": 12, "label": "ORG"}]}
+              "spans": [{"id": "G1", "start": 19, "end": 29, "label": "PERSON"}]}
     importing.import_stream(db, world["project"], "gold.jsonl", jsonl(record), "jsonl")
     db.commit()
-    assert _learned(api, world, "bob") == {("ORG", *TALLOW)}
-    # bob's own labels on another document teach bob (and not ann, who sees her own and gold).
+    assert _scored(api, world, "bob") == {("PERSON", *MIRA, 1.0), ("PERSON", *MIRA2, 1.0)}
+    # bob labels it ORG on the other document: his own work teaches him (half PERSON from gold, half ORG)...
     layer = api.open("GET", f"/api/v1/projects/{world['project'].id}/documents/{world['other'].id}/annotate", world["tokens"]["bob"]).get_json()["layer"]
     response = api.open(
         "PATCH", f"/api/v1/layers/{layer['id']}/ops", world["tokens"]["bob"],
@@ -143,11 +147,11 @@ def test_an_annotator_never_learns_from_another_annotators_work_only_from_gold_a
               "ops": [{"op": "span.create", "id": "b1", "label": "ORG", "start": 19, "end": 29}]},
     )
     assert response.status_code == 200, response.get_json()
-    assert _learned(api, world, "bob") == {("ORG", *TALLOW), ("ORG", *MIRA), ("ORG", *MIRA2)}
-    assert _learned(api, world, "ann") == {("ORG", *TALLOW), ("PERSON", *MIRA), ("PERSON", *MIRA2)}
-    # The curator sees all three layers' strings, each scored by its share: "Mira Olsen" was PERSON once and ORG once.
-    cur = {(i["label"], i["start"], i["score"]) for i in suggestions(api, world, who="cur") if "recommender" in i["sources"]}
-    assert ("PERSON", MIRA[0], 0.5) in cur and ("ORG", MIRA[0], 0.5) in cur
+    assert _scored(api, world, "bob") == {(label, *at, 0.5) for label in ("PERSON", "ORG") for at in (MIRA, MIRA2)}
+    # ... and not ann, who learns from gold and her own PERSON only.
+    assert _scored(api, world, "ann") == {("PERSON", *MIRA, 1.0), ("PERSON", *MIRA2, 1.0)}
+    # The curator counts every layer: PERSON twice (ann, gold), ORG once (bob).
+    assert _scored(api, world, "cur") == {("PERSON", *MIRA, 0.667), ("PERSON", *MIRA2, 0.667), ("ORG", *MIRA, 0.333), ("ORG", *MIRA2, 0.333)}
 
 
 def _run_ops(api, world, who: str, doc: str, batch: str, ops: list[dict[str, Any]]) -> None:
