@@ -46,6 +46,7 @@ class Suggestions {
     this.page = page;
     this.items = [];
     this.rejected = new Set();
+    this.accepted = new Map(); // key -> suggestion accepted on this page (kept across refetches, so an undo opens it again)
     this.selected = null;   // key of the selected suggestion
     this.box = document.getElementById("wb-suggest");
     this.list = document.getElementById("wb-sugg-list");
@@ -63,6 +64,13 @@ class Suggestions {
     // A suggestion seen before keeps its object, so an unchanged list is seen as unchanged (render).
     const old = this.byKey || new Map();
     this.items = data.suggestions.map(i => old.get(i.key) || i);
+    // The server leaves out what the layer holds: keep what this page accepted, in reading order, so that undoing it opens it again.
+    const fresh = new Set(this.items.map(i => i.key));
+    const kept = [...this.accepted.values()].filter(i => !fresh.has(i.key));
+    if (kept.length) {
+      const first = (i) => Math.min(...parts(i).map(x => x.start));
+      this.items = this.items.concat(kept).sort((x, y) => first(x) - first(y) || (x.kind !== "span") - (y.kind !== "span") || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    }
     this.sources = data.sources;
     this.byKey = new Map(this.items.map(i => [i.key, i]));
   }
@@ -397,6 +405,7 @@ class Suggestions {
       if (!this.page.run(name, ops).length) return;
     } else this.page.announce(name);
     this.record(items, "accept", made);
+    for (const i of items) this.accepted.set(i.key, i);
     this.selected = null;
     const rest = this.open();
     if (keys.length === 1 && rest.length && at >= 0) this.select(rest[Math.min(at, rest.length - 1)].key, { reveal: false });

@@ -138,11 +138,17 @@ def test_undoing_an_acceptance_withdraws_it_from_the_rate_and_redoing_it_counts_
     wait_saved(page)
     assert events(store, doc, 1) == [("accept", "model:ner-v2", "PERSON")]
     assert rate(store, project_id, "model:ner-v2") == (1, 0)
+    # The page asks for suggestions again after a save; the server leaves out the span the layer now has ...
+    page.evaluate("async () => { await window.wbAnnotate.suggestions.fetch(); window.wbAnnotate.suggestions.refresh(); }")
     page.keyboard.press("Escape")
     page.keyboard.press("Control+z")
     wait_saved(page)
     assert spans(store, doc) == []
     assert rate(store, project_id, "model:ner-v2") == (0, 0)
+    # ... yet the undone acceptance is open again, first in reading order (the list may also hold the
+    # other "Mira Olsen", which the recommender learned from the span while it was there).
+    first_is_mira = f"() => document.querySelector('#wb-sugg-list [role=option]')?.dataset.key === 'span:PERSON:{MIRA[0]}:{MIRA[1]}'"
+    page.wait_for_function(first_is_mira)
     page.keyboard.press("Control+Shift+z")
     wait_saved(page)
     assert spans(store, doc) == [("PERSON", "Mira Olsen")]
@@ -150,7 +156,7 @@ def test_undoing_an_acceptance_withdraws_it_from_the_rate_and_redoing_it_counts_
     # Undone again and rejected: a rejection, and no acceptance.
     page.keyboard.press("Control+z")
     wait_saved(page)
-    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 2")
+    page.wait_for_function(first_is_mira)
     page.keyboard.press(".")
     page.keyboard.press("Delete")
     assert events(store, doc, 2) == [("accept", "model:ner-v2", "PERSON"), ("reject", "model:ner-v2", "PERSON")]
