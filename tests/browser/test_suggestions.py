@@ -278,7 +278,8 @@ def test_a_string_labelled_here_is_suggested_where_it_occurs_again(page: Any, li
 
 
 def test_a_predicted_relation_is_offered_once_both_ends_are_accepted_and_accepting_it_is_undoable(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
+    # TEXT's first line: each name once, so the recommender (which learns from the accepted spans) suggests nothing more.
+    s = seed(TEXT.split("\n")[0])
     predict(store, s.project_id, s.document_ids[0], [{"id": "R1", "type": "member_of", "head": "T1", "tail": "T2"}])
     doc = open_first(page, live, s)
     ready(page)
@@ -317,10 +318,6 @@ def test_a_predicted_relation_is_offered_once_both_ends_are_accepted_and_accepti
     # Rejected, it stays hidden, and counts as a rejection.
     page.keyboard.press(".")
     page.keyboard.press("Delete")
-    try:
-        page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
-    except Exception:
-        print("DEBUG", page.locator("#wb-sugg-list").inner_text(), page.locator("#wb-announce").inner_text(), page.evaluate("() => [document.activeElement.id, window.wbAnnotate.selectedId, window.wbAnnotate.suggestions.selected]"))
-        raise
+    page.wait_for_function("() => document.querySelectorAll('#wb-sugg-list [role=option]').length === 0")
     assert events(store, doc, 4).count(("reject", "model:ner-v2", "member_of")) == 1
     assert rate(store, s.project_id, "model:ner-v2") == (2, 1)
