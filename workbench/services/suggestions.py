@@ -121,7 +121,7 @@ def learner_of(session: Session, user: User, project: Project, role: str | None 
     return None if role is not None and project_service.RANK[role] >= project_service.RANK["curator"] else user.id
 
 
-def learned_strings(session: Session, project: Project, learner: int | None = None) -> dict[str, dict[str, int]]:
+def learned_strings(session: Session, project: Project, learner: int | None) -> dict[str, dict[str, int]]:
     """Return string -> {label: count} over the project's gold layers and annotator layers (short spans only).
 
     ``learner``: see :func:`_learned_from` (None: every annotator's layers;
