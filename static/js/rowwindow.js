@@ -106,8 +106,7 @@ export class RowWindow {
   follow() {
     const ul = this.ul;
     if (!ul || !ul.isConnected) return;
-    // The scroller is the list's offsetParent (position: relative), or the list itself (the suggestions' listbox).
-    this.offset = ul === this.scroller ? 0 : ul.offsetTop;
+    this.offset = ul.offsetTop; // the scroller is the list's offsetParent (position: relative)
     const [a, b] = this.visibleRange();
     const margin = OVERSCAN >> 2;
     const short = (a - this.start < margin && this.start > 0) || (this.end - b < margin && this.end < this.n);

@@ -137,7 +137,7 @@ class Suggestions {
     p.view.lineExtras = (l) => this.lineMarks(l);
     p.model.watch((change) => this.noted(change));
     // The list holds only the rows near its viewport or the selected one (rowwindow.js): every row is ROW_LINES lines.
-    this.rows = new RowWindow(this.list);
+    this.rows = new RowWindow(document.getElementById("wb-sugg-scroll"));
     this.toggle.checked = this.show;
     this.toggle.addEventListener("change", () => {
       this.show = this.toggle.checked;

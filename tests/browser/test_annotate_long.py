@@ -184,6 +184,46 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
     assert max(landed["tasks"], default=0) < LONG_TASK_LIMIT_MS, landed
 
 
+def test_the_suggestions_list_of_a_long_article_holds_a_window_of_rows(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
+    seeded, _text = long_article
+    open_long(page, live, seeded)
+    page.wait_for_selector("#wb-suggest[data-ready='1']")
+    # The recommender suggests the layer's strings wherever else they occur: well over a thousand open suggestions.
+    n = page.evaluate("() => window.wbAnnotate.suggestions.current.length")
+    assert n > 1000, n
+    assert page.locator("#wb-sugg-summary").inner_text().startswith(f"{n} open")
+    rows = page.locator("#wb-sugg-list li.wb-sugg-row")
+    assert 0 < rows.count() <= 60
+    assert rows.first.get_attribute("aria-posinset") == "1" and rows.first.get_attribute("aria-setsize") == str(n)
+    # Scrolled to its end, the list shows the last suggestion, still from a window of rows; each row is as tall as
+    # the window reckons (rowwindow.js), so the list's height is the sum of them.
+    end = page.evaluate(
+        """async () => {
+            const list = document.querySelector('#wb-sugg-list'), scroller = document.querySelector('#wb-sugg-scroll');
+            for (let k = 0; k < 4; k++) { scroller.scrollTop = scroller.scrollHeight; await window.__settle(100); }
+            const rows = Array.from(list.querySelectorAll('li.wb-sugg-row')), last = rows[rows.length - 1];
+            const box = scroller.getBoundingClientRect(), rc = last.getBoundingClientRect();
+            return {rows: rows.length, pos: last.getAttribute('aria-posinset'), visible: rc.bottom <= box.bottom + 1 && rc.top >= box.top,
+                    heights: [...new Set(rows.map(r => Math.round(r.getBoundingClientRect().height)))], styled: last.style.height,
+                    clipped: rows.filter(r => r.scrollHeight > r.clientHeight + 1).length};
+        }"""
+    )
+    assert end["rows"] <= 60 and end["pos"] == str(n) and end["visible"], end
+    assert len(end["heights"]) == 1 and f"{end['heights'][0]}" == str(round(float(end["styled"].rstrip("px")))), end
+    assert end["clipped"] == 0, end  # each row's two lines fit its height: nothing is cut off below
+    # Stepping back from the first suggestion wraps to the last: its row is rendered, selected and scrolled to.
+    page.evaluate("() => { document.querySelector('#wb-sugg-scroll').scrollTop = 0; }")
+    page.locator("#doc").focus()
+    page.keyboard.press(",")
+    sel = page.locator("#wb-sugg-list [aria-selected=true]")
+    assert sel.get_attribute("aria-posinset") == str(n)
+    assert page.locator("#wb-sugg-list").get_attribute("aria-activedescendant") == sel.get_attribute("id")
+    # Accepting it leaves one fewer, and still a window of rows.
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => window.wbAnnotate.suggestions.current.length === {n - 1}")
+    assert page.locator("#wb-sugg-list li.wb-sugg-row").count() <= 60
+
+
 def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: Any) -> None:
     family = "\U0001f469\u200d\U0001f469\u200d\U0001f467"
     paragraphs = [
