@@ -390,7 +390,10 @@ class Suggestions {
   /** Lay the shown list out in the listbox and render the rows near its viewport (or around row `focus`). */
   mountRows(focus = -1) {
     const open = this.current;
-    this.rows.mount(this.list, open.length, () => ROW_LINES, (k) => this.row(open[k], k, open.length), focus);
+    this.rows.mount(this.list, open.length, () => ROW_LINES, (k) => this.row(open[k], k, open.length), focus, {
+      keyOf: (k) => open[k].key, // a suggestion's row never changes: rows kept in the window stay as they are
+      place: (li, k) => { li.id = `wb-sugg-${k}`; li.setAttribute("aria-posinset", String(k + 1)); li.setAttribute("aria-setsize", String(open.length)); },
+    });
   }
 
   /** Row k of the list (of n): label and words, then sources, score, Accept and Reject; the whole description as its name. */
