@@ -66,7 +66,7 @@ export class TextView {
     this.model = model;
     this.svg = linksSvg;
     this.labelIndex = new Map(model.schema.labels.map((l, i) => [l.name, i]));
-    this.spanU16 = new Map();     // span id -> [s, e] in UTF-16
+    this.spanU16 = new Map();     // span id -> [s, e, line of s] in UTF-16
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
     this.visible = new Set();     // lines in the band (the viewport ± its height; updateBand)
@@ -204,7 +204,7 @@ export class TextView {
 
   addRange(s) {
     const a = cpToU16(s.start, this.astral), b = cpToU16(s.end, this.astral);
-    this.spanU16.set(s.id, [a, b]);
+    this.spanU16.set(s.id, [a, b, lineAt(this.lines, a)]); // and the line of its first character (lineOfSpan)
   }
 
   removeRange(id) {
@@ -645,7 +645,7 @@ export class TextView {
   /** Line of a span's first character, or -1. */
   lineOfSpan(id) {
     const u = this.spanU16.get(id);
-    return u ? lineAt(this.lines, u[0]) : -1;
+    return u ? u[2] : -1; // kept with the span's offsets: the arcs ask for every link's two ends on every redraw
   }
 
   /** Every relation and attribution spoke of the layer: [{from, to, kind, label}]. */

@@ -87,7 +87,12 @@ export class RowWindow {
     let top = this.viewTop;
     if (y0 < top) top = y0;
     else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
-    if (top !== this.viewTop) { this.scroller.scrollTop = top; this.viewTop = top; }
+    if (top === this.viewTop) return;
+    // Written in the next frame, which lays the list out anyway: written now, it would force that
+    // layout (and the style of the rows just rendered) into the task that rendered them.
+    this.viewTop = top;
+    this.scrollTo = top;
+    if (!this.scrollFrame) this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.scroller.scrollTop = this.scrollTo; });
   }
 
   /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */

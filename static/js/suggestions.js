@@ -268,6 +268,7 @@ class Suggestions {
    * the list when the shown ones changed, else only the selection.
    */
   render() {
+    if (!this.rows) return; // not loaded yet: load() renders once it is
     this.sync();
     if (this.selected && this.posOf(this.byKey.get(this.selected)) < 0) this.selected = null;
     if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
