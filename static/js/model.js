@@ -32,7 +32,7 @@ export class Model {
   }
 
   /**
-   * Call fn(change) after every change of the layer, so that what is derived
+   * Call fn(change) on every change of the layer, so that what is derived
    * from it can be kept up to date without walking it again: {reset: true}
    * when the whole layer was replaced, else {kind, id} for each op applied
    * ("span", "relation", "attribution" and the item's id; "layer" for the

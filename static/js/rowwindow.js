@@ -91,8 +91,8 @@ export class RowWindow {
     // Written in the next frame, which lays the list out anyway: written now, it would force that
     // layout (and the style of the rows just rendered) into the task that rendered them.
     this.viewTop = top;
-    this.scrollTo = top;
-    if (!this.scrollFrame) this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.scroller.scrollTop = this.scrollTo; });
+    this.pendingTop = top;
+    if (!this.scrollFrame) this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.scroller.scrollTop = this.pendingTop; });
   }
 
   /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */

@@ -132,7 +132,7 @@ class Suggestions {
     // only for lines near the viewport, a line again only when its marks
     // changed (CSS Custom Highlights made Chromium re-read and repaint every
     // range after any change on the page).
-    this.marks = new Map();    // line -> [{start, end, key, sig}] (UTF-16) of the open suggestions
+    this.marks = new Map();    // line -> [{start, end, key, item, part}] (UTF-16) of the open suggestions shown (drawMarks)
     this.markedSel = null;     // the key drawn as selected
     p.view.lineExtras = (l) => this.lineMarks(l);
     p.model.watch((change) => this.noted(change));
