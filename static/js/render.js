@@ -32,6 +32,9 @@ import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
+const GROUP_CHARS = 2000; // a group of lines (content-visibility: auto) closes after this many characters
+const GROUP_LINES = 16;   // or this many lines
+const HOLD_FRAMES = 2;    // frames without drawing after a scroll moved the band (draw)
 const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
 
 function hexToRgb(hex) {
@@ -101,7 +104,13 @@ export class TextView {
     this.schedule();
   }
 
-  /** Build the text blocks (once). */
+  /**
+   * Build the text blocks (once): one line element per line, and the lines
+   * in groups of about GROUP_CHARS characters (at most GROUP_LINES lines).
+   * content-visibility: auto is on the groups, not on each line: Chromium
+   * checks every such element on every frame and keeps each as a paint
+   * root, which cost more than laying out a group's few more lines.
+   */
   buildText(astral) {
     this.astral = astral;
     this.lines = splitLines(this.text);
@@ -109,8 +118,23 @@ export class TextView {
     this.lineEls = [];
     this.blockEls = [];
     this.laneEls = [];
+    this.groupEls = [];
+    this.groupOf = new Int32Array(this.lines.length);
+    this.groupLines = []; // group -> [first line, end line)
+    let group = null, chars = 0;
     for (let i = 0; i < this.lines.length; i++) {
       const ln = this.lines[i];
+      if (!group || chars >= GROUP_CHARS || i - this.groupLines[this.groupLines.length - 1][0] >= GROUP_LINES) {
+        if (group) this.groupLines[this.groupLines.length - 1][1] = i;
+        group = document.createElement("div");
+        group.className = "wb-group";
+        frag.appendChild(group);
+        this.groupEls.push(group);
+        this.groupLines.push([i, i]);
+        chars = 0;
+      }
+      chars += ln.end - ln.start;
+      this.groupOf[i] = this.groupEls.length - 1;
       const line = document.createElement("div");
       line.className = "wb-line";
       line.dataset.line = String(i);
@@ -123,11 +147,12 @@ export class TextView {
       lanes.className = "wb-lanes";
       lanes.setAttribute("aria-hidden", "true");
       line.append(block, lanes);
-      frag.appendChild(line);
+      group.appendChild(line);
       this.lineEls.push(line);
       this.blockEls.push(block);
       this.laneEls.push(lanes);
     }
+    if (this.groupLines.length) this.groupLines[this.groupLines.length - 1][1] = this.lines.length;
     this.el.replaceChildren(frag);
     this.el.appendChild(this.svg); // arcs scroll with the text
     this.el.dataset.u16Length = String(this.text.length);
@@ -169,13 +194,21 @@ export class TextView {
       this.heights = new Float64Array(this.lineEls.length); // estimated, or as last laid out (planLine)
     }
     const targets = only || this.lineEls.keys();
+    const groups = new Set();
     for (const i of targets) {
       const h = this.estimateHeight(i);
       if (this.estimates[i] === h) continue;
       this.estimates[i] = h;
       this.heights[i] = h;
       this.tops = null;
-      this.lineEls[i].style.containIntrinsicSize = `${h}px`;
+      groups.add(this.groupOf[i]);
+    }
+    // A group skipped by content-visibility takes the sum of its lines' heights.
+    for (const g of groups) {
+      const [a, b] = this.groupLines[g];
+      let h = 0;
+      for (let i = a; i < b; i++) h += this.estimates[i];
+      this.groupEls[g].style.containIntrinsicSize = `${h}px`;
     }
   }
 
@@ -395,9 +428,11 @@ export class TextView {
    * Draw (reads all rects first, then writes). Dirty lines of the band are
    * drawn nearest to the viewport first, for SLICE_MS per frame (at least
    * one line), so that a jump to a new part of the article never turns into
-   * one long task: the rest waits for the next frame. The frame in which a
-   * scroll moves the band only finds it: that frame already pays for laying
-   * out the newly shown text, so fills, lanes and arcs start in the next. The
+   * one long task: the rest waits for the next frame. When a scroll moves
+   * the band, drawing waits HOLD_FRAMES frames: in the frame of the scroll,
+   * Chromium finds which groups of lines come into view, and in the next it
+   * lays out their text (the costliest frame of a scroll); a line drawn
+   * then would add its decorations' style and layout to that frame. The
    * arcs wait until every line of the band is drawn, and are then planned
    * once rather than after every slice.
    */
@@ -405,12 +440,12 @@ export class TextView {
     const t0 = performance.now();
     const scrolled = this.scrolled;
     this.scrolled = false;
-    if (this.updateBand() && scrolled && !this.deferred) {
-      this.deferred = true;
+    if (this.updateBand() && scrolled) this.hold = HOLD_FRAMES;
+    if (this.hold > 0) {
+      this.hold--;
       this.schedule();
       return;
     }
-    this.deferred = false;
     let jobs = [];
     for (const i of this.dirty) {
       this.anchors.delete(i);
