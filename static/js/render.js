@@ -469,10 +469,12 @@ export class TextView {
     }
     if (done.length) this.linksDirty = true; // links of the lines just drawn
     const last = done.length === jobs.length;
-    const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
+    // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
+    // slice is spent: rebuilding them restyles a few hundred SVG elements.
+    const arcs = this.linksDirty && last && (!done.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(done)) : null;
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.dirty.size) this.schedule();
+    if (this.dirty.size || (this.linksDirty && last && !arcs)) this.schedule();
   }
 
   /** Measure one line's decorations; return a fragment to insert. */
@@ -907,11 +909,9 @@ function freeSlot(taken, want, w, max) {
   return best;
 }
 
+/** Position a new decoration (one style declaration block parsed, not four properties set). */
 function place(el, x, y, w, h) {
-  el.style.left = `${x}px`;
-  el.style.top = `${y}px`;
-  if (w !== null) el.style.width = `${w}px`;
-  if (h !== null) el.style.height = `${h}px`;
+  el.style.cssText = `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
 }
 
 /** One-line description of a span: label, attributes, quote. */
