@@ -2,10 +2,12 @@
 //
 // - The text layer is built once: one block per line, each holding a single
 //   Text node made with createTextNode. Nothing is ever inserted into a block.
-//   Lines far from the viewport are skipped by content-visibility: auto; each
-//   line's height is computed before it is ever laid out (sizeLines: canvas
-//   word widths, wrapped as pre-wrap wraps them), so the scroll height is
-//   right from the first frame and jumps land in one move.
+//   Lines sit in groups of about 2,000 characters; groups far from the
+//   viewport are skipped by content-visibility: auto. Each line's height is
+//   computed before it is ever laid out (sizeLines: canvas word widths,
+//   wrapped as pre-wrap wraps them) and a group takes the sum of its lines',
+//   so the scroll height is right from the first frame and jumps land in one
+//   move.
 // - Fills: translucent rectangles under the text, drawn with the lanes (one
 //   per line fragment of a span), coloured by rules generated into a
 //   constructed stylesheet. CSS Custom Highlights were used first; but
@@ -176,13 +178,13 @@ export class TextView {
   /**
    * Give every line its height before it is ever laid out, so the scroll
    * height is right from the first frame and a jump lands in one move.
-   * content-visibility: auto skips the layout of lines far from the
-   * viewport and uses contain-intrinsic-size for them instead; that size
-   * is computed here: the width of each word and run of spaces, measured
+   * content-visibility: auto skips the layout of the groups of lines far
+   * from the viewport and uses contain-intrinsic-size for them instead, the
+   * sum of their lines' heights, computed here: the width of each word and run of spaces, measured
    * once per distinct string on a canvas in the text's font, wrapped the
    * way white-space: pre-wrap does in the line's width, times the line
    * height the lanes give (the CSS rules for .wb-block). About 15 ms for
-   * 100,000 characters; a line laid out on screen takes its real size.
+   * 100,000 characters; a group laid out on screen takes its real size.
    */
   sizeLines(only = null) {
     if (!this.fit) {

@@ -255,14 +255,18 @@ def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: An
     got = page.evaluate(
         """() => {
             const v = window.wbAnnotate.view, est = Array.from(v.estimates);
-            for (const l of v.lineEls) l.style.contentVisibility = 'visible';
+            // A skipped group of lines takes the sum of its lines' estimates.
+            const sum = ([a, b]) => est.slice(a, b).reduce((x, y) => x + y, 0);
+            const groups = v.groupEls.map((g, k) => [parseFloat(g.style.containIntrinsicSize), sum(v.groupLines[k])]);
+            for (const g of v.groupEls) g.style.contentVisibility = 'visible';
             const real = v.lineEls.map(l => l.getBoundingClientRect().height);
-            for (const l of v.lineEls) l.style.contentVisibility = '';
-            return {est, real, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
+            for (const g of v.groupEls) g.style.contentVisibility = '';
+            return {est, real, groups, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
         }"""
     )
     est, real = got["est"], got["real"]
     assert len(est) == len(real) == 10
+    assert got["groups"] and all(abs(size - total) < 0.01 for size, total in got["groups"]), got["groups"]
     off = [(i, round(e), round(r)) for i, (e, r) in enumerate(zip(est, real, strict=True)) if abs(e - r) > 1]
     # Canvas and layout share the font machinery: at most one line a row off, and the total within a row.
     assert len(off) <= 1, off
