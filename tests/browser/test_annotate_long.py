@@ -2,9 +2,8 @@
 
 The article and its layer are the annotate-page benchmark's (100,000
 characters, 3,000 spans, 300 relations, 100 attributions; invented text).
-Labelling records every long task (over 50 ms) with a PerformanceObserver;
-scrolling and jumping read each task's CPU time from a Chromium trace, which
-leaves out the waits for a core on a busy machine. The limits have room for
+Each task's CPU time is read from a Chromium trace, which leaves out the
+waits for a core on a busy machine (the long tasks' wall time did not). The limits have room for
 a busy CI machine: the benchmark (benchmarks/bench_annotate_long.py) holds the
 real figures. The row count, the scroll height and the jumps do not depend on
 the machine.
@@ -38,8 +37,9 @@ from bench_annotate_page import make_text  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI
-#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time).
-LONG_TASK_LIMIT_MS = 300
+#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time, and
+#: a labelling keystroke's tasks up to 115 ms of CPU time). Labelling's tasks are judged by CPU time too.
+LABEL_TASK_CPU_LIMIT_MS = 300
 SAVED_WITHIN_MS = 1200
 #: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
 HEIGHT_SLACK_PX = 150
@@ -91,6 +91,8 @@ def open_long(page: Any, live: Any, seeded: Seeded) -> None:
     login(page, live, seeded.username)
     page.add_init_script(RECORDER)
     open_annotate(page, live, seeded.project_id, seeded.document_ids[0])
+    # The suggestions arrive once, a while after the page opens; their first drawing is not what is measured.
+    page.wait_for_function("() => !window.wbAnnotate.suggestions || window.wbAnnotate.suggestions.fetchMs !== undefined")
     page.evaluate("() => window.__settle(300)")
 
 
@@ -122,18 +124,23 @@ def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, 
         [start, end],
     )
     select_cp(page, start, end)
-    t0 = page.evaluate("() => performance.now()")
+    browser = page.context.browser
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    page.evaluate("() => performance.mark('wb-test:label')")
     page.keyboard.press("l")
     page.wait_for_function("() => window.wbAnnotate.saver.unsaved === 0 && window.__savedAt > window.__keyAt")
     page.evaluate("() => window.__settle(200)")
-    got = page.evaluate(f"() => ({{tasks: window.__since({t0}), ack: window.__savedAt - window.__keyAt, rows: document.querySelectorAll('#wb-list li.wb-row').length}})")
+    got = page.evaluate("() => { performance.mark('wb-test:end'); return {ack: window.__savedAt - window.__keyAt, rows: document.querySelectorAll('#wb-list li.wb-row').length}; }")
+    marks, tasks = main_thread(browser.stop_tracing(), "wb-test:")
+    assert len(marks) == 2, marks
+    got["cpu"] = cpu_between(tasks, marks[0][0], marks[1][0])
     assert page.evaluate("() => window.wbAnnotate.model.spans.size") == spans_before + 1
     assert any((sp.label, sp.start, sp.end) == ("LOC", start, end) for sp in layer_of(store, seeded.document_ids[0]).spans)
     # The panel shows the new span's row, selected, among a window of rows: never the whole list of 3,001.
     assert word in page.locator("#wb-list [aria-selected=true]").inner_text()
     assert page.locator("#wb-list [aria-selected=true]").get_attribute("aria-posinset") is not None
     assert got["rows"] <= 100, got
-    assert max(got["tasks"], default=0) < LONG_TASK_LIMIT_MS, got
+    assert max(got["cpu"], default=0) < LABEL_TASK_CPU_LIMIT_MS, got
     assert got["ack"] < SAVED_WITHIN_MS, got
 
 
@@ -208,8 +215,6 @@ def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_a
     """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step; the worst within twice that)."""
     seeded, _text = long_article
     open_long(page, live, seeded)
-    page.wait_for_function("() => !window.wbAnnotate.suggestions || window.wbAnnotate.suggestions.fetchMs !== undefined")
-    page.evaluate("() => window.__settle(500)")
     page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
     browser = page.context.browser
     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
