@@ -249,7 +249,7 @@ class Suggestions {
 
   /** Redraw after any change of the layer, the selection or the switch (one frame later, once). */
   refresh() {
-    if (this.frame) return;
+    if (this.frame || !this.marks) return; // not loaded yet: load() draws them when they arrive
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
   }
 
