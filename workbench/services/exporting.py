@@ -24,6 +24,7 @@ from typing import IO
 from typing import Any
 
 from sqlalchemy import Text
+from sqlalchemy import bindparam
 from sqlalchemy import select
 from sqlalchemy import type_coerce
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from workbench.formats import WRITERS
 from workbench.formats import ExportContext
 from workbench.formats import Writer
 from workbench.formats.jsonl import FORMAT_VERSION
+from workbench.formats.records import ExportDocument
+from workbench.formats.records import ExportLayer
+from workbench.formats.records import export_dicts
 from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
@@ -83,44 +87,64 @@ def export_records(
     :param only: restrict to these external ids (a split).
     :raise InvalidInput: an unknown layer.
     """
-    if layer not in LAYERS:
-        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
     schema = project_service.project_schema(project)
     schema_ref = {"name": schema.name, "version": schema.version}
-    query = select(Document.external_id, Document.id).where(Document.project_id == project.id)
+    for batch in export_documents(session, project, layer, only):
+        for document in batch:
+            yield from export_dicts(document, schema_ref, FORMAT_VERSION)
+
+
+def export_documents(
+    session: Session, project: Project, layer: str = "gold", only: Iterable[str] | None = None
+) -> Iterator[list[ExportDocument]]:
+    """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
+
+    What :func:`export_records` makes its records of (and the JSONL writer its
+    lines). Each batch is one round of queries over a range of external ids
+    (``last < external_id <= next``), so nothing grows with the project.
+
+    :raise InvalidInput: an unknown layer.
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    lower, upper = bindparam("lower", type_=Text), bindparam("upper", type_=Text)
+    page = (
+        select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta))
+        .where(Document.project_id == project.id, key > lower)
+        .order_by(key)
+        .limit(BATCH)
+    )
     if layer not in ("documents", "all"):
         # Read only the documents that have a layer to write, not every text of the project.
-        query = query.where(
-            select(AnnotationSet.id)
-            .where(AnnotationSet.document_id == Document.id, *_set_filter(layer))
-            .exists()
+        page = page.where(
+            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
         )
+    in_range = (Document.project_id == project.id, key > lower, key <= upper, *_set_filter(layer))
     keep = set(only) if only is not None else None
-    for page in _pages(session, query):
-        chunk = [doc_id for ext, doc_id in page if keep is None or ext in keep]
-        if not chunk:
-            continue
-        docs = {
-            row[0]: (row[0], row[1], row[2], row[3], _json(row[4]))
-            for row in session.connection().execute(
-                select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta)).where(
-                    Document.id.in_(chunk)
-                )
-            )
-        }
-        texts = {doc_id: row[3] for doc_id, row in docs.items()}
-        layers = _layers(session, chunk, layer, texts) if layer != "documents" else {}
-        for doc_id in chunk:
-            _id, external_id, title, text, meta = docs[doc_id]
-            meta = dict(meta or {})
+    plain = layer in ("documents", "all")
+    connection = session.connection()
+    last = ""  # every external id is longer, so sorts after it
+    while True:
+        docs = connection.execute(page, {"lower": last}).all()
+        if not docs:
+            return
+        bounds = {"lower": last, "upper": docs[-1][1]}
+        last = bounds["upper"]
+        texts = {row[0]: row[3] for row in docs}
+        layers = _layers(session, in_range, bounds, texts) if layer != "documents" else {}
+        batch = []
+        for doc_id, external_id, title, text, meta in docs:
+            if keep is not None and external_id not in keep:
+                continue
+            meta = dict(_json(meta) or {})
             if title and "title" not in meta:
                 meta["title"] = title
-            base = {"id": external_id, "text": text, "meta": meta}
-            tail = {"doc_labels": [], "schema": schema_ref, "text_sha256": text_sha256(text), "format_version": FORMAT_VERSION}
-            if layer in ("documents", "all"):
-                yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
-            for item in layers.get(doc_id, []):
-                yield {**base, **item, **tail}
+            batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+        if batch:
+            yield batch
 
 
 def _raw(column: Any) -> Any:
@@ -137,34 +161,14 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
-def _pages(session: Session, query: Any) -> Iterator[list[tuple[str, int]]]:
-    """Yield ``(external id, document id)`` rows of ``query`` a batch at a time, in code-point order of the ids.
+def _layers(session: Session, in_range: tuple[Any, ...], bounds: dict[str, str], texts: dict[int, str]) -> dict[int, list[ExportLayer]]:
+    """Return, per document id of ``texts``, its layers of the export in order (gold, annotators, models).
 
-    Keyset pagination (``external_id > last``), so only one batch of ids is
-    in memory however many documents there are.  SQLite compares text as
-    UTF-8 bytes and PostgreSQL's ``"C"`` collation does too: both are
-    code-point order, the order Python sorts strings in.
+    :param in_range: the WHERE clauses choosing the layers (on ``Document`` and ``AnnotationSet``), with
+        ``bounds`` for their ``lower`` and ``upper`` parameters.
     """
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
-    last: str | None = None
-    while True:
-        paged = query.order_by(key).limit(BATCH)
-        if last is not None:
-            paged = paged.where(key > last)
-        rows = [(str(ext), int(doc_id)) for ext, doc_id in session.execute(paged)]
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
-
-
-def _layers(
-    session: Session, doc_ids: list[int], layer: str, texts: dict[int, str]
-) -> dict[int, list[dict[str, Any]]]:
-    """Return, per document id (``texts`` maps it to its text), the layer parts of its records (layer, annotator, status, annotations), in order."""
-    sets = session.execute(
+    connection = session.connection()
+    sets = connection.execute(
         select(
             AnnotationSet.id,
             AnnotationSet.document_id,
@@ -174,111 +178,87 @@ def _layers(
             AnnotationSet.owner_key,
             AnnotationSet.status,
             AnnotationSet.note,
-        ).where(AnnotationSet.document_id.in_(doc_ids), *_set_filter(layer))
+        )
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(*in_range),
+        bounds,
     ).all()
+    sets = [row for row in sets if row[1] in texts]  # a document added since its page was read waits for the next export
     if not sets:
         return {}
-    set_ids = [row[0] for row in sets]
     user_ids = sorted({row[3] for row in sets if row[3] is not None})
     names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
+
+    def rows(*columns: Any, order: Any = None) -> Any:
+        """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
+        table = columns[0].class_
+        query = (
+            select(*columns)
+            .join(AnnotationSet, AnnotationSet.id == table.set_id)
+            .join(Document, Document.id == AnnotationSet.document_id)
+            .where(*in_range)
+        )
+        return connection.execute(query.order_by(order) if order is not None else query, bounds)
+
     spans: dict[int, list[tuple[Any, ...]]] = {}
     uid_of: dict[int, str] = {}
-    connection = session.connection()
-    for row in connection.execute(
-        select(
-            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance),
-            Span.note,
-        ).where(Span.set_id.in_(set_ids))
-    ):
-        spans.setdefault(row[1], []).append(row)
-        uid_of[row[0]] = row[2]
+    for row in rows(Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note):
+        span_id, set_id, uid, start, end, label, attrs, prov, note = row
+        uid_of[span_id] = uid
+        spans.setdefault(set_id, []).append((uid, start, end, label, _json(attrs) or {}, _json(prov), note))
     relations: dict[int, list[tuple[Any, ...]]] = {}
-    for row in connection.execute(
-        select(
-            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
-            _raw(Relation.attrs), _raw(Relation.provenance),
-        )
-        .where(Relation.set_id.in_(set_ids))
-        .order_by(Relation.id)
+    for _rid, set_id, uid, rtype, head, tail, attrs, prov in rows(
+        Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
+        _raw(Relation.attrs), _raw(Relation.provenance), order=Relation.id,
     ):
-        relations.setdefault(row[1], []).append(row)
-    attributions: dict[int, list[tuple[Any, ...]]] = {}
-    attribution_ids: list[int] = []
-    for row in connection.execute(
-        select(
-            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-            _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note,
-        )
-        .where(Attribution.set_id.in_(set_ids))
-        .order_by(Attribution.id)
-    ):
-        attributions.setdefault(row[1], []).append(row)
-        attribution_ids.append(row[0])
-    attribution_uid = {row[0]: row[2] for rows in attributions.values() for row in rows}
-    content: dict[int, list[int]] = {}
-    if attribution_ids:
+        relations.setdefault(set_id, []).append((uid, rtype, uid_of[head], uid_of[tail], _json(attrs) or {}, _json(prov)))
+    attribution_rows = rows(
+        Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
+        _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note, order=Attribution.id,
+    ).all()
+    content: dict[int, list[str]] = {}
+    if attribution_rows:
         for att_id, span_id in connection.execute(
             select(AttributionContent.attribution_id, AttributionContent.span_id)
-            .where(AttributionContent.attribution_id.in_(attribution_ids))
-            .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
+            .join(Attribution, Attribution.id == AttributionContent.attribution_id)
+            .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
+            .join(Document, Document.id == AnnotationSet.document_id)
+            .where(*in_range)
+            .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id),
+            bounds,
         ):
-            content.setdefault(att_id, []).append(span_id)
+            content.setdefault(att_id, []).append(uid_of[span_id])
+    attribution_uid = {row[0]: row[2] for row in attribution_rows}
+    attributions: dict[int, list[tuple[Any, ...]]] = {}
+    for aid, set_id, uid, source, cue, attrs, prov, parent, note in attribution_rows:
+        attributions.setdefault(set_id, []).append((
+            uid,
+            uid_of[source] if source is not None else None,
+            uid_of[cue] if cue is not None else None,
+            content.get(aid, []),
+            _json(attrs) or {},
+            _json(prov),
+            attribution_uid[parent] if parent is not None else None,
+            note,
+        ))
 
-    def with_provenance(out: dict[str, Any], provenance: Any, note: str | None = None) -> dict[str, Any]:
-        """Add ``provenance`` and the annotator's ``note`` to ``out`` when there are."""
-        if provenance is not None:
-            out["provenance"] = provenance
-        if note:
-            out["note"] = note  # each format puts it where it keeps notes (JSONL: attrs.note)
-        return out
-
-    out: dict[int, list[tuple[tuple[int, str], dict[str, Any]]]] = {}
+    out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
     for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
-        text = texts[doc_id]
         if kind == "annotator":
             who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
         elif kind == "prediction":
             who = model_name or owner_key.split(":", 1)[-1]
         else:
             who = None
-        item = {
-            "layer": kind,
-            "annotator": who,
-            "status": status,
-            # The layer's note on the document (JSONL: meta.note), "" when none.
-            "note": layer_note or "",
-            "spans": [
-                with_provenance(
-                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}},
-                    _json(prov),
-                    note,
-                )
-                for _sid, _set, uid, s, e, label, attrs, prov, note in sorted(
-                    spans.get(set_id, []), key=lambda r: (r[3], r[4], r[5], r[2])
-                )
-            ],
-            "relations": [
-                with_provenance(
-                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": _json(attrs) or {}}, _json(prov)
-                )
-                for _rid, _set, uid, rtype, head, tail, attrs, prov in relations.get(set_id, [])
-            ],
-            "attributions": [
-                with_provenance(
-                    {
-                        "id": uid,
-                        "source": uid_of[source] if source is not None else None,
-                        "cue": uid_of[cue] if cue is not None else None,
-                        "content": [uid_of[c] for c in content.get(aid, [])],
-                        "attrs": _json(attrs) or {},
-                        **({"parent": attribution_uid[parent]} if parent is not None else {}),
-                    },
-                    _json(prov),
-                    note,
-                )
-                for aid, _set, uid, source, cue, attrs, prov, parent, note in attributions.get(set_id, [])
-            ],
-        }
+        item = ExportLayer(
+            kind,
+            who,
+            status,
+            layer_note or "",
+            sorted(spans.get(set_id, []), key=lambda r: (r[1], r[2], r[3], r[0])),
+            relations.get(set_id, []),
+            attributions.get(set_id, []),
+        )
         out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
     return {doc_id: [item for _key, item in sorted(items, key=lambda p: p[0])] for doc_id, items in out.items()}
 
@@ -371,18 +351,45 @@ def write_export(
     :raise InvalidInput: an unknown format or layer, or a binary format to a text file.
     """
     writer = require_writer(fmt)
+    if writer.binary and isinstance(fh, io.TextIOBase):
+        raise InvalidInput(f"the {fmt} format writes a binary file; give a file name, not standard output")
     context = context or ExportContext(schema=project_service.project_schema(project))
-    records = export_records(session, project, layer, only)
-    is_text = isinstance(fh, io.TextIOBase)
-    if writer.binary:
-        if is_text:
-            raise InvalidInput(f"the {fmt} format writes a binary file; give a file name, not standard output")
-        return writer.write(records, fh, context)
-    if is_text:
-        return writer.write(records, fh, context)
+    return _write(session, project, layer, writer, fh, only, context)
+
+
+def _write(
+    session: Session,
+    project: Project,
+    layer: str,
+    writer: Writer,
+    fh: IO[Any],
+    only: Iterable[str] | None,
+    context: ExportContext,
+    counts: SplitCounts | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write an export with ``writer`` to ``fh`` (binary, or text for a text format); return how many records.
+
+    A writer with ``write_documents`` (JSONL) writes straight from the
+    documents read; the others get the records of :func:`export_records`.
+
+    :param counts: counted as the documents are read.
+    :param progress: called with the number of records read, a batch at a time.
+    """
+    batches = export_documents(session, project, layer, only)
+    if counts is not None or progress is not None:
+        batches = (counts or SplitCounts()).count(batches, progress)
+    if writer.write_documents is not None:
+        write, source = writer.write_documents, batches
+    else:
+        schema_ref = {"name": context.schema.name, "version": context.schema.version}
+        write = writer.write
+        source = (record for batch in batches for document in batch for record in export_dicts(document, schema_ref, FORMAT_VERSION))
+    if writer.binary or isinstance(fh, io.TextIOBase):
+        return write(source, fh, context)
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
     try:
-        return writer.write(records, text, context)
+        return write(source, text, context)
     finally:
         text.flush()
         text.detach()
@@ -403,22 +410,29 @@ class SplitCounts:
     labels: dict[str, int] = field(default_factory=dict)
     layers: dict[str, int] = field(default_factory=dict)
 
-    def count(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Pass ``records`` through, counting them."""
-        last = None
-        for record in records:
-            self.records += 1
-            if record["id"] != last:
+    def count(
+        self, batches: Iterable[list[ExportDocument]], progress: Callable[[int], None] | None = None
+    ) -> Iterator[list[ExportDocument]]:
+        """Pass batches of export documents through, counting their records (``progress`` gets the records so far)."""
+        for batch in batches:
+            for document in batch:
+                records = len(document.layers) + document.plain
+                if not records:
+                    continue
+                self.records += records
                 self.documents += 1
-                last = record["id"]
-            layer = record.get("layer") or "document"
-            self.layers[layer] = self.layers.get(layer, 0) + 1
-            for span in record.get("spans") or []:
-                self.spans += 1
-                self.labels[span["label"]] = self.labels.get(span["label"], 0) + 1
-            self.relations += len(record.get("relations") or [])
-            self.attributions += len(record.get("attributions") or [])
-            yield record
+                if document.plain:
+                    self.layers["document"] = self.layers.get("document", 0) + 1
+                for layer in document.layers:
+                    self.layers[layer.kind] = self.layers.get(layer.kind, 0) + 1
+                    self.spans += len(layer.spans)
+                    for span in layer.spans:
+                        self.labels[span[3]] = self.labels.get(span[3], 0) + 1
+                    self.relations += len(layer.relations)
+                    self.attributions += len(layer.attributions)
+            if progress is not None:
+                progress(self.records)
+            yield batch
 
 
 @dataclass
@@ -499,24 +513,16 @@ def export_to_path(
     done = 0
     for name, ids in plan.items():
         counts = SplitCounts()
+        before = done
 
-        def counted(records: Iterable[dict[str, Any]], counts: SplitCounts = counts) -> Iterator[dict[str, Any]]:
+        def counted(records: int, before: int = before) -> None:
             nonlocal done
-            for record in counts.count(records):
-                done += 1
-                if progress is not None and done % 100 == 0:
-                    progress(done)
-                yield record
+            done = before + records
+            if progress is not None:
+                progress(done)
 
-        def write(fh: IO[bytes], ids: set[str] | None = ids, counted: Any = counted) -> None:
-            records = counted(export_records(session, project, layer, ids))
-            if writer.binary:
-                writer.write(records, fh, context)
-            else:
-                text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-                writer.write(records, text, context)
-                text.flush()
-                text.detach()
+        def write(fh: IO[bytes], ids: set[str] | None = ids, counts: SplitCounts = counts, counted: Any = counted) -> None:
+            _write(session, project, layer, writer, fh, ids, context, counts, counted)
 
         atomic_write(targets[name], write)
         files.append((name, targets[name], counts))
