@@ -414,7 +414,11 @@ def record_to_dict(record: DocumentRecord, schema: Schema | None = None) -> dict
 
 def dumps(record: dict[str, Any]) -> str:
     """Return one record as one line of JSON (UTF-8 characters kept, no trailing newline)."""
-    return json.dumps(record, ensure_ascii=False)
+    return _encode(record)
+
+
+#: ``json.dumps(value, ensure_ascii=False)`` without making an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def with_notes(record: dict[str, Any]) -> dict[str, Any]:
@@ -527,32 +531,38 @@ class Encoder:
                     shared_meta = _object(meta)
                 encoded_meta = shared_meta
             spans = [
-                '{"id": ' + _string(uid) + ', "start": ' + str(s) + ', "end": ' + str(e) + ', "label": ' + _string(label)
-                + ', "text": ' + ('"' + text[s:e] + '"' if plain_text else _string(text[s:e]))
-                + ', "attrs": ' + _noted(attrs, note) + ('' if prov is None else ', "provenance": ' + _object(prov)) + "}"
+                f'{{"id": {_string(uid)}, "start": {s}, "end": {e}, "label": {_string(label)}, "text": '
+                f'{_QUOTE + text[s:e] + _QUOTE if plain_text else _string(text[s:e])}, "attrs": {_noted(attrs, note)}'
+                f'{"" if prov is None else _provenance(prov)}}}'
                 for uid, s, e, label, attrs, prov, note in layer.spans
             ]
             relations = [
-                '{"id": ' + _string(uid) + ', "type": ' + _string(rtype) + ', "head": ' + _string(head_id) + ', "tail": '
-                + _string(tail_id) + ', "attrs": ' + _object(attrs) + ('' if prov is None else ', "provenance": ' + _object(prov)) + "}"
+                f'{{"id": {_string(uid)}, "type": {_string(rtype)}, "head": {_string(head_id)}, "tail": {_string(tail_id)}, '
+                f'"attrs": {_object(attrs)}{"" if prov is None else _provenance(prov)}}}'
                 for uid, rtype, head_id, tail_id, attrs, prov in layer.relations
             ]
             attributions = [
-                '{"id": ' + _string(uid) + ', "source": ' + _nullable(source) + ', "cue": ' + _nullable(cue)
-                + ', "content": [' + ", ".join(map(_string, content)) + '], "attrs": ' + _noted(attrs, note)
-                + ('' if parent is None else ', "parent": ' + _string(parent))
-                + ('' if prov is None else ', "provenance": ' + _object(prov)) + "}"
+                f'{{"id": {_string(uid)}, "source": {_nullable(source)}, "cue": {_nullable(cue)}, '
+                f'"content": [{", ".join(map(_string, content))}], "attrs": {_noted(attrs, note)}'
+                f'{"" if parent is None else _PARENT + _string(parent)}{"" if prov is None else _provenance(prov)}}}'
                 for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
             ]
             out.append(
-                head + encoded_meta + ', "layer": ' + _string(layer.kind) + ', "annotator": ' + _nullable(layer.annotator)
-                + ', "status": ' + _string(layer.status) + ', "spans": [' + ", ".join(spans) + '], "relations": ['
-                + ", ".join(relations) + '], "attributions": [' + ", ".join(attributions) + "]" + tail
+                f'{head}{encoded_meta}, "layer": {_string(layer.kind)}, "annotator": {_nullable(layer.annotator)}, '
+                f'"status": {_string(layer.status)}, "spans": [{", ".join(spans)}], "relations": [{", ".join(relations)}], '
+                f'"attributions": [{", ".join(attributions)}]{tail}'
             )
         return out
 
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str
+_QUOTE = '"'
+_PARENT = ', "parent": '
+
+
+def _provenance(provenance: dict[str, Any]) -> str:
+    """Encode an item's ``provenance`` key."""
+    return ', "provenance": ' + _object(provenance)
 
 
 def _nullable(value: str | None) -> str:

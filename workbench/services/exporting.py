@@ -122,7 +122,7 @@ def export_documents(
         page = page.where(
             select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
         )
-    in_range = (Document.project_id == project.id, key > lower, key <= upper, *_set_filter(layer))
+    reader = _LayerReader(session, (Document.project_id == project.id, key > lower, key <= upper, *_set_filter(layer)))
     keep = set(only) if only is not None else None
     plain = layer in ("documents", "all")
     connection = session.connection()
@@ -133,8 +133,7 @@ def export_documents(
             return
         bounds = {"lower": last, "upper": docs[-1][1]}
         last = bounds["upper"]
-        texts = {row[0]: row[3] for row in docs}
-        layers = _layers(session, in_range, bounds, texts) if layer != "documents" else {}
+        layers = reader.read(bounds, {row[0] for row in docs}) if layer != "documents" else {}
         batch = []
         for doc_id, external_id, title, text, meta in docs:
             if keep is not None and external_id not in keep:
@@ -161,106 +160,126 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
-def _layers(session: Session, in_range: tuple[Any, ...], bounds: dict[str, str], texts: dict[int, str]) -> dict[int, list[ExportLayer]]:
-    """Return, per document id of ``texts``, its layers of the export in order (gold, annotators, models).
+class _LayerReader:
+    """Reads the layers of a range of documents, with the statements built once per export."""
 
-    :param in_range: the WHERE clauses choosing the layers (on ``Document`` and ``AnnotationSet``), with
-        ``bounds`` for their ``lower`` and ``upper`` parameters.
-    """
-    connection = session.connection()
-    sets = connection.execute(
-        select(
-            AnnotationSet.id,
-            AnnotationSet.document_id,
-            AnnotationSet.kind,
-            AnnotationSet.user_id,
-            AnnotationSet.model_name,
-            AnnotationSet.owner_key,
-            AnnotationSet.status,
-            AnnotationSet.note,
-        )
-        .join(Document, Document.id == AnnotationSet.document_id)
-        .where(*in_range),
-        bounds,
-    ).all()
-    sets = [row for row in sets if row[1] in texts]  # a document added since its page was read waits for the next export
-    if not sets:
-        return {}
-    user_ids = sorted({row[3] for row in sets if row[3] is not None})
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
+    def __init__(self, session: Session, in_range: tuple[Any, ...]) -> None:
+        """``in_range``: the WHERE clauses choosing the layers (on ``Document`` and ``AnnotationSet``), with
+        ``lower`` and ``upper`` parameters."""
+        self.session = session
+        self.names: dict[int, str] = {}
 
-    def rows(*columns: Any, order: Any = None) -> Any:
-        """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
-        table = columns[0].class_
-        query = (
-            select(*columns)
-            .join(AnnotationSet, AnnotationSet.id == table.set_id)
+        def rows(*columns: Any, order: Any = None) -> Any:
+            """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
+            table = columns[0].class_
+            query = (
+                select(*columns)
+                .join(AnnotationSet, AnnotationSet.id == table.set_id)
+                .join(Document, Document.id == AnnotationSet.document_id)
+                .where(*in_range)
+            )
+            return query.order_by(order) if order is not None else query
+
+        self.sets = (
+            select(
+                AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
+                AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
+            )
             .join(Document, Document.id == AnnotationSet.document_id)
             .where(*in_range)
         )
-        return connection.execute(query.order_by(order) if order is not None else query, bounds)
-
-    spans: dict[int, list[tuple[Any, ...]]] = {}
-    uid_of: dict[int, str] = {}
-    for row in rows(Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note):
-        span_id, set_id, uid, start, end, label, attrs, prov, note = row
-        uid_of[span_id] = uid
-        spans.setdefault(set_id, []).append((uid, start, end, label, _json(attrs) or {}, _json(prov), note))
-    relations: dict[int, list[tuple[Any, ...]]] = {}
-    for _rid, set_id, uid, rtype, head, tail, attrs, prov in rows(
-        Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
-        _raw(Relation.attrs), _raw(Relation.provenance), order=Relation.id,
-    ):
-        relations.setdefault(set_id, []).append((uid, rtype, uid_of[head], uid_of[tail], _json(attrs) or {}, _json(prov)))
-    attribution_rows = rows(
-        Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
-        _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note, order=Attribution.id,
-    ).all()
-    content: dict[int, list[str]] = {}
-    if attribution_rows:
-        for att_id, span_id in connection.execute(
+        self.spans = rows(
+            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note
+        )
+        self.relations = rows(
+            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
+            _raw(Relation.attrs), _raw(Relation.provenance), order=Relation.id,
+        )
+        self.attributions = rows(
+            Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
+            _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note,
+            order=Attribution.id,
+        )
+        self.content = (
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .join(Attribution, Attribution.id == AttributionContent.attribution_id)
             .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
             .join(Document, Document.id == AnnotationSet.document_id)
             .where(*in_range)
-            .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id),
-            bounds,
-        ):
-            content.setdefault(att_id, []).append(uid_of[span_id])
-    attribution_uid = {row[0]: row[2] for row in attribution_rows}
-    attributions: dict[int, list[tuple[Any, ...]]] = {}
-    for aid, set_id, uid, source, cue, attrs, prov, parent, note in attribution_rows:
-        attributions.setdefault(set_id, []).append((
-            uid,
-            uid_of[source] if source is not None else None,
-            uid_of[cue] if cue is not None else None,
-            content.get(aid, []),
-            _json(attrs) or {},
-            _json(prov),
-            attribution_uid[parent] if parent is not None else None,
-            note,
-        ))
-
-    out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
-    for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
-        if kind == "annotator":
-            who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
-        elif kind == "prediction":
-            who = model_name or owner_key.split(":", 1)[-1]
-        else:
-            who = None
-        item = ExportLayer(
-            kind,
-            who,
-            status,
-            layer_note or "",
-            sorted(spans.get(set_id, []), key=lambda r: (r[1], r[2], r[3], r[0])),
-            relations.get(set_id, []),
-            attributions.get(set_id, []),
+            .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
         )
-        out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
-    return {doc_id: [item for _key, item in sorted(items, key=lambda p: p[0])] for doc_id, items in out.items()}
+
+    def read(self, bounds: dict[str, str], doc_ids: set[int]) -> dict[int, list[ExportLayer]]:
+        """Return, per document id of ``doc_ids``, its layers in the range ``bounds``, in order (gold, annotators, models)."""
+        connection = self.session.connection()
+        # A document added since its page was read waits for the next export.
+        sets = [row for row in connection.execute(self.sets, bounds).all() if row[1] in doc_ids]
+        if not sets:
+            return {}
+        names = self.names
+        missing = sorted({row[3] for row in sets if row[3] is not None and row[3] not in names})
+        if missing:
+            names.update(connection.execute(select(User.id, User.username).where(User.id.in_(missing))).all())
+        spans: dict[int, list[tuple[Any, ...]]] = {}
+        uid_of: dict[int, str] = {}
+        for span_id, set_id, uid, start, end, label, attrs, prov, note in connection.execute(self.spans, bounds).all():
+            uid_of[span_id] = uid
+            spans.setdefault(set_id, []).append(
+                (uid, start, end, label, {} if attrs == "{}" else _json(attrs) or {}, None if prov is None or prov == "null" else _json(prov), note)
+            )
+        relations: dict[int, list[tuple[Any, ...]]] = {}
+        for _rid, set_id, uid, rtype, head, tail, attrs, prov in connection.execute(self.relations, bounds).all():
+            relations.setdefault(set_id, []).append(
+                (uid, rtype, uid_of[head], uid_of[tail], {} if attrs == "{}" else _json(attrs) or {}, None if prov is None or prov == "null" else _json(prov))
+            )
+        attribution_rows = connection.execute(self.attributions, bounds).all()
+        content: dict[int, list[str]] = {}
+        if attribution_rows:
+            for att_id, span_id in connection.execute(self.content, bounds).all():
+                content.setdefault(att_id, []).append(uid_of[span_id])
+        attribution_uid = {row[0]: row[2] for row in attribution_rows}
+        attributions: dict[int, list[tuple[Any, ...]]] = {}
+        for aid, set_id, uid, source, cue, attrs, prov, parent, note in attribution_rows:
+            attributions.setdefault(set_id, []).append((
+                uid,
+                uid_of[source] if source is not None else None,
+                uid_of[cue] if cue is not None else None,
+                content.get(aid, []),
+                {} if attrs == "{}" else _json(attrs) or {},
+                None if prov is None or prov == "null" else _json(prov),
+                attribution_uid[parent] if parent is not None else None,
+                note,
+            ))
+
+        out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
+        for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
+            if kind == "annotator":
+                who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
+            elif kind == "prediction":
+                who = model_name or owner_key.split(":", 1)[-1]
+            else:
+                who = None
+            item = ExportLayer(
+                kind,
+                who,
+                status,
+                layer_note or "",
+                sorted(spans.get(set_id, []), key=_span_order),
+                relations.get(set_id, []),
+                attributions.get(set_id, []),
+            )
+            out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
+        return {doc_id: [item for _key, item in sorted(items, key=_first)] for doc_id, items in out.items()}
+
+
+def _span_order(span: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Sort key of an export span: start, end, label, id."""
+    return (span[1], span[2], span[3], span[0])
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    """Sort key: the first of a pair."""
+    return pair[0]
 
 
 def plan_split(
