@@ -533,18 +533,18 @@ class Encoder:
             spans = [
                 f'{{"id": {_string(uid)}, "start": {s}, "end": {e}, "label": {_string(label)}, "text": '
                 f'{_QUOTE + text[s:e] + _QUOTE if plain_text else _string(text[s:e])}, "attrs": {_noted(attrs, note)}'
-                f'{"" if prov is None else _provenance(prov)}}}'
+                f'{"" if prov is None else _provenance_key(prov)}}}'
                 for uid, s, e, label, attrs, prov, note in layer.spans
             ]
             relations = [
                 f'{{"id": {_string(uid)}, "type": {_string(rtype)}, "head": {_string(head_id)}, "tail": {_string(tail_id)}, '
-                f'"attrs": {_object(attrs)}{"" if prov is None else _provenance(prov)}}}'
+                f'"attrs": {_object(attrs)}{"" if prov is None else _provenance_key(prov)}}}'
                 for uid, rtype, head_id, tail_id, attrs, prov in layer.relations
             ]
             attributions = [
                 f'{{"id": {_string(uid)}, "source": {_nullable(source)}, "cue": {_nullable(cue)}, '
                 f'"content": [{", ".join(map(_string, content))}], "attrs": {_noted(attrs, note)}'
-                f'{"" if parent is None else _PARENT + _string(parent)}{"" if prov is None else _provenance(prov)}}}'
+                f'{"" if parent is None else _PARENT + _string(parent)}{"" if prov is None else _provenance_key(prov)}}}'
                 for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
             ]
             out.append(
@@ -560,7 +560,7 @@ _QUOTE = '"'
 _PARENT = ', "parent": '
 
 
-def _provenance(provenance: dict[str, Any]) -> str:
+def _provenance_key(provenance: dict[str, Any]) -> str:
     """Encode an item's ``provenance`` key."""
     return ', "provenance": ' + _object(provenance)
 
