@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
 
 from factories import make_document
 from factories import make_project
@@ -268,3 +269,34 @@ def test_jsonl_written_from_the_documents_is_byte_identical_to_dumping_the_recor
     importing.import_stream(db, other, "all.jsonl", (tmp_path / "all.jsonl").read_bytes())
     db.commit()
     assert export_text(db, other, "all") == (tmp_path / "all.jsonl").read_text(encoding="utf-8")
+
+
+def test_an_export_built_by_worker_processes_is_the_file_one_process_writes(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(exporting, "TASK", 2)  # several ranges, more than the workers take at once
+    project = _rich_project(db)
+    for i in range(7):
+        make_document(db, project, f"Filler article {i} with \"quotes\".", external_id=f"f-{i}")
+    db.commit()
+    for layer, split in [("all", None), ("gold", None), ("annotators", "train=0.5,test=0.5")]:
+        one, many = tmp_path / f"one-{layer}.jsonl", tmp_path / f"many-{layer}.jsonl"
+        single = exporting.export_to_path(db, project, one, layer=layer, split=split, seed=3, workers=1)
+        pooled = exporting.export_to_path(db, project, many, layer=layer, split=split, seed=3, workers=2)
+        for (name, path, counts), (name2, path2, counts2) in zip(single.files, pooled.files, strict=True):
+            assert name == name2 and path.read_bytes() == path2.read_bytes() and path.stat().st_size > 0
+            assert counts == counts2
+    assert exporting.export_workers(db, project, "all", exporting.require_writer("jsonl")) == 1  # a small project: no workers
+
+
+def test_a_worker_that_fails_leaves_no_file(db, tmp_path, monkeypatch):
+    project = _rich_project(db)
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "out.jsonl"
+    target.write_text("the file from before\n")
+    with pytest.raises(InvalidInput, match="unknown layer"):
+        exporting._write_pooled(db, project, "silver", "jsonl", io.BytesIO(), None, exporting.SplitCounts(), None, 2)
+    # workers that cannot open the database: the export fails and the old file is untouched
+    monkeypatch.setattr(exporting, "_database_url", lambda _session: f"sqlite:///{tmp_path / 'no-such-folder' / 'x.sqlite3'}")
+    with pytest.raises(OperationalError):
+        exporting.export_to_path(db, project, target, layer="all", force=True, workers=2)
+    assert target.read_text() == "the file from before\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["out.jsonl"]

@@ -95,7 +95,12 @@ def export_records(
 
 
 def export_documents(
-    session: Session, project: Project, layer: str = "gold", only: Iterable[str] | None = None
+    session: Session,
+    project: Project,
+    layer: str = "gold",
+    only: Iterable[str] | None = None,
+    after: str = "",
+    through: str | None = None,
 ) -> Iterator[list[ExportDocument]]:
     """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
 
@@ -103,6 +108,8 @@ def export_documents(
     lines). Each batch is one round of queries over a range of external ids
     (``last < external_id <= next``), so nothing grows with the project.
 
+    :param after: only the documents whose external id sorts after this one ("": from the first).
+    :param through: only those up to this external id (None: to the last).
     :raise InvalidInput: an unknown layer.
     """
     if layer not in LAYERS:
@@ -117,6 +124,8 @@ def export_documents(
         .order_by(key)
         .limit(BATCH)
     )
+    if through is not None:
+        page = page.where(key <= through)
     if layer not in ("documents", "all"):
         # Read only the documents that have a layer to write, not every text of the project.
         page = page.where(
@@ -126,7 +135,7 @@ def export_documents(
     keep = set(only) if only is not None else None
     plain = layer in ("documents", "all")
     connection = session.connection()
-    last = ""  # every external id is longer, so sorts after it
+    last = after  # "": every external id is longer, so sorts after it
     while True:
         docs = connection.execute(page, {"lower": last}).all()
         if not docs:
@@ -414,6 +423,131 @@ def _write(
         text.detach()
 
 
+# -- several processes: the lines of ranges of documents built in parallel -----------------------
+
+#: An export to a file of at least this many documents builds its lines in worker processes (one
+#: per core) when its format writes from the documents (JSONL); smaller ones are done before the
+#: workers would have started.
+PARALLEL_FROM = 20_000
+#: Documents per task of a worker (the main process writes one task's bytes at a time, in order).
+TASK = 2_000
+#: Tasks in flight per worker: what memory holds at most is about (workers x this x TASK) documents' lines.
+AHEAD_PER_WORKER = 2
+
+
+def export_workers(session: Session, project: Project, layer: str, writer: Writer) -> int:
+    """Return how many worker processes an export to a file should use (1: none, this process does it all)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    url = session.get_bind().url
+    if cores < 2 or writer.write_documents is None or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
+        return 1
+    from sqlalchemy import func
+
+    documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+    return cores if layer in LAYERS and documents >= PARALLEL_FROM else 1
+
+
+def _write_pooled(
+    session: Session,
+    project: Project,
+    layer: str,
+    fmt: str,
+    fh: IO[bytes],
+    only: set[str] | None,
+    counts: SplitCounts,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> None:
+    """Write an export of a ``write_documents`` format to the binary ``fh`` with ``workers`` processes.
+
+    This process pages through the external ids (a cheap query) and hands
+    each range of :data:`TASK` documents to a worker, which reads them on its
+    own connection and returns their lines as bytes; the bytes are written in
+    the order of the ranges, so the file is the one a single process writes.
+    At most ``workers x`` :data:`AHEAD_PER_WORKER` ranges are in flight, so memory
+    stays flat. A worker's error stops the export (the caller's temporary
+    file is removed).
+    """
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = _database_url(session)
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    lower = bindparam("lower", type_=Text)
+    page = select(Document.external_id).where(Document.project_id == project.id, key > lower).order_by(key).limit(TASK)
+    if layer not in ("documents", "all"):
+        page = page.where(
+            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
+        )
+    pending: deque[Future[tuple[bytes, SplitCounts]]] = deque()
+
+    def write_first() -> None:
+        data, part = pending.popleft().result()
+        fh.write(data)
+        counts.add(part)
+        if progress is not None:
+            progress(counts.records)
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        # Workers forked from a server process that imported this module once (and stays for the next export).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(url,))
+    try:
+        last = ""
+        while True:
+            ids = session.connection().execute(page, {"lower": last}).scalars().all()
+            if not ids:
+                break
+            keep = None if only is None else [i for i in ids if i in only]
+            if keep is None or keep:
+                pending.append(pool.submit(_worker_task, project.id, layer, fmt, last, ids[-1], keep))
+            last = ids[-1]
+            if len(pending) >= workers * AHEAD_PER_WORKER:
+                write_first()
+        while pending:
+            write_first()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _database_url(session: Session) -> str:
+    """Return the URL a worker connects with (the session's database, password included)."""
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+_worker_engine: Any = None
+
+
+def _worker_start(url: str) -> None:
+    """Open a worker process's engine on the export's database."""
+    global _worker_engine
+    from workbench.db import make_engine
+
+    _worker_engine = make_engine(url)
+
+
+def _worker_task(
+    project_id: int, layer: str, fmt: str, after: str, through: str, only: list[str] | None
+) -> tuple[bytes, SplitCounts]:
+    """Return the bytes a ``write_documents`` format writes for the documents in ``(after, through]``, and their counts."""
+    writer = require_writer(fmt)
+    assert writer.write_documents is not None
+    counts = SplitCounts()
+    with Session(_worker_engine) as session:
+        project = session.get(Project, project_id)
+        context = ExportContext(schema=project_service.project_schema(project))
+        out = io.StringIO()
+        writer.write_documents(counts.count(export_documents(session, project, layer, only, after, through)), out, context)
+    return out.getvalue().encode("utf-8"), counts
+
+
 # -- writing files: safe, with a manifest ----------------------------------------
 
 
@@ -452,6 +586,17 @@ class SplitCounts:
             if progress is not None:
                 progress(self.records)
             yield batch
+
+    def add(self, other: SplitCounts) -> None:
+        """Add the counts of the next documents (those of a worker's range)."""
+        self.records += other.records
+        self.documents += other.documents
+        self.spans += other.spans
+        self.relations += other.relations
+        self.attributions += other.attributions
+        for mine, theirs in ((self.labels, other.labels), (self.layers, other.layers)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
 
 
 @dataclass
@@ -500,6 +645,7 @@ def export_to_path(
     force: bool = False,
     command: str = "",
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> ExportResult:
     """Write ``layer`` in ``fmt`` to ``out`` (one file per split), and a manifest beside it.
 
@@ -508,6 +654,7 @@ def export_to_path(
     existing is touched before the new file is complete.
 
     :param progress: called with the number of records written so far, now and then.
+    :param workers: processes building the lines (JSONL); None: as :func:`export_workers` says.
     :raise InvalidInput: a bad format, layer or split, or a target that is the
         database or exists (without ``force``).
     """
@@ -530,6 +677,9 @@ def export_to_path(
     context = ExportContext(schema=schema)
     files: list[tuple[str | None, Path, SplitCounts]] = []
     done = 0
+    pool_size = workers if workers is not None else export_workers(session, project, layer, writer)
+    if writer.write_documents is None:
+        pool_size = 1
     for name, ids in plan.items():
         counts = SplitCounts()
         before = done
@@ -541,7 +691,10 @@ def export_to_path(
                 progress(done)
 
         def write(fh: IO[bytes], ids: set[str] | None = ids, counts: SplitCounts = counts, counted: Any = counted) -> None:
-            _write(session, project, layer, writer, fh, ids, context, counts, counted)
+            if pool_size > 1:
+                _write_pooled(session, project, layer, fmt, fh, ids, counts, counted, pool_size)
+            else:
+                _write(session, project, layer, writer, fh, ids, context, counts, counted)
 
         atomic_write(targets[name], write)
         files.append((name, targets[name], counts))
