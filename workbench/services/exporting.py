@@ -57,7 +57,7 @@ from workbench.services import projects as project_service
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
 #: Documents per round of queries.
-BATCH = 200
+BATCH = 500
 _KIND_ORDER = {"gold": 0, "annotator": 1, "prediction": 2}
 
 
