@@ -202,7 +202,7 @@ def test_jsonl_import_and_export_carry_chains(db, runner, tmp_path):
           {"id": "A2", "source": "official", "cue": "citing", "content": ["claim"], "parent": "A1"}],
          "the chain would loop"),
         ([{"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"], "parent": "A9"}],
-         "parent 'A9' is not an attribution of this record"),
+         "parent 'A9' is not an attribution of this document"),
         ([{"id": "A1", "source": "paper", "cue": "reported", "content": ["claim"], "parent": ["A2"]}],
          "parent must be an attribution id or null"),
     ],

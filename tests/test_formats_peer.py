@@ -279,7 +279,8 @@ BRAT_ANN = (
     "R1\tattributed_to Arg1:T5 Arg2:T4\n"
     "A1\tquote E1 direct\n"
     "A2\tfactuality T5 denied\n"
-    "#1\tAnnotatorNotes T1\tchecked\n"
+    "#1\tAnnotatorNotes T1\tchecked\\tagainst the\\nwire copy\n"
+    "N1\tReference T4 Wikidata:Q1\tKestrel\n"
 )
 
 
@@ -289,7 +290,7 @@ def test_brat_zip_reads_t_r_a_e_lines_and_discontinuous_content(db):
     report = importing.import_stream(db, project, "corpus.zip", data)
     db.commit()
     assert (report.format, report.documents, report.layers) == ("brat", 2, 1)
-    assert report.notes == ["talks.ann: brat notes, normalisations and equivalences were skipped"]
+    assert report.notes == ["talks.ann: brat normalisations, equivalences and notes other than AnnotatorNotes were skipped"]
     (record,) = records(db, project, "gold")
     assert_spans_match([record])
     texts = {s["id"]: s["text"] for s in record["spans"]}
@@ -298,6 +299,8 @@ def test_brat_zip_reads_t_r_a_e_lines_and_discontinuous_content(db):
     assert (by_source["T1"]["cue"], by_source["T1"]["content"], by_source["T1"]["attrs"]) == ("T2", ["T3", "T3-2"], {"quote": "direct"})
     assert (by_source["T4"]["cue"], by_source["T4"]["content"]) == (None, ["T5"])
     assert next(s for s in record["spans"] if s["id"] == "T5")["attrs"] == {"factuality": "denied"}
+    # an AnnotatorNotes line is the span's note, its escapes undone
+    assert next(s for s in record["spans"] if s["id"] == "T1").get("note") == "checked\tagainst the\nwire copy"
 
 
 def test_brat_folder_imports_as_one_unit_and_bad_lines_name_file_and_line(db, tmp_path):

@@ -97,6 +97,19 @@ def check_attribution(schema: Schema, source: Any, cue: Any, content: Any, attrs
         raise AnnotationError(str(exc)) from None
 
 
+def check_chains(parent_of: dict[str, str | None]) -> None:
+    """Check a document's chains at once: every parent is one of its attributions, and no chain loops.
+
+    :param parent_of: each attribution's id → the id of the attribution that relays it, or None.
+    """
+    for uid, parent in parent_of.items():
+        if parent is None:
+            continue
+        if parent not in parent_of:
+            raise AnnotationError(f"attribution {uid}: parent {parent!r} is not an attribution of this document")
+        check_chain(uid, parent, parent_of.get)
+
+
 def check_chain(uid: str, parent: str | None, parent_of: Callable[[str], str | None]) -> None:
     """Check that ``parent`` may relay attribution ``uid``: a chain of attributions never loops.
 

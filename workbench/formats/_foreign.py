@@ -33,6 +33,8 @@ from urllib.parse import unquote
 
 from workbench.domain.annotations import AnnotationError
 from workbench.domain.annotations import check_attribution
+from workbench.domain.annotations import check_chains
+from workbench.domain.annotations import check_note
 from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
 from workbench.domain.offsets import OFFSET_UNITS
@@ -142,6 +144,8 @@ class RawSpan:
     attrs: dict[str, Any] = field(default_factory=dict)
     #: The quote has line breaks and tabs written as spaces (brat): compare it so.
     loose: bool = False
+    #: The annotator's note on the span.
+    note: str = ""
 
 
 @dataclass
@@ -154,6 +158,28 @@ class RawRelation:
     tail: str
     attribution: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: The id of the attribution that relays this edge's attribution (written by the workbench).
+    parent: str | None = None
+    #: The note on this edge's attribution (written by the workbench).
+    note: str = ""
+
+
+def edge_relation(ident: str, rel_type: str, head: str, tail: str, extra: Any) -> RawRelation:
+    """Return a relation read from another tool's file; ``extra`` is its ``attribution`` object, if any.
+
+    The workbench's writers put ``{"id", "attrs", "parent", "note"}`` there (see
+    :func:`attribution_edges`), so the edges of one attribution regroup and
+    its chain survives the round trip; anything else there is ignored.
+    """
+    extra = extra if isinstance(extra, dict) else {}
+    att_id, parent = extra.get("id"), extra.get("parent")
+    return RawRelation(
+        ident, rel_type, head, tail,
+        attribution=str(att_id) if att_id is not None else None,
+        attrs=extra["attrs"] if isinstance(extra.get("attrs"), dict) else {},
+        parent=str(parent) if parent is not None and att_id is not None else None,
+        note=extra["note"] if isinstance(extra.get("note"), str) and att_id is not None else "",
+    )
 
 
 @dataclass
@@ -165,6 +191,8 @@ class RawAttribution:
     cue: str | None
     content: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
+    parent: str | None = None
+    note: str = ""
 
 
 def build_record(
@@ -182,6 +210,7 @@ def build_record(
     spans: list[RawSpan],
     relations: list[RawRelation] = (),  # type: ignore[assignment]
     attributions: list[RawAttribution] = (),  # type: ignore[assignment]
+    note: str = "",
 ) -> DocumentRecord:
     """Check and convert one document's layer (see the module): labels mapped, offsets in code points.
 
@@ -190,6 +219,12 @@ def build_record(
 
     def fail(reason: str) -> FormatError:
         return FormatError(filename, line, f"document {external_id!r}: {reason}")
+
+    def noted(what: str, value: Any) -> str:
+        try:
+            return check_note(value or None)
+        except AnnotationError as exc:
+            raise fail(f"{what}: {exc}") from None
 
     if not text:
         raise fail("text is empty")
@@ -219,7 +254,9 @@ def build_record(
             check_span(schema, text, label, start, end, span.attrs, quote=quote)
         except AnnotationError as exc:
             raise fail(f"span {span.id} ({span.label} {span.start}-{span.end}): {exc}") from None
-        records.append(SpanRecord(span.id, start, end, label, text[start:end], dict(span.attrs)))
+        records.append(
+            SpanRecord(span.id, start, end, label, text[start:end], dict(span.attrs), note=noted(f"span {span.id}", span.note))
+        )
         labels[span.id] = label
     out_relations: list[RelationRecord] = []
     edges: list[tuple[str, RawRelation]] = []  # ("source" | "cue", relation)
@@ -251,7 +288,16 @@ def build_record(
             check_attribution(schema, att.source, att.cue, att.content, att.attrs)
         except AnnotationError as exc:
             raise fail(f"attribution {att.id}: {exc}") from None
-        checked.append(AttributionRecord(att.id, att.source, att.cue, list(att.content), dict(att.attrs)))
+        checked.append(
+            AttributionRecord(
+                att.id, att.source, att.cue, list(att.content), dict(att.attrs),
+                parent=att.parent, note=noted(f"attribution {att.id}", att.note),
+            )
+        )
+    try:
+        check_chains({a.id: a.parent for a in checked})
+    except AnnotationError as exc:
+        raise fail(str(exc)) from None
     return DocumentRecord(
         external_id=external_id,
         text=text,
@@ -264,6 +310,7 @@ def build_record(
         attributions=checked,
         line=line,
         text_sha256=text_sha256(text),
+        note=noted("the layer", note) if layer is not None else "",
     )
 
 
@@ -296,7 +343,9 @@ def _attributions_from_edges(edges: list[tuple[str, RawRelation]], taken: set[st
         if rel.attribution:
             att = named.get(rel.attribution)
             if att is None:
-                att = named[rel.attribution] = RawAttribution(rel.attribution, None, None, [], dict(rel.attrs))
+                att = named[rel.attribution] = RawAttribution(
+                    rel.attribution, None, None, [], dict(rel.attrs), rel.parent, rel.note
+                )
             if content not in att.content:
                 att.content.append(content)
             setattr(att, role, other)
@@ -324,20 +373,28 @@ def _attributions_from_edges(edges: list[tuple[str, RawRelation]], taken: set[st
     return out
 
 
-def attribution_edges(record: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
-    """Return an export record's attributions as relation edges ``(attribution id, type, head, tail, attrs)``.
+def attribution_edges(record: dict[str, Any]) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Return an export record's attributions as relation edges ``(type, head, tail, extra)``.
 
     Per content piece, in order: ``attributed_to`` from the piece to the
     source, then ``introduces`` from the cue to the piece (the inverse of
-    :func:`build_record`'s grouping).
+    :func:`build_record`'s grouping).  ``extra`` is what the edge carries as
+    its ``attribution`` object: the attribution's id and attributes, the id of
+    the attribution that relays it and its note, when there are (read back by
+    :func:`edge_relation`).
     """
     out = []
     for att in record.get("attributions") or []:
+        extra: dict[str, Any] = {"id": att["id"], "attrs": att.get("attrs") or {}}
+        if att.get("parent") is not None:
+            extra["parent"] = att["parent"]
+        if att.get("note"):
+            extra["note"] = att["note"]
         for piece in att["content"]:
             if att.get("source") is not None:
-                out.append((att["id"], ATTRIBUTED_TO, piece, att["source"], att.get("attrs") or {}))
+                out.append((ATTRIBUTED_TO, piece, att["source"], extra))
             if att.get("cue") is not None:
-                out.append((att["id"], INTRODUCES, att["cue"], piece, att.get("attrs") or {}))
+                out.append((INTRODUCES, att["cue"], piece, extra))
     return out
 
 

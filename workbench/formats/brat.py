@@ -8,12 +8,20 @@ beside it, in a folder or a zip.  ``.ann`` lines:
   an event names it as its content, the pieces of that attribution's content;
 - ``R1<TAB>TYPE Arg1:T1 Arg2:T2``: a relation (``attributed_to`` and
   ``introduces`` make attributions, as in the other tools' formats);
-- ``E1<TAB>LABEL:T2 Source:T1 Content:T3 Content2:T4``: an attribution whose
-  cue is the trigger ``T2``;
-- ``A1<TAB>NAME T3 VALUE``: an attribute value of a span or of an event.
+- ``E1<TAB>LABEL:T2 Source:T1 Content:T3 Content2:T4 Parent:E2``: an
+  attribution whose cue is the trigger ``T2``, relayed by the attribution
+  ``E2`` (an event may name the event that relays it, as brat's nested events
+  do); an attribution without a cue has no trigger, so the writer spells it
+  as ``attributed_to`` relations, which can neither relay nor be relayed
+  (the export reports such a link as left out);
+- ``A1<TAB>NAME T3 VALUE``: an attribute value of a span or of an event;
+- ``#1<TAB>AnnotatorNotes T3<TAB>text``: the annotator's note on a span or an
+  attribution (line breaks, tabs and backslashes in it written ``\\n``,
+  ``\\t``, ``\\r`` and ``\\\\``, as a brat note is one line).
 
-Notes (``#``), normalisations (``N``) and equivalences (``*``) are skipped
-and noted.  Where the files sit says the layer: under ``gold/``,
+Notes on relations, normalisations (``N``) and equivalences (``*``) are
+skipped and noted.  A layer's note on the document has no place in brat: the
+export reports it as left out.  Where the files sit says the layer: under ``gold/``,
 ``annotators/NAME/``, ``predictions/MODEL/`` or ``documents/`` (as the writer
 here lays them out); anywhere else a ``.ann`` with annotations is the gold
 layer (a brat corpus is the team's reference) and one without is a plain
@@ -53,6 +61,8 @@ from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
 
 _RANGES_RE = re.compile(r"^\d+ \d+(?:;\d+ \d+)*$")
+#: What a brat attribute's name and value may be: one word.
+_WORD_RE = re.compile(r"^\S+$")
 #: The most bytes of files a zip may unpack to (a zip bomb stops here).
 MAX_UNPACKED = 2 * 1024**3
 
@@ -157,6 +167,7 @@ def _parse_ann(
     relations: list[RawRelation] = []
     events: list[tuple[int, str, list[str]]] = []
     attributes: list[tuple[int, str, str, str, Any]] = []
+    notes: list[tuple[int, str, str, str]] = []
     for number, line in enumerate(content.split("\n"), 1):
         line = line.rstrip("\r")
         if not line.strip():
@@ -192,12 +203,17 @@ def _parse_ann(
             if len(args) not in (2, 3):
                 raise FormatError(name, number, f"{ident}: an A line is ID<TAB>NAME TARGET [VALUE]")
             attributes.append((number, ident, args[0], args[1], args[2] if len(args) == 3 else True))
+        elif kind == "#" and len(fields) >= 2 and fields[1].split(" ")[0] == "AnnotatorNotes":
+            target = fields[1].split(" ", 1)[1].strip() if " " in fields[1] else ""
+            notes.append((number, ident, target, _unescape("\t".join(fields[2:]))))
         elif kind in ("#", "N", "*"):
-            options.note(f"{PurePosixPath(name).name}: brat notes, normalisations and equivalences were skipped")
+            options.note(f"{PurePosixPath(name).name}: brat normalisations, equivalences and notes other than AnnotatorNotes were skipped")
         else:
             raise FormatError(name, number, f"unknown annotation line {ident!r} (T, R, E, A, N, # and * lines are read)")
     known = {s.id for s in spans}
     attributions: list[RawAttribution] = []
+    event_ids = {ident for _number, ident, _args in events}
+    parents: dict[str, str] = {}
     for number, ident, args in events:
         _type, trigger = args[0].split(":", 1)
         source: str | None = None
@@ -205,6 +221,11 @@ def _parse_ann(
         for arg in args[1:]:
             role, ref = arg.split(":", 1)
             role = role.rstrip("0123456789").lower()
+            if role == "parent":
+                if ref not in event_ids:
+                    raise FormatError(name, number, f"{ident}: parent {ref!r} is not an E line of this file")
+                parents[ident] = ref
+                continue
             if ref not in known:
                 raise FormatError(name, number, f"{ident}: {ref!r} is not a T line of this file")
             if role == "source":
@@ -212,10 +233,10 @@ def _parse_ann(
             elif role == "content":
                 content.extend(pieces[ref])
             else:
-                raise FormatError(name, number, f"{ident}: role {role!r} (use Source and Content)")
+                raise FormatError(name, number, f"{ident}: role {role!r} (use Source, Content and Parent)")
         if trigger not in known:
             raise FormatError(name, number, f"{ident}: trigger {trigger!r} is not a T line of this file")
-        attributions.append(RawAttribution(ident, source, trigger, content))
+        attributions.append(RawAttribution(ident, source, trigger, content, parent=parents.get(ident)))
     by_event = {a.id: a for a in attributions}
     by_span = {s.id: s for s in spans}
     for number, ident, attr, target, value in attributes:
@@ -226,7 +247,30 @@ def _parse_ann(
                 by_span[piece].attrs[attr] = value
         else:
             raise FormatError(name, number, f"{ident}: {target!r} is not a T or E line of this file")
+    for number, ident, target, text in notes:
+        if target in by_event:
+            by_event[target].note = text
+        elif target in pieces:
+            by_span[pieces[target][0]].note = text
+        elif target.startswith("R"):
+            options.note(f"{PurePosixPath(name).name}: notes on relations were skipped")
+        else:
+            raise FormatError(name, number, f"{ident}: the note's target {target!r} is not a T or E line of this file")
     return spans, relations, attributions
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNESCAPE_RE = re.compile(r"\\([\\nrt])")
+
+
+def _escape(note: str) -> str:
+    """Return a note as one line of a brat file (see the module)."""
+    return "".join(_ESCAPES.get(c, c) for c in note)
+
+
+def _unescape(note: str) -> str:
+    """Return a note read from a brat file (the inverse of :func:`_escape`)."""
+    return _UNESCAPE_RE.sub(lambda m: {"n": "\n", "r": "\r", "t": "\t"}.get(m.group(1), m.group(1)), note)
 
 
 def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportContext | None = None) -> int:
@@ -240,13 +284,13 @@ def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportConte
             stem = file_stem(record["id"])
             archive.writestr(f"{folder}/{stem}.txt", record["text"].encode("utf-8"))
             if record.get("layer") is not None:
-                archive.writestr(f"{folder}/{stem}.ann", ann_text(record).encode("utf-8"))
+                archive.writestr(f"{folder}/{stem}.ann", ann_text(record, context).encode("utf-8"))
             count += 1
     return count
 
 
-def ann_text(record: dict[str, Any]) -> str:
-    """Return the ``.ann`` file of one record."""
+def ann_text(record: dict[str, Any], context: ExportContext | None = None) -> str:
+    """Return the ``.ann`` file of one record; a chain link brat cannot hold is reported to ``context``."""
     lines: list[str] = []
     tid = {span["id"]: f"T{i}" for i, span in enumerate(record["spans"], 1)}
     number = 0
@@ -254,28 +298,59 @@ def ann_text(record: dict[str, Any]) -> str:
         quote = span["text"].replace("\n", " ").replace("\r", " ").replace("\t", " ")
         lines.append(f"{tid[span['id']]}\t{span['label']} {span['start']} {span['end']}\t{quote}")
     attrs: list[tuple[str, str, Any]] = []
+    notes: list[tuple[str, str]] = []
     for span in record["spans"]:
         attrs.extend((tid[span["id"]], k, v) for k, v in sorted((span.get("attrs") or {}).items()))
+        if span.get("note"):
+            notes.append((tid[span["id"]], span["note"]))
+    if record.get("note") and context is not None:
+        context.problem(f"document {record['id']!r}: the {record.get('layer')} layer's note on the document was left out: brat has no place for it")
     for i, rel in enumerate(record["relations"], 1):
         lines.append(f"R{i}\t{rel['type']} Arg1:{tid[rel['head']]} Arg2:{tid[rel['tail']]}")
     labels = {span["id"]: span["label"] for span in record["spans"]}
     number = len(record["relations"])
-    events = 0
-    for att in record.get("attributions") or []:
+    atts = record.get("attributions") or []
+    eid = {att["id"]: f"E{i}" for i, att in enumerate((a for a in atts if a.get("cue") is not None), 1)}
+    for att in atts:
+        parent = att.get("parent")
+        if parent is not None and (att["id"] not in eid or parent not in eid) and context is not None:
+            context.problem(
+                f"document {record['id']!r}: the link from attribution {att['id']} to the attribution that relays it "
+                f"({parent}) was left out: brat spells an attribution without a cue as relations, which cannot be linked"
+            )
         if att.get("cue") is None:
+            if (att.get("attrs") or att.get("note")) and context is not None:
+                context.problem(
+                    f"document {record['id']!r}: the attributes and note of attribution {att['id']} were left out: "
+                    "it has no cue, and brat holds them for spans and events only"
+                )
             for piece in att["content"]:
                 number += 1
                 lines.append(f"R{number}\t{ATTRIBUTED_TO} Arg1:{tid[piece]} Arg2:{tid[att['source']]}")
             continue
-        events += 1
         args = [f"{labels[att['cue']]}:{tid[att['cue']]}"]
         if att.get("source") is not None:
             args.append(f"Source:{tid[att['source']]}")
         args.extend(f"Content{'' if i == 1 else i}:{tid[piece]}" for i, piece in enumerate(att["content"], 1))
-        lines.append(f"E{events}\t{' '.join(args)}")
-        attrs.extend((f"E{events}", k, v) for k, v in sorted((att.get("attrs") or {}).items()))
-    for i, (target, name, value) in enumerate(attrs, 1):
-        lines.append(f"A{i}\t{name} {target}" + ("" if value is True else f" {value}"))
+        if parent is not None and parent in eid:
+            args.append(f"Parent:{eid[parent]}")
+        lines.append(f"{eid[att['id']]}\t{' '.join(args)}")
+        attrs.extend((eid[att["id"]], k, v) for k, v in sorted((att.get("attrs") or {}).items()))
+        if att.get("note"):
+            notes.append((eid[att["id"]], att["note"]))
+    number = 0
+    for target, name, value in attrs:
+        if value is not True and not (isinstance(value, str) and _WORD_RE.match(value) and _WORD_RE.match(name)):
+            if context is not None:
+                context.problem(
+                    f"document {record['id']!r}: attribute {name} = {value!r} of {target} was left out: "
+                    "a brat attribute is a name and one word, or a flag"
+                )
+            continue
+        number += 1
+        lines.append(f"A{number}\t{name} {target}" + ("" if value is True else f" {value}"))
+    for i, (target, note) in enumerate(notes, 1):
+        lines.append(f"#{i}\tAnnotatorNotes {target}\t{_escape(note)}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -296,7 +371,7 @@ def annotation_conf(schema: Any) -> str:
     lines.append("")
     lines.append("[events]")
     if schema.attributions:
-        lines.extend(f"{cue}\tSource?:<ANY>, Content+:<ANY>" for cue in cues)
+        lines.extend(f"{cue}\tSource?:<ANY>, Content+:<ANY>, Parent?:{'|'.join(cues)}" for cue in cues)
     lines.append("")
     lines.append("[attributes]")
     for label in schema.labels:

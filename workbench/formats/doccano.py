@@ -35,6 +35,7 @@ from workbench.formats._foreign import RawRelation
 from workbench.formats._foreign import RawSpan
 from workbench.formats._foreign import ReadOptions
 from workbench.formats._foreign import attribution_edges
+from workbench.formats._foreign import edge_relation
 from workbench.formats._foreign import build_record
 from workbench.formats._foreign import user_name
 from workbench.formats.records import LAYERS
@@ -87,10 +88,19 @@ def read(filename: str, stream: IO[bytes], schema: Schema, options: ReadOptions 
         yield build_record(
             schema, options, filename=filename, line=number, external_id=external_id, text=text, meta=meta,
             title=title, layer=layer, annotator=annotator if layer in ("annotator", "prediction") else None,
-            spans=spans, relations=relations,
+            spans=spans, relations=relations, note=_comments(obj) if layer is not None else "",
         )
     if count == 0:
         raise FormatError(filename, None, "empty file (no records)")
+
+
+def _comments(obj: dict[str, Any]) -> str:
+    """Return a line's ``Comments`` as one note (doccano writes them as strings or as objects with ``text``)."""
+    comments = obj.get("Comments")
+    if not isinstance(comments, list):
+        return ""
+    texts = [c if isinstance(c, str) else c.get("text") if isinstance(c, dict) else None for c in comments]
+    return "\n".join(t for t in texts if isinstance(t, str) and t.strip())
 
 
 def _annotations(obj: dict[str, Any], fail: Any) -> tuple[list[RawSpan], list[RawRelation]]:
@@ -107,7 +117,10 @@ def _annotations(obj: dict[str, Any], fail: Any) -> tuple[list[RawSpan], list[Ra
                 raise fail(f"entity {i} must be an object")
             attrs = ent.get("attrs") if isinstance(ent.get("attrs"), dict) else {}
             ent_id = ent.get("id", f"T{i}")
-            spans.append(RawSpan(str(ent_id), ent.get("start_offset"), ent.get("end_offset"), ent.get("label"), None, dict(attrs)))
+            note = ent.get("note") if isinstance(ent.get("note"), str) else ""
+            spans.append(
+                RawSpan(str(ent_id), ent.get("start_offset"), ent.get("end_offset"), ent.get("label"), None, dict(attrs), note=note)
+            )
     elif labels is not None:
         if not isinstance(labels, list):
             raise fail("label must be a list")
@@ -123,12 +136,10 @@ def _annotations(obj: dict[str, Any], fail: Any) -> tuple[list[RawSpan], list[Ra
     for i, rel in enumerate(rels, 1):
         if not isinstance(rel, dict):
             raise fail(f"relation {i} must be an object")
-        extra = rel.get("attribution") if isinstance(rel.get("attribution"), dict) else {}
         relations.append(
-            RawRelation(
+            edge_relation(
                 str(rel.get("id", f"R{i}")), str(rel.get("type")), str(rel.get("from_id")), str(rel.get("to_id")),
-                attribution=str(extra["id"]) if extra.get("id") is not None else None,
-                attrs=extra.get("attrs") if isinstance(extra.get("attrs"), dict) else {},
+                rel.get("attribution"),
             )
         )
     return spans, relations
@@ -150,24 +161,28 @@ def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext
             }
             if span.get("attrs"):
                 entity["attrs"] = span["attrs"]
+            if span.get("note"):
+                entity["note"] = span["note"]
             entities.append(entity)
         relations: list[dict[str, Any]] = [
             {"id": i, "from_id": numbers[r["head"]], "to_id": numbers[r["tail"]], "type": r["type"]}
             for i, r in enumerate(record["relations"], 1)
         ]
-        for att_id, rel_type, head, tail, attrs in attribution_edges(record):
+        for rel_type, head, tail, extra in attribution_edges(record):
             relations.append(
                 {
                     "id": len(relations) + 1,
                     "from_id": numbers[head],
                     "to_id": numbers[tail],
                     "type": rel_type,
-                    "attribution": {"id": att_id, "attrs": attrs},
+                    "attribution": extra,
                 }
             )
         line: dict[str, Any] = {"id": record["id"], "text": record["text"], **meta, "entities": entities, "relations": relations}
         line["layer"] = record.get("layer")
         line["annotator"] = record.get("annotator")
+        if record.get("note"):
+            line["Comments"] = [record["note"]]  # the layer's note on the document
         fh.write(json.dumps(line, ensure_ascii=False))
         fh.write("\n")
         count += 1

@@ -18,7 +18,7 @@ from typing import Any
 
 from workbench.domain.annotations import AnnotationError
 from workbench.domain.annotations import check_attribution
-from workbench.domain.annotations import check_chain
+from workbench.domain.annotations import check_chains
 from workbench.domain.annotations import check_note
 from workbench.domain.annotations import check_relation
 from workbench.domain.annotations import check_span
@@ -340,16 +340,10 @@ def _attribution(schema: Schema, item: Any, position: int, labels: dict[str, str
 
 def _check_chains(attributions: list[AttributionRecord]) -> None:
     """Check that every ``parent`` names an attribution of the record and that no chain loops."""
-    parent_of = {a.id: a.parent for a in attributions}
-    for a in attributions:
-        if a.parent is None:
-            continue
-        if a.parent not in parent_of:
-            raise _Bad(f"attribution {a.id}: parent {a.parent!r} is not an attribution of this record")
-        try:
-            check_chain(a.id, a.parent, parent_of.get)
-        except AnnotationError as exc:
-            raise _Bad(str(exc)) from None
+    try:
+        check_chains({a.id: a.parent for a in attributions})
+    except AnnotationError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _unique_ids(kind: str, ids: list[str], labels: dict[str, str]) -> dict[str, str]:

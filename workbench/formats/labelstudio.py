@@ -35,6 +35,7 @@ from workbench.formats._foreign import RawRelation
 from workbench.formats._foreign import RawSpan
 from workbench.formats._foreign import ReadOptions
 from workbench.formats._foreign import attribution_edges
+from workbench.formats._foreign import edge_relation
 from workbench.formats._foreign import build_record
 from workbench.formats._foreign import user_name
 from workbench.formats._foreign import by_document
@@ -126,10 +127,21 @@ def _task(
         try:
             yield build_record(
                 schema, options, filename=filename, line=1, external_id=external_id, text=text, meta=meta,
-                title=title, layer=layer, annotator=who, spans=spans, relations=relations,
+                title=title, layer=layer, annotator=who, spans=spans, relations=relations, note=meta_text(item),
             )
         except FormatError as exc:
             raise fail(exc.reason) from None
+
+
+def meta_text(item: dict[str, Any]) -> str:
+    """Return the note Label Studio keeps in an item's ``meta.text`` (a region's, or here an annotation's), "" when none."""
+    meta = item.get("meta")
+    lines = meta.get("text") if isinstance(meta, dict) else None
+    if isinstance(lines, str):
+        return lines
+    if isinstance(lines, list):
+        return "\n".join(line for line in lines if isinstance(line, str))
+    return ""
 
 
 def _annotator_name(ann: dict[str, Any]) -> str:
@@ -164,15 +176,8 @@ def _results(results: Any, fail: Any) -> tuple[list[RawSpan], list[RawRelation]]
             labels = item.get("labels") or []
             if not labels:
                 raise fail(f"the relation {head} → {tail} has no label")
-            extra = item.get("attribution") if isinstance(item.get("attribution"), dict) else {}
             for label in labels:
-                relations.append(
-                    RawRelation(
-                        f"R{len(relations) + 1}", str(label), head, tail,
-                        attribution=str(extra["id"]) if extra.get("id") is not None else None,
-                        attrs=extra.get("attrs") if isinstance(extra.get("attrs"), dict) else {},
-                    )
-                )
+                relations.append(edge_relation(f"R{len(relations) + 1}", str(label), head, tail, item.get("attribution")))
         elif kind in ("labels", "hypertextlabels"):
             value = item.get("value")
             if not isinstance(value, dict):
@@ -188,6 +193,7 @@ def _results(results: Any, fail: Any) -> tuple[list[RawSpan], list[RawRelation]]
                         region if i == 0 else f"{region}-{i + 1}",
                         value.get("start"), value.get("end"), label,
                         quote if isinstance(quote, str) else None,
+                        note=meta_text(item),
                     )
                 )
         elif kind == "choices":
@@ -227,9 +233,14 @@ def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext
                 continue
             result = _result(record, offsets)
             if layer == "prediction":
-                task["predictions"].append({"model_version": record["annotator"], "result": result})
+                prediction: dict[str, Any] = {"model_version": record["annotator"], "result": result}
+                if record.get("note"):
+                    prediction["meta"] = {"text": [record["note"]]}
+                task["predictions"].append(prediction)
                 continue
             annotation: dict[str, Any] = {"id": len(task["annotations"]) + 1, "result": result}
+            if record.get("note"):
+                annotation["meta"] = {"text": [record["note"]]}  # the layer's note on the document
             if layer == "gold":
                 annotation["ground_truth"] = True
             else:
@@ -250,16 +261,17 @@ def _result(record: dict[str, Any], offsets: ForeignOffsets) -> list[dict[str, A
     for span in record["spans"]:
         start, end = offsets.to_unit(UTF16, span["start"], span["end"])
         value = {"start": start, "end": end, "text": span["text"]}
-        out.append(
-            {"id": span["id"], "from_name": "label", "to_name": "text", "type": "labels", "value": {**value, "labels": [span["label"]]}}
-        )
+        item = {"id": span["id"], "from_name": "label", "to_name": "text", "type": "labels", "value": {**value, "labels": [span["label"]]}}
+        if span.get("note"):
+            item["meta"] = {"text": [span["note"]]}  # Label Studio's own place for a region's note
+        out.append(item)
         for name, choice in sorted((span.get("attrs") or {}).items()):
             out.append(
                 {"id": span["id"], "from_name": name, "to_name": "text", "type": "choices", "value": {**value, "choices": [choice]}}
             )
     for rel in record["relations"]:
         out.append({"from_id": rel["head"], "to_id": rel["tail"], "type": "relation", "direction": "right", "labels": [rel["type"]]})
-    for att_id, rel_type, head, tail, attrs in attribution_edges(record):
+    for rel_type, head, tail, extra in attribution_edges(record):
         out.append(
             {
                 "from_id": head,
@@ -267,7 +279,7 @@ def _result(record: dict[str, Any], offsets: ForeignOffsets) -> list[dict[str, A
                 "type": "relation",
                 "direction": "right",
                 "labels": [rel_type],
-                "attribution": {"id": att_id, "attrs": attrs},
+                "attribution": extra,
             }
         )
     return out
