@@ -105,8 +105,8 @@ def export_documents(
     """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
 
     What :func:`export_records` makes its records of (and the JSONL writer its
-    lines). Each batch is one round of queries over a range of external ids
-    (``last < external_id <= next``), so nothing grows with the project.
+    lines). The ids come as one stream in export order (:func:`_ordered_ids`);
+    each batch of them is one round of queries, so nothing grows with the project.
 
     :param after: only the documents whose external id sorts after this one ("": from the first).
     :param through: only those up to this external id (None: to the last).
@@ -114,45 +114,62 @@ def export_documents(
     """
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
-    lower, upper = bindparam("lower", type_=Text), bindparam("upper", type_=Text)
-    page = (
-        select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta))
-        .where(Document.project_id == project.id, key > lower)
-        .order_by(key)
-        .limit(BATCH)
-    )
-    if through is not None:
-        page = page.where(key <= through)
-    if layer not in ("documents", "all"):
-        # Read only the documents that have a layer to write, not every text of the project.
-        page = page.where(
-            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
-        )
-    reader = _LayerReader(session, (Document.project_id == project.id, key > lower, key <= upper, *_set_filter(layer)))
+    order = _ordered_ids(session, project, layer, after, through).execution_options(yield_per=BATCH)
+    texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(Document.id.in_(_ids()))
+    reader = _LayerReader(session, layer) if layer != "documents" else None
     keep = set(only) if only is not None else None
     plain = layer in ("documents", "all")
     connection = session.connection()
-    last = after  # "": every external id is longer, so sorts after it
-    while True:
-        docs = connection.execute(page, {"lower": last}).all()
-        if not docs:
-            return
-        bounds = {"lower": last, "upper": docs[-1][1]}
-        last = bounds["upper"]
-        layers = reader.read(bounds, {row[0] for row in docs}) if layer != "documents" else {}
-        batch = []
-        for doc_id, external_id, title, text, meta in docs:
-            if keep is not None and external_id not in keep:
+    stream = connection.execute(order)
+    try:
+        for page in stream.partitions():
+            ids = [doc_id for doc_id, external_id in page if keep is None or external_id in keep]
+            if not ids:
                 continue
-            meta = dict(_json(meta) or {})
-            if title and "title" not in meta:
-                meta["title"] = title
-            batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
-        if batch:
-            yield batch
+            docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
+            layers = reader.read(ids) if reader is not None else {}
+            batch = []
+            for doc_id, external_id in page:
+                if doc_id not in docs:
+                    continue  # not in the split, or deleted since
+                _id, title, text, meta = docs[doc_id]
+                meta = dict(_json(meta) or {})
+                if title and "title" not in meta:
+                    meta["title"] = title
+                batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+            if batch:
+                yield batch
+    finally:
+        stream.close()  # also when the caller stops early (PostgreSQL's server-side cursor)
+
+
+def _ordered_ids(session: Session, project: Project, layer: str, after: str = "", through: str | None = None) -> Any:
+    """Select ``(document id, external id)`` of the documents an export of ``layer`` writes, in code-point order of the ids.
+
+    Read as a stream (one query, fetched a batch at a time), so only one
+    batch of ids is in memory however many documents there are. SQLite
+    compares text as UTF-8 bytes and PostgreSQL's ``"C"`` collation does
+    too: both are code-point order, the order Python sorts strings in.
+    A layer export reads only the documents that have that layer.
+    """
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    query = select(Document.id, Document.external_id).where(Document.project_id == project.id).order_by(key)
+    if after:
+        query = query.where(key > after)
+    if through is not None:
+        query = query.where(key <= through)
+    if layer not in ("documents", "all"):
+        query = query.where(
+            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
+        )
+    return query
+
+
+def _ids() -> Any:
+    """A parameter ``ids``: the document ids of a batch (``IN (...)``)."""
+    return bindparam("ids", expanding=True)
 
 
 def _raw(column: Any) -> Any:
@@ -170,33 +187,24 @@ def _json(value: Any) -> Any:
 
 
 class _LayerReader:
-    """Reads the layers of a range of documents, with the statements built once per export."""
+    """Reads the layers of a batch of documents, with the statements built once per export."""
 
-    def __init__(self, session: Session, in_range: tuple[Any, ...]) -> None:
-        """``in_range``: the WHERE clauses choosing the layers (on ``Document`` and ``AnnotationSet``), with
-        ``lower`` and ``upper`` parameters."""
+    def __init__(self, session: Session, layer: str) -> None:
+        """Prepare the statements reading the layers of ``layer`` on a batch of documents (parameter ``ids``)."""
         self.session = session
         self.names: dict[int, str] = {}
+        chosen = (AnnotationSet.document_id.in_(_ids()), *_set_filter(layer))
 
         def rows(*columns: Any, order: Any = None) -> Any:
             """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
             table = columns[0].class_
-            query = (
-                select(*columns)
-                .join(AnnotationSet, AnnotationSet.id == table.set_id)
-                .join(Document, Document.id == AnnotationSet.document_id)
-                .where(*in_range)
-            )
+            query = select(*columns).join(AnnotationSet, AnnotationSet.id == table.set_id).where(*chosen)
             return query.order_by(order) if order is not None else query
 
-        self.sets = (
-            select(
-                AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
-                AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
-            )
-            .join(Document, Document.id == AnnotationSet.document_id)
-            .where(*in_range)
-        )
+        self.sets = select(
+            AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
+            AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
+        ).where(*chosen)
         self.spans = rows(
             Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note
         )
@@ -213,16 +221,15 @@ class _LayerReader:
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .join(Attribution, Attribution.id == AttributionContent.attribution_id)
             .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
-            .join(Document, Document.id == AnnotationSet.document_id)
-            .where(*in_range)
+            .where(*chosen)
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
         )
 
-    def read(self, bounds: dict[str, str], doc_ids: set[int]) -> dict[int, list[ExportLayer]]:
-        """Return, per document id of ``doc_ids``, its layers in the range ``bounds``, in order (gold, annotators, models)."""
+    def read(self, ids: list[int]) -> dict[int, list[ExportLayer]]:
+        """Return, per document id of ``ids``, its layers in order (gold, annotators, models)."""
         connection = self.session.connection()
-        # A document added since its page was read waits for the next export.
-        sets = [row for row in connection.execute(self.sets, bounds).all() if row[1] in doc_ids]
+        bounds = {"ids": ids}
+        sets = connection.execute(self.sets, bounds).all()
         if not sets:
             return {}
         names = self.names
@@ -460,7 +467,7 @@ def _write_pooled(
 ) -> None:
     """Write an export of a ``write_documents`` format to the binary ``fh`` with ``workers`` processes.
 
-    This process pages through the external ids (a cheap query) and hands
+    This process reads the external ids in order (a cheap stream) and hands
     each range of :data:`TASK` documents to a worker, which reads them on its
     own connection and returns their lines as bytes; the bytes are written in
     the order of the ranges, so the file is the one a single process writes.
@@ -474,15 +481,7 @@ def _write_pooled(
     from concurrent.futures import ProcessPoolExecutor
 
     url = _database_url(session)
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
-    lower = bindparam("lower", type_=Text)
-    page = select(Document.external_id).where(Document.project_id == project.id, key > lower).order_by(key).limit(TASK)
-    if layer not in ("documents", "all"):
-        page = page.where(
-            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
-        )
+    ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
     pending: deque[Future[tuple[bytes, SplitCounts]]] = deque()
 
     def write_first() -> None:
@@ -499,12 +498,11 @@ def _write_pooled(
     else:
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(url,))
+    stream = session.connection().execute(ranges)
     try:
         last = ""
-        while True:
-            ids = session.connection().execute(page, {"lower": last}).scalars().all()
-            if not ids:
-                break
+        for page in stream.partitions():
+            ids = [external_id for _doc_id, external_id in page]
             keep = None if only is None else [i for i in ids if i in only]
             if keep is None or keep:
                 pending.append(pool.submit(_worker_task, project.id, layer, fmt, last, ids[-1], keep))
@@ -514,6 +512,7 @@ def _write_pooled(
         while pending:
             write_first()
     finally:
+        stream.close()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
