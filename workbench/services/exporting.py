@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Text
 from sqlalchemy import bindparam
 from sqlalchemy import select
-from sqlalchemy import type_coerce
+from sqlalchemy import cast
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -115,7 +115,7 @@ def export_documents(
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
     order = _ordered_ids(session, project, layer, after, through).execution_options(yield_per=BATCH)
-    texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(Document.id.in_(_ids()))
+    texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))
     reader = _LayerReader(session, layer) if layer != "documents" else None
     keep = set(only) if only is not None else None
     plain = layer in ("documents", "all")
@@ -167,18 +167,32 @@ def _ordered_ids(session: Session, project: Project, layer: str, after: str = ""
     return query
 
 
-def _ids() -> Any:
-    """A parameter ``ids``: the document ids of a batch (``IN (...)``)."""
-    return bindparam("ids", expanding=True)
+def _in_ids(session: Session, column: Any) -> Any:
+    """Return the clause ``column`` is one of the parameter ``ids`` (the document ids of a batch).
+
+    PostgreSQL takes them as one array (``= ANY``): one parameter, one
+    statement text its driver prepares once, instead of ``IN`` with a
+    parameter per id.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import Integer
+        from sqlalchemy import any_
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    return column.in_(bindparam("ids", expanding=True))
 
 
 def _raw(column: Any) -> Any:
-    """Select a JSON column as the database gives it (text on SQLite), decoded by :func:`_json` only where not empty."""
-    return type_coerce(column, Text)
+    """Select a JSON column as its text (as stored), decoded by :func:`_json` only where not empty.
+
+    PostgreSQL's driver would decode every value itself, ``{}`` and ``null`` too.
+    """
+    return cast(column, Text)
 
 
 def _json(value: Any) -> Any:
-    """Decode a JSON value selected through :func:`_raw` (PostgreSQL's driver hands it decoded already)."""
+    """Decode a JSON value selected through :func:`_raw` (None stays None)."""
     if not isinstance(value, str):
         return value
     if value in ("{}", "null"):
@@ -193,7 +207,7 @@ class _LayerReader:
         """Prepare the statements reading the layers of ``layer`` on a batch of documents (parameter ``ids``)."""
         self.session = session
         self.names: dict[int, str] = {}
-        chosen = (AnnotationSet.document_id.in_(_ids()), *_set_filter(layer))
+        chosen = (_in_ids(session, AnnotationSet.document_id), *_set_filter(layer))
 
         def rows(*columns: Any, order: Any = None) -> Any:
             """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
