@@ -99,8 +99,7 @@ def export_documents(
     project: Project,
     layer: str = "gold",
     only: Iterable[str] | None = None,
-    after: str = "",
-    through: str | None = None,
+    pages: Iterable[list[tuple[int, str]]] | None = None,
 ) -> Iterator[list[ExportDocument]]:
     """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
 
@@ -108,21 +107,22 @@ def export_documents(
     lines). The ids come as one stream in export order (:func:`_ordered_ids`);
     each batch of them is one round of queries, so nothing grows with the project.
 
-    :param after: only the documents whose external id sorts after this one ("": from the first).
-    :param through: only those up to this external id (None: to the last).
+    :param pages: instead of the stream, these pages of ``(document id, external id)`` (a worker's share).
     :raise InvalidInput: an unknown layer.
     """
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
-    order = _ordered_ids(session, project, layer, after, through).execution_options(yield_per=BATCH)
     texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))
     reader = _LayerReader(session, layer) if layer != "documents" else None
     keep = set(only) if only is not None else None
     plain = layer in ("documents", "all")
     connection = session.connection()
-    stream = connection.execute(order)
+    stream = None
+    if pages is None:
+        stream = connection.execute(_ordered_ids(session, project, layer).execution_options(yield_per=BATCH))
+        pages = stream.partitions()
     try:
-        for page in stream.partitions():
+        for page in pages:
             ids = [doc_id for doc_id, external_id in page if keep is None or external_id in keep]
             if not ids:
                 continue
@@ -140,10 +140,11 @@ def export_documents(
             if batch:
                 yield batch
     finally:
-        stream.close()  # also when the caller stops early (PostgreSQL's server-side cursor)
+        if stream is not None:
+            stream.close()  # also when the caller stops early (PostgreSQL's server-side cursor)
 
 
-def _ordered_ids(session: Session, project: Project, layer: str, after: str = "", through: str | None = None) -> Any:
+def _ordered_ids(session: Session, project: Project, layer: str) -> Any:
     """Select ``(document id, external id)`` of the documents an export of ``layer`` writes, in code-point order of the ids.
 
     Read as a stream (one query, fetched a batch at a time), so only one
@@ -156,10 +157,6 @@ def _ordered_ids(session: Session, project: Project, layer: str, after: str = ""
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")
     query = select(Document.id, Document.external_id).where(Document.project_id == project.id).order_by(key)
-    if after:
-        query = query.where(key > after)
-    if through is not None:
-        query = query.where(key <= through)
     if layer not in ("documents", "all"):
         query = query.where(
             select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
@@ -488,10 +485,10 @@ def _write_pooled(
 ) -> None:
     """Write an export of a ``write_documents`` format to the binary ``fh`` with ``workers`` processes.
 
-    This process reads the external ids in order (a cheap stream) and hands
-    each range of :data:`TASK` documents to a worker, which reads them on its
+    This process reads the document ids in order (a cheap stream) and hands
+    each :data:`TASK` of them to a worker, which reads those documents on its
     own connection and returns their lines as bytes; the bytes are written in
-    the order of the ranges, so the file is the one a single process writes.
+    the order handed out, so the file is the one a single process writes.
     At most ``workers x`` :data:`AHEAD_PER_WORKER` ranges are in flight, so memory
     stays flat. A worker's error stops the export (the caller's temporary
     file is removed).
@@ -521,13 +518,10 @@ def _write_pooled(
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(url,))
     stream = session.connection().execute(ranges)
     try:
-        last = ""
         for page in stream.partitions():
-            ids = [external_id for _doc_id, external_id in page]
-            keep = None if only is None else [i for i in ids if i in only]
-            if keep is None or keep:
-                pending.append(pool.submit(_worker_task, project.id, layer, fmt, last, ids[-1], keep))
-            last = ids[-1]
+            share = [(doc_id, external_id) for doc_id, external_id in page if only is None or external_id in only]
+            if share:
+                pending.append(pool.submit(_worker_task, project.id, layer, fmt, share))
             if len(pending) >= workers * AHEAD_PER_WORKER:
                 write_first()
         while pending:
@@ -553,10 +547,8 @@ def _worker_start(url: str) -> None:
     _worker_engine = make_engine(url)
 
 
-def _worker_task(
-    project_id: int, layer: str, fmt: str, after: str, through: str, only: list[str] | None
-) -> tuple[bytes, SplitCounts]:
-    """Return the bytes a ``write_documents`` format writes for the documents in ``(after, through]``, and their counts."""
+def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[bytes, SplitCounts]:
+    """Return the bytes a ``write_documents`` format writes for ``share`` (``(document id, external id)`` in order), and their counts."""
     writer = require_writer(fmt)
     assert writer.write_documents is not None
     counts = SplitCounts()
@@ -564,7 +556,8 @@ def _worker_task(
         project = session.get(Project, project_id)
         context = ExportContext(schema=project_service.project_schema(project))
         out = io.StringIO()
-        writer.write_documents(counts.count(export_documents(session, project, layer, only, after, through)), out, context)
+        pages = [share[i : i + BATCH] for i in range(0, len(share), BATCH)]
+        writer.write_documents(counts.count(export_documents(session, project, layer, pages=pages)), out, context)
     return out.getvalue().encode("utf-8"), counts
 
 
