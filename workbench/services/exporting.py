@@ -456,13 +456,16 @@ AHEAD_PER_WORKER = 2
 def export_workers(session: Session, project: Project, layer: str, writer: Writer) -> int:
     """Return how many worker processes an export to a file should use (1: none, this process does it all).
 
-    One per core for a large JSONL export, when the machine has a core to
-    spare (load average below the number of cores less one): on a busy
-    machine the workers only queue behind the others and cost their start.
+    One per core for a large JSONL export from a SQLite file, when the
+    machine has a core to spare (load average below the number of cores
+    less one): on a busy machine the workers only queue behind the others
+    and cost their start. Not on PostgreSQL, where two workers were 2.5 to
+    3.5 times slower than one process (docs/benchmarks.md); ``workers=``
+    still asks for them.
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     url = session.get_bind().url
-    if cores < 2 or writer.write_documents is None or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
+    if cores < 2 or writer.write_documents is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return 1
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
         return 1
