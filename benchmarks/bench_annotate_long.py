@@ -203,24 +203,45 @@ def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: flo
         ctx.close()
 
 
-def cpu_per_phase(trace: bytes) -> list[list[float]]:
-    """CPU time (ms) of each main-thread task between each 'bench:phase' mark and the next 'bench:end' mark.
+def main_thread(trace: bytes, mark_prefix: str = "bench:") -> tuple[list[tuple[float, str]], list[tuple[float, float, float]]]:
+    """The page's user-timing marks whose names start with ``mark_prefix`` [(ts, name)], in order, and its main
+    thread's tasks [(ts, dur, tdur)], outermost only; times in microseconds from a Chromium trace
+    (categories ``toplevel`` and ``blink.user_timing``).
 
-    Long tasks are wall time: on a shared machine a task also waits for a
-    core. The trace's thread time says what the page itself spent.
+    A task's ``tdur`` is its thread (CPU) time: on a shared machine its wall time also counts the waits for a core.
     """
     events = json.loads(trace)["traceEvents"]
-    marks = sorted((e["ts"], e["name"], e["pid"], e["tid"]) for e in events if e.get("name") in ("bench:phase", "bench:end"))
+    marks = sorted((e["ts"], e["name"], e["pid"], e["tid"]) for e in events if str(e.get("name", "")).startswith(mark_prefix) and "blink.user_timing" in e.get("cat", ""))
     if not marks:
-        return []
+        return [], []
     pid, tid = marks[0][2], marks[0][3]
-    tasks = [e for e in events if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask")]
+    raw = sorted(
+        (e["ts"], e.get("dur", 0), e.get("tdur", 0))
+        for e in events
+        if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in ("ThreadControllerImpl::RunTask", "RunTask")
+    )
+    tasks: list[tuple[float, float, float]] = []
+    for t in raw:
+        if tasks and t[0] < tasks[-1][0] + tasks[-1][1]:
+            continue  # nested in the task before it
+        tasks.append(t)
+    return [(ts, name) for ts, name, _p, _t in marks], tasks
+
+
+def cpu_between(tasks: list[tuple[float, float, float]], start: float, end: float, over_ms: float = 16) -> list[float]:
+    """CPU time (ms) of each task that overlaps [start, end] (trace microseconds) and took more than ``over_ms`` of it."""
+    return [round(tdur / 1000, 1) for ts, dur, tdur in tasks if ts + dur >= start and ts <= end and tdur > over_ms * 1000]
+
+
+def cpu_per_phase(trace: bytes) -> list[list[float]]:
+    """CPU time (ms) of each main-thread task between each 'bench:phase' mark and the next 'bench:end' mark."""
+    marks, tasks = main_thread(trace)
     out, start = [], None
-    for ts, name, _p, _t in marks:
+    for ts, name in marks:
         if name == "bench:phase":
             start = ts
-        elif start is not None:
-            out.append([round(t.get("tdur", 0) / 1000, 1) for t in tasks if t["ts"] + t.get("dur", 0) >= start and t["ts"] <= ts and t.get("tdur", 0) > 16_000])
+        elif name == "bench:end" and start is not None:
+            out.append(cpu_between(tasks, start, ts))
             start = None
     return out
 

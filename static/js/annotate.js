@@ -1457,19 +1457,21 @@ class AnnotatePage {
     g.hidden = this.tab !== "guidelines";
     list.hidden = this.tab === "guidelines";
     if (this.tab === "guidelines") return;
-    const frag = document.createDocumentFragment();
-    if (this.mode && this.mode.kind === "attr") frag.appendChild(this.attrForm());
-    else if (this.mode && this.mode.kind === "rel") frag.appendChild(this.relForm());
-    else if (this.detailsOpen && this.selectedId && this.tab === "spans") frag.appendChild(this.details());
-    if (this.tab === "spans") frag.appendChild(this.spanRows());
-    else if (this.tab === "relations") frag.appendChild(this.relationRows());
-    else if (this.tab === "attributions") frag.appendChild(this.attributionRows());
     const act = document.activeElement;
     const hadFocus = act && act.getAttribute && act.getAttribute("role") === "listbox" && list.contains(act);
     const fk = act && list.contains(act) ? this.focusKey(act) : null;
+    const parts = [];
+    if (this.mode && this.mode.kind === "attr") parts.push(this.attrForm());
+    else if (this.mode && this.mode.kind === "rel") parts.push(this.relForm());
+    else if (this.detailsOpen && this.selectedId && this.tab === "spans") parts.push(this.details());
+    if (this.tab === "spans") parts.push(this.spanRows());
+    else if (this.tab === "relations") parts.push(this.relationRows());
+    else if (this.tab === "attributions") parts.push(this.attributionRows());
     this.rendering = true;
     try {
-      list.replaceChildren(frag);
+      // The span list stays in place from one render to the next (spanRows): only its changed rows are new.
+      const kids = list.children;
+      if (kids.length !== parts.length || parts.some((n, k) => kids[k] !== n)) list.replaceChildren(...parts);
       if (hadFocus) { const lb = list.querySelector("[role=listbox]"); if (lb) lb.focus({ preventScroll: true }); }
       else if (fk) this.refocus(list, fk);
     } finally { this.rendering = false; }
@@ -1495,17 +1497,32 @@ class AnnotatePage {
     return el("span", `wb-tag wb-c${i}`, label);
   }
 
-  /** The spans in reading order: a listbox that renders only the rows near its viewport or the selection (rowwindow.js). */
+  /**
+   * The spans in reading order: a listbox that renders only the rows near
+   * its viewport or the selection (rowwindow.js). The listbox is kept from
+   * one render to the next, and so are the rows whose span did not change.
+   */
   spanRows() {
-    const ul = el("ul", "wb-rows");
-    ul.setAttribute("role", "listbox");
-    ul.setAttribute("aria-label", "Spans in reading order (arrow keys move, Enter opens details)");
-    ul.tabIndex = 0;
     const all = this.model.sorted();
-    if (!all.length) { const li = el("li", "wb-empty", "No spans yet. Select text and press a label key."); ul.appendChild(li); return ul; }
+    if (!all.length) {
+      this.spanList = null;
+      const ul = el("ul", "wb-rows");
+      ul.appendChild(el("li", "wb-empty", "No spans yet. Select text and press a label key."));
+      return ul;
+    }
+    let ul = this.spanList;
+    if (!ul) {
+      ul = this.spanList = el("ul", "wb-rows");
+      ul.setAttribute("role", "listbox");
+      ul.setAttribute("aria-label", "Spans in reading order (arrow keys move, Enter opens details)");
+      ul.tabIndex = 0;
+    }
     const focus = this.selectedId ? all.findIndex(s => s.id === this.selectedId) : -1;
     const hasAttrs = (s) => { for (const _ in s.attrs || {}) return true; return false; };
-    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) || all[i].note ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus);
+    this.rows.mount(ul, all.length, (i) => (hasAttrs(all[i]) || all[i].note ? 2 : 1), (i) => this.spanRow(all[i], i, all.length), focus, {
+      keyOf: (i) => { const s = all[i]; return `${s.id}|${s.label}|${s.start}|${s.end}|${s.note || ""}|${JSON.stringify(s.attrs || {})}`; },
+      place: (li, i) => { li.setAttribute("aria-posinset", String(i + 1)); li.setAttribute("aria-setsize", String(all.length)); },
+    });
     return ul;
   }
 
@@ -1528,8 +1545,7 @@ class AnnotatePage {
 
   markRow() {
     const list = $("#wb-list", this.root);
-    const prev = list.querySelector('[aria-selected="true"]');
-    if (prev) prev.setAttribute("aria-selected", "false");
+    for (const prev of list.querySelectorAll('[aria-selected="true"]')) prev.setAttribute("aria-selected", "false");
     const ul = list.querySelector("ul[role=listbox]");
     if (!this.selectedId) { if (ul) ul.removeAttribute("aria-activedescendant"); return; }
     const row = document.getElementById(`wb-row-${this.selectedId}`);

@@ -28,6 +28,25 @@ export class Model {
     this.relations = new Map(layer.relations.map(r => [r.id, { id: r.id, type: r.type, head: r.head, tail: r.tail, attrs: r.attrs || {} }]));
     this.attributions = new Map(layer.attributions.map(a => [a.id, { id: a.id, source: a.source ?? null, cue: a.cue ?? null, content: [...(a.content || [])], attrs: a.attrs || {}, parent: a.parent ?? null, note: a.note || "" }]));
     this._sorted = null;
+    this.notify({ reset: true });
+  }
+
+  /**
+   * Call fn(change) on every change of the layer, so that what is derived
+   * from it can be kept up to date without walking it again: {reset: true}
+   * when the whole layer was replaced, else {kind, id} for each op applied
+   * ("span", "relation", "attribution" and the item's id; "layer" for the
+   * note), reported as the op is about to apply: note the id, read the
+   * model later. A span.delete also deletes the span's relations, and an
+   * attribution.delete clears the parent of the attributions it relayed
+   * (the server's cascades); those are not reported separately.
+   */
+  watch(fn) {
+    (this.watchers || (this.watchers = [])).push(fn);
+  }
+
+  notify(change) {
+    if (this.watchers) for (const fn of this.watchers) fn(change);
   }
 
   /** The layer as plain data, in the shape the API returns it. */
@@ -151,6 +170,7 @@ export class Model {
   /** Apply one op; return its inverse. */
   applyOp(op) {
     const o = clone(op);
+    if (this.watchers) this.notify({ kind: o.op.split(".")[0], id: o.id });
     switch (o.op) {
       case "span.create": {
         if (this.spans.has(o.id)) throw new Error(`span ${o.id} exists`);

@@ -2,10 +2,12 @@
 //
 // - The text layer is built once: one block per line, each holding a single
 //   Text node made with createTextNode. Nothing is ever inserted into a block.
-//   Lines far from the viewport are skipped by content-visibility: auto; each
-//   line's height is computed before it is ever laid out (sizeLines: canvas
-//   word widths, wrapped as pre-wrap wraps them), so the scroll height is
-//   right from the first frame and jumps land in one move.
+//   Lines sit in groups of about 2,000 characters; groups far from the
+//   viewport are skipped by content-visibility: auto. Each line's height is
+//   computed before it is ever laid out (sizeLines: canvas word widths,
+//   wrapped as pre-wrap wraps them) and a group takes the sum of its lines',
+//   so the scroll height is right from the first frame and jumps land in one
+//   move.
 // - Fills: translucent rectangles under the text, drawn with the lanes (one
 //   per line fragment of a span), coloured by rules generated into a
 //   constructed stylesheet. CSS Custom Highlights were used first; but
@@ -32,6 +34,9 @@ import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
+const GROUP_CHARS = 2000; // a group of lines (content-visibility: auto) closes after this many characters
+const GROUP_LINES = 16;   // or this many lines
+const HOLD_FRAMES = 2;    // frames without drawing after a scroll moved the band (draw)
 const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
 
 function hexToRgb(hex) {
@@ -66,7 +71,7 @@ export class TextView {
     this.model = model;
     this.svg = linksSvg;
     this.labelIndex = new Map(model.schema.labels.map((l, i) => [l.name, i]));
-    this.spanU16 = new Map();     // span id -> [s, e] in UTF-16
+    this.spanU16 = new Map();     // span id -> [s, e, line of s] in UTF-16
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
     this.visible = new Set();     // lines in the band (the viewport ± its height; updateBand)
@@ -101,7 +106,13 @@ export class TextView {
     this.schedule();
   }
 
-  /** Build the text blocks (once). */
+  /**
+   * Build the text blocks (once): one line element per line, and the lines
+   * in groups of about GROUP_CHARS characters (at most GROUP_LINES lines).
+   * content-visibility: auto is on the groups, not on each line: Chromium
+   * checks every such element on every frame and keeps each as a paint
+   * root, which cost more than laying out a group's few more lines.
+   */
   buildText(astral) {
     this.astral = astral;
     this.lines = splitLines(this.text);
@@ -109,8 +120,23 @@ export class TextView {
     this.lineEls = [];
     this.blockEls = [];
     this.laneEls = [];
+    this.groupEls = [];
+    this.groupOf = new Int32Array(this.lines.length);
+    this.groupLines = []; // group -> [first line, end line)
+    let group = null, chars = 0;
     for (let i = 0; i < this.lines.length; i++) {
       const ln = this.lines[i];
+      if (!group || chars >= GROUP_CHARS || i - this.groupLines[this.groupLines.length - 1][0] >= GROUP_LINES) {
+        if (group) this.groupLines[this.groupLines.length - 1][1] = i;
+        group = document.createElement("div");
+        group.className = "wb-group";
+        frag.appendChild(group);
+        this.groupEls.push(group);
+        this.groupLines.push([i, i]);
+        chars = 0;
+      }
+      chars += ln.end - ln.start;
+      this.groupOf[i] = this.groupEls.length - 1;
       const line = document.createElement("div");
       line.className = "wb-line";
       line.dataset.line = String(i);
@@ -123,11 +149,12 @@ export class TextView {
       lanes.className = "wb-lanes";
       lanes.setAttribute("aria-hidden", "true");
       line.append(block, lanes);
-      frag.appendChild(line);
+      group.appendChild(line);
       this.lineEls.push(line);
       this.blockEls.push(block);
       this.laneEls.push(lanes);
     }
+    if (this.groupLines.length) this.groupLines[this.groupLines.length - 1][1] = this.lines.length;
     this.el.replaceChildren(frag);
     this.el.appendChild(this.svg); // arcs scroll with the text
     this.el.dataset.u16Length = String(this.text.length);
@@ -151,13 +178,13 @@ export class TextView {
   /**
    * Give every line its height before it is ever laid out, so the scroll
    * height is right from the first frame and a jump lands in one move.
-   * content-visibility: auto skips the layout of lines far from the
-   * viewport and uses contain-intrinsic-size for them instead; that size
-   * is computed here: the width of each word and run of spaces, measured
+   * content-visibility: auto skips the layout of the groups of lines far
+   * from the viewport and uses contain-intrinsic-size for them instead, the
+   * sum of their lines' heights, computed here: the width of each word and run of spaces, measured
    * once per distinct string on a canvas in the text's font, wrapped the
    * way white-space: pre-wrap does in the line's width, times the line
    * height the lanes give (the CSS rules for .wb-block). About 15 ms for
-   * 100,000 characters; a line laid out on screen takes its real size.
+   * 100,000 characters; a group laid out on screen takes its real size.
    */
   sizeLines(only = null) {
     if (!this.fit) {
@@ -169,13 +196,21 @@ export class TextView {
       this.heights = new Float64Array(this.lineEls.length); // estimated, or as last laid out (planLine)
     }
     const targets = only || this.lineEls.keys();
+    const groups = new Set();
     for (const i of targets) {
       const h = this.estimateHeight(i);
       if (this.estimates[i] === h) continue;
       this.estimates[i] = h;
       this.heights[i] = h;
       this.tops = null;
-      this.lineEls[i].style.containIntrinsicSize = `${h}px`;
+      groups.add(this.groupOf[i]);
+    }
+    // A group skipped by content-visibility takes the sum of its lines' heights.
+    for (const g of groups) {
+      const [a, b] = this.groupLines[g];
+      let h = 0;
+      for (let i = a; i < b; i++) h += this.estimates[i];
+      this.groupEls[g].style.containIntrinsicSize = `${h}px`;
     }
   }
 
@@ -204,7 +239,7 @@ export class TextView {
 
   addRange(s) {
     const a = cpToU16(s.start, this.astral), b = cpToU16(s.end, this.astral);
-    this.spanU16.set(s.id, [a, b]);
+    this.spanU16.set(s.id, [a, b, lineAt(this.lines, a)]); // and the line of its first character (lineOfSpan)
   }
 
   removeRange(id) {
@@ -395,9 +430,11 @@ export class TextView {
    * Draw (reads all rects first, then writes). Dirty lines of the band are
    * drawn nearest to the viewport first, for SLICE_MS per frame (at least
    * one line), so that a jump to a new part of the article never turns into
-   * one long task: the rest waits for the next frame. The frame in which a
-   * scroll moves the band only finds it: that frame already pays for laying
-   * out the newly shown text, so fills, lanes and arcs start in the next. The
+   * one long task: the rest waits for the next frame. When a scroll moves
+   * the band, drawing waits HOLD_FRAMES frames: in the frame of the scroll,
+   * Chromium finds which groups of lines come into view, and in the next it
+   * lays out their text (the costliest frame of a scroll); a line drawn
+   * then would add its decorations' style and layout to that frame. The
    * arcs wait until every line of the band is drawn, and are then planned
    * once rather than after every slice.
    */
@@ -405,12 +442,12 @@ export class TextView {
     const t0 = performance.now();
     const scrolled = this.scrolled;
     this.scrolled = false;
-    if (this.updateBand() && scrolled && !this.deferred) {
-      this.deferred = true;
+    if (this.updateBand() && scrolled) this.hold = HOLD_FRAMES;
+    if (this.hold > 0) {
+      this.hold--;
       this.schedule();
       return;
     }
-    this.deferred = false;
     let jobs = [];
     for (const i of this.dirty) {
       this.anchors.delete(i);
@@ -434,10 +471,12 @@ export class TextView {
     }
     if (done.length) this.linksDirty = true; // links of the lines just drawn
     const last = done.length === jobs.length;
-    const arcs = this.linksDirty && last ? this.planLinks(new Set(done)) : null; // still reading: nothing written yet
+    // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
+    // slice is spent: rebuilding them restyles a few hundred SVG elements.
+    const arcs = this.linksDirty && last && (!done.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(done)) : null;
     done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.dirty.size) this.schedule();
+    if (this.dirty.size || (this.linksDirty && last && !arcs)) this.schedule();
   }
 
   /** Measure one line's decorations; return a fragment to insert. */
@@ -645,7 +684,7 @@ export class TextView {
   /** Line of a span's first character, or -1. */
   lineOfSpan(id) {
     const u = this.spanU16.get(id);
-    return u ? lineAt(this.lines, u[0]) : -1;
+    return u ? u[2] : -1; // kept with the span's offsets: the arcs ask for every link's two ends on every redraw
   }
 
   /** Every relation and attribution spoke of the layer: [{from, to, kind, label}]. */
@@ -872,11 +911,9 @@ function freeSlot(taken, want, w, max) {
   return best;
 }
 
+/** Position a new decoration (one style declaration block parsed, not four properties set). */
 function place(el, x, y, w, h) {
-  el.style.left = `${x}px`;
-  el.style.top = `${y}px`;
-  if (w !== null) el.style.width = `${w}px`;
-  if (h !== null) el.style.height = `${h}px`;
+  el.style.cssText = `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
 }
 
 /** One-line description of a span: label, attributes, quote. */

@@ -47,11 +47,21 @@ export class RowWindow {
    * Render `n` rows into `ul`: linesOf(i) is row i's number of lines,
    * makeRow(i) builds row i (an <li>). With `focus` >= 0 the window holds
    * that row; otherwise it covers the part of the list on screen.
+   *
+   * With `keyOf(i)` (a string that changes whenever row i's content does),
+   * a row already in `ul` under the same key is kept rather than built
+   * again, and `place(li, i)` updates what depends on its index: after a
+   * new span, only its row is new, and only it needs style and layout
+   * (rebuilding every row of the window cost more than the rest of the
+   * panel's update together).
    */
-  mount(ul, n, linesOf, makeRow, focus = -1) {
+  mount(ul, n, linesOf, makeRow, focus = -1, { keyOf = null, place = null } = {}) {
+    if (ul !== this.ul || !keyOf) this.kept = new Map(); // key -> row in ul
     this.ul = ul;
     this.n = n;
     this.makeRow = makeRow;
+    this.keyOf = keyOf;
+    this.place = place;
     ul.classList.add("is-windowed");
     const tops = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) tops[i + 1] = tops[i] + rowHeight(linesOf(i));
@@ -77,7 +87,12 @@ export class RowWindow {
     let top = this.viewTop;
     if (y0 < top) top = y0;
     else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
-    if (top !== this.viewTop) { this.scroller.scrollTop = top; this.viewTop = top; }
+    if (top === this.viewTop) return;
+    // Written in the next frame, which lays the list out anyway: written now, it would force that
+    // layout (and the style of the rows just rendered) into the task that rendered them.
+    this.viewTop = top;
+    this.pendingTop = top;
+    if (!this.scrollFrame) this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.scroller.scrollTop = this.pendingTop; });
   }
 
   /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */
@@ -89,17 +104,43 @@ export class RowWindow {
 
   render(a, b) {
     const ul = this.ul, tops = this.tops;
-    const frag = document.createDocumentFragment();
-    for (let i = a; i < b; i++) {
-      const li = this.makeRow(i);
-      li.style.height = `${tops[i + 1] - tops[i]}px`;
-      frag.appendChild(li);
+    if (this.keyOf) this.renderKept(a, b);
+    else {
+      const frag = document.createDocumentFragment();
+      for (let i = a; i < b; i++) {
+        const li = this.makeRow(i);
+        li.style.height = `${tops[i + 1] - tops[i]}px`;
+        frag.appendChild(li);
+      }
+      ul.replaceChildren(frag);
     }
-    ul.style.paddingTop = `${tops[a]}px`;
-    ul.style.paddingBottom = `${tops[this.n] - tops[b]}px`;
-    ul.replaceChildren(frag);
+    const pt = `${tops[a]}px`, pb = `${tops[this.n] - tops[b]}px`;
+    if (ul.style.paddingTop !== pt) ul.style.paddingTop = pt;
+    if (ul.style.paddingBottom !== pb) ul.style.paddingBottom = pb;
     this.start = a;
     this.end = b;
+  }
+
+  /** Rows [a, b) keeping those whose key is unchanged in place; the others are built, moved or removed. */
+  renderKept(a, b) {
+    const ul = this.ul, tops = this.tops, old = this.kept, kept = new Map(), rows = [];
+    for (let i = a; i < b; i++) {
+      const key = this.keyOf(i);
+      let li = old.get(key);
+      if (li && !kept.has(key)) old.delete(key); else li = this.makeRow(i);
+      kept.set(key, li);
+      if (this.place) this.place(li, i);
+      const h = `${tops[i + 1] - tops[i]}px`;
+      if (li.style.height !== h) li.style.height = h;
+      rows.push(li);
+    }
+    for (const li of old.values()) li.remove();
+    for (const child of Array.from(ul.children)) if (!rows.includes(child) && child.parentNode === ul) child.remove(); // rows made elsewhere
+    for (let k = 0; k < rows.length; k++) {
+      const at = ul.children[k];
+      if (at !== rows[k]) ul.insertBefore(rows[k], at || null);
+    }
+    this.kept = kept;
   }
 
   /** After a scroll or resize: re-render when the visible rows come near an edge of the window. */

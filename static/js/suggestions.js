@@ -14,9 +14,10 @@
 import { getJSON, postJSON } from "./api.js";
 import { cpToU16, rangeForCp, sliceCp, lineAt } from "./offsets.js";
 import { newId } from "./model.js";
+import { RowWindow } from "./rowwindow.js";
 
 const SHOW_KEY = "wb-show-suggestions";
-const MAX_ROWS = 300;
+const ROW_LINES = 2; // a row of the list: label and words; then sources, score, Accept and Reject
 const REFETCH_MAX_MS = 250; // ask again after saves only while asking takes less than this
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 
@@ -35,6 +36,8 @@ function parts(item) {
 }
 
 const spanKey = (s) => `${s.label}:${s.start}:${s.end}`;
+const pieceKey = (s) => `${s.start}:${s.end}`;
+const push = (map, k, v) => { const x = map.get(k); if (x) x.push(v); else map.set(k, [v]); };
 
 class Suggestions {
   constructor(page) {
@@ -48,6 +51,35 @@ class Suggestions {
     this.toggle = document.getElementById("wb-show-suggestions");
     this.show = true;
     try { this.show = localStorage.getItem(SHOW_KEY) !== "0"; } catch (_) { /* storage blocked: default */ }
+    // Which suggestions are open (not rejected, not in the layer yet) is kept
+    // up to date from the layer's changes (model.watch), not recomputed: a
+    // change of a span can only open or close the suggestions with its
+    // label and offsets, a change of an attribution those with a content
+    // piece where its content spans lie.
+    this.openSet = new Set();     // the open suggestions, shown or not
+    this.current = [];            // the ones shown: open, in the server's (reading) order; none while hidden
+    this.place = new Map();       // suggestion -> its index in this.items
+    this.bySpanKey = new Map();   // "LABEL:start:end" -> the span suggestions there
+    this.byPiece = new Map();     // "start:end" -> the attribution suggestions with a content piece there
+    this.spansByKey = new Map();  // the layer: "LABEL:start:end" -> Set of span ids
+    this.keyOfSpan = new Map();   //   span id -> its key, as last seen
+    this.attributed = new Map();  //   "start:end" -> how many attributions have a content span there
+    this.pieces = new Map();      //   attribution id -> [[span id, "start:end" or null], ...] of its content, as last seen
+    this.attrsOfSpan = new Map(); //   span id -> Set of attribution ids with it in their content
+    this.dirtySpans = new Set();
+    this.dirtyAttrs = new Set();
+    this.recheck = new Set();     // suggestions to look at again (rejected since)
+    this.layerReset = true;       // the layer was replaced (or never read): read it whole
+    this.itemsChanged = true;     // a new list from the server
+    this.marked = new Set();      // the suggestions whose marks are in this.marks
+    this.listDirty = true;        // the shown list changed since the panel's list was drawn
+  }
+
+  /** A change of the layer (model.watch): noted here, applied when the open set is next needed. */
+  noted(change) {
+    if (change.reset) this.layerReset = true;
+    else if (change.kind === "span") this.dirtySpans.add(change.id);
+    else if (change.kind === "attribution") this.dirtyAttrs.add(change.id);
   }
 
   async fetch() {
@@ -60,6 +92,14 @@ class Suggestions {
     this.items = data.suggestions.map(i => old.get(i.key) || i);
     this.sources = data.sources;
     this.byKey = new Map(this.items.map(i => [i.key, i]));
+    this.place = new Map(this.items.map((i, k) => [i, k]));
+    this.bySpanKey = new Map();
+    this.byPiece = new Map();
+    for (const i of this.items) {
+      if (i.kind === "span") push(this.bySpanKey, spanKey(i), i);
+      else for (const c of i.content) push(this.byPiece, pieceKey(c), i);
+    }
+    this.itemsChanged = true;
   }
 
   /**
@@ -92,14 +132,18 @@ class Suggestions {
     // only for lines near the viewport, a line again only when its marks
     // changed (CSS Custom Highlights made Chromium re-read and repaint every
     // range after any change on the page).
-    this.marks = new Map();    // line -> [{start, end, key, sig}] (UTF-16) of the open suggestions
+    this.marks = new Map();    // line -> [{start, end, key, item, part}] (UTF-16) of the open suggestions shown (drawMarks)
     this.markedSel = null;     // the key drawn as selected
     p.view.lineExtras = (l) => this.lineMarks(l);
+    p.model.watch((change) => this.noted(change));
+    // The list holds only the rows near its viewport or the selected one (rowwindow.js): every row is ROW_LINES lines.
+    this.rows = new RowWindow(document.getElementById("wb-sugg-scroll"));
     this.toggle.checked = this.show;
     this.toggle.addEventListener("change", () => {
       this.show = this.toggle.checked;
       try { localStorage.setItem(SHOW_KEY, this.show ? "1" : "0"); } catch (_) { /* not remembered */ }
       if (!this.show) this.selected = null;
+      this.showChanged = true;
       this.refresh();
       p.announce(this.show ? "Suggestions shown" : "Suggestions hidden");
     });
@@ -108,62 +152,153 @@ class Suggestions {
       if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); e.stopPropagation(); this.step(e.key === "ArrowDown" ? 1 : -1); }
     });
     this.box.hidden = false;
+    this.render();
     this.box.dataset.ready = "1";
-    this.refresh();
   }
 
-  /** Suggestions still open: not rejected, not in the annotator's layer already. */
+  /** Suggestions still open (not rejected, not in the annotator's layer already) and shown, in reading order. */
   open() {
-    const m = this.page.model;
-    const have = new Set();
-    for (const s of m.spans.values()) have.add(spanKey(s));
-    const attributed = new Set();
-    for (const a of m.attributions.values()) for (const c of a.content) { const s = m.spans.get(c); if (s) attributed.add(`${s.start}:${s.end}`); }
-    return this.items.filter(i => {
-      if (this.rejected.has(i.key)) return false;
-      if (i.kind === "span") return !have.has(spanKey(i));
-      return !i.content.some(c => attributed.has(`${c.start}:${c.end}`));
-    });
+    this.sync();
+    return this.current;
+  }
+
+  /** Read the layer's changes since last time into the index of what it holds; return the keys they touched. */
+  syncLayer() {
+    const m = this.page.model, keys = new Set(), pieces = new Set();
+    if (this.layerReset) {
+      this.layerReset = false;
+      this.spansByKey.clear(); this.keyOfSpan.clear(); this.attributed.clear(); this.pieces.clear(); this.attrsOfSpan.clear();
+      this.dirtySpans = new Set(m.spans.keys());
+      this.dirtyAttrs = new Set(m.attributions.keys());
+    }
+    for (const id of this.dirtySpans) {
+      const old = this.keyOfSpan.get(id), s = m.spans.get(id), now = s ? spanKey(s) : undefined;
+      if (old === now) continue;
+      if (old !== undefined) {
+        const ids = this.spansByKey.get(old);
+        ids.delete(id);
+        if (!ids.size) this.spansByKey.delete(old);
+        this.keyOfSpan.delete(id);
+        keys.add(old);
+      }
+      if (now !== undefined) {
+        const ids = this.spansByKey.get(now);
+        if (ids) ids.add(id); else this.spansByKey.set(now, new Set([id]));
+        this.keyOfSpan.set(id, now);
+        keys.add(now);
+      }
+      // The attributions with this span in their content now have a piece elsewhere (or one less).
+      for (const a of this.attrsOfSpan.get(id) || []) this.dirtyAttrs.add(a);
+    }
+    this.dirtySpans.clear();
+    for (const id of this.dirtyAttrs) {
+      const old = this.pieces.get(id) || [], a = m.attributions.get(id);
+      const now = a ? a.content.map(c => { const s = m.spans.get(c); return [c, s ? pieceKey(s) : null]; }) : [];
+      for (const [c, k] of old) {
+        if (k) { const n = this.attributed.get(k) - 1; if (n) this.attributed.set(k, n); else this.attributed.delete(k); pieces.add(k); }
+        const ids = this.attrsOfSpan.get(c);
+        if (ids) { ids.delete(id); if (!ids.size) this.attrsOfSpan.delete(c); }
+      }
+      for (const [c, k] of now) {
+        if (k) { this.attributed.set(k, (this.attributed.get(k) || 0) + 1); pieces.add(k); }
+        const ids = this.attrsOfSpan.get(c);
+        if (ids) ids.add(id); else this.attrsOfSpan.set(c, new Set([id]));
+      }
+      if (now.length) this.pieces.set(id, now); else this.pieces.delete(id);
+    }
+    this.dirtyAttrs.clear();
+    return { keys, pieces };
+  }
+
+  isOpen(i) {
+    if (this.rejected.has(i.key) || !this.place.has(i)) return false;
+    if (i.kind === "span") return !this.spansByKey.has(spanKey(i));
+    return !i.content.some(c => this.attributed.has(pieceKey(c)));
+  }
+
+  /**
+   * Bring the open set and the shown list up to date with the layer's
+   * changes, rejections, a new list from the server and the switch. Only
+   * the suggestions a change can concern are looked at; those whose marks
+   * must change are gathered in this.changed for render.
+   */
+  sync() {
+    const whole = this.itemsChanged || this.layerReset;
+    const { keys, pieces } = this.syncLayer();
+    const look = whole ? new Set([...this.items, ...this.openSet]) : this.recheck;
+    if (!whole) {
+      for (const k of keys) for (const i of this.bySpanKey.get(k) || []) look.add(i);
+      for (const k of pieces) for (const i of this.byPiece.get(k) || []) look.add(i);
+    }
+    let moved = whole;
+    for (const i of look) {
+      const o = this.isOpen(i);
+      if (o === this.openSet.has(i)) continue;
+      if (o) this.openSet.add(i); else this.openSet.delete(i);
+      moved = true;
+    }
+    this.itemsChanged = false;
+    this.recheck = new Set();
+    if (!moved && !this.showChanged) return;
+    if (this.showChanged) { this.showChanged = false; for (const i of this.items) look.add(i); }
+    this.current = this.show ? this.items.filter(i => this.openSet.has(i)) : [];
+    for (const i of this.marked) look.add(i);
+    for (const i of look) (this.changed || (this.changed = new Set())).add(i);
+    this.listDirty = true;
   }
 
   /** Redraw after any change of the layer, the selection or the switch (one frame later, once). */
   refresh() {
-    if (this.frame) return;
+    if (this.frame || !this.marks) return; // not loaded yet: load() draws them when they arrive
     this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
   }
 
-  /**
-   * Draw the open suggestions and the list; when a change of the layer left
-   * the open ones as they were (most edits), only the selection is redrawn.
-   */
-  render() {
-    const open = this.show ? this.open() : [];
-    const prev = this.current;
-    const same = prev && prev.length === open.length && open.every((i, k) => i === prev[k]);
-    this.current = open;
-    if (this.selected && !open.some(i => i.key === this.selected)) this.selected = null;
-    if (same && this.listed) { this.drawSelection(); this.markSelected(); return; }
-    this.drawMarks(open);
-    this.drawSelection();
-    this.renderList(open);
-    this.listed = true;
+  /** The position of suggestion i in the shown list, or -1 (bisecting by its place in this.items). */
+  posOf(i) {
+    const at = i ? this.place.get(i) : undefined;
+    if (at === undefined) return -1;
+    const list = this.current;
+    let lo = 0, hi = list.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.place.get(list[mid]) < at) lo = mid + 1; else hi = mid; }
+    return list[lo] === i ? lo : -1;
   }
 
-  /** Rebuild the marks per line for the open suggestions; redraw the lines whose marks changed. */
-  drawMarks(open) {
-    const a = this.page.astral, marks = new Map();
-    for (const i of open) for (const s of parts(i)) {
-      const [l0, l1] = this.lines(s);
-      const m = { start: cpToU16(s.start, a), end: cpToU16(s.end, a), key: i.key };
-      m.sig = `${m.start}:${m.end}:${m.key}`;
-      for (let l = l0; l <= l1; l++) { let x = marks.get(l); if (!x) marks.set(l, x = []); x.push(m); }
+  /**
+   * Draw what changed: the marks of the suggestions that opened or closed,
+   * the list when the shown ones changed, else only the selection.
+   */
+  render() {
+    if (!this.rows) return; // not loaded yet: load() renders once it is
+    this.sync();
+    if (this.selected && this.posOf(this.byKey.get(this.selected)) < 0) this.selected = null;
+    if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
+    this.drawSelection();
+    if (this.listDirty) { this.listDirty = false; this.renderList(); } else this.markSelected();
+  }
+
+  /** Update the marks per line of these suggestions (shown or not now); redraw the lines whose marks changed. */
+  drawMarks(items) {
+    const a = this.page.astral, changed = new Set();
+    for (const i of items) {
+      const want = this.show && this.openSet.has(i);
+      if (want === this.marked.has(i)) continue;
+      const mine = new Set();
+      for (const s of parts(i)) {
+        const [l0, l1] = this.lines(s);
+        for (let l = l0; l <= l1; l++) {
+          mine.add(l);
+          if (want) push(this.marks, l, { start: cpToU16(s.start, a), end: cpToU16(s.end, a), key: i.key, item: i, part: s });
+        }
+      }
+      for (const l of mine) {
+        changed.add(l);
+        if (want) continue;
+        const x = (this.marks.get(l) || []).filter(m => m.item !== i);
+        if (x.length) this.marks.set(l, x); else this.marks.delete(l);
+      }
+      if (want) this.marked.add(i); else this.marked.delete(i);
     }
-    const changed = [];
-    const sig = (x) => (x ? x.map(m => m.sig).join(";") : "");
-    for (const [l, x] of marks) if (sig(x) !== sig(this.marks.get(l))) changed.push(l);
-    for (const l of this.marks.keys()) if (!marks.has(l)) changed.push(l);
-    this.marks = marks;
-    if (changed.length) this.page.view.invalidateLines(changed);
+    if (changed.size) this.page.view.invalidateLines(changed);
   }
 
   /** Redraw the lines of the suggestion selected before and of the one selected now, if it changed. */
@@ -188,15 +323,17 @@ class Suggestions {
     return out;
   }
 
-  /** Mark the selected row (and only it) and make it the listbox's active descendant. */
+  /** Mark the selected row (and only it), make it the listbox's active descendant and scroll the list to it. */
   markSelected() {
     for (const row of this.list.querySelectorAll('[aria-selected="true"]')) { row.setAttribute("aria-selected", "false"); row.classList.remove("is-current"); }
-    const row = this.selected && this.list.querySelector(`[data-key="${CSS.escape(this.selected)}"]`);
+    const k = this.selected ? this.posOf(this.byKey.get(this.selected)) : -1;
+    if (k >= 0 && (k < this.rows.start || k >= this.rows.end)) this.mountRows(k); // outside the window: a window around it
+    const row = k >= 0 && document.getElementById(`wb-sugg-${k}`);
     if (row) {
       row.setAttribute("aria-selected", "true");
       row.classList.add("is-current");
       this.list.setAttribute("aria-activedescendant", row.id);
-      row.scrollIntoView({ block: "nearest" });
+      this.rows.reveal(k);
     } else this.list.removeAttribute("aria-activedescendant");
   }
 
@@ -227,44 +364,63 @@ class Suggestions {
     return `Attribution: ${src}, ${cue}, content “${this.quote(i.content[0], 40)}”, ${from}`;
   }
 
-  renderList(open) {
+  /** The summary, the "Accept all" buttons and the list (a window of its rows). */
+  renderList() {
+    const open = this.current;
     const counts = new Map();
-    for (const i of open) if (i.kind === "span") counts.set(i.label, (counts.get(i.label) || 0) + 1);
-    const attrs = open.filter(i => i.kind === "attribution").length;
+    let attrs = 0;
+    for (const i of open) if (i.kind === "span") counts.set(i.label, (counts.get(i.label) || 0) + 1); else attrs++;
     this.summary.textContent = !this.show
       ? `${this.items.length} suggestion(s) hidden.`
       : open.length ? `${open.length} open: ${[...counts].map(([l, n]) => `${n} ${l}`).concat(attrs ? [`${attrs} attribution(s)`] : []).join(", ")}.` : "No open suggestions.";
     const bar = document.getElementById("wb-sugg-all");
-    bar.replaceChildren();
-    for (const [label, n] of counts) {
-      const b = el("button", "small", `Accept all ${label} (${n})`);
-      b.type = "button"; b.dataset.action = "sugg-accept-all"; b.dataset.label = label;
-      bar.appendChild(b);
+    const sig = [...counts].join(";");
+    if (sig !== this.barSig) {
+      this.barSig = sig;
+      bar.replaceChildren();
+      for (const [label, n] of counts) {
+        const b = el("button", "small", `Accept all ${label} (${n})`);
+        b.type = "button"; b.dataset.action = "sugg-accept-all"; b.dataset.label = label;
+        bar.appendChild(b);
+      }
     }
-    const frag = document.createDocumentFragment();
-    open.slice(0, MAX_ROWS).forEach((i, index) => {
-      const li = el("li", `wb-row wb-sugg-row${i.key === this.selected ? " is-current" : ""}`);
-      li.setAttribute("role", "option");
-      li.id = `wb-sugg-${index}`;
-      li.dataset.key = i.key;
-      li.setAttribute("aria-selected", String(i.key === this.selected));
-      const label = i.kind === "span" ? i.label : "ATTRIBUTION";
-      const li0 = this.page.labelsByIndex.findIndex(l => l.name === label);
-      const main = el("div", "wb-sugg-main");
-      main.append(el("span", `wb-tag wb-sugg-tag${li0 >= 0 ? ` wb-c${li0}` : ""}`, label));
-      main.append(el("span", "wb-quote", i.kind === "span" ? this.quote(i) : this.describe(i).replace(/^Attribution: /, "").replace(/, from .*$/, "")));
-      const meta = el("div", "wb-sugg-meta");
-      meta.append(el("span", "wb-sugg-src", `${i.sources.join(" · ")} · score ${i.score}`));
-      const ok = el("button", "link", "Accept"); ok.type = "button"; ok.dataset.action = "sugg-accept"; ok.tabIndex = -1;
-      const no = el("button", "link", "Reject"); no.type = "button"; no.dataset.action = "sugg-reject"; no.tabIndex = -1;
-      meta.append(ok, no);
-      li.append(main, meta);
-      li.setAttribute("aria-label", this.describe(i));
-      frag.appendChild(li);
-    });
-    if (open.length > MAX_ROWS) frag.appendChild(el("li", "wb-empty", `${open.length - MAX_ROWS} more: accept or reject these first, or press . to step through them all.`));
-    this.list.replaceChildren(frag);
+    this.mountRows(this.selected ? this.posOf(this.byKey.get(this.selected)) : -1);
     this.markSelected();
+  }
+
+  /** Lay the shown list out in the listbox and render the rows near its viewport (or around row `focus`). */
+  mountRows(focus = -1) {
+    const open = this.current;
+    this.rows.mount(this.list, open.length, () => ROW_LINES, (k) => this.row(open[k], k, open.length), focus, {
+      keyOf: (k) => open[k].key, // a suggestion's row never changes: rows kept in the window stay as they are
+      place: (li, k) => { li.id = `wb-sugg-${k}`; li.setAttribute("aria-posinset", String(k + 1)); li.setAttribute("aria-setsize", String(open.length)); },
+    });
+  }
+
+  /** Row k of the list (of n): label and words, then sources, score, Accept and Reject; the whole description as its name. */
+  row(i, k, n) {
+    const li = el("li", `wb-row wb-sugg-row${i.key === this.selected ? " is-current" : ""}`);
+    li.setAttribute("role", "option");
+    li.id = `wb-sugg-${k}`;
+    li.dataset.key = i.key;
+    li.setAttribute("aria-selected", String(i.key === this.selected));
+    li.setAttribute("aria-posinset", String(k + 1));
+    li.setAttribute("aria-setsize", String(n));
+    const label = i.kind === "span" ? i.label : "ATTRIBUTION";
+    const li0 = this.page.labelsByIndex.findIndex(l => l.name === label);
+    const main = el("div", "wb-sugg-main");
+    main.append(el("span", `wb-tag wb-sugg-tag${li0 >= 0 ? ` wb-c${li0}` : ""}`, label));
+    main.append(el("span", "wb-quote", i.kind === "span" ? this.quote(i) : this.describe(i).replace(/^Attribution: /, "").replace(/, from .*$/, "")));
+    const meta = el("div", "wb-sugg-meta");
+    meta.append(el("span", "wb-sugg-src", `${i.sources.join(" · ")} · score ${i.score}`));
+    const ok = el("button", "link", "Accept"); ok.type = "button"; ok.dataset.action = "sugg-accept"; ok.tabIndex = -1;
+    const no = el("button", "link", "Reject"); no.type = "button"; no.dataset.action = "sugg-reject"; no.tabIndex = -1;
+    meta.append(ok, no);
+    li.append(main, meta);
+    const what = this.describe(i);
+    li.setAttribute("aria-label", what);
+    li.title = what; // a row shows one line of words: the whole of them on hover
+    return li;
   }
 
   /** Select suggestion `key` (or none): highlight it, reveal it, announce it. */
@@ -287,19 +443,21 @@ class Suggestions {
 
   /** Move the suggestion selection in reading order. */
   step(dir) {
-    const open = this.current || this.open();
+    const open = this.open();
     if (!open.length) { this.page.announce("No open suggestions"); return; }
-    const at = open.findIndex(i => i.key === this.selected);
+    const at = this.posOf(this.byKey.get(this.selected));
     const next = at < 0 ? (dir > 0 ? 0 : open.length - 1) : (at + dir + open.length) % open.length;
     this.select(open[next].key);
   }
 
-  /** The suggestion under code point `cp` (the shortest one), or null. */
+  /** The suggestion under code point `cp` (the shortest one), or null: from the marks of its line. */
   at(cp) {
-    if (!this.show) return null;
+    if (!this.show || !this.lineOf) return null;
+    const l = lineAt(this.page.view.lines, cpToU16(cp, this.page.astral));
     let best = null;
-    for (const i of this.current || []) for (const s of parts(i)) {
-      if (s.start <= cp && cp < s.end && (!best || s.end - s.start < best[1])) best = [i, s.end - s.start];
+    for (const m of this.marks.get(l) || []) {
+      const s = m.part;
+      if (s.start <= cp && cp < s.end && (!best || s.end - s.start < best[1])) best = [m.item, s.end - s.start];
     }
     return best ? best[0] : null;
   }
@@ -344,7 +502,9 @@ class Suggestions {
     const spanId = (s) => {
       const k = spanKey(s);
       if (made.has(k)) return made.get(k);
-      for (const x of m.spans.values()) if (spanKey(x) === k) return x.id;
+      this.sync();
+      const have = this.spansByKey.get(k); // the layer's spans by key, kept up to date (syncLayer)
+      if (have) return have.values().next().value;
       if (!m.labels.has(s.label)) throw new Error(`the schema has no label ${s.label}`);
       const id = newId();
       ops.push({ op: "span.create", id, label: s.label, start: s.start, end: s.end, attrs: p.defaultAttrs(s.label), text: sliceCp(p.text, s.start, s.end, p.astral) });
@@ -368,7 +528,7 @@ class Suggestions {
     const made = new Map();
     let ops = [];
     try { for (const i of items) ops = ops.concat(this.opsFor(i, made)); } catch (err) { this.page.showBanner(`Could not accept: ${err.message}`, "error"); return; }
-    const at = (this.current || []).findIndex(i => i.key === keys[keys.length - 1]);
+    const at = this.posOf(this.byKey.get(keys[keys.length - 1]));
     const name = items.length === 1
       ? (items[0].kind === "span" ? `Accepted ${items[0].label} suggestion` : "Accepted attribution suggestion")
       : `Accepted ${items.length} ${items[0].kind === "span" ? items[0].label : "attribution"} suggestions`;
@@ -391,8 +551,9 @@ class Suggestions {
   reject(key) {
     const i = this.byKey.get(key);
     if (!i) return;
-    const at = (this.current || []).findIndex(x => x.key === key);
+    const at = this.posOf(i);
     this.rejected.add(key);
+    this.recheck.add(i);
     this.record([i], "reject");
     this.page.announce(`Rejected ${i.kind === "span" ? i.label : "attribution"} suggestion`);
     const rest = this.open();

@@ -2,14 +2,16 @@
 
 The article and its layer are the annotate-page benchmark's (100,000
 characters, 3,000 spans, 300 relations, 100 attributions; invented text).
-Every long task (over 50 ms) is recorded with a PerformanceObserver. The
-time limits have room for a busy CI machine: the benchmark
-(benchmarks/bench_annotate_long.py) holds the real figures. The row count,
-the scroll height and the jumps do not depend on the machine.
+Each task's CPU time is read from a Chromium trace, which leaves out the
+waits for a core on a busy machine (the long tasks' wall time did not). The limits have room for
+a busy CI machine: the benchmark (benchmarks/bench_annotate_long.py) holds the
+real figures. The row count, the scroll height and the jumps do not depend on
+the machine.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import uuid
 from collections.abc import Iterator
@@ -27,17 +29,27 @@ from conftest import select_cp
 from workbench.services import annotation as annotation_service
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from bench_annotate_long import cpu_between  # noqa: E402
+from bench_annotate_long import main_thread  # noqa: E402
 from bench_annotate_page import make_ops  # noqa: E402
 from bench_annotate_page import make_text  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 #: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI
-#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time).
-LONG_TASK_LIMIT_MS = 300
+#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time, and
+#: a labelling keystroke's tasks up to 115 ms of CPU time). Labelling's tasks are judged by CPU time too.
+LABEL_TASK_CPU_LIMIT_MS = 300
 SAVED_WITHIN_MS = 1200
 #: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
 HEIGHT_SLACK_PX = 150
+#: Scrolling and jumping are judged by the CPU time of the page's main-thread tasks (from a trace), which
+#: leaves out the waits for a core that made wall time flaky on a busy machine; CPU time still grows with
+#: the load (shared caches), hence twice the issue's bar: 50 ms as is, 100 ms with the CPU four times slower
+#: (where the median step must also meet the bar itself).
+TASK_CPU_LIMIT_MS = 100
+TASK_CPU_LIMIT_X4_MS = 200
+TRACE_CATEGORIES = ["toplevel", "blink.user_timing"]
 
 RECORDER = """
 window.__tasks = []; window.__keyAt = 0; window.__savedAt = 0;
@@ -79,6 +91,8 @@ def open_long(page: Any, live: Any, seeded: Seeded) -> None:
     login(page, live, seeded.username)
     page.add_init_script(RECORDER)
     open_annotate(page, live, seeded.project_id, seeded.document_ids[0])
+    # The suggestions arrive once, a while after the page opens; their first drawing is not what is measured.
+    page.wait_for_function("() => !window.wbAnnotate.suggestions || window.wbAnnotate.suggestions.fetchMs !== undefined")
     page.evaluate("() => window.__settle(300)")
 
 
@@ -110,24 +124,32 @@ def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, 
         [start, end],
     )
     select_cp(page, start, end)
-    t0 = page.evaluate("() => performance.now()")
+    browser = page.context.browser
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    page.evaluate("() => performance.mark('wb-test:label')")
     page.keyboard.press("l")
     page.wait_for_function("() => window.wbAnnotate.saver.unsaved === 0 && window.__savedAt > window.__keyAt")
     page.evaluate("() => window.__settle(200)")
-    got = page.evaluate(f"() => ({{tasks: window.__since({t0}), ack: window.__savedAt - window.__keyAt, rows: document.querySelectorAll('#wb-list li.wb-row').length}})")
+    got = page.evaluate("() => { performance.mark('wb-test:end'); return {ack: window.__savedAt - window.__keyAt, rows: document.querySelectorAll('#wb-list li.wb-row').length}; }")
+    marks, tasks = main_thread(browser.stop_tracing(), "wb-test:")
+    assert len(marks) == 2, marks
+    got["cpu"] = cpu_between(tasks, marks[0][0], marks[1][0])
     assert page.evaluate("() => window.wbAnnotate.model.spans.size") == spans_before + 1
     assert any((sp.label, sp.start, sp.end) == ("LOC", start, end) for sp in layer_of(store, seeded.document_ids[0]).spans)
     # The panel shows the new span's row, selected, among a window of rows: never the whole list of 3,001.
     assert word in page.locator("#wb-list [aria-selected=true]").inner_text()
     assert page.locator("#wb-list [aria-selected=true]").get_attribute("aria-posinset") is not None
     assert got["rows"] <= 100, got
-    assert max(got["tasks"], default=0) < LONG_TASK_LIMIT_MS, got
+    assert max(got["cpu"], default=0) < LABEL_TASK_CPU_LIMIT_MS, got
     assert got["ack"] < SAVED_WITHIN_MS, got
 
 
 def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
     seeded, text = long_article
     open_long(page, live, seeded)
+    browser = page.context.browser
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    page.evaluate("() => performance.mark('wb-test:jump')")
     # The first jump to the end, with most of the article never laid out, lands there at once.
     jump = page.evaluate(
         """async () => {
@@ -139,12 +161,12 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
     )
     assert jump["left"] <= 2, jump
     assert abs(jump["after"] - jump["before"]) <= HEIGHT_SLACK_PX, jump
-    assert max(jump["tasks"], default=0) < LONG_TASK_LIMIT_MS, jump
     # Top to bottom in 20 steps: the scroll height stays put and no step blocks the page.
     scroll = page.evaluate(
         """async () => {
             const d = document.querySelector('#doc');
             d.scrollTop = 0; await window.__settle(300);
+            performance.mark('wb-test:scroll');
             const t0 = performance.now(), heights = [d.scrollHeight];
             for (let i = 1; i <= 20; i++) {
                 d.scrollTop = (d.scrollHeight - d.clientHeight) * i / 20;
@@ -155,7 +177,6 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
         }"""
     )
     assert max(scroll["heights"]) - min(scroll["heights"]) <= HEIGHT_SLACK_PX, scroll["heights"]
-    assert max(scroll["tasks"], default=0) < LONG_TASK_LIMIT_MS, scroll["tasks"]
     assert scroll["decorated"] > 0
     # A span from the side panel far down the article: one click, and it is on screen.
     page.evaluate(
@@ -169,7 +190,7 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
     assert rows.count() <= 100
     last = rows.nth(rows.count() - 1)
     assert last.get_attribute("aria-posinset") == last.get_attribute("aria-setsize")
-    t0 = page.evaluate("() => performance.now()")
+    t0 = page.evaluate("() => { performance.mark('wb-test:panel'); return performance.now(); }")
     last.click()
     landed = page.evaluate(
         f"""async () => {{
@@ -180,8 +201,85 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
             return {{on: rc.top >= box.top && rc.bottom <= box.bottom, at: s.start / p.text.length, tasks: window.__since({t0})}};
         }}"""
     )
+    page.evaluate("() => performance.mark('wb-test:end')")
+    marks, tasks = main_thread(browser.stop_tracing(), "wb-test:")
+    assert [name for _ts, name in marks] == ["wb-test:jump", "wb-test:scroll", "wb-test:panel", "wb-test:end"]
+    cpu = {name: cpu_between(tasks, ts, marks[k + 1][0]) for k, (ts, name) in enumerate(marks[:-1])}
     assert landed["on"] and landed["at"] > 0.9, landed
-    assert max(landed["tasks"], default=0) < LONG_TASK_LIMIT_MS, landed
+    # Each phase's tasks (the jump to the end, the 20 steps, the click in the panel): CPU time within the limit.
+    for name, times in cpu.items():
+        assert max(times, default=0) < TASK_CPU_LIMIT_MS, (name, times)
+
+
+def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
+    """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step; the worst within twice that)."""
+    seeded, _text = long_article
+    open_long(page, live, seeded)
+    page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    browser = page.context.browser
+    browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+    got = page.evaluate(
+        """async () => {
+            const d = document.querySelector('#doc'), frames = async (n) => { for (let k = 0; k < n; k++) await new Promise(r => requestAnimationFrame(r)); };
+            const heights = [d.scrollHeight];
+            for (let i = 1; i <= 20; i++) {
+                performance.mark(`wb-step:${i}`);
+                d.scrollTop = (d.scrollHeight - d.clientHeight) * i / 20;
+                await frames(2); await new Promise(r => setTimeout(r, 50));
+                heights.push(d.scrollHeight);
+            }
+            await window.__settle(300);
+            performance.mark('wb-step:end');
+            return {heights, decorated: document.querySelectorAll('.wb-lanes > *').length};
+        }"""
+    )
+    marks, tasks = main_thread(browser.stop_tracing(), "wb-step:")
+    assert len(marks) == 21, marks
+    steps = [max(cpu_between(tasks, ts, marks[k + 1][0]), default=0) for k, (ts, _name) in enumerate(marks[:-1])]
+    assert max(got["heights"]) - min(got["heights"]) <= HEIGHT_SLACK_PX, got["heights"]
+    assert got["decorated"] > 0
+    assert statistics.median(steps) <= TASK_CPU_LIMIT_X4_MS / 2, steps
+    assert max(steps) < TASK_CPU_LIMIT_X4_MS, steps
+
+
+def test_the_suggestions_list_of_a_long_article_holds_a_window_of_rows(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
+    seeded, _text = long_article
+    open_long(page, live, seeded)
+    page.wait_for_selector("#wb-suggest[data-ready='1']")
+    # The recommender suggests the layer's strings wherever else they occur: well over a thousand open suggestions.
+    n = page.evaluate("() => window.wbAnnotate.suggestions.current.length")
+    assert n > 1000, n
+    assert page.locator("#wb-sugg-summary").inner_text().startswith(f"{n} open")
+    rows = page.locator("#wb-sugg-list li.wb-sugg-row")
+    assert 0 < rows.count() <= 60
+    assert rows.first.get_attribute("aria-posinset") == "1" and rows.first.get_attribute("aria-setsize") == str(n)
+    # Scrolled to its end, the list shows the last suggestion, still from a window of rows; each row is as tall as
+    # the window reckons (rowwindow.js), so the list's height is the sum of them.
+    end = page.evaluate(
+        """async () => {
+            const list = document.querySelector('#wb-sugg-list'), scroller = document.querySelector('#wb-sugg-scroll');
+            for (let k = 0; k < 4; k++) { scroller.scrollTop = scroller.scrollHeight; await window.__settle(100); }
+            const rows = Array.from(list.querySelectorAll('li.wb-sugg-row')), last = rows[rows.length - 1];
+            const box = scroller.getBoundingClientRect(), rc = last.getBoundingClientRect();
+            return {rows: rows.length, pos: last.getAttribute('aria-posinset'), visible: rc.bottom <= box.bottom + 1 && rc.top >= box.top,
+                    heights: [...new Set(rows.map(r => Math.round(r.getBoundingClientRect().height)))], styled: last.style.height,
+                    clipped: rows.filter(r => r.scrollHeight > r.clientHeight + 1).length};
+        }"""
+    )
+    assert end["rows"] <= 60 and end["pos"] == str(n) and end["visible"], end
+    assert len(end["heights"]) == 1 and f"{end['heights'][0]}" == str(round(float(end["styled"].rstrip("px")))), end
+    assert end["clipped"] == 0, end  # each row's two lines fit its height: nothing is cut off below
+    # Stepping back from the first suggestion wraps to the last: its row is rendered, selected and scrolled to.
+    page.evaluate("() => { document.querySelector('#wb-sugg-scroll').scrollTop = 0; }")
+    page.locator("#doc").focus()
+    page.keyboard.press(",")
+    sel = page.locator("#wb-sugg-list [aria-selected=true]")
+    assert sel.get_attribute("aria-posinset") == str(n)
+    assert page.locator("#wb-sugg-list").get_attribute("aria-activedescendant") == sel.get_attribute("id")
+    # Accepting it leaves one fewer, and still a window of rows.
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => window.wbAnnotate.suggestions.current.length === {n - 1}")
+    assert page.locator("#wb-sugg-list li.wb-sugg-row").count() <= 60
 
 
 def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: Any) -> None:
@@ -202,14 +300,18 @@ def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: An
     got = page.evaluate(
         """() => {
             const v = window.wbAnnotate.view, est = Array.from(v.estimates);
-            for (const l of v.lineEls) l.style.contentVisibility = 'visible';
+            // A skipped group of lines takes the sum of its lines' estimates.
+            const sum = ([a, b]) => est.slice(a, b).reduce((x, y) => x + y, 0);
+            const groups = v.groupEls.map((g, k) => [parseFloat(g.style.containIntrinsicSize), sum(v.groupLines[k])]);
+            for (const g of v.groupEls) g.style.contentVisibility = 'visible';
             const real = v.lineEls.map(l => l.getBoundingClientRect().height);
-            for (const l of v.lineEls) l.style.contentVisibility = '';
-            return {est, real, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
+            for (const g of v.groupEls) g.style.contentVisibility = '';
+            return {est, real, groups, row: parseFloat(getComputedStyle(v.blockEls[0]).lineHeight)};
         }"""
     )
     est, real = got["est"], got["real"]
     assert len(est) == len(real) == 10
+    assert got["groups"] and all(abs(size - total) < 0.01 for size, total in got["groups"]), got["groups"]
     off = [(i, round(e), round(r)) for i, (e, r) in enumerate(zip(est, real, strict=True)) if abs(e - r) > 1]
     # Canvas and layout share the font machinery: at most one line a row off, and the total within a row.
     assert len(off) <= 1, off

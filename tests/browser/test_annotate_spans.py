@@ -271,3 +271,37 @@ def test_overlay_fills_without_the_highlight_api(page: Any, live: Any, store: Se
         "async ([s, e]) => (await import('/static/js/offsets.js')).edgePoints(document.querySelector('#doc'), s, e)", [start, end]
     )
     assert fill is not None and abs(fill["x"] - (p["x0"] - 1)) < 2 and abs(fill["x"] + fill["width"] - (p["x1"] + 1)) < 2
+
+
+def test_a_new_span_adds_one_row_and_keeps_the_others(page: Any, live: Any, store: Session, seed: Any) -> None:
+    text = "Mara Lindqvist met Olle Berg and Tove Ek in Velden on Tuesday, then flew to Arholm with Ivo Sand."
+    s = seed(text)
+    doc = open_first(page, live, s)
+    for needle, key in (("Mara Lindqvist", "p"), ("Velden", "g"), ("Arholm", "g"), ("Ivo Sand", "p")):
+        make_span(page, text, needle, key)
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelectorAll('#wb-list li.wb-row').length === 4")
+    # Tag the rows on screen, make a span between them, and look again once the panel has caught up.
+    page.evaluate("() => { for (const li of document.querySelectorAll('#wb-list li.wb-row')) li.__before = true; window.__list = document.querySelector('#wb-list ul'); }")
+    make_span(page, text, "Olle Berg", "p")
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelectorAll('#wb-list li.wb-row').length === 5")
+    got = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#wb-list li.wb-row'), li => [li.querySelector('.wb-quote').textContent, !!li.__before,
+              li.getAttribute('aria-posinset'), li.getAttribute('aria-setsize'), li.getAttribute('aria-selected')])"""
+    )
+    assert got == [
+        ["Mara Lindqvist", True, "1", "5", "false"],
+        ["Olle Berg", False, "2", "5", "true"],
+        ["Velden", True, "3", "5", "false"],
+        ["Arholm", True, "4", "5", "false"],
+        ["Ivo Sand", True, "5", "5", "false"],
+    ]
+    assert page.evaluate("() => document.querySelector('#wb-list ul') === window.__list")
+    # A relabelled span's row is made afresh (its content changed); the others stay.
+    page.keyboard.press("o")
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelector('#wb-list [aria-selected=true] .wb-tag').textContent === 'ORG'")
+    kept = page.evaluate("() => Array.from(document.querySelectorAll('#wb-list li.wb-row'), li => !!li.__before)")
+    assert kept == [True, False, True, True, True]
+    assert ("ORG", text.index("Olle Berg"), text.index("Olle Berg") + 9) in spans_of(store, doc)

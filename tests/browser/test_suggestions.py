@@ -228,3 +228,93 @@ def test_a_string_labelled_here_is_suggested_where_it_occurs_again(page: Any, li
     wait_saved(page)
     assert spans(store, doc) == [("PERSON", "Mira Olsen"), ("PERSON", "Mira Olsen")]
     assert events(store, doc, 1) == [("accept", "recommender", "PERSON")]
+
+
+#: Names the gazetteer suggests wherever they occur, and quotes with cue words the attribution rules suggest.
+BUSY = (
+    "Mira Olsen said the ferry will stop in May. Tallow Mills staff told reporters that Velmora would pay for the quay. "
+    "The port authority said on Tuesday that Mira Olsen was right about Velmora. "
+    "Officials in Velmora said the quay is safe, and Tallow Mills agreed with Mira Olsen on the date.\n"
+    "Later the harbour master told the council that the ferry would stop for good, Mira Olsen said."
+)
+
+#: One step of a random sequence of the page's own commands (seeded, so a failure replays), then the open set
+#: as the page keeps it against the same set recomputed from the whole layer.
+RANDOM_STEP = """([seed, steps]) => {
+  const p = window.wbAnnotate, s = p.suggestions, m = p.model;
+  let x = seed;
+  const rnd = (n) => { x = (x * 1103515245 + 12345) % 2147483648; return x % n; };
+  const pick = (a) => a[rnd(a.length)];
+  const kindOf = (sp) => m.labels.get(sp.label).kind;
+  const inAttr = (id) => m.attributionsOf(id).length > 0;
+  const oracle = () => {
+    const have = new Set(Array.from(m.spans.values(), v => `${v.label}:${v.start}:${v.end}`));
+    const att = new Set();
+    for (const a of m.attributions.values()) for (const c of a.content) { const v = m.spans.get(c); if (v) att.add(`${v.start}:${v.end}`); }
+    return s.items.filter(i => !s.rejected.has(i.key) && (i.kind === "span" ? !have.has(`${i.label}:${i.start}:${i.end}`) : !i.content.some(c => att.has(`${c.start}:${c.end}`)))).map(i => i.key);
+  };
+  const log = [], bad = [];
+  for (let k = 0; k < steps; k++) {
+    const r = rnd(100), spans = Array.from(m.spans.values()), spanSugg = s.items.filter(i => i.kind === "span"), attrSugg = s.items.filter(i => i.kind === "attribution");
+    let what;
+    if (r < 30) { const i = pick(spanSugg); what = `accept ${i.key}`; s.accept([i.key]); }
+    else if (r < 40 && attrSugg.length) { const i = pick(attrSugg); what = `accept ${i.key}`; s.accept([i.key]); }
+    else if (r < 55 && spans.length) { const v = pick(spans); what = `delete ${v.label}:${v.start}`; p.deleteSpan(v.id); }
+    else if (r < 65 && spans.length) {
+      const v = pick(spans.filter(sp => kindOf(sp) === "entity" && !inAttr(sp.id)).concat([null]));
+      if (v) { const l = pick(["PERSON", "ORG", "GPE", "LOC"]); what = `relabel ${v.label}:${v.start} ${l}`; p.run("relabel", [{ op: "span.update", id: v.id, label: l }]); }
+    } else if (r < 72 && spans.length) {
+      // Move an entity onto another suggestion's words (or off them).
+      const v = pick(spans.filter(sp => kindOf(sp) === "entity" && !inAttr(sp.id)).concat([null])), to = pick(spanSugg);
+      if (v) { what = `move ${v.label}:${v.start} to ${to.start}-${to.end}`; p.run("move", [{ op: "span.update", id: v.id, start: to.start, end: to.end }]); }
+    } else if (r < 75 && attrSugg.length) {
+      // Resize a claim (in an attribution or not) onto the content of a suggested attribution (or off it).
+      const v = pick(spans.filter(sp => sp.label === "CLAIM").concat([null])), to = pick(pick(attrSugg).content);
+      if (v) { what = `move claim ${v.start} to ${to.start}-${to.end}`; p.run("resize", [{ op: "span.update", id: v.id, start: to.start, end: to.end }]); }
+    } else if (r < 78 && m.attributions.size) {
+      // Another claim as the content of an attribution.
+      const a = pick(Array.from(m.attributions.values())), claims = spans.filter(sp => sp.label === "CLAIM");
+      if (claims.length) { const c = pick(claims); what = `content of ${a.id} to ${c.start}`; p.run("content", [{ op: "attribution.update", id: a.id, content: [c.id] }]); }
+    } else if (r < 82 && m.attributions.size) { const a = pick(Array.from(m.attributions.values())); what = `delete attribution`; p.run("delete", m.deleteAttributionOps(a.id)); }
+    else if (r < 90) { what = "undo"; p.undo(); }
+    else if (r < 95) { what = "redo"; p.redo(); }
+    else { const open = s.open(); if (open.length) { const i = pick(open); what = `reject ${i.key}`; s.reject(i.key); } }
+    log.push(what || "nothing");
+    const got = s.open().map(i => i.key), want = oracle();
+    if (got.join("|") !== want.join("|")) { bad.push({ step: k, log: log.slice(-5), got, want }); break; }
+    if (k % 3 === 2) {
+      // What render draws from the kept set: the marks of exactly the open ones, and the list's size.
+      s.render();
+      const marked = [...new Set(Array.from(s.marks.values()).flat().map(mk => mk.key))].sort();
+      const rows = document.querySelectorAll("#wb-sugg-list li.wb-sugg-row");
+      if (marked.join("|") !== [...want].sort().join("|")) { bad.push({ step: k, log: log.slice(-5), marked, want }); break; }
+      if (want.length && rows[0].getAttribute("aria-setsize") !== String(want.length)) { bad.push({ step: k, rows: rows.length, want: want.length }); break; }
+    }
+  }
+  return { bad, spans: m.spans.size, attributions: m.attributions.size, open: s.open().length, items: s.items.length, log };
+}"""
+
+
+def test_the_open_set_kept_from_the_ops_matches_a_full_recompute(page: Any, live: Any, store: Session, seed: Any) -> None:
+    s = seed(BUSY)
+    project = store.get(Project, s.project_id)
+    suggestion_service.set_gazetteer(store, project, "names.tsv", "Mira Olsen\tPERSON\nTallow Mills\tORG\nVelmora\tGPE\nMay\tDATE\n")
+    store.commit()
+    open_first(page, live, s)
+    ready(page)
+    kinds = page.evaluate("() => window.wbAnnotate.suggestions.items.map(i => i.kind)")
+    assert kinds.count("span") >= 8 and kinds.count("attribution") >= 2, kinds
+    for seed_value in (1, 7, 42):
+        got = page.evaluate(RANDOM_STEP, [seed_value, 60])
+        assert got["bad"] == [], got
+    # The sequences made and unmade spans and attributions (not only refusals), and the layer was reloaded
+    # (a reset, as after a conflict): the kept set is read afresh and still matches.
+    assert got["spans"] > 0 or "accept" in " ".join(got["log"])
+    after_reset = page.evaluate(
+        """() => { const p = window.wbAnnotate; p.model.reset(p.model.snapshot()); p.view.resetAll(); return p.suggestions.open().length; }"""
+    )
+    assert after_reset == got["open"]
+    assert page.evaluate(RANDOM_STEP, [99, 30])["bad"] == []
+    # Every op was one the server took: no refusal reloaded the page.
+    wait_saved(page)
+    assert page.evaluate("() => window.wbAnnotate.reloads || 0") == 0
