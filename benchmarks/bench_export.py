@@ -2,20 +2,28 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/bench_export.py [--documents 100000]
+    .venv/bin/python benchmarks/bench_export.py [--documents 100000] [--database sqlite|postgresql]
+        [--formats jsonl:gold,...] [--repeat 3] [--keep FOLDER] [--workers N]
 
-A child process builds a fresh SQLite database (one JSONL import of
-synthetic articles of about 600 characters, each with a gold layer of three
-spans); this process then exports it with ``exporting.export_to_path`` (the
-path of ``workbench export``), once per format, and prints wall time, MB
-written, MB/s and its own peak RSS, which only the exports raise: memory stays
-flat when the peak does not grow with the number of documents.
+A child process builds a fresh database (one JSONL import of synthetic
+articles of about 600 characters, each with a gold layer of three spans and
+one attribution): SQLite in a temporary folder, or a PostgreSQL database
+``bench_export_<documents>`` it creates on the server of ``--postgres``;
+this process then exports it with ``exporting.export_to_path`` (the path of
+``workbench export``), once per format and repeat, and prints wall and CPU
+time, MB written, MB/s, documents/s and its own peak RSS, which only the
+exports raise: memory stays flat when the peak does not grow with the
+number of documents (worker processes, when the export uses them, are
+reported by their own CPU time: ``workers cpu``). ``--keep FOLDER`` keeps
+the SQLite database (or the PostgreSQL one) and reuses it when run again
+with the same count.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import resource
@@ -35,8 +43,24 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def build(folder: Path, documents: int) -> None:
-    """Write the JSONL input and import it into ``folder/bench.sqlite3`` (run in a child process)."""
+def children_cpu() -> float:
+    """Return the CPU seconds of this process's finished children, and of the forkserver and the workers it forked."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # its utime, stime, cutime, cstime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def build(folder: Path, documents: int, url: str) -> None:
+    """Write the JSONL input into ``folder`` and import it into the database ``url`` (run in a child process)."""
     from workbench import migrate
     from workbench.db import make_engine
     from workbench.services import importing
@@ -58,7 +82,6 @@ def build(folder: Path, documents: int) -> None:
             record = {"id": f"doc-{i:06d}", "text": text, "meta": {"source": f"outlet-{i % 40}"}, "layer": "gold", "spans": spans,
                       "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"]}]}
             fh.write(json.dumps(record) + "\n")
-    url = f"sqlite:///{folder / 'bench.sqlite3'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     with Session(engine) as session:
@@ -72,39 +95,76 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=100_000)
     parser.add_argument("--formats", default="jsonl:gold,jsonl:documents,conll:gold,labelstudio:gold,brat:gold",
                         help="format:layer pairs to export, comma-separated")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                        help="a database URL on the PostgreSQL server to use")
+    parser.add_argument("--repeat", type=int, default=1, help="exports per format (each line printed)")
+    parser.add_argument("--keep", help="a folder to keep (and reuse) the built database in")
+    parser.add_argument("--workers", type=int, help="processes building JSONL lines (default: as workbench export decides)")
     parser.add_argument("--build", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
-        build(Path(args.build), args.documents)
+        build(Path(args.build), args.documents, args.url)
         return
+    import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
     from workbench.db import make_engine
     from workbench.services import exporting
     from workbench.services import projects
 
-    print(f"Python {platform.python_version()} on {platform.machine()}, SQLite, {args.documents} documents with gold layers")
+    print(f"Python {platform.python_version()} on {platform.machine()}, {args.database}, "
+          f"{args.documents} documents with gold layers, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        started = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--documents", str(args.documents), "--build", tmp], check=True)
-        size = (folder / "bench.sqlite3").stat().st_size / 1e6
-        print(f"database built in {time.perf_counter() - started:.1f} s ({size:.0f} MB); peak RSS of this process so far {peak_rss_mib():.0f} MiB")
-        engine = make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
+        folder = Path(args.keep) if args.keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        if args.database == "sqlite":
+            url = f"sqlite:///{folder / f'bench-{args.documents}.sqlite3'}"
+            fresh = not (args.keep and (folder / f"bench-{args.documents}.sqlite3").exists())
+        else:
+            name = f"bench_export_{args.documents}"
+            url = args.postgres.rsplit("/", 1)[0] + "/" + name
+            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first()
+                fresh = not (args.keep and exists)
+                if fresh:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        if fresh:
+            started = time.perf_counter()
+            subprocess.run([sys.executable, __file__, "--documents", str(args.documents), "--build", str(folder), "--url", url],
+                           check=True)
+            print(f"database built in {time.perf_counter() - started:.1f} s")
+        print(f"peak RSS of this process before exporting {peak_rss_mib():.0f} MiB")
+        engine = make_engine(url)
         for fmt, layer in (pair.split(":") for pair in args.formats.split(",")):
-            with Session(engine) as session:
-                project = projects.require_project_by_name(session, "bench")
-                out = folder / f"out-{fmt}-{layer}.data"
-                started = time.perf_counter()
-                result = exporting.export_to_path(session, project, out, layer=layer, fmt=fmt, force=True)
-                wall = time.perf_counter() - started
-            written = out.stat().st_size / 1e6
-            (_name, _path, counts) = result.files[0]
-            print(
-                f"{fmt:12} {layer:10} {counts.records:>7} records  wall {wall:6.2f} s  {written:7.1f} MB  "
-                f"{written / wall:6.1f} MB/s  peak RSS {peak_rss_mib():6.0f} MiB"
-            )
-            out.unlink()
+            for _ in range(args.repeat):
+                with Session(engine) as session:
+                    project = projects.require_project_by_name(session, "bench")
+                    out = folder / f"out-{fmt}-{layer}.data"
+                    load = os.getloadavg()[0]
+                    children = children_cpu()
+                    started, cpu = time.perf_counter(), time.process_time()
+                    options = {} if args.workers is None else {"workers": args.workers}
+                    result = exporting.export_to_path(session, project, out, layer=layer, fmt=fmt, force=True, **options)
+                    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                    workers_cpu = children_cpu() - children
+                written = out.stat().st_size / 1e6
+                (_name, _path, counts) = result.files[0]
+                print(
+                    f"{fmt:12} {layer:10} {counts.records:>7} records  wall {wall:6.2f} s  cpu {cpu:6.2f} s  workers cpu {workers_cpu:5.2f} s  {written:7.1f} MB  "
+                    f"{written / wall:6.1f} MB/s  {counts.documents / wall:7.0f} docs/s  peak RSS {peak_rss_mib():6.0f} MiB  "
+                    f"load {load:.1f}",
+                    flush=True,
+                )
+                out.unlink()
+                exporting.manifest_path(out).unlink()
+        engine.dispose()
+        if args.database == "postgresql" and not args.keep:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

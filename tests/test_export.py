@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
 
 from factories import make_document
 from factories import make_project
 from workbench.errors import InvalidInput
+from workbench.formats import jsonl
 from workbench.models import AnnotationSet
 from workbench.services import exporting
 from workbench.services import importing
@@ -172,17 +174,129 @@ def test_exporting_a_layer_reads_only_the_documents_it_writes(db):
     lines.append(json.dumps({"id": "gold-1", "text": "Ana Berg said so.", "layer": "gold", "spans": [{"start": 0, "end": 8, "label": "PERSON"}]}))
     importing.import_stream(db, project, "mix.jsonl", ("\n".join(lines) + "\n").encode())
     db.commit()
-    texts_read: list[int] = []
+    text_queries: list[tuple[str, object]] = []
     engine = db.get_bind()
 
     def spy(_conn, _cursor, statement, parameters, _context, _many):
-        """Count the documents whose text a statement reads."""
+        """Keep each statement that reads documents' texts, to count the texts it read afterwards."""
         if "documents.text" in statement:
-            texts_read.append(len(parameters) if isinstance(parameters, (list, tuple, dict)) else 1)
+            text_queries.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", spy)
     try:
         assert [r["id"] for r in exporting.export_records(db, project, "gold")] == ["gold-1"]
     finally:
         event.remove(engine, "before_cursor_execute", spy)
-    assert len(texts_read) == 1 and texts_read[0] <= 2  # one query, for the one gold document (and its project id)
+    texts_read = [len(db.connection().exec_driver_sql(statement, parameters).all()) for statement, parameters in text_queries]
+    assert sum(texts_read) == 1, texts_read  # the one gold document's text, not the 450 plain ones
+
+
+def _rich_project(db):
+    """A project with emoji, CRLF, quotes, notes everywhere, provenance, relations, chained attributions and several layers."""
+    text = 'Zoë 😀 Ferrand said:\r\n"Prices rise," told Radio Øst.\tEnd.'
+
+    def at(piece, label, uid, **extra):
+        start = text.index(piece)
+        return {"id": uid, "start": start, "end": start + len(piece), "label": label, **extra}
+
+    spans = [
+        at("Zoë 😀 Ferrand", "PERSON", "T1", attrs={"note": "check the name"}, provenance={"model": "ner", "score": 0.5}),
+        at("said", "CUE", "T2"),
+        at("Prices rise", "CLAIM", "T3", attrs={"factuality": "asserted", "ünicode": ["ø", 1.5, None, True]}),
+        at("Radio Øst", "ORG", "T4"),
+        at("told", "CUE", "T5"),
+    ]
+    plain = "Ana Berg said the harbour will open in June and the council agreed."
+    records = [
+        {"id": "a-rich", "text": text, "meta": {"title": "Prices", "source": "Wire ✓", "note": "the document's own note"}},
+        {
+            "id": "a-rich", "text": text, "meta": {"note": "gold: two quotes\r\nhere"}, "layer": "gold", "spans": spans,
+            "relations": [{"id": "R1", "type": "member_of", "head": "T1", "tail": "T4", "provenance": {"rule": "r1"}}],
+            "attributions": [
+                {"id": "A1", "source": "T4", "cue": "T5", "content": ["T3"], "attrs": {"note": "relayed"}},
+                {"id": "A2", "source": "T1", "cue": "T2", "content": ["T3"], "parent": "A1", "provenance": {"by": "rule"}},
+            ],
+        },
+        {"id": "a-rich", "text": text, "layer": "annotator", "annotator": "ingrid", "spans": spans[:2], "meta": {"note": "unsure"}},
+        {"id": "a-rich", "text": text, "layer": "annotator", "annotator": "omar", "spans": spans[2:]},
+        {"id": "a-rich", "text": text, "layer": "prediction", "annotator": "ner-v1", "spans": [at("Radio Øst", "ORG", "p1", provenance={})]},
+        {"id": "b-plain", "text": plain, "meta": {"source": "Harbour News"}, "layer": "gold", "spans": [
+            {"id": "T1", "start": 0, "end": 8, "label": "PERSON"},
+            {"id": "T2", "start": 9, "end": 13, "label": "CUE"},
+            {"id": "T3", "start": 14, "end": 44, "label": "CLAIM", "attrs": {"note": "a note on a plain text"}},
+        ], "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"]}]},
+        {"id": "c-empty", "text": "Nothing to see.", "layer": "gold"},
+        {"id": "d-doc", "text": "Only a document, with \\ a backslash."},
+        {"id": "e-😀", "text": plain, "layer": "annotator", "annotator": "ingrid", "spans": [{"start": 0, "end": 8, "label": "PERSON"}]},
+    ]
+    project = make_project(db)
+    importing.import_stream(db, project, "rich.jsonl", jsonl_bytes(*records))
+    db.commit()
+    return project
+
+
+def jsonl_bytes(*records) -> bytes:
+    """Return records as JSONL bytes."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+
+
+@pytest.mark.parametrize("batch", [1, 2, 200])
+def test_jsonl_written_from_the_documents_is_byte_identical_to_dumping_the_records(db, tmp_path, monkeypatch, batch):
+    monkeypatch.setattr(exporting, "BATCH", batch)
+    project = _rich_project(db)
+    assert exporting.require_writer("jsonl").write_documents is not None  # the fast road is the one taken
+    for layer in exporting.LAYERS:
+        records = list(exporting.export_records(db, project, layer))
+        plain = "".join(json.dumps(jsonl.with_notes(r), ensure_ascii=False) + "\n" for r in records)
+        assert export_text(db, project, layer) == plain, layer
+        binary = io.BytesIO()
+        assert exporting.write_export(db, project, layer, "jsonl", binary) == len(records)
+        assert binary.getvalue() == plain.encode("utf-8"), layer
+        result = exporting.export_to_path(db, project, tmp_path / f"{layer}.jsonl", layer=layer, fmt="jsonl")
+        assert (tmp_path / f"{layer}.jsonl").read_bytes() == plain.encode("utf-8")
+        (_name, _path, counts) = result.files[0]
+        assert (counts.records, counts.documents) == (len(records), len({r["id"] for r in records}))
+        assert counts.spans == sum(len(r["spans"]) for r in records)
+        assert counts.attributions == sum(len(r["attributions"]) for r in records)
+        assert counts.relations == sum(len(r["relations"]) for r in records)
+    gold = {r["id"]: r for r in exporting.export_records(db, project, "gold")}
+    rich = json.loads(jsonl.dumps(jsonl.with_notes(gold["a-rich"])))
+    assert rich["meta"] == {"title": "Prices", "source": "Wire ✓", "note": "gold: two quotes\r\nhere"}
+    assert [a.get("parent") for a in rich["attributions"]] == [None, "A1"]
+    assert rich["spans"][0]["attrs"] == {"note": "check the name"} and rich["spans"][0]["provenance"]["score"] == 0.5
+    # and what was written reads back into another project as the same records
+    other = make_project(db, "other")
+    importing.import_stream(db, other, "all.jsonl", (tmp_path / "all.jsonl").read_bytes())
+    db.commit()
+    assert export_text(db, other, "all") == (tmp_path / "all.jsonl").read_text(encoding="utf-8")
+
+
+def test_an_export_built_by_worker_processes_is_the_file_one_process_writes(db, tmp_path, monkeypatch):
+    monkeypatch.setattr(exporting, "TASK", 2)  # several ranges, more than the workers take at once
+    project = _rich_project(db)
+    for i in range(7):
+        make_document(db, project, f"Filler article {i} with \"quotes\".", external_id=f"f-{i}")
+    db.commit()
+    for layer, split in [("all", None), ("gold", None), ("annotators", "train=0.5,test=0.5")]:
+        one, many = tmp_path / f"one-{layer}.jsonl", tmp_path / f"many-{layer}.jsonl"
+        single = exporting.export_to_path(db, project, one, layer=layer, split=split, seed=3, workers=1)
+        pooled = exporting.export_to_path(db, project, many, layer=layer, split=split, seed=3, workers=2)
+        for (name, path, counts), (name2, path2, counts2) in zip(single.files, pooled.files, strict=True):
+            assert name == name2 and path.read_bytes() == path2.read_bytes() and path.stat().st_size > 0
+            assert counts == counts2
+    assert exporting.export_workers(db, project, "all", exporting.require_writer("jsonl")) == 1  # a small project: no workers
+
+
+def test_a_worker_that_fails_leaves_no_file(db, tmp_path, monkeypatch):
+    project = _rich_project(db)
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "out.jsonl"
+    target.write_text("the file from before\n")
+    with pytest.raises(InvalidInput, match="unknown layer"):
+        exporting._write_pooled(db, project, "silver", "jsonl", io.BytesIO(), None, exporting.SplitCounts(), None, 2)
+    # workers that cannot open the database: the export fails and the old file is untouched
+    monkeypatch.setattr(exporting, "_database_url", lambda _session: f"sqlite:///{tmp_path / 'no-such-folder' / 'x.sqlite3'}")
+    with pytest.raises(OperationalError):
+        exporting.export_to_path(db, project, target, layer="all", force=True, workers=2)
+    assert target.read_text() == "the file from before\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["out.jsonl"]

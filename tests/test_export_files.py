@@ -235,3 +235,18 @@ def test_cli_finds_projects_named_in_any_script_and_case(db, runner, tmp_path):
     for name in ("Новости", "новости", "НОВОСТИ", "新闻"):
         result = runner.invoke(args=["export", name, "--layer", "documents", "--out", "-"])
         assert result.exit_code == 0, (name, result.output)
+
+
+def test_a_large_write_reaches_the_response_a_chunk_at_a_time():
+    import queue
+    import threading
+
+    from workbench import streaming
+
+    chunks: queue.Queue = queue.Queue()
+    sink = streaming._Sink(chunks, threading.Event())
+    data = bytes(range(256)) * 1000  # a batch of lines written at once, 256 kB
+    assert sink.write(data) == len(data)
+    pieces = [chunks.get_nowait() for _ in range(chunks.qsize())]
+    assert b"".join(pieces) == data
+    assert len(pieces) == 4 and max(len(p) for p in pieces) <= streaming.CHUNK

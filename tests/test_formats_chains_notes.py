@@ -154,3 +154,15 @@ def test_brat_reports_attribute_values_it_cannot_hold_and_the_zip_reads_back(app
     assert result.exit_code == 0, result.output
     (record,) = _records(second)
     assert record["spans"][0]["attrs"] == {"checked": True, "role": "captain"}
+
+
+def test_the_brat_zip_is_the_same_bytes_whenever_it_is_written(app, runner, tmp_path, monkeypatch):
+    import time as time_module
+
+    _run(runner, "demo", "--no-serve")
+    first, second = tmp_path / "one.zip", tmp_path / "two.zip"
+    _export(runner, "news", "brat", first)
+    real = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real() + 3 * 86400)  # zipfile stamps time.localtime(time.time())
+    _export(runner, "news", "brat", second)
+    assert first.read_bytes() == second.read_bytes()

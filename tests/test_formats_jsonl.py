@@ -201,3 +201,65 @@ def test_assign_splits_is_deterministic_and_proportional():
 def test_split_path():
     assert split_path("out/data.jsonl", "train") == str(Path("out/data.train.jsonl"))
     assert split_path("data", "dev") == "data.dev"
+
+
+# -- the export's JSONL lines, built from the documents, against dumping the records ------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from workbench.formats.records import ExportDocument  # noqa: E402
+from workbench.formats.records import ExportLayer  # noqa: E402
+from workbench.formats.records import export_dicts  # noqa: E402
+
+_TEXTS = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40)
+_NAMES = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=6)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _NAMES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_NAMES, inner, max_size=3),
+    max_leaves=6,
+)
+_OBJECTS = st.dictionaries(st.sampled_from(["note", "factuality", "ü", "a\"b"]) | _NAMES, _JSON, max_size=3)
+_NOTES = st.none() | st.just("") | _NAMES
+
+
+@st.composite
+def _documents(draw):
+    """An export document with random layers over a random text (escapes, emoji, notes, provenance)."""
+    text = draw(st.one_of(_TEXTS, st.sampled_from(["plain ascii text here", 'say "x"\r\n\ttab 😀 ok'])))
+    ids = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=4)
+
+    def span():
+        start = draw(st.integers(0, len(text) - 1))
+        end = draw(st.integers(start + 1, len(text)))
+        return (draw(ids), start, end, draw(_NAMES), draw(_OBJECTS), draw(st.none() | _OBJECTS), draw(_NOTES))
+
+    layers = []
+    for _ in range(draw(st.integers(0, 3))):
+        spans = [span() for _ in range(draw(st.integers(0, 3)))]
+        uids = [s[0] for s in spans] or ["T1"]
+        relations = [
+            (draw(ids), draw(_NAMES), draw(st.sampled_from(uids)), draw(st.sampled_from(uids)), draw(_OBJECTS), draw(st.none() | _OBJECTS))
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        attributions = [
+            (draw(ids), draw(st.none() | st.sampled_from(uids)), draw(st.none() | st.sampled_from(uids)),
+             draw(st.lists(st.sampled_from(uids), max_size=2)), draw(_OBJECTS), draw(st.none() | _OBJECTS),
+             draw(st.none() | ids), draw(_NOTES))
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        layers.append(ExportLayer(
+            draw(st.sampled_from(["gold", "annotator", "prediction"])), draw(st.none() | _NAMES),
+            draw(st.sampled_from(["adjudicated", "submitted", "in_progress"])), draw(st.just("") | _NAMES),
+            spans, relations, attributions,
+        ))
+    return ExportDocument(draw(ids), text, draw(_OBJECTS), "ab" * 32, draw(st.booleans()), layers)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_documents())
+def test_encoder_lines_are_the_bytes_of_dumping_the_records(document):
+    schema_ref = {"name": "news ✓", "version": 2}
+    expected = [json.dumps(jsonl.with_notes(r), ensure_ascii=False) for r in export_dicts(document, schema_ref, jsonl.FORMAT_VERSION)]
+    assert jsonl.Encoder(schema_ref).lines(document) == expected

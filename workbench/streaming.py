@@ -43,14 +43,19 @@ class _Sink(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        piece = bytes(data)
-        while not self.stop.is_set():
-            try:
-                self.chunks.put(piece, timeout=0.5)
-                return len(piece)
-            except queue.Full:
-                continue
-        raise _Closed()
+        # A writer may hand over a whole batch at once: queue it a CHUNK at a time, so the queue holds AHEAD chunks at most.
+        view = memoryview(data).cast("B")
+        for start in range(0, len(view), CHUNK):
+            piece = bytes(view[start : start + CHUNK])
+            while True:
+                if self.stop.is_set():
+                    raise _Closed()
+                try:
+                    self.chunks.put(piece, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+        return len(view)
 
 
 def stream_export(app: Flask, project_id: int, layer: str, fmt: str) -> Iterator[bytes]:

@@ -8,7 +8,8 @@ problem; the readers of other tools' formats (``MAPPED_READERS``) take a
 ``WRITERS`` maps a format name to a :class:`Writer`: a function
 ``write(records, fh, context) -> int`` taking export records (dicts of the
 JSONL shape), with the file extension, media type and whether it writes
-bytes or text.  (spaCy's DocBin is written outside this pure package, by
+bytes or text (JSONL's also writes straight from the export's documents,
+``write_documents``, without building the records).  (spaCy's DocBin is written outside this pure package, by
 ``workbench.spacy_docbin``, and registered by the export service.)
 """
 
@@ -33,6 +34,7 @@ from workbench.formats import text
 from workbench.formats._foreign import ReadOptions
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportContext
+from workbench.formats.records import ExportDocument
 from workbench.formats.records import FormatError
 from workbench.formats.records import PlainDocument
 
@@ -49,6 +51,9 @@ class Writer:
     binary: bool = False
     #: The import format that reads this back (None: cannot be read back).
     reader: str | None = None
+    #: ``write_documents(batches, fh, context) -> int``: the same output straight from batches of
+    #: ``ExportDocument`` (what the export reads), for a format that can skip building the records.
+    write_documents: Callable[[Iterable[list[ExportDocument]], Any, ExportContext], int] | None = None
 
 
 READERS: dict[str, Reader] = {
@@ -67,7 +72,7 @@ PLAIN_READERS: dict[str, Callable[[str, IO[bytes], Schema], Iterator[DocumentRec
     "jsonl": jsonl.read_items
 }
 WRITERS: dict[str, Writer] = {
-    "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl"),
+    "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl", write_documents=jsonl.write_documents),
     "conll": Writer(conll.write, ".conll", "text/plain"),
     "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat"),
     "labelstudio": Writer(labelstudio.write, ".json", "application/json", reader="labelstudio"),

@@ -278,15 +278,27 @@ def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportConte
     count = 0
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         if context is not None and context.schema is not None:
-            archive.writestr("annotation.conf", annotation_conf(context.schema))
+            _add(archive, "annotation.conf", annotation_conf(context.schema).encode("utf-8"))
         for record in records:
             folder = layer_folder(record)
             stem = file_stem(record["id"])
-            archive.writestr(f"{folder}/{stem}.txt", record["text"].encode("utf-8"))
+            _add(archive, f"{folder}/{stem}.txt", record["text"].encode("utf-8"))
             if record.get("layer") is not None:
-                archive.writestr(f"{folder}/{stem}.ann", ann_text(record, context).encode("utf-8"))
+                _add(archive, f"{folder}/{stem}.ann", ann_text(record, context).encode("utf-8"))
             count += 1
     return count
+
+
+#: The time stamped on every file of the zip: a fixed one, so the same data gives the same bytes (and SHA-256).
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """Add one file to the zip, deflated, with the fixed time (``writestr`` with a name would stamp the clock's)."""
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
 
 
 def ann_text(record: dict[str, Any], context: ExportContext | None = None) -> str:

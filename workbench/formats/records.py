@@ -7,6 +7,7 @@ Unicode code points of ``DocumentRecord.text``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -119,3 +120,100 @@ class ExportContext:
     def problem(self, message: str) -> None:
         """Report one annotation the format cannot hold."""
         self.problems.append(message)
+
+
+# -- what an export reads from the database, before any format shapes it -------------------------
+
+#: A span of an export layer: ``(id, start, end, label, attrs, provenance, note)``; ``attrs`` an
+#: object (never None), ``provenance`` an object or None, ``note`` a string or None/"" for none.
+ExportSpan = tuple[str, int, int, str, dict[str, Any], "dict[str, Any] | None", "str | None"]
+#: A relation of an export layer: ``(id, type, head span id, tail span id, attrs, provenance)``.
+ExportRelation = tuple[str, str, str, str, dict[str, Any], "dict[str, Any] | None"]
+#: An attribution of an export layer: ``(id, source span id or None, cue span id or None,
+#: content span ids, attrs, provenance, parent attribution id or None, note)``.
+ExportAttribution = tuple[str, "str | None", "str | None", list[str], dict[str, Any], "dict[str, Any] | None", "str | None", "str | None"]
+
+
+@dataclass(slots=True)
+class ExportLayer:
+    """One annotation layer of a document as an export writes it (spans in export order).
+
+    :param kind: ``gold``, ``annotator`` or ``prediction``.
+    :param annotator: the annotator's user name, the model's name, or None (gold).
+    :param note: the layer's note on the document ("" when none).
+    """
+
+    kind: str
+    annotator: str | None
+    status: str
+    note: str
+    spans: list[ExportSpan]
+    relations: list[ExportRelation]
+    attributions: list[ExportAttribution]
+
+
+@dataclass(slots=True)
+class ExportDocument:
+    """One document of an export and the layers written for it, in their order.
+
+    :param meta: the document's metadata with its title folded in (``meta.title``).
+    :param plain: whether the export writes the plain record (text and meta only) first.
+    """
+
+    external_id: str
+    text: str
+    meta: dict[str, Any]
+    text_sha256: str
+    plain: bool
+    layers: list[ExportLayer]
+
+
+def export_dicts(document: ExportDocument, schema_ref: dict[str, Any], format_version: int) -> Iterator[dict[str, Any]]:
+    """Yield the export records (dicts of the JSONL shape, notes as ``note`` keys) of one document.
+
+    Every writer takes these; JSONL's also writes the same bytes straight
+    from an :class:`ExportDocument` (``workbench.formats.jsonl.Encoder``).
+    """
+    base = {"id": document.external_id, "text": document.text, "meta": dict(document.meta)}
+    tail = {"doc_labels": [], "schema": schema_ref, "text_sha256": document.text_sha256, "format_version": format_version}
+    text = document.text
+    if document.plain:
+        yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
+    for layer in document.layers:
+        yield {
+            **base,
+            "layer": layer.kind,
+            "annotator": layer.annotator,
+            "status": layer.status,
+            # The layer's note on the document (JSONL: meta.note), "" when none.
+            "note": layer.note,
+            "spans": [
+                _extras({"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": attrs}, prov, note)
+                for uid, s, e, label, attrs, prov, note in layer.spans
+            ],
+            "relations": [
+                _extras({"id": uid, "type": rtype, "head": head, "tail": tail_, "attrs": attrs}, prov, None)
+                for uid, rtype, head, tail_, attrs, prov in layer.relations
+            ],
+            "attributions": [
+                _extras(
+                    {
+                        "id": uid, "source": source, "cue": cue, "content": list(content), "attrs": attrs,
+                        **({"parent": parent} if parent is not None else {}),
+                    },
+                    prov,
+                    note,
+                )
+                for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
+            ],
+            **tail,
+        }
+
+
+def _extras(out: dict[str, Any], provenance: dict[str, Any] | None, note: str | None) -> dict[str, Any]:
+    """Add ``provenance`` and the annotator's ``note`` to ``out`` when there are (each format puts the note where it keeps notes)."""
+    if provenance is not None:
+        out["provenance"] = provenance
+    if note:
+        out["note"] = note
+    return out

@@ -24,8 +24,9 @@ from typing import IO
 from typing import Any
 
 from sqlalchemy import Text
+from sqlalchemy import bindparam
 from sqlalchemy import select
-from sqlalchemy import type_coerce
+from sqlalchemy import cast
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -34,6 +35,9 @@ from workbench.formats import WRITERS
 from workbench.formats import ExportContext
 from workbench.formats import Writer
 from workbench.formats.jsonl import FORMAT_VERSION
+from workbench.formats.records import ExportDocument
+from workbench.formats.records import ExportLayer
+from workbench.formats.records import export_dicts
 from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
@@ -53,7 +57,7 @@ from workbench.services import projects as project_service
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
 #: Documents per round of queries.
-BATCH = 200
+BATCH = 500
 _KIND_ORDER = {"gold": 0, "annotator": 1, "prediction": 2}
 
 
@@ -83,53 +87,109 @@ def export_records(
     :param only: restrict to these external ids (a split).
     :raise InvalidInput: an unknown layer.
     """
-    if layer not in LAYERS:
-        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
     schema = project_service.project_schema(project)
     schema_ref = {"name": schema.name, "version": schema.version}
-    query = select(Document.external_id, Document.id).where(Document.project_id == project.id)
-    if layer not in ("documents", "all"):
-        # Read only the documents that have a layer to write, not every text of the project.
-        query = query.where(
-            select(AnnotationSet.id)
-            .where(AnnotationSet.document_id == Document.id, *_set_filter(layer))
-            .exists()
-        )
+    for batch in export_documents(session, project, layer, only):
+        for document in batch:
+            yield from export_dicts(document, schema_ref, FORMAT_VERSION)
+
+
+def export_documents(
+    session: Session,
+    project: Project,
+    layer: str = "gold",
+    only: Iterable[str] | None = None,
+    pages: Iterable[list[tuple[int, str]]] | None = None,
+) -> Iterator[list[ExportDocument]]:
+    """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
+
+    What :func:`export_records` makes its records of (and the JSONL writer its
+    lines). The ids come as one stream in export order (:func:`_ordered_ids`);
+    each batch of them is one round of queries, so nothing grows with the project.
+
+    :param pages: instead of the stream, these pages of ``(document id, external id)`` (a worker's share).
+    :raise InvalidInput: an unknown layer.
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
+    texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))
+    reader = _LayerReader(session, layer) if layer != "documents" else None
     keep = set(only) if only is not None else None
-    for page in _pages(session, query):
-        chunk = [doc_id for ext, doc_id in page if keep is None or ext in keep]
-        if not chunk:
-            continue
-        docs = {
-            row[0]: (row[0], row[1], row[2], row[3], _json(row[4]))
-            for row in session.connection().execute(
-                select(Document.id, Document.external_id, Document.title, Document.text, _raw(Document.meta)).where(
-                    Document.id.in_(chunk)
-                )
-            )
-        }
-        texts = {doc_id: row[3] for doc_id, row in docs.items()}
-        layers = _layers(session, chunk, layer, texts) if layer != "documents" else {}
-        for doc_id in chunk:
-            _id, external_id, title, text, meta = docs[doc_id]
-            meta = dict(meta or {})
-            if title and "title" not in meta:
-                meta["title"] = title
-            base = {"id": external_id, "text": text, "meta": meta}
-            tail = {"doc_labels": [], "schema": schema_ref, "text_sha256": text_sha256(text), "format_version": FORMAT_VERSION}
-            if layer in ("documents", "all"):
-                yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
-            for item in layers.get(doc_id, []):
-                yield {**base, **item, **tail}
+    plain = layer in ("documents", "all")
+    connection = session.connection()
+    stream = None
+    if pages is None:
+        stream = connection.execute(_ordered_ids(session, project, layer).execution_options(yield_per=BATCH))
+        pages = stream.partitions()
+    try:
+        for page in pages:
+            ids = [doc_id for doc_id, external_id in page if keep is None or external_id in keep]
+            if not ids:
+                continue
+            docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
+            layers = reader.read(ids) if reader is not None else {}
+            batch = []
+            for doc_id, external_id in page:
+                if doc_id not in docs:
+                    continue  # not in the split, or deleted since
+                _id, title, text, meta = docs[doc_id]
+                meta = dict(_json(meta) or {})
+                if title and "title" not in meta:
+                    meta["title"] = title
+                batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+            if batch:
+                yield batch
+    finally:
+        if stream is not None:
+            stream.close()  # also when the caller stops early (PostgreSQL's server-side cursor)
+
+
+def _ordered_ids(session: Session, project: Project, layer: str) -> Any:
+    """Select ``(document id, external id)`` of the documents an export of ``layer`` writes, in code-point order of the ids.
+
+    Read as a stream (one query, fetched a batch at a time), so only one
+    batch of ids is in memory however many documents there are. SQLite
+    compares text as UTF-8 bytes and PostgreSQL's ``"C"`` collation does
+    too: both are code-point order, the order Python sorts strings in.
+    A layer export reads only the documents that have that layer.
+    """
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    query = select(Document.id, Document.external_id).where(Document.project_id == project.id).order_by(key)
+    if layer not in ("documents", "all"):
+        query = query.where(
+            select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
+        )
+    return query
+
+
+def _in_ids(session: Session, column: Any) -> Any:
+    """Return the clause ``column`` is one of the parameter ``ids`` (the document ids of a batch).
+
+    PostgreSQL takes them as one array (``= ANY``): one parameter, one
+    statement text its driver prepares once, instead of ``IN`` with a
+    parameter per id.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import Integer
+        from sqlalchemy import any_
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam("ids", type_=ARRAY(Integer)))
+    return column.in_(bindparam("ids", expanding=True))
 
 
 def _raw(column: Any) -> Any:
-    """Select a JSON column as the database gives it (text on SQLite), decoded by :func:`_json` only where not empty."""
-    return type_coerce(column, Text)
+    """Select a JSON column as its text (as stored), decoded by :func:`_json` only where not empty.
+
+    PostgreSQL's driver would decode every value itself, ``{}`` and ``null`` too.
+    """
+    return cast(column, Text)
 
 
 def _json(value: Any) -> Any:
-    """Decode a JSON value selected through :func:`_raw` (PostgreSQL's driver hands it decoded already)."""
+    """Decode a JSON value selected through :func:`_raw` (None stays None)."""
     if not isinstance(value, str):
         return value
     if value in ("{}", "null"):
@@ -137,150 +197,116 @@ def _json(value: Any) -> Any:
     return json.loads(value)
 
 
-def _pages(session: Session, query: Any) -> Iterator[list[tuple[str, int]]]:
-    """Yield ``(external id, document id)`` rows of ``query`` a batch at a time, in code-point order of the ids.
+class _LayerReader:
+    """Reads the layers of a batch of documents, with the statements built once per export."""
 
-    Keyset pagination (``external_id > last``), so only one batch of ids is
-    in memory however many documents there are.  SQLite compares text as
-    UTF-8 bytes and PostgreSQL's ``"C"`` collation does too: both are
-    code-point order, the order Python sorts strings in.
-    """
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
-    last: str | None = None
-    while True:
-        paged = query.order_by(key).limit(BATCH)
-        if last is not None:
-            paged = paged.where(key > last)
-        rows = [(str(ext), int(doc_id)) for ext, doc_id in session.execute(paged)]
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    def __init__(self, session: Session, layer: str) -> None:
+        """Prepare the statements reading the layers of ``layer`` on a batch of documents (parameter ``ids``)."""
+        self.session = session
+        self.names: dict[int, str] = {}
+        chosen = (_in_ids(session, AnnotationSet.document_id), *_set_filter(layer))
 
+        def rows(*columns: Any, order: Any = None) -> Any:
+            """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
+            table = columns[0].class_
+            query = select(*columns).join(AnnotationSet, AnnotationSet.id == table.set_id).where(*chosen)
+            return query.order_by(order) if order is not None else query
 
-def _layers(
-    session: Session, doc_ids: list[int], layer: str, texts: dict[int, str]
-) -> dict[int, list[dict[str, Any]]]:
-    """Return, per document id (``texts`` maps it to its text), the layer parts of its records (layer, annotator, status, annotations), in order."""
-    sets = session.execute(
-        select(
-            AnnotationSet.id,
-            AnnotationSet.document_id,
-            AnnotationSet.kind,
-            AnnotationSet.user_id,
-            AnnotationSet.model_name,
-            AnnotationSet.owner_key,
-            AnnotationSet.status,
-            AnnotationSet.note,
-        ).where(AnnotationSet.document_id.in_(doc_ids), *_set_filter(layer))
-    ).all()
-    if not sets:
-        return {}
-    set_ids = [row[0] for row in sets]
-    user_ids = sorted({row[3] for row in sets if row[3] is not None})
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) if user_ids else {}
-    spans: dict[int, list[tuple[Any, ...]]] = {}
-    uid_of: dict[int, str] = {}
-    connection = session.connection()
-    for row in connection.execute(
-        select(
-            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance),
-            Span.note,
-        ).where(Span.set_id.in_(set_ids))
-    ):
-        spans.setdefault(row[1], []).append(row)
-        uid_of[row[0]] = row[2]
-    relations: dict[int, list[tuple[Any, ...]]] = {}
-    for row in connection.execute(
-        select(
-            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
-            _raw(Relation.attrs), _raw(Relation.provenance),
+        self.sets = select(
+            AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
+            AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
+        ).where(*chosen)
+        self.spans = rows(
+            Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note
         )
-        .where(Relation.set_id.in_(set_ids))
-        .order_by(Relation.id)
-    ):
-        relations.setdefault(row[1], []).append(row)
-    attributions: dict[int, list[tuple[Any, ...]]] = {}
-    attribution_ids: list[int] = []
-    for row in connection.execute(
-        select(
+        self.relations = rows(
+            Relation.id, Relation.set_id, Relation.uid, Relation.type, Relation.head_id, Relation.tail_id,
+            _raw(Relation.attrs), _raw(Relation.provenance), order=Relation.id,
+        )
+        self.attributions = rows(
             Attribution.id, Attribution.set_id, Attribution.uid, Attribution.source_id, Attribution.cue_id,
             _raw(Attribution.attrs), _raw(Attribution.provenance), Attribution.parent_id, Attribution.note,
+            order=Attribution.id,
         )
-        .where(Attribution.set_id.in_(set_ids))
-        .order_by(Attribution.id)
-    ):
-        attributions.setdefault(row[1], []).append(row)
-        attribution_ids.append(row[0])
-    attribution_uid = {row[0]: row[2] for rows in attributions.values() for row in rows}
-    content: dict[int, list[int]] = {}
-    if attribution_ids:
-        for att_id, span_id in connection.execute(
+        self.content = (
             select(AttributionContent.attribution_id, AttributionContent.span_id)
-            .where(AttributionContent.attribution_id.in_(attribution_ids))
+            .join(Attribution, Attribution.id == AttributionContent.attribution_id)
+            .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
+            .where(*chosen)
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
-        ):
-            content.setdefault(att_id, []).append(span_id)
+        )
 
-    def with_provenance(out: dict[str, Any], provenance: Any, note: str | None = None) -> dict[str, Any]:
-        """Add ``provenance`` and the annotator's ``note`` to ``out`` when there are."""
-        if provenance is not None:
-            out["provenance"] = provenance
-        if note:
-            out["note"] = note  # each format puts it where it keeps notes (JSONL: attrs.note)
-        return out
+    def read(self, ids: list[int]) -> dict[int, list[ExportLayer]]:
+        """Return, per document id of ``ids``, its layers in order (gold, annotators, models)."""
+        connection = self.session.connection()
+        bounds = {"ids": ids}
+        sets = connection.execute(self.sets, bounds).all()
+        if not sets:
+            return {}
+        names = self.names
+        missing = sorted({row[3] for row in sets if row[3] is not None and row[3] not in names})
+        if missing:
+            names.update(connection.execute(select(User.id, User.username).where(User.id.in_(missing))).all())
+        spans: dict[int, list[tuple[Any, ...]]] = {}
+        uid_of: dict[int, str] = {}
+        for span_id, set_id, uid, start, end, label, attrs, prov, note in connection.execute(self.spans, bounds).all():
+            uid_of[span_id] = uid
+            spans.setdefault(set_id, []).append(
+                (uid, start, end, label, {} if attrs == "{}" else _json(attrs) or {}, None if prov is None or prov == "null" else _json(prov), note)
+            )
+        relations: dict[int, list[tuple[Any, ...]]] = {}
+        for _rid, set_id, uid, rtype, head, tail, attrs, prov in connection.execute(self.relations, bounds).all():
+            relations.setdefault(set_id, []).append(
+                (uid, rtype, uid_of[head], uid_of[tail], {} if attrs == "{}" else _json(attrs) or {}, None if prov is None or prov == "null" else _json(prov))
+            )
+        attribution_rows = connection.execute(self.attributions, bounds).all()
+        content: dict[int, list[str]] = {}
+        if attribution_rows:
+            for att_id, span_id in connection.execute(self.content, bounds).all():
+                content.setdefault(att_id, []).append(uid_of[span_id])
+        attribution_uid = {row[0]: row[2] for row in attribution_rows}
+        attributions: dict[int, list[tuple[Any, ...]]] = {}
+        for aid, set_id, uid, source, cue, attrs, prov, parent, note in attribution_rows:
+            attributions.setdefault(set_id, []).append((
+                uid,
+                uid_of[source] if source is not None else None,
+                uid_of[cue] if cue is not None else None,
+                content.get(aid, []),
+                {} if attrs == "{}" else _json(attrs) or {},
+                None if prov is None or prov == "null" else _json(prov),
+                attribution_uid[parent] if parent is not None else None,
+                note,
+            ))
 
-    out: dict[int, list[tuple[tuple[int, str], dict[str, Any]]]] = {}
-    for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
-        text = texts[doc_id]
-        if kind == "annotator":
-            who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
-        elif kind == "prediction":
-            who = model_name or owner_key.split(":", 1)[-1]
-        else:
-            who = None
-        item = {
-            "layer": kind,
-            "annotator": who,
-            "status": status,
-            # The layer's note on the document (JSONL: meta.note), "" when none.
-            "note": layer_note or "",
-            "spans": [
-                with_provenance(
-                    {"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": _json(attrs) or {}},
-                    _json(prov),
-                    note,
-                )
-                for _sid, _set, uid, s, e, label, attrs, prov, note in sorted(
-                    spans.get(set_id, []), key=lambda r: (r[3], r[4], r[5], r[2])
-                )
-            ],
-            "relations": [
-                with_provenance(
-                    {"id": uid, "type": rtype, "head": uid_of[head], "tail": uid_of[tail], "attrs": _json(attrs) or {}}, _json(prov)
-                )
-                for _rid, _set, uid, rtype, head, tail, attrs, prov in relations.get(set_id, [])
-            ],
-            "attributions": [
-                with_provenance(
-                    {
-                        "id": uid,
-                        "source": uid_of[source] if source is not None else None,
-                        "cue": uid_of[cue] if cue is not None else None,
-                        "content": [uid_of[c] for c in content.get(aid, [])],
-                        "attrs": _json(attrs) or {},
-                        **({"parent": attribution_uid[parent]} if parent is not None else {}),
-                    },
-                    _json(prov),
-                    note,
-                )
-                for aid, _set, uid, source, cue, attrs, prov, parent, note in attributions.get(set_id, [])
-            ],
-        }
-        out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
-    return {doc_id: [item for _key, item in sorted(items, key=lambda p: p[0])] for doc_id, items in out.items()}
+        out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
+        for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
+            if kind == "annotator":
+                who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
+            elif kind == "prediction":
+                who = model_name or owner_key.split(":", 1)[-1]
+            else:
+                who = None
+            item = ExportLayer(
+                kind,
+                who,
+                status,
+                layer_note or "",
+                sorted(spans.get(set_id, []), key=_span_order),
+                relations.get(set_id, []),
+                attributions.get(set_id, []),
+            )
+            out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
+        return {doc_id: [item for _key, item in sorted(items, key=_first)] for doc_id, items in out.items()}
+
+
+def _span_order(span: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Sort key of an export span: start, end, label, id."""
+    return (span[1], span[2], span[3], span[0])
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    """Sort key: the first of a pair."""
+    return pair[0]
 
 
 def plan_split(
@@ -371,21 +397,171 @@ def write_export(
     :raise InvalidInput: an unknown format or layer, or a binary format to a text file.
     """
     writer = require_writer(fmt)
+    if writer.binary and isinstance(fh, io.TextIOBase):
+        raise InvalidInput(f"the {fmt} format writes a binary file; give a file name, not standard output")
     context = context or ExportContext(schema=project_service.project_schema(project))
-    records = export_records(session, project, layer, only)
-    is_text = isinstance(fh, io.TextIOBase)
-    if writer.binary:
-        if is_text:
-            raise InvalidInput(f"the {fmt} format writes a binary file; give a file name, not standard output")
-        return writer.write(records, fh, context)
-    if is_text:
-        return writer.write(records, fh, context)
+    return _write(session, project, layer, writer, fh, only, context)
+
+
+def _write(
+    session: Session,
+    project: Project,
+    layer: str,
+    writer: Writer,
+    fh: IO[Any],
+    only: Iterable[str] | None,
+    context: ExportContext,
+    counts: SplitCounts | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write an export with ``writer`` to ``fh`` (binary, or text for a text format); return how many records.
+
+    A writer with ``write_documents`` (JSONL) writes straight from the
+    documents read; the others get the records of :func:`export_records`.
+
+    :param counts: counted as the documents are read.
+    :param progress: called with the number of records read, a batch at a time.
+    """
+    batches = export_documents(session, project, layer, only)
+    if counts is not None or progress is not None:
+        batches = (counts or SplitCounts()).count(batches, progress)
+    if writer.write_documents is not None:
+        write, source = writer.write_documents, batches
+    else:
+        schema_ref = {"name": context.schema.name, "version": context.schema.version}
+        write = writer.write
+        source = (record for batch in batches for document in batch for record in export_dicts(document, schema_ref, FORMAT_VERSION))
+    if writer.binary or isinstance(fh, io.TextIOBase):
+        return write(source, fh, context)
     text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
     try:
-        return writer.write(records, text, context)
+        return write(source, text, context)
     finally:
         text.flush()
         text.detach()
+
+
+# -- several processes: the lines of ranges of documents built in parallel -----------------------
+
+#: An export to a file of at least this many documents builds its lines in worker processes (one
+#: per core) when its format writes from the documents (JSONL); smaller ones are done before the
+#: workers would have started.
+PARALLEL_FROM = 20_000
+#: Documents per task of a worker (the main process writes one task's bytes at a time, in order).
+TASK = 2_000
+#: Tasks in flight per worker: what memory holds at most is about (workers x this x TASK) documents' lines.
+AHEAD_PER_WORKER = 2
+
+
+def export_workers(session: Session, project: Project, layer: str, writer: Writer) -> int:
+    """Return how many worker processes an export to a file should use (1: none, this process does it all).
+
+    One per core for a large JSONL export from a SQLite file, when the
+    machine has a core to spare (load average below the number of cores
+    less one): on a busy machine the workers only queue behind the others
+    and cost their start. Not on PostgreSQL, where two workers were 2.5 to
+    3.5 times slower than one process (docs/benchmarks.md); ``workers=``
+    still asks for them.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    url = session.get_bind().url
+    if cores < 2 or writer.write_documents is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return 1
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
+        return 1
+    from sqlalchemy import func
+
+    documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
+    return cores if layer in LAYERS and documents >= PARALLEL_FROM else 1
+
+
+def _write_pooled(
+    session: Session,
+    project: Project,
+    layer: str,
+    fmt: str,
+    fh: IO[bytes],
+    only: set[str] | None,
+    counts: SplitCounts,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> None:
+    """Write an export of a ``write_documents`` format to the binary ``fh`` with ``workers`` processes.
+
+    This process reads the document ids in order (a cheap stream) and hands
+    each :data:`TASK` of them to a worker, which reads those documents on its
+    own connection and returns their lines as bytes; the bytes are written in
+    the order handed out, so the file is the one a single process writes.
+    At most ``workers x`` :data:`AHEAD_PER_WORKER` ranges are in flight, so memory
+    stays flat. A worker's error stops the export (the caller's temporary
+    file is removed).
+    """
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = _database_url(session)
+    ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
+    pending: deque[Future[tuple[bytes, SplitCounts]]] = deque()
+
+    def write_first() -> None:
+        data, part = pending.popleft().result()
+        fh.write(data)
+        counts.add(part)
+        if progress is not None:
+            progress(counts.records)
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        # Workers forked from a server process that imported this module once (and stays for the next export).
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(url,))
+    stream = session.connection().execute(ranges)
+    try:
+        for page in stream.partitions():
+            share = [(doc_id, external_id) for doc_id, external_id in page if only is None or external_id in only]
+            if share:
+                pending.append(pool.submit(_worker_task, project.id, layer, fmt, share))
+            if len(pending) >= workers * AHEAD_PER_WORKER:
+                write_first()
+        while pending:
+            write_first()
+    finally:
+        stream.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _database_url(session: Session) -> str:
+    """Return the URL a worker connects with (the session's database, password included)."""
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+_worker_engine: Any = None
+
+
+def _worker_start(url: str) -> None:
+    """Open a worker process's engine on the export's database."""
+    global _worker_engine
+    from workbench.db import make_engine
+
+    _worker_engine = make_engine(url)
+
+
+def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[bytes, SplitCounts]:
+    """Return the bytes a ``write_documents`` format writes for ``share`` (``(document id, external id)`` in order), and their counts."""
+    writer = require_writer(fmt)
+    assert writer.write_documents is not None
+    counts = SplitCounts()
+    with Session(_worker_engine) as session:
+        project = session.get(Project, project_id)
+        context = ExportContext(schema=project_service.project_schema(project))
+        out = io.StringIO()
+        pages = [share[i : i + BATCH] for i in range(0, len(share), BATCH)]
+        writer.write_documents(counts.count(export_documents(session, project, layer, pages=pages)), out, context)
+    return out.getvalue().encode("utf-8"), counts
 
 
 # -- writing files: safe, with a manifest ----------------------------------------
@@ -403,22 +579,40 @@ class SplitCounts:
     labels: dict[str, int] = field(default_factory=dict)
     layers: dict[str, int] = field(default_factory=dict)
 
-    def count(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """Pass ``records`` through, counting them."""
-        last = None
-        for record in records:
-            self.records += 1
-            if record["id"] != last:
+    def count(
+        self, batches: Iterable[list[ExportDocument]], progress: Callable[[int], None] | None = None
+    ) -> Iterator[list[ExportDocument]]:
+        """Pass batches of export documents through, counting their records (``progress`` gets the records so far)."""
+        for batch in batches:
+            for document in batch:
+                records = len(document.layers) + document.plain
+                if not records:
+                    continue
+                self.records += records
                 self.documents += 1
-                last = record["id"]
-            layer = record.get("layer") or "document"
-            self.layers[layer] = self.layers.get(layer, 0) + 1
-            for span in record.get("spans") or []:
-                self.spans += 1
-                self.labels[span["label"]] = self.labels.get(span["label"], 0) + 1
-            self.relations += len(record.get("relations") or [])
-            self.attributions += len(record.get("attributions") or [])
-            yield record
+                if document.plain:
+                    self.layers["document"] = self.layers.get("document", 0) + 1
+                for layer in document.layers:
+                    self.layers[layer.kind] = self.layers.get(layer.kind, 0) + 1
+                    self.spans += len(layer.spans)
+                    for span in layer.spans:
+                        self.labels[span[3]] = self.labels.get(span[3], 0) + 1
+                    self.relations += len(layer.relations)
+                    self.attributions += len(layer.attributions)
+            if progress is not None:
+                progress(self.records)
+            yield batch
+
+    def add(self, other: SplitCounts) -> None:
+        """Add the counts of the next documents (those of a worker's range)."""
+        self.records += other.records
+        self.documents += other.documents
+        self.spans += other.spans
+        self.relations += other.relations
+        self.attributions += other.attributions
+        for mine, theirs in ((self.labels, other.labels), (self.layers, other.layers)):
+            for name, n in theirs.items():
+                mine[name] = mine.get(name, 0) + n
 
 
 @dataclass
@@ -467,6 +661,7 @@ def export_to_path(
     force: bool = False,
     command: str = "",
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> ExportResult:
     """Write ``layer`` in ``fmt`` to ``out`` (one file per split), and a manifest beside it.
 
@@ -475,6 +670,7 @@ def export_to_path(
     existing is touched before the new file is complete.
 
     :param progress: called with the number of records written so far, now and then.
+    :param workers: processes building the lines (JSONL); None: as :func:`export_workers` says.
     :raise InvalidInput: a bad format, layer or split, or a target that is the
         database or exists (without ``force``).
     """
@@ -497,26 +693,24 @@ def export_to_path(
     context = ExportContext(schema=schema)
     files: list[tuple[str | None, Path, SplitCounts]] = []
     done = 0
+    pool_size = workers if workers is not None else export_workers(session, project, layer, writer)
+    if writer.write_documents is None:
+        pool_size = 1
     for name, ids in plan.items():
         counts = SplitCounts()
+        before = done
 
-        def counted(records: Iterable[dict[str, Any]], counts: SplitCounts = counts) -> Iterator[dict[str, Any]]:
+        def counted(records: int, before: int = before) -> None:
             nonlocal done
-            for record in counts.count(records):
-                done += 1
-                if progress is not None and done % 100 == 0:
-                    progress(done)
-                yield record
+            done = before + records
+            if progress is not None:
+                progress(done)
 
-        def write(fh: IO[bytes], ids: set[str] | None = ids, counted: Any = counted) -> None:
-            records = counted(export_records(session, project, layer, ids))
-            if writer.binary:
-                writer.write(records, fh, context)
+        def write(fh: IO[bytes], ids: set[str] | None = ids, counts: SplitCounts = counts, counted: Any = counted) -> None:
+            if pool_size > 1:
+                _write_pooled(session, project, layer, fmt, fh, ids, counts, counted, pool_size)
             else:
-                text = io.TextIOWrapper(fh, encoding="utf-8", newline="\n")
-                writer.write(records, text, context)
-                text.flush()
-                text.detach()
+                _write(session, project, layer, writer, fh, ids, context, counts, counted)
 
         atomic_write(targets[name], write)
         files.append((name, targets[name], counts))
