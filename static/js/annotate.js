@@ -267,7 +267,8 @@ class AnnotatePage {
   applyChecked(ops) {
     const inverse = this.model.applyOps(ops);
     const changed = new Set(ops.filter(o => o.op === "span.create" || o.op === "span.update").map(o => o.id));
-    const why = changed.size ? findOverlapProblem(this.data.schema, this.text, this.astral, this.model.spans.values(), changed) : null;
+    const why = (changed.size ? findOverlapProblem(this.data.schema, this.text, this.astral, this.model.spans.values(), changed) : null)
+      || this.relationProblem(ops);
     if (why) {
       this.model.applyOps(inverse);
       const err = new Error(why);
@@ -275,6 +276,20 @@ class AnnotatePage {
       throw err;
     }
     return inverse;
+  }
+
+  /** Why a relabelling in ``ops`` leaves a relation its type does not allow (the server's rule), or null. */
+  relationProblem(ops) {
+    for (const op of ops) {
+      if (op.op !== "span.update" || op.label === undefined) continue;
+      for (const r of this.model.relationsOf(op.id)) {
+        const h = this.model.spans.get(r.head), t = this.model.spans.get(r.tail);
+        if (h && t && !this.model.relationTypesFor(h.label, t.label).some(x => x.name === r.type)) {
+          return `a ${r.type} relation cannot go from ${h.label} to ${t.label}; delete the relation first`;
+        }
+      }
+    }
+    return null;
   }
 
   /** ←/→ (and Home/End) move the focus along the palette, a single Tab stop. */

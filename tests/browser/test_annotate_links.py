@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import login
 from conftest import open_annotate
+from conftest import wait_saved
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -121,3 +122,30 @@ def test_links_follow_the_visible_band(page: Any, live: Any, store: Session, see
     )
     assert arcs(page) == ["located_in ↑"]
     assert page.locator("#wb-links path.wb-link-stub").count() == 1
+
+
+def test_a_relabelling_that_breaks_a_relation_is_refused_in_the_page(page: Any, live: Any, store: Session, seed: Any) -> None:
+    """The page applies the server's rule itself: no save the server would refuse, no reload, the label kept."""
+    s = seed(TEXT)
+    doc = s.document_ids[0]
+    seed_links(store, s.username, doc)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    page.evaluate("() => { window.__stayed = true; }")
+    page.locator("#wb-tabs [data-tab=spans]").click()
+    velden = page.locator("#wb-list .wb-row").filter(has=page.locator(".wb-quote", has_text=re.compile(r"^Velden$")))
+    velden.click()
+    page.keyboard.press("p")  # PERSON: located_in (ORG → GPE|LOC) would no longer fit
+    page.wait_for_function("() => document.querySelector('#wb-banner').textContent.includes('Refused')")
+    assert "a located_in relation cannot go from ORG to PERSON; delete the relation first" in page.locator("#wb-banner").inner_text()
+    assert "GPE" in velden.inner_text()
+    assert page.evaluate("() => window.wbAnnotate.saver.unsaved") == 0
+    page.keyboard.press("l")  # LOC fits the relation
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#wb-list .wb-row')).some(li => li.textContent.includes('Velden') && li.textContent.includes('LOC'))")
+    wait_saved(page)
+    assert page.evaluate("() => window.__stayed") is True, "the page was not reloaded"
+    store.expire_all()
+    layer = annotation_service.open_annotator_layer(store, store.scalars(select(User).where(User.username == s.username)).one(),
+                                                    store.get(Document, doc))
+    labels = {span.uid: span.label for span in layer.spans}
+    assert labels["S5"] == "LOC"
