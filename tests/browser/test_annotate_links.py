@@ -51,6 +51,16 @@ def seed_links(store: Session, username: str, document_id: int) -> None:
     store.commit()
 
 
+def open_seeded(page: Any, live: Any, store: Session, seed: Any) -> tuple[Any, int]:
+    """Seed TEXT with its links, log in as its annotator and open it; return the seed and the document id."""
+    s = seed(TEXT)
+    doc = s.document_ids[0]
+    seed_links(store, s.username, doc)
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    return s, doc
+
+
 def arcs(page: Any, group: str = "") -> list[str]:
     """Labels of the arcs drawn (optionally in one group: 'sel' or 'bg'), one per path."""
     scope = f"#wb-links .wb-links-{group}" if group else "#wb-links"
@@ -61,11 +71,7 @@ def arcs(page: Any, group: str = "") -> list[str]:
 
 
 def test_show_links_draws_all_arcs_near_the_viewport(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
-    doc = s.document_ids[0]
-    seed_links(store, s.username, doc)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    open_seeded(page, live, store, seed)
     toggle = page.locator("#wb-show-links")
     assert toggle.is_checked(), "on by default"
     # Nothing selected: both relations on screen and the attribution's two spokes, plus a stub for the far relation.
@@ -108,11 +114,7 @@ def test_show_links_draws_all_arcs_near_the_viewport(page: Any, live: Any, store
 
 
 def test_links_follow_the_visible_band(page: Any, live: Any, store: Session, seed: Any) -> None:
-    s = seed(TEXT)
-    doc = s.document_ids[0]
-    seed_links(store, s.username, doc)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    open_seeded(page, live, store, seed)
     page.wait_for_function("() => document.querySelectorAll('#wb-links path.wb-link').length === 5")
     # At the end of the document only the far relation's other end is near: it becomes an upward stub.
     page.evaluate("() => { const d = document.querySelector('#doc'); d.scrollTop = d.scrollHeight; }")
@@ -126,11 +128,7 @@ def test_links_follow_the_visible_band(page: Any, live: Any, store: Session, see
 
 def test_a_relabelling_that_breaks_a_relation_is_refused_in_the_page(page: Any, live: Any, store: Session, seed: Any) -> None:
     """The page applies the server's rule itself: no save the server would refuse, no reload, the label kept."""
-    s = seed(TEXT)
-    doc = s.document_ids[0]
-    seed_links(store, s.username, doc)
-    login(page, live, s.username)
-    open_annotate(page, live, s.project_id, doc)
+    s, doc = open_seeded(page, live, store, seed)
     page.evaluate("() => { window.__stayed = true; }")
     page.locator("#wb-tabs [data-tab=spans]").click()
     velden = page.locator("#wb-list .wb-row").filter(has=page.locator(".wb-quote", has_text=re.compile(r"^Velden$")))
