@@ -12,21 +12,29 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import multiprocessing
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import IO
 from typing import Any
 
+from sqlalchemy import Integer
 from sqlalchemy import Text
+from sqlalchemy import any_
 from sqlalchemy import bindparam
-from sqlalchemy import select
+from sqlalchemy import func
 from sqlalchemy import cast
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -172,9 +180,6 @@ def _in_ids(session: Session, column: Any) -> Any:
     parameter per id.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import Integer
-        from sqlalchemy import any_
-        from sqlalchemy.dialects.postgresql import ARRAY
 
         return column == any_(bindparam("ids", type_=ARRAY(Integer)))
     return column.in_(bindparam("ids", expanding=True))
@@ -469,8 +474,6 @@ def export_workers(session: Session, project: Project, layer: str, writer: Write
         return 1
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
         return 1
-    from sqlalchemy import func
-
     documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
     return cores if layer in LAYERS and documents >= PARALLEL_FROM else 1
 
@@ -496,10 +499,6 @@ def _write_pooled(
     stays flat. A worker's error stops the export (the caller's temporary
     file is removed).
     """
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import Future
-    from concurrent.futures import ProcessPoolExecutor
 
     url = _database_url(session)
     ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
@@ -809,8 +808,6 @@ def build_manifest(
 
 def count_records(session: Session, project: Project, layer: str) -> int:
     """Return how many records an export of ``layer`` writes (for a progress bar)."""
-    from sqlalchemy import func
-
     documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
     if layer == "documents":
         return documents
