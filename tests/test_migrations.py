@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -71,24 +74,30 @@ def test_upgrading_a_populated_sqlite_database_from_the_first_revision_keeps_eve
                       "attribution_content": 1, "changes": 1}
 
 
-def test_upgrading_a_populated_postgresql_database_from_the_first_revision_keeps_everything(postgres_url):
-    import os
 
+@contextlib.contextmanager
+def scratch_postgres(tag: str):
+    """A PostgreSQL database of its own for one upgrade test (its URL), dropped afterwards."""
     import sqlalchemy as sa
     from dbtools import PG_ADMIN_URL
 
-    name = f"wb_mig0001_{os.getpid()}"
+    name = f"wb_mig{tag}_{os.getpid()}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     try:
-        counts = _upgrade_populated_0001(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-        assert counts["spans"] == 3 and counts["attribution_content"] == 1 and counts["changes"] == 1
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_upgrading_a_populated_postgresql_database_from_the_first_revision_keeps_everything(postgres_url):
+    with scratch_postgres("0001") as url:
+        counts = _upgrade_populated_0001(url)
+        assert counts["spans"] == 3 and counts["attribution_content"] == 1 and counts["changes"] == 1
 
 
 _EVENT_AT_0006 = (
@@ -130,21 +139,7 @@ def test_upgrading_sqlite_from_0006_keeps_the_events_and_their_counts(tmp_path):
 
 
 def test_upgrading_postgresql_from_0006_keeps_the_events_and_their_counts(postgres_url):
-    import os
-
-    import sqlalchemy as sa
-    from dbtools import PG_ADMIN_URL
-
-    name = f"wb_mig0006_{os.getpid()}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        rows, rates = _upgrade_0006_with_an_accept(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
+    with scratch_postgres("0006") as url:
+        rows, rates = _upgrade_0006_with_an_accept(url)
         assert rows == [(1, "span:PERSON:0:9", "accept", None)]
         assert rates == [{"source": "model:m", "accepted": 1, "rejected": 0, "rate": 1.0}]
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
