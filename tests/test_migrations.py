@@ -123,7 +123,7 @@ def _upgrade_0006_with_an_accept(url: str) -> tuple[list[tuple], list[dict]]:
     with engine.begin() as conn:
         conn.exec_driver_sql(_EVENT_AT_0006)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0007"
+    assert migrate.current_revision(engine) == migrate.HEAD_REVISION
     with engine.connect() as conn:
         rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, key, action, item FROM suggestion_events").all()]
     with Session(engine) as session:
