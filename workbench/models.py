@@ -151,6 +151,9 @@ class Document(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    # On PostgreSQL, migration 0008 adds the index ``ix_documents_project_external_id_c`` on
+    # ``(project_id, external_id COLLATE "C")``: export order (SQLite's unique index already is in it).
+    # An expression index, which Alembic cannot compare, so it is not declared here.
     __table_args__ = (UniqueConstraint("project_id", "external_id"),)
 
 
