@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import String
 from sqlalchemy import cast
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -24,9 +25,12 @@ from factories import make_user
 from test_export import _rich_project
 from workbench.formats import jsonl
 from workbench.models import AnnotationSet
+from workbench.models import Attribution
+from workbench.models import AttributionContent
 from workbench.models import Document
 from workbench.models import ExportLine
 from workbench.models import Project
+from workbench.models import Span
 from workbench.models import User
 from workbench.services import annotation
 from workbench.services import assignment
@@ -143,6 +147,23 @@ def username(db, project):
     return set(db.scalars(select(AnnotationSet.id).where(AnnotationSet.user_id == layer.user_id)))
 
 
+def raw_label(db, project):
+    """A span relabelled by SQL that does not bump the layer's version (a script, a later migration)."""
+    layer = _layer(db, project, "b-plain", "gold")
+    db.execute(update(Span).where(Span.set_id == layer.id, Span.uid == "T1").values(label="ORG"))
+    db.commit()
+    return {layer.id}
+
+
+def raw_content(db, project):
+    """An attribution's content piece deleted by SQL, the layer's version untouched."""
+    layer = _layer(db, project, "a-rich", "gold")
+    first = db.scalar(select(Attribution.id).where(Attribution.set_id == layer.id).order_by(Attribution.id))
+    db.execute(delete(AttributionContent).where(AttributionContent.attribution_id == first))
+    db.commit()
+    return {layer.id}
+
+
 def schema_version(db, project):
     schema = dict(project.label_schema)
     schema["version"] = int(schema.get("version", 1)) + 1
@@ -161,7 +182,8 @@ def exported(db, project, layer: str) -> set[int]:
 
 @pytest.mark.parametrize("layer", ["all", "gold", "annotators"])
 @pytest.mark.parametrize(
-    "change", [new_span, delete_span_of_attribution, layer_note, status, meta, title, username, schema_version]
+    "change",
+    [new_span, delete_span_of_attribution, layer_note, status, meta, title, username, raw_label, raw_content, schema_version],
 )
 def test_a_change_to_what_a_line_is_made_of_builds_it_again(db, tmp_path, project, change, layer):
     export(db, tmp_path, layer, project=project)

@@ -59,6 +59,7 @@ from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
 from workbench.formats.split import split_path
+from workbench.migrate import HEAD_REVISION
 from workbench.models import AgreementCache
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
@@ -636,12 +637,14 @@ _code: str | None = None
 
 
 def _code_digest() -> str:
-    """Return a digest of the code that shapes an export's lines (a stored line of other code is never copied)."""
+    """Return a digest of the code that shapes an export's lines and of the migrations' head (a stored line of other code is never copied)."""
     global _code
     if _code is None:
         digest = hashlib.blake2b(digest_size=16)
         for path in (sys.modules[Encoder.__module__].__file__, sys.modules[ExportLayer.__module__].__file__, __file__):
             digest.update(Path(path or "").read_bytes())
+        # and the database's schema: a migration may rewrite what lines are made of
+        digest.update(HEAD_REVISION.encode())
         _code = digest.hexdigest()
     return _code
 
