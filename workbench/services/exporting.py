@@ -614,14 +614,14 @@ class LineStore:
         sql, order = self._insert
         parameters = [tuple(row[name] for name in order) for row in rows] if order else rows
         try:
-            with self.engine.connect() as connection:
+            # A transaction of its own on another connection, never the caller's (which stays the caller's to commit).
+            with self.engine.begin() as connection:
+                if self.sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {self.WAIT_MS}")
+                else:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self.WAIT_MS}ms'")
                 try:
-                    if self.sqlite:
-                        connection.exec_driver_sql(f"PRAGMA busy_timeout = {self.WAIT_MS}")
-                    else:
-                        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self.WAIT_MS}ms'")
                     connection.exec_driver_sql(sql, parameters)
-                    connection.commit()
                 finally:
                     if self.sqlite:  # the pool's next user waits as long as ever
                         connection.exec_driver_sql("PRAGMA busy_timeout = 30000")
