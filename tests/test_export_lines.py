@@ -86,6 +86,13 @@ def test_a_repeated_export_copies_the_stored_lines_and_counts_the_same(db, tmp_p
     assert plant(db) == layers
     copied, counts_copied = export(db, tmp_path, project=project)
     assert len(planted(copied)) == layers and counts_copied == counts
+    # the documents' plain lines too
+    documents = db.scalar(select(func.count()).select_from(Document))
+    assert db.scalar(select(func.count()).select_from(ExportDocumentLine)) == documents
+    db.execute(update(ExportDocumentLine).values(line=literal('{"planted": "' + MARK + '"}')))
+    db.commit()
+    copied, counts_copied = export(db, tmp_path, project=project)
+    assert len(planted(copied)) == layers + documents == counts.records and counts_copied == counts
     assert sorted(counts_copied.labels) == ["CLAIM", "CUE", "ORG", "PERSON"]
     # the other formats never use them
     records = list(exporting.export_records(db, project, "gold"))

@@ -508,7 +508,9 @@ class Encoder:
         """
         out: list[str] = []
         ends = None
-        if document.plain:
+        if document.plain_line is not None:
+            out.append(document.plain_line)
+        elif document.plain:
             ends = self._ends(document)
             out.append(self._plain_line(document, *ends))
         for layer in document.layers:

@@ -78,7 +78,7 @@ log = logging.getLogger(__name__)
 
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
-#: The layers whose JSONL export is written from stored lines (``all`` copies the layers' lines, building the plain ones).
+#: The layers whose JSONL export streams its stored lines (``all`` copies them too, through :func:`export_documents`).
 STORED_LAYERS = ("gold", "annotators", "predictions", "documents")
 #: Documents per round of queries.
 BATCH = 500
@@ -331,27 +331,46 @@ def _read_batch(
     texts: Any,
     plain: bool,
 ) -> list[ExportDocument]:
-    """Return the export documents ``ids`` of ``page`` (``(document id, external id)`` in export order) with their layers."""
+    """Return the export documents ``ids`` of ``page`` (``(document id, external id)`` in export order) with their layers.
+
+    With a store, a document whose lines are all good (its plain line too,
+    when ``plain``) is given as those lines alone, and its text is not read.
+    """
     layers = reader.read(ids) if reader is not None else {}
-    if store is None or plain:
+    plain_lines: dict[int, str] = {}
+    if store is not None and plain:
+        plain_lines = {doc_id: line for doc_id, good, line in connection.execute(store.plain_lines, {"ids": ids}).all() if good}
+    if store is None:
         docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
     else:
-        # The texts only of the documents with a layer whose line is not stored.
-        wanting = [doc_id for doc_id, items in layers.items() if any(item.line is None for item in items)]
+        # The texts only of the documents with a line that is not stored.
+        wanting = [
+            doc_id for doc_id in ids
+            if (plain and doc_id not in plain_lines) or any(item.line is None for item in layers.get(doc_id, ()))
+        ]
         docs = {row[0]: row for row in connection.execute(texts, {"ids": wanting}).all()} if wanting else {}
     batch = []
+    built_plain: list[tuple[int, ExportDocument]] = []
     for doc_id, external_id in page:
         if doc_id not in docs:
-            if store is not None and doc_id in layers:  # every line stored: nothing else is needed
-                batch.append(ExportDocument(external_id, "", {}, "", False, layers[doc_id]))
+            if store is not None and (doc_id in layers or doc_id in plain_lines):  # every line stored: nothing else is needed
+                batch.append(ExportDocument(external_id, "", {}, "", plain, layers.get(doc_id, []), plain_lines.get(doc_id)))
             continue  # not in the split, or deleted since
-        _id, title, text, meta = docs[doc_id]
-        meta = dict(_json(meta) or {})
+        _id, title, text, meta_text = docs[doc_id]
+        meta = dict(_json(meta_text) or {})
         if title and "title" not in meta:
             meta["title"] = title
-        batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+        document = ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, []), plain_lines.get(doc_id))
+        if store is not None and plain and document.plain_line is None:
+            store.made_of_plain(doc_id, external_id, title, meta_text)
+            built_plain.append((doc_id, document))
+        batch.append(document)
     if store is not None:
         store.complete(batch)
+        if built_plain:
+            made = store.complete_plain([document for _id, document in built_plain], [doc_id for doc_id, _d in built_plain])
+            for (_id, document), line in zip(built_plain, made, strict=True):
+                document.plain_line = line
     return batch
 
 
@@ -595,6 +614,12 @@ class LineStore:
         self.stored = 0
         self.built = 0
         self._inserts: dict[Any, tuple[str, Any]] = {}
+        #: The stored plain lines of the documents ``ids``, and whether each is good.
+        self.plain_lines = (
+            select(Document.id, self.good_plain(), ExportDocumentLine.line)
+            .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+            .where(_in_ids(session, Document.id))
+        )
         # What the plain lines being built are made of, by document id (until they are stored).
         self._plain_made_of: dict[int, dict[str, Any]] = {}
         # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
