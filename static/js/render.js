@@ -18,7 +18,10 @@
 //   contents); bars and label chips are drawn in an overlay next to the block,
 //   only for lines in the band near the viewport (updateBand), nearest
 //   first and a few milliseconds per frame (draw). A line that scrolls away
-//   keeps its overlay, so coming back costs nothing unless it changed.
+//   loses its overlay in a frame with nothing else to draw (a few lines a
+//   frame) and is drawn again when it comes back: a group of lines that
+//   content-visibility shows again with all its lines' overlays made the
+//   costliest frame of a scroll (their paint and layerizing at once).
 // - Links: an SVG inside the scroller draws relations and attributions as
 //   quadratic arcs above the text, label at the apex. The selected item's arcs
 //   are emphasised and drawn on top; with "Show links" on, every other link
@@ -35,6 +38,7 @@ import { byReadingOrder } from "./model.js";
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
 const NEW_PER_FRAME = 40; // decorations created per frame for lines that have none yet (draw)
+const GONE_PER_FRAME = 4;  // lines that left the band whose decorations are removed per idle frame (clearGone)
 const GROUP_CHARS = 2000; // a group of lines (content-visibility: auto) closes after this many characters
 const GROUP_LINES = 16;   // or this many lines
 const HOLD_FRAMES = 2;    // frames without drawing after a scroll moved the band (draw)
@@ -79,6 +83,7 @@ export class TextView {
     this.dirty = new Set();       // lines whose decorations must be drawn again
     this.drawn = new Set();       // lines whose decorations are up to date
     this.pending = new Map();     // line -> {items, k}: planned, drawn up to item k (draw)
+    this.gone = new Set();        // lines that left the band: their decorations are to be removed (draw)
     this.selectedId = null;
     this.linked = new Set();
     this.marked = new Map();      // span id -> role tag shown in chips (attribution form)
@@ -396,9 +401,9 @@ export class TextView {
   /**
    * The lines in the band: those within one viewport height above or below
    * the viewport, found by bisecting the lines' places (lineTops), so no
-   * line is laid out for this. A line that leaves the band keeps its
-   * decorations (content-visibility skips them with the line); one that
-   * comes back is redrawn only if something changed meanwhile.
+   * line is laid out for this. A line that leaves the band loses its
+   * decorations later (draw, in a frame with nothing else to draw) and is
+   * drawn again when it comes back; until then it keeps them.
    */
   updateBand() {
     const n = this.lineEls.length;
@@ -415,9 +420,9 @@ export class TextView {
     const b = lo; // band is [a, b)
     if (a === this.bandA && b === this.bandB) return false;
     this.bandA = a; this.bandB = b;
-    for (const i of this.visible) if (i < a || i >= b) this.visible.delete(i);
+    for (const i of this.visible) if (i < a || i >= b) { this.visible.delete(i); this.gone.add(i); }
     for (let i = a; i < b; i++) {
-      if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
+      if (!this.visible.has(i)) { this.visible.add(i); this.gone.delete(i); if (!this.drawn.has(i)) this.dirty.add(i); }
     }
     this.linksDirty = true; // the band moved
     return true;
@@ -463,7 +468,6 @@ export class TextView {
       this.pending.delete(i);
       if (this.visible.has(i)) jobs.push(i); else this.dirty.delete(i);
     }
-    // A line left half drawn outside the band is not in `drawn`: it is drawn again when it comes back.
     for (const i of this.pending.keys()) if (!this.visible.has(i)) this.pending.delete(i);
     if (jobs.length > 1) {
       // Nearest the viewport first (from the offsets: no layout needed).
@@ -512,7 +516,20 @@ export class TextView {
     }
     for (const i of finished) this.drawn.add(i);
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.dirty.size || this.pending.size || (this.linksDirty && last && !arcs)) this.schedule();
+    if (!writes.length && !arcs && this.gone.size) this.clearGone();
+    if (this.dirty.size || this.pending.size || this.gone.size || (this.linksDirty && last && !arcs)) this.schedule();
+  }
+
+  /** Remove the decorations of a few lines that left the band (their removal is work too: never all at once). */
+  clearGone() {
+    let k = 0;
+    for (const i of this.gone) {
+      if (k++ >= GONE_PER_FRAME) break;
+      this.gone.delete(i);
+      if (this.laneEls[i].firstChild) this.laneEls[i].replaceChildren();
+      this.drawn.delete(i);
+      this.pending.delete(i);
+    }
   }
 
   /** Measure one line's decorations; return them in drawing order, as `make` takes them (reads only). */
