@@ -45,10 +45,13 @@ SAVED_WITHIN_MS = 1200
 HEIGHT_SLACK_PX = 150
 #: Scrolling and jumping are judged by the CPU time of the page's main-thread tasks (from a trace), which
 #: leaves out the waits for a core that made wall time flaky on a busy machine; CPU time still grows with
-#: the load (shared caches), hence twice the issue's bar: 50 ms as is, 100 ms with the CPU four times slower
-#: (where the median step must also meet the bar itself).
+#: the load (shared caches), hence twice the issue's bar as is (50 ms), and with the CPU four times slower
+#: one and a half times it for the longest step (100 ms) and 80 ms for the median step (on a machine at a
+#: load of 8-13 the longest step took 65-113 ms and the median step about 60 ms; the code before the
+#: chunked drawing had longest steps of 108-259 ms there).
 TASK_CPU_LIMIT_MS = 100
-TASK_CPU_LIMIT_X4_MS = 200
+TASK_CPU_LIMIT_X4_MS = 150
+MEDIAN_STEP_CPU_LIMIT_X4_MS = 80
 TRACE_CATEGORIES = ["toplevel", "blink.user_timing"]
 
 RECORDER = """
@@ -212,7 +215,7 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
 
 
 def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
-    """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step; the worst within twice that)."""
+    """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step within 80 ms, the worst within 150)."""
     seeded, _text = long_article
     open_long(page, live, seeded)
     page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
@@ -238,7 +241,7 @@ def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_a
     steps = [max(cpu_between(tasks, ts, marks[k + 1][0]), default=0) for k, (ts, _name) in enumerate(marks[:-1])]
     assert max(got["heights"]) - min(got["heights"]) <= HEIGHT_SLACK_PX, got["heights"]
     assert got["decorated"] > 0
-    assert statistics.median(steps) <= TASK_CPU_LIMIT_X4_MS / 2, steps
+    assert statistics.median(steps) <= MEDIAN_STEP_CPU_LIMIT_X4_MS, steps
     assert max(steps) < TASK_CPU_LIMIT_X4_MS, steps
 
 
