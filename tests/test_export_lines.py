@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import String
 from sqlalchemy import cast
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import literal
 from sqlalchemy import select
@@ -24,9 +25,13 @@ from factories import make_user
 from test_export import _rich_project
 from workbench.formats import jsonl
 from workbench.models import AnnotationSet
+from workbench.models import Attribution
+from workbench.models import AttributionContent
 from workbench.models import Document
+from workbench.models import ExportDocumentLine
 from workbench.models import ExportLine
 from workbench.models import Project
+from workbench.models import Span
 from workbench.models import User
 from workbench.services import annotation
 from workbench.services import assignment
@@ -143,6 +148,23 @@ def username(db, project):
     return set(db.scalars(select(AnnotationSet.id).where(AnnotationSet.user_id == layer.user_id)))
 
 
+def raw_label(db, project):
+    """A span relabelled by SQL that does not bump the layer's version (a script, a later migration)."""
+    layer = _layer(db, project, "b-plain", "gold")
+    db.execute(update(Span).where(Span.set_id == layer.id, Span.uid == "T1").values(label="ORG"))
+    db.commit()
+    return {layer.id}
+
+
+def raw_content(db, project):
+    """An attribution's content piece deleted by SQL, the layer's version untouched."""
+    layer = _layer(db, project, "a-rich", "gold")
+    first = db.scalar(select(Attribution.id).where(Attribution.set_id == layer.id).order_by(Attribution.id))
+    db.execute(delete(AttributionContent).where(AttributionContent.attribution_id == first))
+    db.commit()
+    return {layer.id}
+
+
 def schema_version(db, project):
     schema = dict(project.label_schema)
     schema["version"] = int(schema.get("version", 1)) + 1
@@ -161,7 +183,8 @@ def exported(db, project, layer: str) -> set[int]:
 
 @pytest.mark.parametrize("layer", ["all", "gold", "annotators"])
 @pytest.mark.parametrize(
-    "change", [new_span, delete_span_of_attribution, layer_note, status, meta, title, username, schema_version]
+    "change",
+    [new_span, delete_span_of_attribution, layer_note, status, meta, title, username, raw_label, raw_content, schema_version],
 )
 def test_a_change_to_what_a_line_is_made_of_builds_it_again(db, tmp_path, project, change, layer):
     export(db, tmp_path, layer, project=project)
@@ -230,17 +253,48 @@ def test_a_busy_database_stores_nothing_and_the_export_is_still_right(app, db, t
     assert db.scalar(select(func.count()).select_from(ExportLine)) == db.scalar(select(func.count()).select_from(AnnotationSet))
 
 
-def test_worker_processes_and_splits_copy_the_stored_lines_too(db, tmp_path, project, monkeypatch):
+@pytest.mark.parametrize("layer", ["annotators", "documents"])
+def test_worker_processes_and_splits_copy_the_stored_lines_too(db, tmp_path, project, monkeypatch, layer):
     monkeypatch.setattr(exporting, "TASK", 1)  # a range of one document per task: the bounds are exercised
-    whole, _counts = export(db, tmp_path, "annotators", project=project, workers=1)
-    assert whole == truth(db, project, "annotators")
-    plant(db)
-    one = exporting.export_to_path(db, project, tmp_path / "one.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=1)
-    many = exporting.export_to_path(db, project, tmp_path / "many.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=2)
+    whole, _counts = export(db, tmp_path, layer, project=project, workers=1)
+    assert whole == truth(db, project, layer)
+    table, key = (ExportLine, ExportLine.set_id) if layer != "documents" else (ExportDocumentLine, ExportDocumentLine.document_id)
+    db.execute(update(table).values(line=literal('{"planted": "' + MARK + ' ') + cast(key, String) + literal('"}')))
+    db.commit()
+    one = exporting.export_to_path(db, project, tmp_path / "one.jsonl", layer=layer, split="a=0.5,b=0.5", seed=1, workers=1)
+    many = exporting.export_to_path(db, project, tmp_path / "many.jsonl", layer=layer, split="a=0.5,b=0.5", seed=1, workers=2)
     total = 0
     for (name, path, counts), (_name, path2, counts2) in zip(one.files, many.files, strict=True):
         text = path.read_text(encoding="utf-8")
         assert text == path2.read_text(encoding="utf-8") and counts == counts2, name
         assert len(planted(text)) == counts.records
         total += counts.records
-    assert total == len(exported(db, project, "annotators")) == 3
+    assert total == len(whole.splitlines()) == (3 if layer == "annotators" else 5)
+
+
+def test_the_documents_export_copies_the_stored_plain_lines_until_a_document_changes(db, tmp_path, project):
+    first, counts = export(db, tmp_path, "documents", project=project)
+    assert first == truth(db, project, "documents")
+    documents = db.scalar(select(func.count()).select_from(Document))
+    assert db.scalar(select(func.count()).select_from(ExportDocumentLine)) == documents == counts.records
+    db.execute(update(ExportDocumentLine).values(line=literal('{"planted": "' + MARK + ' ') + cast(ExportDocumentLine.document_id, String) + literal('"}')))
+    db.commit()
+    copied, counts_copied = export(db, tmp_path, "documents", project=project)
+    assert len(planted(copied)) == documents and counts_copied == counts
+    # a new meta, a new title, and a text changed behind the export's back: exactly those three are built again
+    ids = {d.external_id: d.id for d in db.scalars(select(Document))}
+    db.execute(update(Document).where(Document.external_id == "a-rich").values(meta={"source": "Elsewhere"}))
+    db.execute(update(Document).where(Document.external_id == "b-plain").values(title="Harbour"))
+    db.execute(update(Document).where(Document.external_id == "d-doc").values(text="Only a document, changed."))
+    db.commit()
+    text, _counts = export(db, tmp_path, "documents", project=project)
+    expected = truth(db, project, "documents")
+    rebuilt = [line for line in text.splitlines() if MARK not in line]
+    assert sorted(json.loads(line)["id"] for line in rebuilt) == ["a-rich", "b-plain", "d-doc"]
+    assert set(rebuilt) <= set(expected.splitlines())
+    assert sorted(planted(text)) == sorted(
+        f'{{"planted": "{MARK} {doc_id}"}}' for name, doc_id in ids.items() if name not in ("a-rich", "b-plain", "d-doc")
+    )
+    db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
+    db.commit()
+    assert export(db, tmp_path, "documents", project=project)[0] == expected

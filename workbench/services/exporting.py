@@ -59,11 +59,13 @@ from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
 from workbench.formats.split import split_path
+from workbench.migrate import HEAD_REVISION
 from workbench.models import AgreementCache
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
 from workbench.models import Document
+from workbench.models import ExportDocumentLine
 from workbench.models import ExportLine
 from workbench.models import Project
 from workbench.models import Relation
@@ -76,6 +78,8 @@ log = logging.getLogger(__name__)
 
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
+#: The layers whose JSONL export is written from stored lines (``all`` copies the layers' lines, building the plain ones).
+STORED_LAYERS = ("gold", "annotators", "predictions", "documents")
 #: Documents per round of queries.
 BATCH = 500
 _KIND_ORDER = {"gold": 0, "annotator": 1, "prediction": 2}
@@ -180,15 +184,18 @@ def stored_line_batches(
     :param only: restrict to these external ids (a split).
     :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
     """
-    if layer not in ("gold", "annotators", "predictions"):
-        raise InvalidInput(f"stored lines are for the layers gold, annotators and predictions, not {layer!r}")
+    if layer not in STORED_LAYERS:
+        raise InvalidInput(f"stored lines are for the layers {', '.join(STORED_LAYERS)}, not {layer!r}")
     store = LineStore(session, project)
-    reader = _LayerReader(session, layer, store)
     texts = _texts(session)
     keep = set(only) if only is not None else None
     key: Any = Document.external_id
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")
+    if layer == "documents":
+        yield from _plain_line_batches(session, project, store, texts, keep, key, bounds)
+        return
+    reader = _LayerReader(session, layer, store)
     query = (
         select(Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
                AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
@@ -261,6 +268,55 @@ def stored_line_batches(
                 pending = []
         if pending:
             yield flush(pending)
+    finally:
+        stream.close()
+        store.close()
+
+
+def _plain_line_batches(
+    session: Session,
+    project: Project,
+    store: LineStore,
+    texts: Any,
+    keep: set[str] | None,
+    key: Any,
+    bounds: tuple[str, str] | None,
+) -> Iterator[tuple[list[str], SplitCounts]]:
+    """Yield the plain lines (text and meta, no layer) of the project's documents a batch at a time, as :func:`stored_line_batches`."""
+    query = (
+        select(Document.id, Document.external_id, store.good_plain(), ExportDocumentLine.line)
+        .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+        .where(Document.project_id == project.id)
+        .order_by(key)
+    )
+    if bounds is not None:
+        query = query.where(key >= bounds[0], key <= bounds[1])
+    connection = session.connection()
+    stream = connection.execute(query.execution_options(yield_per=BATCH))
+    try:
+        for page in stream.partitions():
+            rows = [row for row in page if keep is None or row[1] in keep]
+            built: dict[int, str] = {}
+            stale = [row[0] for row in rows if not row[2]]
+            if stale:
+                external_ids = {row[0]: row[1] for row in rows}
+                ids, exports = [], []
+                for doc_id, title, text, meta in connection.execute(texts, {"ids": stale}).all():
+                    store.made_of_plain(doc_id, external_ids[doc_id], title, meta)
+                    folded = dict(_json(meta) or {})
+                    if title and "title" not in folded:
+                        folded["title"] = title
+                    ids.append(doc_id)
+                    exports.append(ExportDocument(external_ids[doc_id], text, folded, text_sha256(text), True, []))
+                built = dict(zip(ids, store.complete_plain(exports, ids), strict=True))
+            lines = []
+            for doc_id, _external_id, good, line in rows:
+                if good:
+                    lines.append(line)
+                elif doc_id in built:
+                    lines.append(built[doc_id])
+            counts = SplitCounts(records=len(lines), documents=len(lines), layers={"document": len(lines)} if lines else {})
+            yield lines, counts
     finally:
         stream.close()
         store.close()
@@ -538,9 +594,11 @@ class LineStore:
         self.enabled = not (self.sqlite and url.database in (None, "", ":memory:"))
         self.stored = 0
         self.built = 0
-        self._insert: tuple[str, Any] | None = None
+        self._inserts: dict[Any, tuple[str, Any]] = {}
+        # What the plain lines being built are made of, by document id (until they are stored).
+        self._plain_made_of: dict[int, dict[str, Any]] = {}
         # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
-        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[Any, list[dict[str, Any]]] | None] = queue.Queue(maxsize=2)
         self._writer: threading.Thread | None = None
 
     def good(self) -> Any:
@@ -561,6 +619,22 @@ class LineStore:
             else_=0,
         )
 
+    def made_of_plain(self, doc_id: int, external_id: str, title: str | None, meta: str | None) -> None:
+        """Note what the plain line of document ``doc_id`` is being built from (its stored meta, as text)."""
+        self._plain_made_of[doc_id] = {"document_id": doc_id, "code": self.code, "external_id": external_id, "title": title, "meta": meta}
+
+    def good_plain(self) -> Any:
+        """Return the SQL expression: 1 when the stored plain line (``ExportDocumentLine``, joined to ``Document``) is still good."""
+        line = ExportDocumentLine
+        return case(
+            (
+                (line.code == self.code) & (line.external_id == Document.external_id)
+                & line.title.is_not_distinct_from(Document.title) & line.meta.is_not_distinct_from(_raw(Document.meta)),
+                1,
+            ),
+            else_=0,
+        )
+
     def complete(self, batch: list[ExportDocument]) -> None:
         """Build the lines of ``batch``'s layers that have none, and store them."""
         rows = []
@@ -575,11 +649,25 @@ class LineStore:
                         "relations": len(layer.relations), "attributions": len(layer.attributions),
                     })
         self.built += len(rows)
+        self._hand_over(ExportLine, rows)
+
+    def complete_plain(self, documents: list[ExportDocument], ids: list[int]) -> list[str]:
+        """Return the plain lines of ``documents`` (document ids ``ids``), and store them."""
+        lines = [self.encoder.plain_line(document) for document in documents]
+        rows = [
+            {**made_of, "line": line} for made_of, line in zip((self._plain_made_of.pop(doc_id) for doc_id in ids), lines, strict=True)
+        ]
+        self.built += len(rows)
+        self._hand_over(ExportDocumentLine, rows)
+        return lines
+
+    def _hand_over(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Give ``rows`` of ``table`` to the writer thread (started on the first)."""
         if rows and self.enabled:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._drain, name="export-lines", daemon=True)
                 self._writer.start()
-            self._queue.put(rows)
+            self._queue.put((table, rows))
 
     def close(self) -> None:
         """Wait until every line handed over is stored (or storing was given up)."""
@@ -594,33 +682,34 @@ class LineStore:
         The export goes on building while the database writes: on SQLite
         most of a store is waiting for the disk.
         """
-        while (rows := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self.enabled:
-                self._store(rows)
+                self._store(*item)
 
-    def _store(self, rows: list[dict[str, Any]]) -> None:
-        """Store ``rows`` (replacing the lines they replace) in a transaction of their own; give up on a busy database."""
-        if self._insert is None:
+    def _store(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Store ``rows`` of ``table`` (replacing the lines they replace) in a transaction of their own; give up on a busy database."""
+        if table not in self._inserts:
             # Compiled once and run through the driver's executemany: SQLAlchemy's
             # handling of every row's parameters cost more than SQLite's insert.
-            statement = (sqlite_insert if self.sqlite else postgresql_insert)(ExportLine)
+            key = next(iter(table.__table__.primary_key.columns))
+            statement = (sqlite_insert if self.sqlite else postgresql_insert)(table)
             statement = statement.on_conflict_do_update(
-                index_elements=[ExportLine.set_id],
-                set_={column.name: statement.excluded[column.name] for column in ExportLine.__table__.columns if column.name != "set_id"},
+                index_elements=[key],
+                set_={column.name: statement.excluded[column.name] for column in table.__table__.columns if column is not key},
             )
             compiled = statement.compile(dialect=self.engine.dialect)
-            self._insert = (str(compiled), compiled.positiontup)
-        sql, order = self._insert
+            self._inserts[table] = (str(compiled), compiled.positiontup)
+        sql, order = self._inserts[table]
         parameters = [tuple(row[name] for name in order) for row in rows] if order else rows
         try:
-            with self.engine.connect() as connection:
+            # A transaction of its own on another connection, never the caller's (which stays the caller's to commit).
+            with self.engine.begin() as connection:
+                if self.sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {self.WAIT_MS}")
+                else:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self.WAIT_MS}ms'")
                 try:
-                    if self.sqlite:
-                        connection.exec_driver_sql(f"PRAGMA busy_timeout = {self.WAIT_MS}")
-                    else:
-                        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self.WAIT_MS}ms'")
                     connection.exec_driver_sql(sql, parameters)
-                    connection.commit()
                 finally:
                     if self.sqlite:  # the pool's next user waits as long as ever
                         connection.exec_driver_sql("PRAGMA busy_timeout = 30000")
@@ -636,12 +725,14 @@ _code: str | None = None
 
 
 def _code_digest() -> str:
-    """Return a digest of the code that shapes an export's lines (a stored line of other code is never copied)."""
+    """Return a digest of the code that shapes an export's lines and of the migrations' head (a stored line of other code is never copied)."""
     global _code
     if _code is None:
         digest = hashlib.blake2b(digest_size=16)
         for path in (sys.modules[Encoder.__module__].__file__, sys.modules[ExportLayer.__module__].__file__, __file__):
             digest.update(Path(path or "").read_bytes())
+        # and the database's schema: a migration may rewrite what lines are made of
+        digest.update(HEAD_REVISION.encode())
         _code = digest.hexdigest()
     return _code
 
@@ -801,7 +892,7 @@ def _write(
 
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
     """Whether an export of ``layer`` with ``writer`` is written from the stored lines (:func:`stored_line_batches`)."""
-    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in ("gold", "annotators", "predictions")
+    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in STORED_LAYERS
 
 
 def _write_stored(
