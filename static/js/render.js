@@ -18,7 +18,10 @@
 //   contents); bars and label chips are drawn in an overlay next to the block,
 //   only for lines in the band near the viewport (updateBand), nearest
 //   first and a few milliseconds per frame (draw). A line that scrolls away
-//   keeps its overlay, so coming back costs nothing unless it changed.
+//   loses its overlay in a frame with nothing else to draw (a few lines a
+//   frame) and is drawn again when it comes back: a group of lines that
+//   content-visibility shows again with all its lines' overlays made the
+//   costliest frame of a scroll (their paint and layerizing at once).
 // - Links: an SVG inside the scroller draws relations and attributions as
 //   quadratic arcs above the text, label at the apex. The selected item's arcs
 //   are emphasised and drawn on top; with "Show links" on, every other link
@@ -34,6 +37,8 @@ import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
 const SLICE_MS = 4;      // per frame, for drawing the decorations of lines in the band
+const NEW_PER_FRAME = 40; // decorations created per frame for lines that have none yet (draw)
+const GONE_PER_FRAME = 4;  // lines that left the band whose decorations are removed per idle frame (clearGone)
 const GROUP_CHARS = 2000; // a group of lines (content-visibility: auto) closes after this many characters
 const GROUP_LINES = 16;   // or this many lines
 const HOLD_FRAMES = 2;    // frames without drawing after a scroll moved the band (draw)
@@ -77,6 +82,8 @@ export class TextView {
     this.visible = new Set();     // lines in the band (the viewport ± its height; updateBand)
     this.dirty = new Set();       // lines whose decorations must be drawn again
     this.drawn = new Set();       // lines whose decorations are up to date
+    this.pending = new Map();     // line -> {items, k}: planned, drawn up to item k (draw)
+    this.gone = new Set();        // lines that left the band: their decorations are to be removed (draw)
     this.selectedId = null;
     this.linked = new Set();
     this.marked = new Map();      // span id -> role tag shown in chips (attribution form)
@@ -394,9 +401,9 @@ export class TextView {
   /**
    * The lines in the band: those within one viewport height above or below
    * the viewport, found by bisecting the lines' places (lineTops), so no
-   * line is laid out for this. A line that leaves the band keeps its
-   * decorations (content-visibility skips them with the line); one that
-   * comes back is redrawn only if something changed meanwhile.
+   * line is laid out for this. A line that leaves the band loses its
+   * decorations later (draw, in a frame with nothing else to draw) and is
+   * drawn again when it comes back; until then it keeps them.
    */
   updateBand() {
     const n = this.lineEls.length;
@@ -413,9 +420,9 @@ export class TextView {
     const b = lo; // band is [a, b)
     if (a === this.bandA && b === this.bandB) return false;
     this.bandA = a; this.bandB = b;
-    for (const i of this.visible) if (i < a || i >= b) this.visible.delete(i);
+    for (const i of this.visible) if (i < a || i >= b) { this.visible.delete(i); this.gone.add(i); }
     for (let i = a; i < b; i++) {
-      if (!this.visible.has(i)) { this.visible.add(i); if (!this.drawn.has(i)) this.dirty.add(i); }
+      if (!this.visible.has(i)) { this.visible.add(i); this.gone.delete(i); if (!this.drawn.has(i)) this.dirty.add(i); }
     }
     this.linksDirty = true; // the band moved
     return true;
@@ -437,6 +444,12 @@ export class TextView {
    * then would add its decorations' style and layout to that frame. The
    * arcs wait until every line of the band is drawn, and are then planned
    * once rather than after every slice.
+   *
+   * A line that has no decorations yet (one a scroll uncovers) gets them
+   * over several frames, NEW_PER_FRAME elements a frame: the style, layout
+   * and paint of a whole line's (80 or more) in one frame made the longest
+   * frame of a scroll with the CPU four times slower. A line that has them
+   * (a change, the selection) is redrawn at once, so nothing flickers.
    */
   draw() {
     const t0 = performance.now();
@@ -452,8 +465,10 @@ export class TextView {
     for (const i of this.dirty) {
       this.anchors.delete(i);
       this.drawn.delete(i);
+      this.pending.delete(i);
       if (this.visible.has(i)) jobs.push(i); else this.dirty.delete(i);
     }
+    for (const i of this.pending.keys()) if (!this.visible.has(i)) this.pending.delete(i);
     if (jobs.length > 1) {
       // Nearest the viewport first (from the offsets: no layout needed).
       const top = this.el.scrollTop, bottom = top + this.viewH, tops = this.lineTops();
@@ -463,28 +478,66 @@ export class TextView {
       }));
       jobs.sort((a, b) => dist.get(a) - dist.get(b));
     }
-    const done = [], plans = [];
-    for (const i of jobs) {
-      if (done.length && performance.now() - t0 > SLICE_MS) break;
-      plans.push(this.planLine(i));
-      done.push(i);
+    const writes = [], finished = []; // writes: [line, items, replace the line's decorations]
+    let room = NEW_PER_FRAME;
+    for (const [i, p] of this.pending) { // lines begun in an earlier frame first
+      if (room <= 0) break;
+      const n = Math.min(room, p.items.length - p.k);
+      writes.push([i, p.items.slice(p.k, p.k + n), false]);
+      p.k += n;
+      room -= n;
+      if (p.k === p.items.length) { this.pending.delete(i); finished.push(i); }
     }
-    if (done.length) this.linksDirty = true; // links of the lines just drawn
-    const last = done.length === jobs.length;
+    let planned = 0;
+    for (const i of jobs) {
+      if ((planned || writes.length) && (room <= 0 || performance.now() - t0 > SLICE_MS)) break;
+      const items = this.planLine(i);
+      planned++;
+      this.dirty.delete(i);
+      if (this.laneEls[i].firstChild || items.length <= Math.max(room, 1)) {
+        writes.push([i, items, true]);
+        finished.push(i);
+      } else {
+        const n = Math.max(room, 1);
+        writes.push([i, items.slice(0, n), true]);
+        this.pending.set(i, { items, k: n });
+      }
+      room -= items.length;
+    }
+    if (finished.length) this.linksDirty = true; // links of the lines just drawn
+    const last = planned === jobs.length && !this.pending.size;
     // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
     // slice is spent: rebuilding them restyles a few hundred SVG elements.
-    const arcs = this.linksDirty && last && (!done.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(done)) : null;
-    done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
+    const arcs = this.linksDirty && last && (!writes.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(finished)) : null;
+    for (const [i, items, replace] of writes) {
+      const frag = document.createDocumentFragment();
+      for (const d of items) frag.appendChild(make(d));
+      if (replace) this.laneEls[i].replaceChildren(frag); else this.laneEls[i].appendChild(frag);
+    }
+    for (const i of finished) this.drawn.add(i);
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
-    if (this.dirty.size || (this.linksDirty && last && !arcs)) this.schedule();
+    if (!writes.length && !arcs && this.gone.size) this.clearGone();
+    if (this.dirty.size || this.pending.size || this.gone.size || (this.linksDirty && last && !arcs)) this.schedule();
   }
 
-  /** Measure one line's decorations; return a fragment to insert. */
+  /** Remove the decorations of a few lines that left the band (their removal is work too: never all at once). */
+  clearGone() {
+    let k = 0;
+    for (const i of this.gone) {
+      if (k++ >= GONE_PER_FRAME) break;
+      this.gone.delete(i);
+      if (this.laneEls[i].firstChild) this.laneEls[i].replaceChildren();
+      this.drawn.delete(i);
+      this.pending.delete(i);
+    }
+  }
+
+  /** Measure one line's decorations; return them in drawing order, as `make` takes them (reads only). */
   planLine(i) {
-    const frag = document.createDocumentFragment();
+    const out = [];
     const info = this.lineSpans[i];
     const extras = this.lineExtras ? this.lineExtras(i) : null;
-    if ((!info || !info.items.length) && !(extras && extras.length)) return frag;
+    if ((!info || !info.items.length) && !(extras && extras.length)) return out;
     const base = this.lineEls[i].getBoundingClientRect();
     if (Math.abs(base.height - this.heights[i]) > 0.5) { this.heights[i] = base.height; this.tops = null; }
     const ln = this.lines[i];
@@ -508,15 +561,9 @@ export class TextView {
       let first = a === u[0];
       for (const rc of rects) {
         if (rc.width < 0.5) continue;
-        const fill = document.createElement("div");
-        fill.className = `wb-fill wb-c${li}${state}`;
-        place(fill, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
-        frag.appendChild(fill);
+        out.push({ cls: `wb-fill wb-c${li}${state}`, x: rc.left - base.left, y: rc.top - base.top, w: rc.width, h: rc.height });
         if (lane < MAX_LANES) {
-          const bar = document.createElement("div");
-          bar.className = `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`;
-          place(bar, rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null);
-          frag.appendChild(bar);
+          out.push({ cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, x: rc.left - base.left, y: rc.bottom - base.top + 1 + lane * 4, w: rc.width, h: null });
         }
         if (first) {
           const role = this.marked.get(s.id);
@@ -533,10 +580,7 @@ export class TextView {
       if (b <= a) continue;
       for (const rc of rangeForU16(this.el, a, b).getClientRects()) {
         if (rc.width < 0.5) continue;
-        const mark = document.createElement("div");
-        mark.className = x.cls;
-        place(mark, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
-        frag.appendChild(mark);
+        out.push({ cls: x.cls, x: rc.left - base.left, y: rc.top - base.top, w: rc.width, h: rc.height });
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest
@@ -563,23 +607,15 @@ export class TextView {
           text = `+${row.hidden}`; w = this.chipWidth(text, true);
         }
         if (x !== null) {
-          const more = document.createElement("span");
-          more.className = "wb-more";
-          more.textContent = text;
-          place(more, x, row.y, w, null);
-          frag.appendChild(more);
+          out.push({ tag: "span", cls: "wb-more", text, x, y: row.y, w, h: null });
         }
       }
       for (const c of placed) {
-        const chip = document.createElement("span");
-        chip.className = c.cls;
-        chip.dataset.span = c.id; // a chip is a handle: drag it onto another span to start a relation (annotate.js)
-        chip.textContent = c.label;
-        place(chip, c.x, row.y, c.w, null);
-        frag.appendChild(chip);
+        // A chip is a handle: drag it onto another span to start a relation (annotate.js).
+        out.push({ tag: "span", cls: c.cls, span: c.id, text: c.label, x: c.x, y: row.y, w: c.w, h: null });
       }
     }
-    return frag;
+    return out;
   }
 
   /**
@@ -914,6 +950,16 @@ function freeSlot(taken, want, w, max) {
 /** Position a new decoration (one style declaration block parsed, not four properties set). */
 function place(el, x, y, w, h) {
   el.style.cssText = `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
+}
+
+/** A decoration planned by planLine: a div (a span with text), its classes, place and size. */
+function make(d) {
+  const el = document.createElement(d.tag || "div");
+  el.className = d.cls;
+  if (d.span) el.dataset.span = d.span;
+  if (d.text) el.textContent = d.text;
+  place(el, d.x, d.y, d.w, d.h);
+  return el;
 }
 
 /** One-line description of a span: label, attributes, quote. */

@@ -36,8 +36,13 @@ export class RowWindow {
     this.viewTop = scroller.scrollTop;
     this.viewHeight = scroller.clientHeight || 600;
     new ResizeObserver(() => { this.viewHeight = scroller.clientHeight; this.follow(); }).observe(scroller);
+    this.target = -1;      // the row a reveal() shows, until its frame has written the scroll position
+    this.pendingTop = null;
     scroller.addEventListener("scroll", () => {
       this.viewTop = scroller.scrollTop;
+      // A scroll reported before the reveal's frame was made before the reveal (the frame's scroll events
+      // come first): the row revealed stays on screen, from wherever that scroll left the list.
+      if (this.target >= 0) { this.pendingTop = null; this.aim(this.target); }
       if (this.frame) return;
       this.frame = requestAnimationFrame(() => { this.frame = 0; this.follow(); });
     }, { passive: true });
@@ -57,6 +62,7 @@ export class RowWindow {
    */
   mount(ul, n, linesOf, makeRow, focus = -1, { keyOf = null, place = null } = {}) {
     if (ul !== this.ul || !keyOf) this.kept = new Map(); // key -> row in ul
+    if (ul !== this.ul) { this.target = -1; this.pendingTop = null; } // a reveal pending in another list
     this.ul = ul;
     this.n = n;
     this.makeRow = makeRow;
@@ -83,16 +89,31 @@ export class RowWindow {
    */
   reveal(i) {
     if (!this.ul || i < 0 || i >= this.n) return;
+    this.target = i;
+    this.aim(i);
+    // Written in the next frame, which lays the list out anyway: written now, it would force that
+    // layout (and the style of the rows just rendered) into the task that rendered them. Until then,
+    // the row is the target of any scroll event that comes (see the scroll listener).
+    if (!this.scrollFrame) {
+      this.scrollFrame = requestAnimationFrame(() => {
+        this.scrollFrame = 0;
+        this.target = -1;
+        if (this.pendingTop !== null) this.scroller.scrollTop = this.pendingTop;
+        this.pendingTop = null;
+      });
+    }
+  }
+
+  /** The scroll position (cached, and to be written by reveal's frame) that shows row i from the cached one. */
+  aim(i) {
+    if (i >= this.n) return;
     const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
     let top = this.viewTop;
     if (y0 < top) top = y0;
     else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
     if (top === this.viewTop) return;
-    // Written in the next frame, which lays the list out anyway: written now, it would force that
-    // layout (and the style of the rows just rendered) into the task that rendered them.
     this.viewTop = top;
     this.pendingTop = top;
-    if (!this.scrollFrame) this.scrollFrame = requestAnimationFrame(() => { this.scrollFrame = 0; this.scroller.scrollTop = this.pendingTop; });
   }
 
   /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */

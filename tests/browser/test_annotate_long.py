@@ -45,10 +45,13 @@ SAVED_WITHIN_MS = 1200
 HEIGHT_SLACK_PX = 150
 #: Scrolling and jumping are judged by the CPU time of the page's main-thread tasks (from a trace), which
 #: leaves out the waits for a core that made wall time flaky on a busy machine; CPU time still grows with
-#: the load (shared caches), hence twice the issue's bar: 50 ms as is, 100 ms with the CPU four times slower
-#: (where the median step must also meet the bar itself).
+#: the load (shared caches), hence twice the issue's bar as is (50 ms), and with the CPU four times slower
+#: one and a half times it for the longest step (100 ms) and 80 ms for the median step (on a machine at a
+#: load of 8-13 the longest step took 65-113 ms and the median step about 60 ms; the code before the
+#: chunked drawing had longest steps of 108-259 ms there).
 TASK_CPU_LIMIT_MS = 100
-TASK_CPU_LIMIT_X4_MS = 200
+TASK_CPU_LIMIT_X4_MS = 150
+MEDIAN_STEP_CPU_LIMIT_X4_MS = 80
 TRACE_CATEGORIES = ["toplevel", "blink.user_timing"]
 
 RECORDER = """
@@ -212,7 +215,7 @@ def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long
 
 
 def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:
-    """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step; the worst within twice that)."""
+    """Issue 11's bar with the CPU four times slower: no scroll step over 100 ms (here: the median step within 80 ms, the worst within 150)."""
     seeded, _text = long_article
     open_long(page, live, seeded)
     page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
@@ -238,7 +241,7 @@ def test_scrolling_a_long_article_four_times_slower(page: Any, live: Any, long_a
     steps = [max(cpu_between(tasks, ts, marks[k + 1][0]), default=0) for k, (ts, _name) in enumerate(marks[:-1])]
     assert max(got["heights"]) - min(got["heights"]) <= HEIGHT_SLACK_PX, got["heights"]
     assert got["decorated"] > 0
-    assert statistics.median(steps) <= TASK_CPU_LIMIT_X4_MS / 2, steps
+    assert statistics.median(steps) <= MEDIAN_STEP_CPU_LIMIT_X4_MS, steps
     assert max(steps) < TASK_CPU_LIMIT_X4_MS, steps
 
 
@@ -270,9 +273,8 @@ def test_the_suggestions_list_of_a_long_article_holds_a_window_of_rows(page: Any
     assert len(end["heights"]) == 1 and f"{end['heights'][0]}" == str(round(float(end["styled"].rstrip("px")))), end
     assert end["clipped"] == 0, end  # each row's two lines fit its height: nothing is cut off below
     # Stepping back from the first suggestion wraps to the last: its row is rendered, selected and scrolled to.
-    # (the list's scroll back to the top is let settle first: a scroll still in flight when the key is pressed
-    # moves the window back over the top rows, a race left open in rowwindow.js, see the closing note)
-    page.evaluate("async () => { document.querySelector('#wb-sugg-scroll').scrollTop = 0; await window.__settle(200); }")
+    # (the list's scroll back to the top may still be in flight when the key is pressed: see the next test)
+    page.evaluate("() => { document.querySelector('#wb-sugg-scroll').scrollTop = 0; }")
     page.locator("#doc").focus()
     page.keyboard.press(",")
     sel = page.locator("#wb-sugg-list [aria-selected=true]")
@@ -282,6 +284,61 @@ def test_the_suggestions_list_of_a_long_article_holds_a_window_of_rows(page: Any
     page.keyboard.press("Enter")
     page.wait_for_function(f"() => window.wbAnnotate.suggestions.current.length === {n - 1}")
     assert page.locator("#wb-sugg-list li.wb-sugg-row").count() <= 60
+
+
+#: Moves a list's scroll back to its top inside the key's own task (a listener on the window runs before the
+#: page's, on the document): the scroll event of that move comes a frame later, after the key was handled.
+SCROLL_TO_TOP_WITH_THE_KEY = """(sel) => {
+    window.addEventListener('keydown', () => { document.querySelector(sel).scrollTop = 0; }, {capture: true, once: true});
+}"""
+
+
+def test_a_key_pressed_while_a_list_still_scrolls_back_to_its_top_shows_the_row_it_selects(
+    page: Any, live: Any, long_article: tuple[Seeded, str]
+) -> None:
+    """Both windowed lists (rowwindow.js): a scroll not yet reported does not take the window away from the row a key selects."""
+    seeded, _text = long_article
+    open_long(page, live, seeded)
+    page.wait_for_selector("#wb-suggest[data-ready='1']")
+    n = page.evaluate("() => window.wbAnnotate.suggestions.current.length")
+    shown = """(sel) => {
+        const scroller = document.querySelector(sel), row = scroller.querySelector('[aria-selected=true]');
+        if (!row) return {row: null, top: scroller.scrollTop};
+        const box = scroller.getBoundingClientRect(), rc = row.getBoundingClientRect();
+        return {row: row.getAttribute('aria-posinset'), on: rc.top >= box.top - 1 && rc.bottom <= box.bottom + 1, top: scroller.scrollTop};
+    }"""
+    # The suggestions list, scrolled to its end; then back to its top in the same task as ',' (the first
+    # suggestion's previous: the last one).
+    page.evaluate(
+        """async () => {
+            const scroller = document.querySelector('#wb-sugg-scroll');
+            for (let k = 0; k < 4; k++) { scroller.scrollTop = scroller.scrollHeight; await window.__settle(100); }
+        }"""
+    )
+    page.evaluate(SCROLL_TO_TOP_WITH_THE_KEY, "#wb-sugg-scroll")
+    page.locator("#doc").focus()
+    page.keyboard.press(",")
+    page.evaluate("() => window.__settle(200)")
+    got = page.evaluate(shown, "#wb-sugg-scroll")
+    assert got["row"] == str(n) and got["on"], got
+    page.keyboard.press("Escape")
+    # The span list: its last rows on screen and the last span but one selected; then back to its top in the
+    # same task as ArrowDown (the next span: the last one).
+    total = page.evaluate("() => window.wbAnnotate.model.spans.size")
+    page.evaluate(
+        """async () => {
+            const list = document.querySelector('#wb-list');
+            for (let k = 0; k < 6; k++) { list.scrollTop = list.scrollHeight; await window.__settle(100); }
+        }"""
+    )
+    page.locator(f"#wb-list li.wb-row[aria-posinset='{total - 1}']").click()
+    page.evaluate("() => window.__settle(200)")
+    page.locator("#wb-list ul[role=listbox]").focus()
+    page.evaluate(SCROLL_TO_TOP_WITH_THE_KEY, "#wb-list")
+    page.keyboard.press("ArrowDown")
+    page.evaluate("() => window.__settle(200)")
+    got = page.evaluate(shown, "#wb-list")
+    assert got["row"] == str(total) and got["on"], got
 
 
 def test_line_heights_are_known_before_any_layout(page: Any, live: Any, seed: Any) -> None:
