@@ -488,7 +488,8 @@ class AnnotatePage {
   createFromSelection(labelName, sel = this.currentSelection()) {
     if (!sel) return null;
     this.caret = sel.end;
-    const dup = Array.from(this.model.spans.values()).find(s => s.start === sel.start && s.end === sel.end && s.label === labelName);
+    let dup = null;
+    for (const s of this.model.spans.values()) if (s.start === sel.start && s.end === sel.end && s.label === labelName) { dup = s; break; }
     window.getSelection().removeAllRanges();
     if (dup) { this.selectSpan(dup.id); this.announce(`${labelName} already marked here`); return dup.id; }
     const id = newId();

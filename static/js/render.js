@@ -29,7 +29,7 @@
 // - Extras: other modules add rectangles to a line's overlay (lineExtras,
 //   invalidateLines; suggestions.js draws its underlines so).
 
-import { splitLines, attachLayout, cpToU16, lineAt, rangeForU16 } from "./offsets.js";
+import { splitLines, attachLayout, cpToU16, lineAt, rectsForU16 } from "./offsets.js";
 import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
@@ -84,6 +84,7 @@ export class TextView {
     this.showAll = true;          // also draw every link near the viewport (muted)
     this.linksDirty = true;       // band, layer, selection or width changed since the last arcs
     this.anchors = new Map();     // line -> Map(span id -> anchor relative to the line box); geometry cache
+    this.decor = [];              // line -> Map(key -> decoration element in its overlay), reused by writeLine
     this.frame = 0;
     // Other modules' decorations of a line (suggestions.js): lineExtras(i) ->
     // [{start, end, cls}] in UTF-16 offsets, drawn by planLine as rectangles
@@ -118,6 +119,7 @@ export class TextView {
     this.lines = splitLines(this.text);
     const frag = document.createDocumentFragment();
     this.lineEls = [];
+    this.decor = [];
     this.blockEls = [];
     this.laneEls = [];
     this.groupEls = [];
@@ -474,17 +476,48 @@ export class TextView {
     // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
     // slice is spent: rebuilding them restyles a few hundred SVG elements.
     const arcs = this.linksDirty && last && (!done.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(done)) : null;
-    done.forEach((i, k) => { this.laneEls[i].replaceChildren(plans[k]); this.dirty.delete(i); this.drawn.add(i); });
+    done.forEach((i, k) => { this.writeLine(i, plans[k]); this.dirty.delete(i); this.drawn.add(i); });
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
     if (this.dirty.size || (this.linksDirty && last && !arcs)) this.schedule();
   }
 
-  /** Measure one line's decorations; return a fragment to insert. */
+  /**
+   * Write a line's planned decorations (planLine) into its overlay, reusing
+   * the elements drawn last time under the same key: after a keystroke only
+   * the new span's elements are created and only the ones whose class,
+   * place or text changed are touched, so the frame restyles, lays out and
+   * repaints a handful of elements rather than every decoration of the line
+   * (a long paragraph holds 150 and more).
+   */
+  writeLine(i, items) {
+    const box = this.laneEls[i];
+    const old = this.decor[i] || new Map(), next = new Map(), els = [];
+    for (const d of items) {
+      let e = old.get(d.key);
+      if (e && e.localName === d.tag) old.delete(d.key);
+      else e = document.createElement(d.tag);
+      if (e.className !== d.cls) e.className = d.cls;
+      if (e.wbCss !== d.css) { e.style.cssText = d.css; e.wbCss = d.css; }
+      if (d.text !== undefined && e.textContent !== d.text) e.textContent = d.text;
+      if (d.span !== undefined && e.dataset.span !== d.span) e.dataset.span = d.span;
+      next.set(d.key, e);
+      els.push(e);
+    }
+    for (const e of old.values()) e.remove();
+    let at = box.firstChild;
+    for (const e of els) { if (e === at) at = at.nextSibling; else box.insertBefore(e, at); }
+    if (next.size) this.decor[i] = next; else delete this.decor[i];
+  }
+
+  /**
+   * Measure one line's decorations; return them as a list of
+   * {key, tag, cls, css, text?, span?} in paint order, for writeLine.
+   */
   planLine(i) {
-    const frag = document.createDocumentFragment();
+    const out = [];
     const info = this.lineSpans[i];
     const extras = this.lineExtras ? this.lineExtras(i) : null;
-    if ((!info || !info.items.length) && !(extras && extras.length)) return frag;
+    if ((!info || !info.items.length) && !(extras && extras.length)) return out;
     const base = this.lineEls[i].getBoundingClientRect();
     if (Math.abs(base.height - this.heights[i]) > 0.5) { this.heights[i] = base.height; this.tops = null; }
     const ln = this.lines[i];
@@ -503,21 +536,16 @@ export class TextView {
       const a = Math.max(u[0], ln.start), b = Math.min(u[1], ln.end);
       if (b <= a) continue;
       const li = this.labelIndex.get(s.label) ?? 0;
-      const rects = rangeForU16(this.el, a, b).getClientRects();
+      const rects = rectsForU16(this.el, a, b);
       const state = `${s.id === this.selectedId ? " is-sel" : ""}${this.linked.has(s.id) ? " is-linked" : ""}`;
-      let first = a === u[0];
+      let first = a === u[0], k = 0;
       for (const rc of rects) {
         if (rc.width < 0.5) continue;
-        const fill = document.createElement("div");
-        fill.className = `wb-fill wb-c${li}${state}`;
-        place(fill, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
-        frag.appendChild(fill);
+        out.push({ key: `f${s.id}|${k}`, tag: "div", cls: `wb-fill wb-c${li}${state}`, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
         if (lane < MAX_LANES) {
-          const bar = document.createElement("div");
-          bar.className = `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`;
-          place(bar, rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null);
-          frag.appendChild(bar);
+          out.push({ key: `b${s.id}|${k}`, tag: "div", cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, css: place(rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null) });
         }
+        k++;
         if (first) {
           const role = this.marked.get(s.id);
           const row = rowOf(rc);
@@ -528,15 +556,16 @@ export class TextView {
       }
     }
     // Other modules' marks (lineExtras), after the fills so that they show over them.
+    const seen = new Map();
     for (const x of extras || []) {
       const a = Math.max(x.start, ln.start), b = Math.min(x.end, ln.end);
       if (b <= a) continue;
-      for (const rc of rangeForU16(this.el, a, b).getClientRects()) {
+      const base_ = `x${a}|${b}`, n = seen.get(base_) || 0;
+      seen.set(base_, n + 1);
+      let k = 0;
+      for (const rc of rectsForU16(this.el, a, b)) {
         if (rc.width < 0.5) continue;
-        const mark = document.createElement("div");
-        mark.className = x.cls;
-        place(mark, rc.left - base.left, rc.top - base.top, rc.width, rc.height);
-        frag.appendChild(mark);
+        out.push({ key: `${base_}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest
@@ -562,24 +591,12 @@ export class TextView {
           row.hidden++;
           text = `+${row.hidden}`; w = this.chipWidth(text, true);
         }
-        if (x !== null) {
-          const more = document.createElement("span");
-          more.className = "wb-more";
-          more.textContent = text;
-          place(more, x, row.y, w, null);
-          frag.appendChild(more);
-        }
+        if (x !== null) out.push({ key: `m${Math.round(row.y)}`, tag: "span", cls: "wb-more", css: place(x, row.y, w, null), text });
       }
-      for (const c of placed) {
-        const chip = document.createElement("span");
-        chip.className = c.cls;
-        chip.dataset.span = c.id; // a chip is a handle: drag it onto another span to start a relation (annotate.js)
-        chip.textContent = c.label;
-        place(chip, c.x, row.y, c.w, null);
-        frag.appendChild(chip);
-      }
+      // A chip is a handle: drag it onto another span to start a relation (annotate.js).
+      for (const c of placed) out.push({ key: `c${c.id}`, tag: "span", cls: c.cls, css: place(c.x, row.y, c.w, null), text: c.label, span: c.id });
     }
-    return frag;
+    return out;
   }
 
   /**
@@ -638,7 +655,7 @@ export class TextView {
   reveal(id) {
     const u = this.spanU16.get(id);
     if (!u) return;
-    const rc = rangeForU16(this.el, u[0], u[1]).getBoundingClientRect();
+    const rc = rectsForU16(this.el, u[0], u[1], true);
     const box = this.el.getBoundingClientRect();
     if (rc.top < box.top + 20 || rc.bottom > box.bottom - 40) {
       // Glide over a short distance; jump at once over a long one, so the
@@ -666,7 +683,7 @@ export class TextView {
     if (!cache) { cache = new Map(); this.anchors.set(li, cache); }
     let rel = cache.get(id);
     if (rel === undefined) {
-      const rects = rangeForU16(this.el, u[0], u[1]).getClientRects();
+      const rects = rectsForU16(this.el, u[0], u[1]);
       const rc = Array.from(rects).find(r => r.width > 0.5) || rects[0];
       rel = rc ? { dx: rc.left - lb.left + Math.min(rc.width, 160) / 2, dy: rc.top - lb.top, h: rc.height } : null;
       cache.set(id, rel);
@@ -911,9 +928,9 @@ function freeSlot(taken, want, w, max) {
   return best;
 }
 
-/** Position a new decoration (one style declaration block parsed, not four properties set). */
-function place(el, x, y, w, h) {
-  el.style.cssText = `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
+/** A decoration's place as one style declaration block (parsed once, not four properties set). */
+function place(x, y, w, h) {
+  return `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
 }
 
 /** One-line description of a span: label, attributes, quote. */
