@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The annotate page: loads the layer, wires keyboard and mouse to commands,
 // keeps the side panel in sync and saves through the outbox.
 //

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The one JavaScript module that knows about offsets.
 //
 // The server stores offsets as Unicode code points of the document text

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The schema's overlap rules in the page: the mirror of
 // workbench/domain/annotations.py (overlap_conflict, check_overlaps), with the
 // same words, so the page refuses before sending exactly what the server would.

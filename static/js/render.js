@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Drawing the annotate page's text layer and its decorations.
 //
 // - The text layer is built once: one block per line, each holding a single
