@@ -1456,7 +1456,18 @@ class AnnotatePage {
    */
   renderPanelSoon() {
     if (this.panelFrame) return;
-    this.panelFrame = requestAnimationFrame(() => setTimeout(() => { this.panelFrame = 0; this.renderPanel(); }, 0));
+    let waits = 0;
+    const soon = () => {
+      this.panelFrame = requestAnimationFrame(() => setTimeout(() => {
+        // The text's redraw goes first (render.js plans the arcs in the frame after the line's lanes):
+        // the panel's new rows then get a frame of their own instead of adding their style, layout and
+        // paint to that one.
+        if (this.view.frame && waits++ < 2) { soon(); return; }
+        this.panelFrame = 0;
+        this.renderPanel();
+      }, 0));
+    };
+    soon();
   }
 
   renderPanel() {
