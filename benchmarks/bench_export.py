@@ -17,6 +17,12 @@ number of documents (worker processes, when the export uses them, are
 reported by their own CPU time: ``workers cpu``). ``--keep FOLDER`` keeps
 the SQLite database (or the PostgreSQL one) and reuses it when run again
 with the same count.
+
+A JSONL export stores each layer's line for the next one (docs/format.md,
+"Stored lines"): with ``--repeat``, the first export of a fresh database
+builds and stores every line and the others copy them; ``--cold`` deletes
+the stored lines before each export, to measure a first export every time.
+Each line of output says how many lines were stored before that export.
 """
 
 from __future__ import annotations
@@ -101,6 +107,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="exports per format (each line printed)")
     parser.add_argument("--keep", help="a folder to keep (and reuse) the built database in")
     parser.add_argument("--workers", type=int, help="processes building JSONL lines (default: as workbench export decides)")
+    parser.add_argument("--cold", action="store_true",
+                        help="delete the stored JSONL lines before each export (what a first export costs)")
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -111,6 +119,7 @@ def main() -> None:
     from sqlalchemy.orm import Session
 
     from workbench.db import make_engine
+    from workbench.models import ExportLine
     from workbench.services import exporting
     from workbench.services import projects
 
@@ -143,6 +152,10 @@ def main() -> None:
             for _ in range(args.repeat):
                 with Session(engine) as session:
                     project = projects.require_project_by_name(session, "bench")
+                    if args.cold:
+                        session.execute(sa.delete(ExportLine))
+                        session.commit()
+                    stored = session.scalar(sa.select(sa.func.count()).select_from(ExportLine))
                     out = folder / f"out-{fmt}-{layer}.data"
                     load = os.getloadavg()[0]
                     children = children_cpu()
@@ -156,7 +169,7 @@ def main() -> None:
                 print(
                     f"{fmt:12} {layer:10} {counts.records:>7} records  wall {wall:6.2f} s  cpu {cpu:6.2f} s  workers cpu {workers_cpu:5.2f} s  {written:7.1f} MB  "
                     f"{written / wall:6.1f} MB/s  {counts.documents / wall:7.0f} docs/s  peak RSS {peak_rss_mib():6.0f} MiB  "
-                    f"load {load:.1f}",
+                    f"load {load:.1f}  stored lines before {stored}",
                     flush=True,
                 )
                 out.unlink()

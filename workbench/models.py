@@ -151,6 +151,9 @@ class Document(Base):
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+    # On PostgreSQL, migration 0008 adds the index ``ix_documents_project_external_id_c`` on
+    # ``(project_id, external_id COLLATE "C")``: export order (SQLite's unique index already is in it).
+    # An expression index, which Alembic cannot compare, so it is not declared here.
     __table_args__ = (UniqueConstraint("project_id", "external_id"),)
 
 
@@ -338,6 +341,36 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExportLine(Base):
+    """A layer's JSONL export line as the last export wrote it, so the next export copies it instead of building it.
+
+    Beside the line, what it was made of besides the layer's items (whose
+    every change bumps ``AnnotationSet.version``): the layer's version,
+    status and note, its annotator's user name, its document's external id,
+    title and meta (the text never changes), and ``code``, a digest of the
+    schema and of the code that writes lines.  An export copies the line
+    only when all of them are still what they were, and builds (and stores)
+    it afresh otherwise.  ``labels`` (the spans' labels, one per line),
+    ``relations`` and ``attributions`` are the counts the manifest needs.
+    """
+
+    __tablename__ = "export_lines"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("annotation_sets.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(500))
+    meta: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[str] = mapped_column(Text)
+    labels: Mapped[str] = mapped_column(Text, default="")
+    relations: Mapped[int] = mapped_column(Integer, default=0)
+    attributions: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SuggestionEvent(Base):

@@ -32,6 +32,7 @@ from workbench.formats.records import LAYERS
 from workbench.formats.records import AttributionRecord
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportDocument
+from workbench.formats.records import ExportLayer
 from workbench.formats.records import FormatError
 from workbench.formats.records import PlainDocument
 from workbench.formats.records import RelationRecord
@@ -500,53 +501,70 @@ class Encoder:
         self._end = f'", "format_version": {FORMAT_VERSION}}}'
 
     def lines(self, document: ExportDocument) -> list[str]:
-        """Return the lines (without newlines) of ``document``'s records, in order."""
-        text = document.text
-        quoted_text = _string(text)
-        # A text with nothing to escape has nothing to escape in any slice either.
-        plain_text = len(quoted_text) == len(text) + 2
-        head = '{"id": ' + _string(document.external_id) + ', "text": ' + quoted_text + ', "meta": '
-        tail = self._tail + document.text_sha256 + self._end
-        meta = document.meta
+        """Return the lines (without newlines) of ``document``'s records, in order.
+
+        A layer that carries its line already (``ExportLayer.line``, stored by
+        an earlier export) gives that line as it is.
+        """
         out: list[str] = []
+        ends = None
         if document.plain:
-            out.append(head + _object(meta) + ', "layer": null, "annotator": null, "spans": [], "relations": [], "attributions": []' + tail)
-        if not document.layers:
-            return out
-        shared_meta = None
+            ends = self._ends(document)
+            head, tail, _plain_text = ends
+            out.append(head + _object(document.meta) + ', "layer": null, "annotator": null, "spans": [], "relations": [], "attributions": []' + tail)
         for layer in document.layers:
-            if layer.note or "note" in meta:
-                layer_meta = {key: value for key, value in meta.items() if key != "note"}
-                if layer.note:
-                    layer_meta["note"] = layer.note
-                encoded_meta = _object(layer_meta)
-            else:
-                if shared_meta is None:
-                    shared_meta = _object(meta)
-                encoded_meta = shared_meta
-            spans = [
-                f'{{"id": {_string(uid)}, "start": {s}, "end": {e}, "label": {_string(label)}, "text": '
-                f'{_QUOTE + text[s:e] + _QUOTE if plain_text else _string(text[s:e])}, "attrs": {_noted(attrs, note)}'
-                f'{"" if prov is None else _provenance_key(prov)}}}'
-                for uid, s, e, label, attrs, prov, note in layer.spans
-            ]
-            relations = [
-                f'{{"id": {_string(uid)}, "type": {_string(rtype)}, "head": {_string(head_id)}, "tail": {_string(tail_id)}, '
-                f'"attrs": {_object(attrs)}{"" if prov is None else _provenance_key(prov)}}}'
-                for uid, rtype, head_id, tail_id, attrs, prov in layer.relations
-            ]
-            attributions = [
-                f'{{"id": {_string(uid)}, "source": {_nullable(source)}, "cue": {_nullable(cue)}, '
-                f'"content": [{", ".join(map(_string, content))}], "attrs": {_noted(attrs, note)}'
-                f'{"" if parent is None else _PARENT + _string(parent)}{"" if prov is None else _provenance_key(prov)}}}'
-                for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
-            ]
-            out.append(
-                f'{head}{encoded_meta}, "layer": {_string(layer.kind)}, "annotator": {_nullable(layer.annotator)}, '
-                f'"status": {_string(layer.status)}, "spans": [{", ".join(spans)}], "relations": [{", ".join(relations)}], '
-                f'"attributions": [{", ".join(attributions)}]{tail}'
-            )
+            if layer.line is not None:
+                out.append(layer.line)
+                continue
+            if ends is None:
+                ends = self._ends(document)
+            out.append(self._layer_line(document, layer, *ends))
         return out
+
+    def layer_line(self, document: ExportDocument, layer: ExportLayer) -> str:
+        """Return the line (without newline) of ``layer``, one of ``document``'s layers."""
+        return self._layer_line(document, layer, *self._ends(document))
+
+    def _ends(self, document: ExportDocument) -> tuple[str, str, bool]:
+        """Return what every line of ``document`` starts with (up to its meta), what it ends with, and whether its text needs no escapes."""
+        quoted_text = _string(document.text)
+        head = '{"id": ' + _string(document.external_id) + ', "text": ' + quoted_text + ', "meta": '
+        # A text with nothing to escape has nothing to escape in any slice either.
+        return head, self._tail + document.text_sha256 + self._end, len(quoted_text) == len(document.text) + 2
+
+    def _layer_line(self, document: ExportDocument, layer: ExportLayer, head: str, tail: str, plain_text: bool) -> str:
+        """Return the line of ``layer`` from the parts :meth:`_ends` gives."""
+        text = document.text
+        meta = document.meta
+        if layer.note or "note" in meta:
+            layer_meta = {key: value for key, value in meta.items() if key != "note"}
+            if layer.note:
+                layer_meta["note"] = layer.note
+            encoded_meta = _object(layer_meta)
+        else:
+            encoded_meta = _object(meta)
+        spans = [
+            f'{{"id": {_string(uid)}, "start": {s}, "end": {e}, "label": {_string(label)}, "text": '
+            f'{_QUOTE + text[s:e] + _QUOTE if plain_text else _string(text[s:e])}, "attrs": {_noted(attrs, note)}'
+            f'{"" if prov is None else _provenance_key(prov)}}}'
+            for uid, s, e, label, attrs, prov, note in layer.spans
+        ]
+        relations = [
+            f'{{"id": {_string(uid)}, "type": {_string(rtype)}, "head": {_string(head_id)}, "tail": {_string(tail_id)}, '
+            f'"attrs": {_object(attrs)}{"" if prov is None else _provenance_key(prov)}}}'
+            for uid, rtype, head_id, tail_id, attrs, prov in layer.relations
+        ]
+        attributions = [
+            f'{{"id": {_string(uid)}, "source": {_nullable(source)}, "cue": {_nullable(cue)}, '
+            f'"content": [{", ".join(map(_string, content))}], "attrs": {_noted(attrs, note)}'
+            f'{"" if parent is None else _PARENT + _string(parent)}{"" if prov is None else _provenance_key(prov)}}}'
+            for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
+        ]
+        return (
+            f'{head}{encoded_meta}, "layer": {_string(layer.kind)}, "annotator": {_nullable(layer.annotator)}, '
+            f'"status": {_string(layer.status)}, "spans": [{", ".join(spans)}], "relations": [{", ".join(relations)}], '
+            f'"attributions": [{", ".join(attributions)}]{tail}'
+        )
 
 
 _string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes for a str

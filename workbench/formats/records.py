@@ -136,7 +136,7 @@ ExportAttribution = tuple[str, "str | None", "str | None", list[str], dict[str, 
 
 @dataclass(slots=True)
 class ExportLayer:
-    """One annotation layer of a document as an export writes it (spans in export order).
+    """One annotation layer of a document as an export writes it (spans in export order), or its stored line.
 
     :param kind: ``gold``, ``annotator`` or ``prediction``.
     :param annotator: the annotator's user name, the model's name, or None (gold).
@@ -150,6 +150,14 @@ class ExportLayer:
     spans: list[ExportSpan]
     relations: list[ExportRelation]
     attributions: list[ExportAttribution]
+    #: The layer's JSONL line, when an export read it stored instead of the items (``spans`` and the
+    #: others are then empty, and ``tally`` holds what they would count).
+    line: str | None = None
+    #: With ``line``: the spans' labels, and how many relations and attributions the line holds.
+    tally: tuple[list[str], int, int] | None = None
+    #: What the layer's line is made of, for the export reading it to store the line with (see
+    #: ``services.exporting.LineStore``); None when it stores none.
+    made_of: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -12,9 +12,13 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import logging
 import multiprocessing
 import os
+import queue
+import sys
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -31,10 +35,14 @@ from sqlalchemy import Integer
 from sqlalchemy import Text
 from sqlalchemy import any_
 from sqlalchemy import bindparam
+from sqlalchemy import case
 from sqlalchemy import func
 from sqlalchemy import cast
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from workbench.domain.offsets import text_sha256
@@ -43,6 +51,7 @@ from workbench.formats import WRITERS
 from workbench.formats import ExportContext
 from workbench.formats import Writer
 from workbench.formats.jsonl import FORMAT_VERSION
+from workbench.formats.jsonl import Encoder
 from workbench.formats.records import ExportDocument
 from workbench.formats.records import ExportLayer
 from workbench.formats.records import export_dicts
@@ -50,17 +59,21 @@ from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
 from workbench.formats.split import split_path
+from workbench.migrate import HEAD_REVISION
 from workbench.models import AgreementCache
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
 from workbench.models import Document
+from workbench.models import ExportLine
 from workbench.models import Project
 from workbench.models import Relation
 from workbench.models import Span
 from workbench.models import User
 from workbench.models import utcnow
 from workbench.services import projects as project_service
+
+log = logging.getLogger(__name__)
 
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
@@ -108,6 +121,7 @@ def export_documents(
     layer: str = "gold",
     only: Iterable[str] | None = None,
     pages: Iterable[list[tuple[int, str]]] | None = None,
+    lines: bool = False,
 ) -> Iterator[list[ExportDocument]]:
     """Yield the documents of an export of ``layer`` with their layers, a batch at a time, in export order.
 
@@ -116,14 +130,18 @@ def export_documents(
     each batch of them is one round of queries, so nothing grows with the project.
 
     :param pages: instead of the stream, these pages of ``(document id, external id)`` (a worker's share).
+    :param lines: give every layer as its JSONL line (``ExportLayer.line``): the
+        stored line where nothing it is made of has changed (:class:`LineStore`),
+        else one built now and stored for the next export.
     :raise InvalidInput: an unknown layer.
     """
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
-    texts = select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))
-    reader = _LayerReader(session, layer) if layer != "documents" else None
-    keep = set(only) if only is not None else None
+    texts = _texts(session)
     plain = layer in ("documents", "all")
+    store = LineStore(session, project) if lines and layer != "documents" else None
+    reader = _LayerReader(session, layer, store) if layer != "documents" else None
+    keep = set(only) if only is not None else None
     connection = session.connection()
     stream = None
     if pages is None:
@@ -132,24 +150,159 @@ def export_documents(
     try:
         for page in pages:
             ids = [doc_id for doc_id, external_id in page if keep is None or external_id in keep]
-            if not ids:
-                continue
-            docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
-            layers = reader.read(ids) if reader is not None else {}
-            batch = []
-            for doc_id, external_id in page:
-                if doc_id not in docs:
-                    continue  # not in the split, or deleted since
-                _id, title, text, meta = docs[doc_id]
-                meta = dict(_json(meta) or {})
-                if title and "title" not in meta:
-                    meta["title"] = title
-                batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
-            if batch:
-                yield batch
+            if ids:
+                batch = _read_batch(connection, ids, page, reader, store, texts, plain)
+                if batch:
+                    yield batch
     finally:
         if stream is not None:
             stream.close()  # also when the caller stops early (PostgreSQL's server-side cursor)
+        if store is not None:
+            store.close()
+
+
+def stored_line_batches(
+    session: Session,
+    project: Project,
+    layer: str,
+    only: Iterable[str] | None = None,
+    bounds: tuple[str, str] | None = None,
+) -> Iterator[tuple[list[str], SplitCounts]]:
+    """Yield the JSONL lines of an export of the layers ``layer`` (not ``documents`` or ``all``) a batch at a time, with their counts.
+
+    The export's road when the layers' lines are stored (:class:`LineStore`):
+    one query streams every chosen layer in export order with its stored line
+    and whether that line is still good, so a good line costs a row and
+    nothing else. The documents of a batch with a layer whose line is not
+    good are read and built as :func:`export_documents` does (and their
+    lines stored); the lines are the ones :func:`write_export` writes, byte
+    for byte.
+
+    :param only: restrict to these external ids (a split).
+    :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
+    """
+    if layer not in ("gold", "annotators", "predictions"):
+        raise InvalidInput(f"stored lines are for the layers gold, annotators and predictions, not {layer!r}")
+    store = LineStore(session, project)
+    reader = _LayerReader(session, layer, store)
+    texts = _texts(session)
+    keep = set(only) if only is not None else None
+    key: Any = Document.external_id
+    if session.get_bind().dialect.name == "postgresql":
+        key = key.collate("C")
+    query = (
+        select(Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
+               AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
+               ExportLine.relations, ExportLine.attributions)
+        .select_from(Document)
+        .join(AnnotationSet, AnnotationSet.document_id == Document.id)
+        .outerjoin(User, User.id == AnnotationSet.user_id)
+        .outerjoin(ExportLine, ExportLine.set_id == AnnotationSet.id)
+        .where(Document.project_id == project.id, *_set_filter(layer))
+        .order_by(key)
+    )
+    if bounds is not None:
+        query = query.where(key >= bounds[0], key <= bounds[1])
+    connection = session.connection()
+    stream = connection.execute(query.execution_options(yield_per=BATCH))
+
+    def documents() -> Iterator[list[Any]]:
+        """Group the streamed rows by document (its rows are adjacent: the order is by external id, unique)."""
+        rows: list[Any] = []
+        for row in stream:
+            if rows and row[0] != rows[0][0]:
+                yield rows
+                rows = []
+            rows.append(row)
+        if rows:
+            yield rows
+
+    def flush(pending: list[list[Any]]) -> tuple[list[str], SplitCounts]:
+        """Return the lines of ``pending`` (each a document's rows) and their counts, building the lines not good."""
+        counts = SplitCounts()
+        stale = [(rows[0][0], rows[0][1]) for rows in pending if not all(row[7] for row in rows)]
+        built: dict[int, ExportDocument] = {}
+        if stale:
+            built = {doc_id: document for (doc_id, _e), document in zip(
+                stale, _read_batch(connection, [doc_id for doc_id, _e in stale], stale, reader, store, texts, False), strict=True)}
+        lines: list[str] = []
+        labels = counts.labels
+        layers = counts.layers
+        for rows in pending:
+            document = built.get(rows[0][0])
+            if document is not None:
+                lines.extend(item.line or "" for item in document.layers)
+                for _batch in counts.count([[document]]):
+                    pass
+                continue
+            if len(rows) > 1:
+                rows.sort(key=lambda row: (_KIND_ORDER[row[2]], _who(row[2], row[3], row[6], row[4], row[5]) or ""))
+            counts.documents += 1
+            counts.records += len(rows)
+            for row in rows:
+                lines.append(row[8])
+                layers[row[2]] = layers.get(row[2], 0) + 1
+                if row[9]:
+                    names = row[9].split("\n")
+                    counts.spans += len(names)
+                    for name in names:
+                        labels[name] = labels.get(name, 0) + 1
+                counts.relations += row[10]
+                counts.attributions += row[11]
+        return lines, counts
+
+    try:
+        pending: list[list[Any]] = []
+        for rows in documents():
+            if keep is not None and rows[0][1] not in keep:
+                continue
+            pending.append(rows)
+            if len(pending) >= BATCH:
+                yield flush(pending)
+                pending = []
+        if pending:
+            yield flush(pending)
+    finally:
+        stream.close()
+        store.close()
+
+
+def _read_batch(
+    connection: Any,
+    ids: list[int],
+    page: list[tuple[int, str]],
+    reader: _LayerReader | None,
+    store: LineStore | None,
+    texts: Any,
+    plain: bool,
+) -> list[ExportDocument]:
+    """Return the export documents ``ids`` of ``page`` (``(document id, external id)`` in export order) with their layers."""
+    layers = reader.read(ids) if reader is not None else {}
+    if store is None or plain:
+        docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
+    else:
+        # The texts only of the documents with a layer whose line is not stored.
+        wanting = [doc_id for doc_id, items in layers.items() if any(item.line is None for item in items)]
+        docs = {row[0]: row for row in connection.execute(texts, {"ids": wanting}).all()} if wanting else {}
+    batch = []
+    for doc_id, external_id in page:
+        if doc_id not in docs:
+            if store is not None and doc_id in layers:  # every line stored: nothing else is needed
+                batch.append(ExportDocument(external_id, "", {}, "", False, layers[doc_id]))
+            continue  # not in the split, or deleted since
+        _id, title, text, meta = docs[doc_id]
+        meta = dict(_json(meta) or {})
+        if title and "title" not in meta:
+            meta["title"] = title
+        batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+    if store is not None:
+        store.complete(batch)
+    return batch
+
+
+def _texts(session: Session) -> Any:
+    """Select the title, text and stored meta of the documents ``ids``."""
+    return select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))
 
 
 def _ordered_ids(session: Session, project: Project, layer: str) -> Any:
@@ -203,24 +356,45 @@ def _json(value: Any) -> Any:
 
 
 class _LayerReader:
-    """Reads the layers of a batch of documents, with the statements built once per export."""
+    """Reads the layers of a batch of documents, with the statements built once per export.
 
-    def __init__(self, session: Session, layer: str) -> None:
+    With a :class:`LineStore`, a layer whose stored line is still good is read
+    as that line alone; only the others' items are read.
+    """
+
+    def __init__(self, session: Session, layer: str, store: LineStore | None = None) -> None:
         """Prepare the statements reading the layers of ``layer`` on a batch of documents (parameter ``ids``)."""
         self.session = session
+        self.store = store
         self.names: dict[int, str] = {}
         chosen = (_in_ids(session, AnnotationSet.document_id), *_set_filter(layer))
+        columns = (
+            AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
+            AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
+        )
+        if store is None:
+            self.sets = select(*columns).where(*chosen)
+            items_of = chosen
+        else:
+            # Each layer with its stored line, whether that line is still good, and what a line built now is made of.
+            line = ExportLine
+            self.sets = (
+                select(*columns, User.username, store.good(), line.line, line.labels, line.relations,
+                       line.attributions, AnnotationSet.version, Document.external_id, Document.title, _raw(Document.meta))
+                .join(Document, Document.id == AnnotationSet.document_id)
+                .outerjoin(User, User.id == AnnotationSet.user_id)
+                .outerjoin(line, line.set_id == AnnotationSet.id)
+                .where(*chosen)
+            )
+            # The items of the layers whose line is built afresh: chosen by layer.
+            items_of = (_in_ids(session, AnnotationSet.id),)
 
         def rows(*columns: Any, order: Any = None) -> Any:
             """Select ``columns`` of the rows of the chosen layers (one query for the whole batch)."""
             table = columns[0].class_
-            query = select(*columns).join(AnnotationSet, AnnotationSet.id == table.set_id).where(*chosen)
+            query = select(*columns).join(AnnotationSet, AnnotationSet.id == table.set_id).where(*items_of)
             return query.order_by(order) if order is not None else query
 
-        self.sets = select(
-            AnnotationSet.id, AnnotationSet.document_id, AnnotationSet.kind, AnnotationSet.user_id,
-            AnnotationSet.model_name, AnnotationSet.owner_key, AnnotationSet.status, AnnotationSet.note,
-        ).where(*chosen)
         self.spans = rows(
             Span.id, Span.set_id, Span.uid, Span.start, Span.end, Span.label, _raw(Span.attrs), _raw(Span.provenance), Span.note
         )
@@ -237,21 +411,66 @@ class _LayerReader:
             select(AttributionContent.attribution_id, AttributionContent.span_id)
             .join(Attribution, Attribution.id == AttributionContent.attribution_id)
             .join(AnnotationSet, AnnotationSet.id == Attribution.set_id)
-            .where(*chosen)
+            .where(*items_of)
             .order_by(AttributionContent.attribution_id, AttributionContent.position, AttributionContent.id)
         )
 
     def read(self, ids: list[int]) -> dict[int, list[ExportLayer]]:
-        """Return, per document id of ``ids``, its layers in order (gold, annotators, models)."""
+        """Return, per document id of ``ids``, its layers in order (gold, annotators, models).
+
+        Reading with a :class:`LineStore`, a layer whose stored line is good
+        comes as that line (``ExportLayer.line``); the others come with their
+        items and what their line is made of (``ExportLayer.made_of``).
+        """
         connection = self.session.connection()
-        bounds = {"ids": ids}
-        sets = connection.execute(self.sets, bounds).all()
+        sets = connection.execute(self.sets, {"ids": ids}).all()
         if not sets:
             return {}
+        store = self.store
         names = self.names
-        missing = sorted({row[3] for row in sets if row[3] is not None and row[3] not in names})
-        if missing:
-            names.update(connection.execute(select(User.id, User.username).where(User.id.in_(missing))).all())
+        if store is None:
+            missing = sorted({row[3] for row in sets if row[3] is not None and row[3] not in names})
+            if missing:
+                names.update(connection.execute(select(User.id, User.username).where(User.id.in_(missing))).all())
+        out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
+        built: list[tuple[int, int, tuple[Any, ...], dict[str, Any] | None]] = []  # (set id, document id, its parts, made of)
+        for row in sets:
+            set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note = row[:8]
+            username = row[8] if store is not None else names.get(user_id) if user_id is not None else None
+            who = _who(kind, user_id, username, model_name, owner_key)
+            made_of = None
+            if store is not None:
+                if row[9]:
+                    labels = row[11]
+                    item = ExportLayer(
+                        kind, who, status, layer_note or "", [], [], [],
+                        line=row[10], tally=(labels.split("\n") if labels else [], row[12], row[13]),
+                    )
+                    out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
+                    continue
+                made_of = {
+                    "set_id": set_id, "code": store.code, "version": row[14], "status": status, "note": layer_note,
+                    "username": row[8], "external_id": row[15], "title": row[16], "meta": row[17],
+                }
+            built.append((set_id, doc_id, (kind, who, status, layer_note), made_of))
+        if built:
+            items = self._items([set_id for set_id, *_rest in built] if store is not None else ids)
+            for set_id, doc_id, (kind, who, status, layer_note), made_of in built:
+                spans, relations, attributions = items.get(set_id, ([], [], []))
+                item = ExportLayer(
+                    kind, who, status, layer_note or "", sorted(spans, key=_span_order), relations, attributions,
+                    made_of=made_of,
+                )
+                out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
+        return {doc_id: [item for _key, item in sorted(items_, key=_first)] for doc_id, items_ in out.items()}
+
+    def _items(self, ids: list[int]) -> dict[int, tuple[list[Any], list[Any], list[Any]]]:
+        """Return, per layer, its spans, relations and attributions as export tuples.
+
+        :param ids: the document ids of the batch, or (reading with a store) the layers' ids.
+        """
+        connection = self.session.connection()
+        bounds = {"ids": ids}
         spans: dict[int, list[tuple[Any, ...]]] = {}
         uid_of: dict[int, str] = {}
         for span_id, set_id, uid, start, end, label, attrs, prov, note in connection.execute(self.spans, bounds).all():
@@ -282,26 +501,161 @@ class _LayerReader:
                 attribution_uid[parent] if parent is not None else None,
                 note,
             ))
+        return {
+            set_id: (spans.get(set_id, []), relations.get(set_id, []), attributions.get(set_id, []))
+            for set_id in {*spans, *relations, *attributions}
+        }
 
-        out: dict[int, list[tuple[tuple[int, str], ExportLayer]]] = {}
-        for set_id, doc_id, kind, user_id, model_name, owner_key, status, layer_note in sets:
-            if kind == "annotator":
-                who: str | None = names.get(user_id, owner_key) if user_id is not None else owner_key
-            elif kind == "prediction":
-                who = model_name or owner_key.split(":", 1)[-1]
-            else:
-                who = None
-            item = ExportLayer(
-                kind,
-                who,
-                status,
-                layer_note or "",
-                sorted(spans.get(set_id, []), key=_span_order),
-                relations.get(set_id, []),
-                attributions.get(set_id, []),
+
+class LineStore:
+    """The layers' JSONL lines an export stored (table ``export_lines``), for the next export to copy.
+
+    A stored line is good while what it was made of is unchanged: the layer's
+    items (whose every change bumps the layer's version), its version,
+    status and note, its annotator's user name, its document's external id,
+    title and meta (the text never changes), the schema and the code that
+    writes lines (:attr:`code`); the database compares them as it reads the
+    layers. An export copies good lines, which is what lets a repeated export
+    run at the speed of the disk, and builds the others from their items and
+    stores them (:meth:`complete`), each batch in a short transaction of its
+    own on another connection. Storing is only a saving: when the database is
+    busy or read-only the export goes on and stores nothing more.
+    """
+
+    #: How long storing a batch of lines waits for the database's write lock (ms).
+    WAIT_MS = 250
+
+    def __init__(self, session: Session, project: Project) -> None:
+        """Prepare the lines of ``project`` (its schema, this code) and the statement storing them."""
+        schema = project_service.project_schema(project)
+        schema_ref = {"name": schema.name, "version": schema.version}
+        self.encoder = Encoder(schema_ref)
+        self.code = hashlib.blake2b(
+            f"{FORMAT_VERSION}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest()}".encode(), digest_size=16
+        ).hexdigest()
+        self.engine = session.get_bind()
+        url = self.engine.url
+        self.sqlite = url.get_backend_name() == "sqlite"
+        self.enabled = not (self.sqlite and url.database in (None, "", ":memory:"))
+        self.stored = 0
+        self.built = 0
+        self._insert: tuple[str, Any] | None = None
+        # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
+        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=2)
+        self._writer: threading.Thread | None = None
+
+    def good(self) -> Any:
+        """Return the SQL expression: 1 when the stored line (``ExportLine``, joined) is still good, else 0.
+
+        The query joins the layer (``AnnotationSet``), its document and its
+        annotator (``User``, outer-joined).
+        """
+        line = ExportLine
+        return case(
+            (
+                (line.code == self.code) & (line.version == AnnotationSet.version)
+                & (line.status == AnnotationSet.status) & line.note.is_not_distinct_from(AnnotationSet.note)
+                & line.username.is_not_distinct_from(User.username) & (line.external_id == Document.external_id)
+                & line.title.is_not_distinct_from(Document.title) & line.meta.is_not_distinct_from(_raw(Document.meta)),
+                1,
+            ),
+            else_=0,
+        )
+
+    def complete(self, batch: list[ExportDocument]) -> None:
+        """Build the lines of ``batch``'s layers that have none, and store them."""
+        rows = []
+        for document in batch:
+            for layer in document.layers:
+                if layer.line is not None:
+                    continue
+                layer.line = self.encoder.layer_line(document, layer)
+                if layer.made_of is not None:
+                    rows.append({
+                        **layer.made_of, "line": layer.line, "labels": "\n".join(span[3] for span in layer.spans),
+                        "relations": len(layer.relations), "attributions": len(layer.attributions),
+                    })
+        self.built += len(rows)
+        if rows and self.enabled:
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._drain, name="export-lines", daemon=True)
+                self._writer.start()
+            self._queue.put(rows)
+
+    def close(self) -> None:
+        """Wait until every line handed over is stored (or storing was given up)."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _drain(self) -> None:
+        """Store the batches of lines handed over, in order, until told to stop (in a thread of its own).
+
+        The export goes on building while the database writes: on SQLite
+        most of a store is waiting for the disk.
+        """
+        while (rows := self._queue.get()) is not None:
+            if self.enabled:
+                self._store(rows)
+
+    def _store(self, rows: list[dict[str, Any]]) -> None:
+        """Store ``rows`` (replacing the lines they replace) in a transaction of their own; give up on a busy database."""
+        if self._insert is None:
+            # Compiled once and run through the driver's executemany: SQLAlchemy's
+            # handling of every row's parameters cost more than SQLite's insert.
+            statement = (sqlite_insert if self.sqlite else postgresql_insert)(ExportLine)
+            statement = statement.on_conflict_do_update(
+                index_elements=[ExportLine.set_id],
+                set_={column.name: statement.excluded[column.name] for column in ExportLine.__table__.columns if column.name != "set_id"},
             )
-            out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
-        return {doc_id: [item for _key, item in sorted(items, key=_first)] for doc_id, items in out.items()}
+            compiled = statement.compile(dialect=self.engine.dialect)
+            self._insert = (str(compiled), compiled.positiontup)
+        sql, order = self._insert
+        parameters = [tuple(row[name] for name in order) for row in rows] if order else rows
+        try:
+            # A transaction of its own on another connection, never the caller's (which stays the caller's to commit).
+            with self.engine.begin() as connection:
+                if self.sqlite:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout = {self.WAIT_MS}")
+                else:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{self.WAIT_MS}ms'")
+                try:
+                    connection.exec_driver_sql(sql, parameters)
+                finally:
+                    if self.sqlite:  # the pool's next user waits as long as ever
+                        connection.exec_driver_sql("PRAGMA busy_timeout = 30000")
+        except DBAPIError as exc:
+            # A read-only or busy database: the export itself is not affected.
+            self.enabled = False
+            log.warning("export: stopped storing JSONL lines for the next export (%s)", str(exc.orig).splitlines()[0] if exc.orig else exc)
+            return
+        self.stored += len(rows)
+
+
+_code: str | None = None
+
+
+def _code_digest() -> str:
+    """Return a digest of the code that shapes an export's lines and of the migrations' head (a stored line of other code is never copied)."""
+    global _code
+    if _code is None:
+        digest = hashlib.blake2b(digest_size=16)
+        for path in (sys.modules[Encoder.__module__].__file__, sys.modules[ExportLayer.__module__].__file__, __file__):
+            digest.update(Path(path or "").read_bytes())
+        # and the database's schema: a migration may rewrite what lines are made of
+        digest.update(HEAD_REVISION.encode())
+        _code = digest.hexdigest()
+    return _code
+
+
+def _who(kind: str, user_id: int | None, username: str | None, model_name: str | None, owner_key: str) -> str | None:
+    """Return a layer's ``annotator``: the annotator's user name, the model's name, or None (gold)."""
+    if kind == "annotator":
+        return username if username is not None and user_id is not None else owner_key
+    if kind == "prediction":
+        return model_name or owner_key.split(":", 1)[-1]
+    return None
 
 
 def _span_order(span: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -427,7 +781,9 @@ def _write(
     :param counts: counted as the documents are read.
     :param progress: called with the number of records read, a batch at a time.
     """
-    batches = export_documents(session, project, layer, only)
+    if _from_stored_lines(writer, layer):
+        return _write_stored(session, project, layer, fh, only, counts or SplitCounts(), progress)
+    batches = export_documents(session, project, layer, only, lines=writer.write_documents is not None)
     if counts is not None or progress is not None:
         batches = (counts or SplitCounts()).count(batches, progress)
     if writer.write_documents is not None:
@@ -444,6 +800,36 @@ def _write(
     finally:
         text.flush()
         text.detach()
+
+
+def _from_stored_lines(writer: Writer, layer: str) -> bool:
+    """Whether an export of ``layer`` with ``writer`` is written from the stored lines (:func:`stored_line_batches`)."""
+    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in ("gold", "annotators", "predictions")
+
+
+def _write_stored(
+    session: Session,
+    project: Project,
+    layer: str,
+    fh: IO[Any],
+    only: Iterable[str] | None,
+    counts: SplitCounts,
+    progress: Callable[[int], None] | None,
+    bounds: tuple[str, str] | None = None,
+) -> int:
+    """Write the JSONL lines of ``layer`` from :func:`stored_line_batches` to ``fh`` (binary or text); return how many."""
+    binary = not isinstance(fh, io.TextIOBase)
+    written = 0
+    for lines, part in stored_line_batches(session, project, layer, only, bounds):
+        if lines:
+            lines.append("")
+            data = "\n".join(lines)
+            fh.write(data.encode("utf-8") if binary else data)
+            written += len(lines) - 1
+        counts.add(part)
+        if progress is not None:
+            progress(counts.records)
+    return written
 
 
 # -- several processes: the lines of ranges of documents built in parallel -----------------------
@@ -556,10 +942,15 @@ def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, s
     counts = SplitCounts()
     with Session(_worker_engine) as session:
         project = session.get(Project, project_id)
+        if _from_stored_lines(writer, layer):
+            data = io.BytesIO()
+            bounds = (share[0][1], share[-1][1])
+            _write_stored(session, project, layer, data, [external_id for _id, external_id in share], counts, None, bounds)
+            return data.getvalue(), counts
         context = ExportContext(schema=project_service.project_schema(project))
         out = io.StringIO()
         pages = [share[i : i + BATCH] for i in range(0, len(share), BATCH)]
-        writer.write_documents(counts.count(export_documents(session, project, layer, pages=pages)), out, context)
+        writer.write_documents(counts.count(export_documents(session, project, layer, pages=pages, lines=True)), out, context)
     return out.getvalue().encode("utf-8"), counts
 
 
@@ -593,11 +984,16 @@ class SplitCounts:
                     self.layers["document"] = self.layers.get("document", 0) + 1
                 for layer in document.layers:
                     self.layers[layer.kind] = self.layers.get(layer.kind, 0) + 1
-                    self.spans += len(layer.spans)
-                    for span in layer.spans:
-                        self.labels[span[3]] = self.labels.get(span[3], 0) + 1
-                    self.relations += len(layer.relations)
-                    self.attributions += len(layer.attributions)
+                    if layer.tally is not None:  # a stored line: what its items count
+                        labels, relations, attributions = layer.tally
+                    else:
+                        labels = [span[3] for span in layer.spans]
+                        relations, attributions = len(layer.relations), len(layer.attributions)
+                    self.spans += len(labels)
+                    for label in labels:
+                        self.labels[label] = self.labels.get(label, 0) + 1
+                    self.relations += relations
+                    self.attributions += attributions
             if progress is not None:
                 progress(self.records)
             yield batch

@@ -1,0 +1,268 @@
+"""The layers' JSONL lines an export stores for the next one (SQLite and PostgreSQL).
+
+A repeated export copies each layer's stored line instead of building it,
+which must never give a line that differs from the one built afresh: every
+change to what a line is made of makes the next export build and store it
+again.  The tests plant a marker in the stored lines to see which ones an
+export copied.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import String
+from sqlalchemy import cast
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import select
+from sqlalchemy import update
+
+from factories import make_user
+from test_export import _rich_project
+from workbench.formats import jsonl
+from workbench.models import AnnotationSet
+from workbench.models import Attribution
+from workbench.models import AttributionContent
+from workbench.models import Document
+from workbench.models import ExportLine
+from workbench.models import Project
+from workbench.models import Span
+from workbench.models import User
+from workbench.services import annotation
+from workbench.services import assignment
+from workbench.services import exporting
+from workbench.services import projects as project_service
+
+MARK = "planted by the test"
+
+
+def export(db, tmp_path: Path, layer: str = "all", *, project, **options) -> tuple[str, exporting.SplitCounts]:
+    """Export ``layer`` as JSONL to a file the way ``workbench export`` does; return its text and counts."""
+    out = tmp_path / f"{layer}.jsonl"
+    result = exporting.export_to_path(db, project, out, layer=layer, force=True, **options)
+    return out.read_text(encoding="utf-8"), result.files[0][2]
+
+
+def truth(db, project, layer: str = "all") -> str:
+    """Return the export built from the records themselves, no stored line involved."""
+    return "".join(jsonl.dumps(jsonl.with_notes(r)) + "\n" for r in exporting.export_records(db, project, layer))
+
+
+def plant(db) -> int:
+    """Replace every stored line by a marker line (its layer id in it); return how many there are."""
+    db.execute(update(ExportLine).values(line=literal('{"planted": "' + MARK + ' ') + cast(ExportLine.set_id, String) + literal('"}')))
+    db.commit()
+    return db.scalar(select(func.count()).select_from(ExportLine))
+
+
+def planted(text: str) -> list[str]:
+    """Return the lines of ``text`` an export copied from the planted stored lines."""
+    return [line for line in text.splitlines() if MARK in line]
+
+
+@pytest.fixture
+def project(db):
+    """The rich project (emoji, CRLF, notes, chains, several layers of each kind) with a curator."""
+    project = _rich_project(db)
+    curator = make_user(db, "cur", role="curator")
+    project_service.add_member(db, project, curator)
+    db.commit()
+    return project
+
+
+def test_a_repeated_export_copies_the_stored_lines_and_counts_the_same(db, tmp_path, project):
+    first, counts = export(db, tmp_path, project=project)
+    assert first == truth(db, project)
+    layers = db.scalar(select(func.count()).select_from(AnnotationSet))
+    assert db.scalar(select(func.count()).select_from(ExportLine)) == layers  # one stored line per layer exported
+    again, counts_again = export(db, tmp_path, project=project)
+    assert again == first and counts_again == counts
+    # the second export copied them: a planted line comes out as planted, counted as the real one was
+    assert plant(db) == layers
+    copied, counts_copied = export(db, tmp_path, project=project)
+    assert len(planted(copied)) == layers and counts_copied == counts
+    assert sorted(counts_copied.labels) == ["CLAIM", "CUE", "ORG", "PERSON"]
+    # the other formats never use them
+    records = list(exporting.export_records(db, project, "gold"))
+    assert all(MARK not in json.dumps(r) for r in records) and len(records) == 3
+
+
+def _layer(db, project, external_id: str, kind: str) -> AnnotationSet:
+    """Return the first layer of ``kind`` on the document ``external_id``."""
+    return db.scalars(
+        select(AnnotationSet).join(Document).where(Document.project_id == project.id, Document.external_id == external_id,
+                                                   AnnotationSet.kind == kind).order_by(AnnotationSet.id)
+    ).first()
+
+
+def _ops(db, project, ops: list[dict]) -> set[int]:
+    """Apply ``ops`` as the curator to b-plain's gold layer; return the layers whose line must be built again."""
+    layer = _layer(db, project, "b-plain", "gold")
+    curator = db.scalar(select(User).where(User.username == "cur"))
+    annotation.apply_ops(db, curator, layer.id, layer.version, "test-batch", ops)
+    db.commit()
+    return {layer.id}
+
+
+def new_span(db, project):
+    return _ops(db, project, [{"op": "span.create", "id": "T9", "start": 59, "end": 66, "label": "ORG"}])
+
+
+def delete_span_of_attribution(db, project):
+    return _ops(db, project, [{"op": "attribution.delete", "id": "A1"}, {"op": "span.delete", "id": "T2"}])
+
+
+def layer_note(db, project):
+    return _ops(db, project, [{"op": "layer.update", "note": "a new note on the document"}])
+
+
+def status(db, project):
+    layer = _layer(db, project, "a-rich", "annotator")
+    assignment.change_status(db, layer, db.get(User, layer.user_id), "in_progress" if layer.status == "submitted" else "submitted")
+    db.commit()
+    return {layer.id}
+
+
+def meta(db, project):
+    document = db.scalar(select(Document).where(Document.external_id == "a-rich"))
+    db.execute(update(Document).where(Document.id == document.id).values(meta={**document.meta, "source": "Another wire"}))
+    db.commit()
+    return set(db.scalars(select(AnnotationSet.id).where(AnnotationSet.document_id == document.id)))
+
+
+def title(db, project):
+    db.execute(update(Document).where(Document.external_id == "b-plain").values(title="A title given later"))
+    db.commit()
+    return {_layer(db, project, "b-plain", "gold").id}
+
+
+def username(db, project):
+    layer = _layer(db, project, "a-rich", "annotator")
+    db.execute(update(User).where(User.id == layer.user_id).values(username="ingrid-renamed"))
+    db.commit()
+    return set(db.scalars(select(AnnotationSet.id).where(AnnotationSet.user_id == layer.user_id)))
+
+
+def raw_label(db, project):
+    """A span relabelled by SQL that does not bump the layer's version (a script, a later migration)."""
+    layer = _layer(db, project, "b-plain", "gold")
+    db.execute(update(Span).where(Span.set_id == layer.id, Span.uid == "T1").values(label="ORG"))
+    db.commit()
+    return {layer.id}
+
+
+def raw_content(db, project):
+    """An attribution's content piece deleted by SQL, the layer's version untouched."""
+    layer = _layer(db, project, "a-rich", "gold")
+    first = db.scalar(select(Attribution.id).where(Attribution.set_id == layer.id).order_by(Attribution.id))
+    db.execute(delete(AttributionContent).where(AttributionContent.attribution_id == first))
+    db.commit()
+    return {layer.id}
+
+
+def schema_version(db, project):
+    schema = dict(project.label_schema)
+    schema["version"] = int(schema.get("version", 1)) + 1
+    db.execute(update(Project).where(Project.id == project.id).values(label_schema=schema))
+    db.commit()
+    db.expire_all()
+    return set(db.scalars(select(AnnotationSet.id)))
+
+
+def exported(db, project, layer: str) -> set[int]:
+    """Return the ids of the layers an export of ``layer`` writes."""
+    return set(db.scalars(
+        select(AnnotationSet.id).join(Document).where(Document.project_id == project.id, *exporting._set_filter(layer))
+    ))
+
+
+@pytest.mark.parametrize("layer", ["all", "gold", "annotators"])
+@pytest.mark.parametrize(
+    "change",
+    [new_span, delete_span_of_attribution, layer_note, status, meta, title, username, raw_label, raw_content, schema_version],
+)
+def test_a_change_to_what_a_line_is_made_of_builds_it_again(db, tmp_path, project, change, layer):
+    export(db, tmp_path, layer, project=project)
+    plant(db)
+    changed = change(db, project)
+    assert changed
+    text, counts = export(db, tmp_path, layer, project=project)
+    expected = truth(db, project, layer)
+    # exactly the lines of the changed layers are built again, and they are right
+    unchanged = exported(db, project, layer) - changed
+    assert sorted(planted(text)) == sorted(f'{{"planted": "{MARK} {set_id}"}}' for set_id in unchanged)
+    rebuilt = [line for line in text.splitlines() if MARK not in line]
+    assert set(rebuilt) <= set(expected.splitlines())
+    layered = [line for line in rebuilt if json.loads(line)["layer"] is not None]  # plain records are never stored
+    assert len(layered) == len(exported(db, project, layer) & changed)
+    # and stored again: once the planted lines are forgotten, the next export is the whole truth, counted alike
+    db.execute(update(ExportLine).where(ExportLine.line.contains(MARK)).values(version=-1))
+    db.commit()
+    again, counts_again = export(db, tmp_path, layer, project=project)
+    assert again == expected
+    assert counts_again == _counts_of(expected)
+
+
+def _counts_of(text: str) -> exporting.SplitCounts:
+    """Return the counts the manifest gives for the JSONL ``text``."""
+    counts = exporting.SplitCounts()
+    records = [json.loads(line) for line in text.splitlines()]
+    counts.records = len(records)
+    counts.documents = len({r["id"] for r in records})
+    for record in records:
+        kind = record["layer"] or "document"
+        counts.layers[kind] = counts.layers.get(kind, 0) + 1
+        counts.spans += len(record["spans"])
+        for span in record["spans"]:
+            counts.labels[span["label"]] = counts.labels.get(span["label"], 0) + 1
+        counts.relations += len(record["relations"])
+        counts.attributions += len(record["attributions"])
+    return counts
+
+
+def test_deleting_a_layer_deletes_its_stored_line(db, tmp_path, project):
+    export(db, tmp_path, project=project)
+    layer = _layer(db, project, "a-rich", "prediction")
+    assert db.get(ExportLine, layer.id) is not None
+    db.delete(layer)
+    db.commit()
+    assert db.get(ExportLine, layer.id) is None
+    assert export(db, tmp_path, project=project)[0] == truth(db, project)
+
+
+def test_a_busy_database_stores_nothing_and_the_export_is_still_right(app, db, tmp_path, project, monkeypatch):
+    monkeypatch.setattr(exporting.LineStore, "WAIT_MS", 50)
+    engine = app.extensions["workbench.engine"]
+    with engine.connect() as other:  # another writer holds the lock the lines would need
+        if engine.dialect.name == "sqlite":
+            other.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            other.exec_driver_sql("BEGIN")
+            other.exec_driver_sql("LOCK TABLE export_lines IN EXCLUSIVE MODE")
+        text, _counts = export(db, tmp_path, project=project)
+        other.rollback()
+    assert text == truth(db, project)
+    assert db.scalar(select(func.count()).select_from(ExportLine)) == 0
+    # once the lock is gone, the next export stores them
+    assert export(db, tmp_path, project=project)[0] == text
+    assert db.scalar(select(func.count()).select_from(ExportLine)) == db.scalar(select(func.count()).select_from(AnnotationSet))
+
+
+def test_worker_processes_and_splits_copy_the_stored_lines_too(db, tmp_path, project, monkeypatch):
+    monkeypatch.setattr(exporting, "TASK", 1)  # a range of one document per task: the bounds are exercised
+    whole, _counts = export(db, tmp_path, "annotators", project=project, workers=1)
+    assert whole == truth(db, project, "annotators")
+    plant(db)
+    one = exporting.export_to_path(db, project, tmp_path / "one.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=1)
+    many = exporting.export_to_path(db, project, tmp_path / "many.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=2)
+    total = 0
+    for (name, path, counts), (_name, path2, counts2) in zip(one.files, many.files, strict=True):
+        text = path.read_text(encoding="utf-8")
+        assert text == path2.read_text(encoding="utf-8") and counts == counts2, name
+        assert len(planted(text)) == counts.records
+        total += counts.records
+    assert total == len(exported(db, project, "annotators")) == 3
