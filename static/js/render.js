@@ -492,6 +492,22 @@ export class TextView {
    */
   writeLine(i, items) {
     const box = this.laneEls[i];
+    if (!this.decor[i] && !box.firstChild) {
+      // Drawn for the first time (a line scrolled into the band): built aside and inserted at once.
+      const frag = document.createDocumentFragment(), next = new Map();
+      for (const d of items) {
+        const e = document.createElement(d.tag);
+        e.className = d.cls;
+        e.style.cssText = d.css; e.wbCss = d.css;
+        if (d.text !== undefined) e.textContent = d.text;
+        if (d.span !== undefined) e.dataset.span = d.span;
+        next.set(d.key, e);
+        frag.appendChild(e);
+      }
+      box.appendChild(frag);
+      if (next.size) this.decor[i] = next;
+      return;
+    }
     const old = this.decor[i] || new Map(), next = new Map(), els = [];
     for (const d of items) {
       let e = old.get(d.key);
