@@ -492,22 +492,6 @@ export class TextView {
    */
   writeLine(i, items) {
     const box = this.laneEls[i];
-    if (!this.decor[i] && !box.firstChild) {
-      // Drawn for the first time (a line scrolled into the band): built aside and inserted at once.
-      const frag = document.createDocumentFragment(), next = new Map();
-      for (const d of items) {
-        const e = document.createElement(d.tag);
-        e.className = d.cls;
-        e.style.cssText = d.css; e.wbCss = d.css;
-        if (d.text !== undefined) e.textContent = d.text;
-        if (d.span !== undefined) e.dataset.span = d.span;
-        next.set(d.key, e);
-        frag.appendChild(e);
-      }
-      box.appendChild(frag);
-      if (next.size) this.decor[i] = next;
-      return;
-    }
     const old = this.decor[i] || new Map(), next = new Map(), els = [];
     for (const d of items) {
       let e = old.get(d.key);
@@ -521,8 +505,11 @@ export class TextView {
       els.push(e);
     }
     for (const e of old.values()) e.remove();
-    let at = box.firstChild;
-    for (const e of els) { if (e === at) at = at.nextSibling; else box.insertBefore(e, at); }
+    if (!box.firstChild) box.append(...els); // drawn for the first time (a line scrolled into the band): inserted at once
+    else {
+      let at = box.firstChild;
+      for (const e of els) { if (e === at) at = at.nextSibling; else box.insertBefore(e, at); }
+    }
     if (next.size) this.decor[i] = next; else delete this.decor[i];
   }
 
