@@ -322,7 +322,7 @@ export function rectsForU16(container, s, e, bounding = false) {
   const lay = layoutOf(container);
   const a = locate(lay, s, false);
   const b = locate(lay, Math.max(e, s), true);
-  if (!scratch || scratch.startContainer.ownerDocument !== document) scratch = document.createRange();
+  if (!scratch) scratch = document.createRange();
   const r = scratch;
   r.setStart(textNodeOf(lay.blocks[a.i]), a.local);
   if (b.i < a.i || (b.i === a.i && b.local < a.local)) r.collapse(true);
