@@ -28,6 +28,7 @@ from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
 from workbench.models import Document
+from workbench.models import ExportDocumentLine
 from workbench.models import ExportLine
 from workbench.models import Project
 from workbench.models import Span
@@ -85,6 +86,13 @@ def test_a_repeated_export_copies_the_stored_lines_and_counts_the_same(db, tmp_p
     assert plant(db) == layers
     copied, counts_copied = export(db, tmp_path, project=project)
     assert len(planted(copied)) == layers and counts_copied == counts
+    # the documents' plain lines too
+    documents = db.scalar(select(func.count()).select_from(Document))
+    assert db.scalar(select(func.count()).select_from(ExportDocumentLine)) == documents
+    db.execute(update(ExportDocumentLine).values(line=literal('{"planted": "' + MARK + '"}')))
+    db.commit()
+    copied, counts_copied = export(db, tmp_path, project=project)
+    assert len(planted(copied)) == layers + documents == counts.records and counts_copied == counts
     assert sorted(counts_copied.labels) == ["CLAIM", "CUE", "ORG", "PERSON"]
     # the other formats never use them
     records = list(exporting.export_records(db, project, "gold"))
@@ -252,17 +260,48 @@ def test_a_busy_database_stores_nothing_and_the_export_is_still_right(app, db, t
     assert db.scalar(select(func.count()).select_from(ExportLine)) == db.scalar(select(func.count()).select_from(AnnotationSet))
 
 
-def test_worker_processes_and_splits_copy_the_stored_lines_too(db, tmp_path, project, monkeypatch):
+@pytest.mark.parametrize("layer", ["annotators", "documents"])
+def test_worker_processes_and_splits_copy_the_stored_lines_too(db, tmp_path, project, monkeypatch, layer):
     monkeypatch.setattr(exporting, "TASK", 1)  # a range of one document per task: the bounds are exercised
-    whole, _counts = export(db, tmp_path, "annotators", project=project, workers=1)
-    assert whole == truth(db, project, "annotators")
-    plant(db)
-    one = exporting.export_to_path(db, project, tmp_path / "one.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=1)
-    many = exporting.export_to_path(db, project, tmp_path / "many.jsonl", layer="annotators", split="a=0.5,b=0.5", seed=1, workers=2)
+    whole, _counts = export(db, tmp_path, layer, project=project, workers=1)
+    assert whole == truth(db, project, layer)
+    table, key = (ExportLine, ExportLine.set_id) if layer != "documents" else (ExportDocumentLine, ExportDocumentLine.document_id)
+    db.execute(update(table).values(line=literal('{"planted": "' + MARK + ' ') + cast(key, String) + literal('"}')))
+    db.commit()
+    one = exporting.export_to_path(db, project, tmp_path / "one.jsonl", layer=layer, split="a=0.5,b=0.5", seed=1, workers=1)
+    many = exporting.export_to_path(db, project, tmp_path / "many.jsonl", layer=layer, split="a=0.5,b=0.5", seed=1, workers=2)
     total = 0
     for (name, path, counts), (_name, path2, counts2) in zip(one.files, many.files, strict=True):
         text = path.read_text(encoding="utf-8")
         assert text == path2.read_text(encoding="utf-8") and counts == counts2, name
         assert len(planted(text)) == counts.records
         total += counts.records
-    assert total == len(exported(db, project, "annotators")) == 3
+    assert total == len(whole.splitlines()) == (3 if layer == "annotators" else 5)
+
+
+def test_the_documents_export_copies_the_stored_plain_lines_until_a_document_changes(db, tmp_path, project):
+    first, counts = export(db, tmp_path, "documents", project=project)
+    assert first == truth(db, project, "documents")
+    documents = db.scalar(select(func.count()).select_from(Document))
+    assert db.scalar(select(func.count()).select_from(ExportDocumentLine)) == documents == counts.records
+    db.execute(update(ExportDocumentLine).values(line=literal('{"planted": "' + MARK + ' ') + cast(ExportDocumentLine.document_id, String) + literal('"}')))
+    db.commit()
+    copied, counts_copied = export(db, tmp_path, "documents", project=project)
+    assert len(planted(copied)) == documents and counts_copied == counts
+    # a new meta, a new title, and a text changed behind the export's back: exactly those three are built again
+    ids = {d.external_id: d.id for d in db.scalars(select(Document))}
+    db.execute(update(Document).where(Document.external_id == "a-rich").values(meta={"source": "Elsewhere"}))
+    db.execute(update(Document).where(Document.external_id == "b-plain").values(title="Harbour"))
+    db.execute(update(Document).where(Document.external_id == "d-doc").values(text="Only a document, changed."))
+    db.commit()
+    text, _counts = export(db, tmp_path, "documents", project=project)
+    expected = truth(db, project, "documents")
+    rebuilt = [line for line in text.splitlines() if MARK not in line]
+    assert sorted(json.loads(line)["id"] for line in rebuilt) == ["a-rich", "b-plain", "d-doc"]
+    assert set(rebuilt) <= set(expected.splitlines())
+    assert sorted(planted(text)) == sorted(
+        f'{{"planted": "{MARK} {doc_id}"}}' for name, doc_id in ids.items() if name not in ("a-rich", "b-plain", "d-doc")
+    )
+    db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
+    db.commit()
+    assert export(db, tmp_path, "documents", project=project)[0] == expected

@@ -373,6 +373,24 @@ class ExportLine(Base):
     attributions: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ExportDocumentLine(Base):
+    """A document's plain JSONL export line (text and meta, no layer), stored as :class:`ExportLine` is.
+
+    Good while the document's external id, title and meta are what they were
+    (its text never changes; a trigger deletes the line if it ever does) and
+    ``code`` is the export's.
+    """
+
+    __tablename__ = "export_document_lines"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(500))
+    meta: Mapped[str | None] = mapped_column(Text)
+    line: Mapped[str] = mapped_column(Text)
+
+
 class SuggestionEvent(Base):
     """An annotator accepted or rejected a suggestion (recommender, gazetteer, rules, markup or a model).
 

@@ -508,10 +508,11 @@ class Encoder:
         """
         out: list[str] = []
         ends = None
-        if document.plain:
+        if document.plain_line is not None:
+            out.append(document.plain_line)
+        elif document.plain:
             ends = self._ends(document)
-            head, tail, _plain_text = ends
-            out.append(head + _object(document.meta) + ', "layer": null, "annotator": null, "spans": [], "relations": [], "attributions": []' + tail)
+            out.append(self._plain_line(document, *ends))
         for layer in document.layers:
             if layer.line is not None:
                 out.append(layer.line)
@@ -520,6 +521,14 @@ class Encoder:
                 ends = self._ends(document)
             out.append(self._layer_line(document, layer, *ends))
         return out
+
+    def plain_line(self, document: ExportDocument) -> str:
+        """Return the line (without newline) of ``document``'s plain record (text and meta, no layer)."""
+        return self._plain_line(document, *self._ends(document))
+
+    def _plain_line(self, document: ExportDocument, head: str, tail: str, _plain_text: bool) -> str:
+        """Return the plain record's line from the parts :meth:`_ends` gives."""
+        return head + _object(document.meta) + ', "layer": null, "annotator": null, "spans": [], "relations": [], "attributions": []' + tail
 
     def layer_line(self, document: ExportDocument, layer: ExportLayer) -> str:
         """Return the line (without newline) of ``layer``, one of ``document``'s layers."""

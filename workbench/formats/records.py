@@ -174,6 +174,8 @@ class ExportDocument:
     text_sha256: str
     plain: bool
     layers: list[ExportLayer]
+    #: With ``plain``: the plain record's JSONL line, when an export read it stored (``text`` is then "").
+    plain_line: str | None = None
 
 
 def export_dicts(document: ExportDocument, schema_ref: dict[str, Any], format_version: int) -> Iterator[dict[str, Any]]:

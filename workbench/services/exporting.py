@@ -65,6 +65,7 @@ from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
 from workbench.models import Document
+from workbench.models import ExportDocumentLine
 from workbench.models import ExportLine
 from workbench.models import Project
 from workbench.models import Relation
@@ -77,6 +78,8 @@ log = logging.getLogger(__name__)
 
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
+#: The layers whose JSONL export streams its stored lines (``all`` copies them too, through :func:`export_documents`).
+STORED_LAYERS = ("gold", "annotators", "predictions", "documents")
 #: Documents per round of queries.
 BATCH = 500
 _KIND_ORDER = {"gold": 0, "annotator": 1, "prediction": 2}
@@ -181,15 +184,18 @@ def stored_line_batches(
     :param only: restrict to these external ids (a split).
     :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
     """
-    if layer not in ("gold", "annotators", "predictions"):
-        raise InvalidInput(f"stored lines are for the layers gold, annotators and predictions, not {layer!r}")
+    if layer not in STORED_LAYERS:
+        raise InvalidInput(f"stored lines are for the layers {', '.join(STORED_LAYERS)}, not {layer!r}")
     store = LineStore(session, project)
-    reader = _LayerReader(session, layer, store)
     texts = _texts(session)
     keep = set(only) if only is not None else None
     key: Any = Document.external_id
     if session.get_bind().dialect.name == "postgresql":
         key = key.collate("C")
+    if layer == "documents":
+        yield from _plain_line_batches(session, project, store, texts, keep, key, bounds)
+        return
+    reader = _LayerReader(session, layer, store)
     query = (
         select(Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
                AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
@@ -267,6 +273,55 @@ def stored_line_batches(
         store.close()
 
 
+def _plain_line_batches(
+    session: Session,
+    project: Project,
+    store: LineStore,
+    texts: Any,
+    keep: set[str] | None,
+    key: Any,
+    bounds: tuple[str, str] | None,
+) -> Iterator[tuple[list[str], SplitCounts]]:
+    """Yield the plain lines (text and meta, no layer) of the project's documents a batch at a time, as :func:`stored_line_batches`."""
+    query = (
+        select(Document.id, Document.external_id, store.good_plain(), ExportDocumentLine.line)
+        .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+        .where(Document.project_id == project.id)
+        .order_by(key)
+    )
+    if bounds is not None:
+        query = query.where(key >= bounds[0], key <= bounds[1])
+    connection = session.connection()
+    stream = connection.execute(query.execution_options(yield_per=BATCH))
+    try:
+        for page in stream.partitions():
+            rows = [row for row in page if keep is None or row[1] in keep]
+            built: dict[int, str] = {}
+            stale = [row[0] for row in rows if not row[2]]
+            if stale:
+                external_ids = {row[0]: row[1] for row in rows}
+                ids, exports = [], []
+                for doc_id, title, text, meta in connection.execute(texts, {"ids": stale}).all():
+                    store.made_of_plain(doc_id, external_ids[doc_id], title, meta)
+                    folded = dict(_json(meta) or {})
+                    if title and "title" not in folded:
+                        folded["title"] = title
+                    ids.append(doc_id)
+                    exports.append(ExportDocument(external_ids[doc_id], text, folded, text_sha256(text), True, []))
+                built = dict(zip(ids, store.complete_plain(exports, ids), strict=True))
+            lines = []
+            for doc_id, _external_id, good, line in rows:
+                if good:
+                    lines.append(line)
+                elif doc_id in built:
+                    lines.append(built[doc_id])
+            counts = SplitCounts(records=len(lines), documents=len(lines), layers={"document": len(lines)} if lines else {})
+            yield lines, counts
+    finally:
+        stream.close()
+        store.close()
+
+
 def _read_batch(
     connection: Any,
     ids: list[int],
@@ -276,27 +331,46 @@ def _read_batch(
     texts: Any,
     plain: bool,
 ) -> list[ExportDocument]:
-    """Return the export documents ``ids`` of ``page`` (``(document id, external id)`` in export order) with their layers."""
+    """Return the export documents ``ids`` of ``page`` (``(document id, external id)`` in export order) with their layers.
+
+    With a store, a document whose lines are all good (its plain line too,
+    when ``plain``) is given as those lines alone, and its text is not read.
+    """
     layers = reader.read(ids) if reader is not None else {}
-    if store is None or plain:
+    plain_lines: dict[int, str] = {}
+    if store is not None and plain:
+        plain_lines = {doc_id: line for doc_id, good, line in connection.execute(store.plain_lines, {"ids": ids}).all() if good}
+    if store is None:
         docs = {row[0]: row for row in connection.execute(texts, {"ids": ids}).all()}
     else:
-        # The texts only of the documents with a layer whose line is not stored.
-        wanting = [doc_id for doc_id, items in layers.items() if any(item.line is None for item in items)]
+        # The texts only of the documents with a line that is not stored.
+        wanting = [
+            doc_id for doc_id in ids
+            if (plain and doc_id not in plain_lines) or any(item.line is None for item in layers.get(doc_id, ()))
+        ]
         docs = {row[0]: row for row in connection.execute(texts, {"ids": wanting}).all()} if wanting else {}
     batch = []
+    built_plain: list[tuple[int, ExportDocument]] = []
     for doc_id, external_id in page:
         if doc_id not in docs:
-            if store is not None and doc_id in layers:  # every line stored: nothing else is needed
-                batch.append(ExportDocument(external_id, "", {}, "", False, layers[doc_id]))
+            if store is not None and (doc_id in layers or doc_id in plain_lines):  # every line stored: nothing else is needed
+                batch.append(ExportDocument(external_id, "", {}, "", plain, layers.get(doc_id, []), plain_lines.get(doc_id)))
             continue  # not in the split, or deleted since
-        _id, title, text, meta = docs[doc_id]
-        meta = dict(_json(meta) or {})
+        _id, title, text, meta_text = docs[doc_id]
+        meta = dict(_json(meta_text) or {})
         if title and "title" not in meta:
             meta["title"] = title
-        batch.append(ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, [])))
+        document = ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, []), plain_lines.get(doc_id))
+        if store is not None and plain and document.plain_line is None:
+            store.made_of_plain(doc_id, external_id, title, meta_text)
+            built_plain.append((doc_id, document))
+        batch.append(document)
     if store is not None:
         store.complete(batch)
+        if built_plain:
+            made = store.complete_plain([document for _id, document in built_plain], [doc_id for doc_id, _d in built_plain])
+            for (_id, document), line in zip(built_plain, made, strict=True):
+                document.plain_line = line
     return batch
 
 
@@ -539,9 +613,17 @@ class LineStore:
         self.enabled = not (self.sqlite and url.database in (None, "", ":memory:"))
         self.stored = 0
         self.built = 0
-        self._insert: tuple[str, Any] | None = None
+        self._inserts: dict[Any, tuple[str, Any]] = {}
+        #: The stored plain lines of the documents ``ids``, and whether each is good.
+        self.plain_lines = (
+            select(Document.id, self.good_plain(), ExportDocumentLine.line)
+            .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+            .where(_in_ids(session, Document.id))
+        )
+        # What the plain lines being built are made of, by document id (until they are stored).
+        self._plain_made_of: dict[int, dict[str, Any]] = {}
         # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
-        self._queue: queue.Queue[list[dict[str, Any]] | None] = queue.Queue(maxsize=2)
+        self._queue: queue.Queue[tuple[Any, list[dict[str, Any]]] | None] = queue.Queue(maxsize=2)
         self._writer: threading.Thread | None = None
 
     def good(self) -> Any:
@@ -562,6 +644,22 @@ class LineStore:
             else_=0,
         )
 
+    def made_of_plain(self, doc_id: int, external_id: str, title: str | None, meta: str | None) -> None:
+        """Note what the plain line of document ``doc_id`` is being built from (its stored meta, as text)."""
+        self._plain_made_of[doc_id] = {"document_id": doc_id, "code": self.code, "external_id": external_id, "title": title, "meta": meta}
+
+    def good_plain(self) -> Any:
+        """Return the SQL expression: 1 when the stored plain line (``ExportDocumentLine``, joined to ``Document``) is still good."""
+        line = ExportDocumentLine
+        return case(
+            (
+                (line.code == self.code) & (line.external_id == Document.external_id)
+                & line.title.is_not_distinct_from(Document.title) & line.meta.is_not_distinct_from(_raw(Document.meta)),
+                1,
+            ),
+            else_=0,
+        )
+
     def complete(self, batch: list[ExportDocument]) -> None:
         """Build the lines of ``batch``'s layers that have none, and store them."""
         rows = []
@@ -576,11 +674,25 @@ class LineStore:
                         "relations": len(layer.relations), "attributions": len(layer.attributions),
                     })
         self.built += len(rows)
+        self._hand_over(ExportLine, rows)
+
+    def complete_plain(self, documents: list[ExportDocument], ids: list[int]) -> list[str]:
+        """Return the plain lines of ``documents`` (document ids ``ids``), and store them."""
+        lines = [self.encoder.plain_line(document) for document in documents]
+        rows = [
+            {**made_of, "line": line} for made_of, line in zip((self._plain_made_of.pop(doc_id) for doc_id in ids), lines, strict=True)
+        ]
+        self.built += len(rows)
+        self._hand_over(ExportDocumentLine, rows)
+        return lines
+
+    def _hand_over(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Give ``rows`` of ``table`` to the writer thread (started on the first)."""
         if rows and self.enabled:
             if self._writer is None:
                 self._writer = threading.Thread(target=self._drain, name="export-lines", daemon=True)
                 self._writer.start()
-            self._queue.put(rows)
+            self._queue.put((table, rows))
 
     def close(self) -> None:
         """Wait until every line handed over is stored (or storing was given up)."""
@@ -595,23 +707,24 @@ class LineStore:
         The export goes on building while the database writes: on SQLite
         most of a store is waiting for the disk.
         """
-        while (rows := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self.enabled:
-                self._store(rows)
+                self._store(*item)
 
-    def _store(self, rows: list[dict[str, Any]]) -> None:
-        """Store ``rows`` (replacing the lines they replace) in a transaction of their own; give up on a busy database."""
-        if self._insert is None:
+    def _store(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Store ``rows`` of ``table`` (replacing the lines they replace) in a transaction of their own; give up on a busy database."""
+        if table not in self._inserts:
             # Compiled once and run through the driver's executemany: SQLAlchemy's
             # handling of every row's parameters cost more than SQLite's insert.
-            statement = (sqlite_insert if self.sqlite else postgresql_insert)(ExportLine)
+            key = next(iter(table.__table__.primary_key.columns))
+            statement = (sqlite_insert if self.sqlite else postgresql_insert)(table)
             statement = statement.on_conflict_do_update(
-                index_elements=[ExportLine.set_id],
-                set_={column.name: statement.excluded[column.name] for column in ExportLine.__table__.columns if column.name != "set_id"},
+                index_elements=[key],
+                set_={column.name: statement.excluded[column.name] for column in table.__table__.columns if column is not key},
             )
             compiled = statement.compile(dialect=self.engine.dialect)
-            self._insert = (str(compiled), compiled.positiontup)
-        sql, order = self._insert
+            self._inserts[table] = (str(compiled), compiled.positiontup)
+        sql, order = self._inserts[table]
         parameters = [tuple(row[name] for name in order) for row in rows] if order else rows
         try:
             # A transaction of its own on another connection, never the caller's (which stays the caller's to commit).
@@ -804,7 +917,7 @@ def _write(
 
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
     """Whether an export of ``layer`` with ``writer`` is written from the stored lines (:func:`stored_line_batches`)."""
-    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in ("gold", "annotators", "predictions")
+    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in STORED_LAYERS
 
 
 def _write_stored(

@@ -1,4 +1,4 @@
-"""export_lines: each layer's JSONL line as the last export wrote it
+"""export_lines, export_document_lines: each layer's and document's JSONL line as the last export wrote it
 
 An export copies a layer's stored line when nothing it is made of has
 changed since (the columns beside it), and builds and stores it otherwise;
@@ -42,6 +42,15 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "export_document_lines",
+        sa.Column("document_id", sa.Integer(), sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("external_id", sa.String(length=300), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=True),
+        sa.Column("meta", sa.Text(), nullable=True),
+        sa.Column("line", sa.Text(), nullable=False),
+    )
     for statement in forget_statements(op.get_bind().dialect.name):
         op.execute(statement)
     if op.get_bind().dialect.name == "postgresql":
@@ -55,10 +64,13 @@ def downgrade() -> None:
     for table in ITEM_TABLES:
         for name in _trigger_names(table, dialect):
             op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if dialect == "postgresql" else ""))
+    op.execute("DROP TRIGGER IF EXISTS export_lines_forget_documents_text" + (" ON documents" if dialect == "postgresql" else ""))
     if dialect == "postgresql":
-        for function in ("export_lines_forget_new", "export_lines_forget_old", "export_lines_forget_new_content", "export_lines_forget_old_content"):
+        for function in ("export_lines_forget_new", "export_lines_forget_old", "export_lines_forget_new_content",
+                         "export_lines_forget_old_content", "export_lines_forget_document"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
         op.drop_index("ix_documents_project_external_id_c", table_name="documents")
+    op.drop_table("export_document_lines")
     op.drop_table("export_lines")
 
 
@@ -98,6 +110,11 @@ def forget_statements(dialect: str) -> list[str]:
                 f"CREATE TRIGGER {delete} AFTER DELETE ON {table} BEGIN "
                 f"DELETE FROM export_lines WHERE set_id = {layer('OLD')}; END",
             ]
+        # A document's text never changes; should it ever, its plain line goes.
+        statements.append(
+            "CREATE TRIGGER export_lines_forget_documents_text AFTER UPDATE OF text ON documents BEGIN "
+            "DELETE FROM export_document_lines WHERE document_id = NEW.id; END"
+        )
         return statements
     for rows in ("new", "old"):
         statements += [
@@ -115,4 +132,11 @@ def forget_statements(dialect: str) -> list[str]:
                 f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {rows.upper()} TABLE AS {rows}_rows "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION export_lines_forget_{rows}{suffix}()"
             )
+    statements += [
+        "CREATE FUNCTION export_lines_forget_document() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "DELETE FROM export_document_lines WHERE document_id IN (SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
+        "WHERE n.text IS DISTINCT FROM o.text); RETURN NULL; END $$",
+        "CREATE TRIGGER export_lines_forget_documents_text AFTER UPDATE ON documents REFERENCING NEW TABLE AS new_rows "
+        "OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION export_lines_forget_document()",
+    ]
     return statements
