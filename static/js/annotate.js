@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The annotate page: loads the layer, wires keyboard and mouse to commands,
 // keeps the side panel in sync and saves through the outbox.
 //
@@ -488,7 +489,8 @@ class AnnotatePage {
   createFromSelection(labelName, sel = this.currentSelection()) {
     if (!sel) return null;
     this.caret = sel.end;
-    const dup = Array.from(this.model.spans.values()).find(s => s.start === sel.start && s.end === sel.end && s.label === labelName);
+    let dup = null;
+    for (const s of this.model.spans.values()) if (s.start === sel.start && s.end === sel.end && s.label === labelName) { dup = s; break; }
     window.getSelection().removeAllRanges();
     if (dup) { this.selectSpan(dup.id); this.announce(`${labelName} already marked here`); return dup.id; }
     const id = newId();
@@ -1454,7 +1456,18 @@ class AnnotatePage {
    */
   renderPanelSoon() {
     if (this.panelFrame) return;
-    this.panelFrame = requestAnimationFrame(() => setTimeout(() => { this.panelFrame = 0; this.renderPanel(); }, 0));
+    let waits = 0;
+    const soon = () => {
+      this.panelFrame = requestAnimationFrame(() => setTimeout(() => {
+        // The text's redraw goes first (render.js plans the arcs in the frame after the line's lanes):
+        // the panel's new rows then get a frame of their own instead of adding their style, layout and
+        // paint to that one.
+        if (this.view.frame && waits++ < 2) { soon(); return; }
+        this.panelFrame = 0;
+        this.renderPanel();
+      }, 0));
+    };
+    soon();
   }
 
   renderPanel() {

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The local model of one annotation layer and the op vocabulary of the
 // annotate API (span.*, relation.*, attribution.*). Applying an op returns
 // its inverse, so every user action becomes an undoable command.

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The one JavaScript module that knows about offsets.
 //
 // The server stores offsets as Unicode code points of the document text
@@ -305,6 +306,30 @@ export function rangeForU16(container, s, e) {
   if (b.i < a.i || (b.i === a.i && b.local < a.local)) r.collapse(true);
   else r.setEnd(textNodeOf(lay.blocks[b.i]), b.local);
   return r;
+}
+
+/**
+ * The client rects of UTF-16 [s, e) of the text layer (getClientRects, or
+ * the bounding rect with `bounding`), measured with one scratch Range that
+ * is collapsed again afterwards. Every Range a page creates stays live until
+ * a full garbage collection, and Chromium updates each live Range on every
+ * DOM insertion and removal in the document: the thousands that drawing the
+ * decorations made (one per span and line) made each removed node cost
+ * O(live ranges), several ms per redraw with the CPU four times slower.
+ */
+let scratch = null;
+export function rectsForU16(container, s, e, bounding = false) {
+  const lay = layoutOf(container);
+  const a = locate(lay, s, false);
+  const b = locate(lay, Math.max(e, s), true);
+  if (!scratch) scratch = document.createRange();
+  const r = scratch;
+  r.setStart(textNodeOf(lay.blocks[a.i]), a.local);
+  if (b.i < a.i || (b.i === a.i && b.local < a.local)) r.collapse(true);
+  else r.setEnd(textNodeOf(lay.blocks[b.i]), b.local);
+  const out = bounding ? r.getBoundingClientRect() : r.getClientRects();
+  r.setStart(document, 0); r.collapse(true); // holds no node of the text, so its removal is free
+  return out;
 }
 
 /** UTF-16 start/end of the grapheme at UTF-16 position p (within its block). */

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The schema's overlap rules in the page: the mirror of
 // workbench/domain/annotations.py (overlap_conflict, check_overlaps), with the
 // same words, so the page refuses before sending exactly what the server would.
@@ -58,9 +59,16 @@ export function findOverlapProblem(schema, text, astral, spans, changed) {
   let pool = Array.from(spans);
   if (changed) {
     // Only spans that share a code point with a changed one can clash with it: sort those alone
-    // (the pairs come out in the same order as in a sweep over every span).
-    const moved = pool.filter(s => changed.has(s.id));
-    pool = pool.filter(s => changed.has(s.id) || moved.some(c => s.start < c.end && c.start < s.end));
+    // (the pairs come out in the same order as in a sweep over every span). One plain loop over
+    // the layer: it runs on every keystroke that makes a span, the first time before any tier-up.
+    const moved = [];
+    for (const s of pool) if (changed.has(s.id)) moved.push(s);
+    const near = [];
+    for (const s of pool) {
+      if (changed.has(s.id)) { near.push(s); continue; }
+      for (const c of moved) if (s.start < c.end && c.start < s.end) { near.push(s); break; }
+    }
+    pool = near;
   }
   const ordered = pool.sort((x, y) => x.start - y.start || y.end - x.end || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   let active = [];

@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Drawing the annotate page's text layer and its decorations.
 //
 // - The text layer is built once: one block per line, each holding a single
@@ -32,7 +33,7 @@
 // - Extras: other modules add rectangles to a line's overlay (lineExtras,
 //   invalidateLines; suggestions.js draws its underlines so).
 
-import { splitLines, attachLayout, cpToU16, lineAt, rangeForU16 } from "./offsets.js";
+import { splitLines, attachLayout, cpToU16, lineAt, rectsForU16 } from "./offsets.js";
 import { byReadingOrder } from "./model.js";
 
 const MAX_LANES = 5;
@@ -91,6 +92,7 @@ export class TextView {
     this.showAll = true;          // also draw every link near the viewport (muted)
     this.linksDirty = true;       // band, layer, selection or width changed since the last arcs
     this.anchors = new Map();     // line -> Map(span id -> anchor relative to the line box); geometry cache
+    this.decor = [];              // line -> Map(key -> decoration element in its overlay), reused by writeLine
     this.frame = 0;
     // Other modules' decorations of a line (suggestions.js): lineExtras(i) ->
     // [{start, end, cls}] in UTF-16 offsets, drawn by planLine as rectangles
@@ -125,6 +127,7 @@ export class TextView {
     this.lines = splitLines(this.text);
     const frag = document.createDocumentFragment();
     this.lineEls = [];
+    this.decor = [];
     this.blockEls = [];
     this.laneEls = [];
     this.groupEls = [];
@@ -478,12 +481,12 @@ export class TextView {
       }));
       jobs.sort((a, b) => dist.get(a) - dist.get(b));
     }
-    const writes = [], finished = []; // writes: [line, items, replace the line's decorations]
+    const writes = [], finished = []; // writes: [line, the decorations it is to have now (writeLine)]
     let room = NEW_PER_FRAME;
     for (const [i, p] of this.pending) { // lines begun in an earlier frame first
       if (room <= 0) break;
       const n = Math.min(room, p.items.length - p.k);
-      writes.push([i, p.items.slice(p.k, p.k + n), false]);
+      writes.push([i, p.items.slice(0, p.k + n)]); // the ones drawn already are kept (writeLine)
       p.k += n;
       room -= n;
       if (p.k === p.items.length) { this.pending.delete(i); finished.push(i); }
@@ -495,11 +498,11 @@ export class TextView {
       planned++;
       this.dirty.delete(i);
       if (this.laneEls[i].firstChild || items.length <= Math.max(room, 1)) {
-        writes.push([i, items, true]);
+        writes.push([i, items]);
         finished.push(i);
       } else {
         const n = Math.max(room, 1);
-        writes.push([i, items.slice(0, n), true]);
+        writes.push([i, items.slice(0, n)]);
         this.pending.set(i, { items, k: n });
       }
       room -= items.length;
@@ -509,11 +512,7 @@ export class TextView {
     // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
     // slice is spent: rebuilding them restyles a few hundred SVG elements.
     const arcs = this.linksDirty && last && (!writes.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(finished)) : null;
-    for (const [i, items, replace] of writes) {
-      const frag = document.createDocumentFragment();
-      for (const d of items) frag.appendChild(make(d));
-      if (replace) this.laneEls[i].replaceChildren(frag); else this.laneEls[i].appendChild(frag);
-    }
+    for (const [i, items] of writes) this.writeLine(i, items);
     for (const i of finished) this.drawn.add(i);
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
     if (!writes.length && !arcs && this.gone.size) this.clearGone();
@@ -527,12 +526,47 @@ export class TextView {
       if (k++ >= GONE_PER_FRAME) break;
       this.gone.delete(i);
       if (this.laneEls[i].firstChild) this.laneEls[i].replaceChildren();
+      delete this.decor[i];
       this.drawn.delete(i);
       this.pending.delete(i);
     }
   }
 
-  /** Measure one line's decorations; return them in drawing order, as `make` takes them (reads only). */
+  /**
+   * Write a line's planned decorations (planLine) into its overlay, reusing
+   * the elements drawn last time under the same key: after a keystroke only
+   * the new span's elements are created and only the ones whose class,
+   * place or text changed are touched, so the frame restyles, lays out and
+   * repaints a handful of elements rather than every decoration of the line
+   * (a long paragraph holds 150 and more).
+   */
+  writeLine(i, items) {
+    const box = this.laneEls[i];
+    const old = this.decor[i] || new Map(), next = new Map(), els = [];
+    for (const d of items) {
+      let e = old.get(d.key);
+      if (e && e.localName === d.tag) old.delete(d.key);
+      else e = document.createElement(d.tag);
+      if (e.className !== d.cls) e.className = d.cls;
+      if (e.wbCss !== d.css) { e.style.cssText = d.css; e.wbCss = d.css; }
+      if (d.text !== undefined && e.textContent !== d.text) e.textContent = d.text;
+      if (d.span !== undefined && e.dataset.span !== d.span) e.dataset.span = d.span;
+      next.set(d.key, e);
+      els.push(e);
+    }
+    for (const e of old.values()) e.remove();
+    if (!box.firstChild) box.append(...els); // drawn for the first time (a line scrolled into the band): inserted at once
+    else {
+      let at = box.firstChild;
+      for (const e of els) { if (e === at) at = at.nextSibling; else box.insertBefore(e, at); }
+    }
+    if (next.size) this.decor[i] = next; else delete this.decor[i];
+  }
+
+  /**
+   * Measure one line's decorations; return them as a list of
+   * {key, tag, cls, css, text?, span?} in paint order, for writeLine.
+   */
   planLine(i) {
     const out = [];
     const info = this.lineSpans[i];
@@ -556,15 +590,16 @@ export class TextView {
       const a = Math.max(u[0], ln.start), b = Math.min(u[1], ln.end);
       if (b <= a) continue;
       const li = this.labelIndex.get(s.label) ?? 0;
-      const rects = rangeForU16(this.el, a, b).getClientRects();
+      const rects = rectsForU16(this.el, a, b);
       const state = `${s.id === this.selectedId ? " is-sel" : ""}${this.linked.has(s.id) ? " is-linked" : ""}`;
-      let first = a === u[0];
+      let first = a === u[0], k = 0;
       for (const rc of rects) {
         if (rc.width < 0.5) continue;
-        out.push({ cls: `wb-fill wb-c${li}${state}`, x: rc.left - base.left, y: rc.top - base.top, w: rc.width, h: rc.height });
+        out.push({ key: `f${s.id}|${k}`, tag: "div", cls: `wb-fill wb-c${li}${state}`, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
         if (lane < MAX_LANES) {
-          out.push({ cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, x: rc.left - base.left, y: rc.bottom - base.top + 1 + lane * 4, w: rc.width, h: null });
+          out.push({ key: `b${s.id}|${k}`, tag: "div", cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, css: place(rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null) });
         }
+        k++;
         if (first) {
           const role = this.marked.get(s.id);
           const row = rowOf(rc);
@@ -575,12 +610,16 @@ export class TextView {
       }
     }
     // Other modules' marks (lineExtras), after the fills so that they show over them.
+    const seen = new Map();
     for (const x of extras || []) {
       const a = Math.max(x.start, ln.start), b = Math.min(x.end, ln.end);
       if (b <= a) continue;
-      for (const rc of rangeForU16(this.el, a, b).getClientRects()) {
+      const base_ = `x${a}|${b}`, n = seen.get(base_) || 0;
+      seen.set(base_, n + 1);
+      let k = 0;
+      for (const rc of rectsForU16(this.el, a, b)) {
         if (rc.width < 0.5) continue;
-        out.push({ cls: x.cls, x: rc.left - base.left, y: rc.top - base.top, w: rc.width, h: rc.height });
+        out.push({ key: `${base_}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest
@@ -606,14 +645,10 @@ export class TextView {
           row.hidden++;
           text = `+${row.hidden}`; w = this.chipWidth(text, true);
         }
-        if (x !== null) {
-          out.push({ tag: "span", cls: "wb-more", text, x, y: row.y, w, h: null });
-        }
+        if (x !== null) out.push({ key: `m${Math.round(row.y)}`, tag: "span", cls: "wb-more", css: place(x, row.y, w, null), text });
       }
-      for (const c of placed) {
-        // A chip is a handle: drag it onto another span to start a relation (annotate.js).
-        out.push({ tag: "span", cls: c.cls, span: c.id, text: c.label, x: c.x, y: row.y, w: c.w, h: null });
-      }
+      // A chip is a handle: drag it onto another span to start a relation (annotate.js).
+      for (const c of placed) out.push({ key: `c${c.id}`, tag: "span", cls: c.cls, css: place(c.x, row.y, c.w, null), text: c.label, span: c.id });
     }
     return out;
   }
@@ -674,7 +709,7 @@ export class TextView {
   reveal(id) {
     const u = this.spanU16.get(id);
     if (!u) return;
-    const rc = rangeForU16(this.el, u[0], u[1]).getBoundingClientRect();
+    const rc = rectsForU16(this.el, u[0], u[1], true);
     const box = this.el.getBoundingClientRect();
     if (rc.top < box.top + 20 || rc.bottom > box.bottom - 40) {
       // Glide over a short distance; jump at once over a long one, so the
@@ -702,7 +737,7 @@ export class TextView {
     if (!cache) { cache = new Map(); this.anchors.set(li, cache); }
     let rel = cache.get(id);
     if (rel === undefined) {
-      const rects = rangeForU16(this.el, u[0], u[1]).getClientRects();
+      const rects = rectsForU16(this.el, u[0], u[1]);
       const rc = Array.from(rects).find(r => r.width > 0.5) || rects[0];
       rel = rc ? { dx: rc.left - lb.left + Math.min(rc.width, 160) / 2, dy: rc.top - lb.top, h: rc.height } : null;
       cache.set(id, rel);
@@ -947,19 +982,9 @@ function freeSlot(taken, want, w, max) {
   return best;
 }
 
-/** Position a new decoration (one style declaration block parsed, not four properties set). */
-function place(el, x, y, w, h) {
-  el.style.cssText = `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
-}
-
-/** A decoration planned by planLine: a div (a span with text), its classes, place and size. */
-function make(d) {
-  const el = document.createElement(d.tag || "div");
-  el.className = d.cls;
-  if (d.span) el.dataset.span = d.span;
-  if (d.text) el.textContent = d.text;
-  place(el, d.x, d.y, d.w, d.h);
-  return el;
+/** A decoration's place as one style declaration block (parsed once, not four properties set). */
+function place(x, y, w, h) {
+  return `left:${x}px;top:${y}px${w !== null ? `;width:${w}px` : ""}${h !== null ? `;height:${h}px` : ""}`;
 }
 
 /** One-line description of a span: label, attributes, quote. */

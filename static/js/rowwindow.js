@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The side panel's lists render only a window of rows.
 //
 // Every row's height is known before it is rendered: a row is `lines` lines

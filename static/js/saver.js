@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // The outbox: ops wait here (persisted in localStorage) until the server
 // acknowledges them through PATCH /api/v1/layers/<id>/ops. One request in
 // flight at a time; base_version comes from the last ack; a retried batch

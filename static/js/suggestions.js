@@ -1,3 +1,4 @@
+//# allFunctionsCalledOnLoad
 // Suggestions on the annotate page: spans and attributions proposed by models'
 // prediction layers, the HTML import's markup hints and the recommenders
 // (learned strings, gazetteer, attribution rules). They are drawn apart from

@@ -227,3 +227,36 @@ def test_stacked_and_crowded_chips_never_overlap(page: Any, live: Any, seed: Any
             overlap_x = min(a[2], c[2]) - max(a[0], c[0])
             overlap_y = min(a[3], c[3]) - max(a[1], c[1])
             assert overlap_x <= 0.5 or overlap_y <= 0.5, (p, q)
+
+
+def test_labelling_keeps_the_decorations_already_drawn_and_undo_takes_only_its_own(page: Any, live: Any, store: Session, seed: Any) -> None:
+    """A new span adds its own fill, bar and chip to its line; the elements of the spans already there are kept
+    (render.js writeLine), and undoing it removes exactly what it added."""
+    text = "\n\n".join(PARAGRAPHS)
+    s = seed(text)
+    doc = s.document_ids[0]
+    _seed_ops(store, s.username, doc, [_span(text, "Marlow", "GPE", "S1"), _span(text, "Kestrel Island", "LOC", "S2")])
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 2")
+    kept = """() => { const q = (sel) => document.querySelector(sel);
+        return {chip: q('#doc .wb-chip[data-span=S1]'), chip2: q('#doc .wb-chip[data-span=S2]'), fill: q('#doc .wb-fill'), bar: q('#doc .wb-bar')}; }"""
+    page.evaluate(f"() => {{ window.__kept = ({kept})(); }}")
+    counts = "() => ['.wb-fill', '.wb-bar', '.wb-chip'].map(c => document.querySelectorAll('#doc ' + c).length)"
+    before = page.evaluate(counts)
+    start = text.index("ferry")
+    select_cp(page, start, start + len("ferry"))
+    page.keyboard.press("l")
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 3")
+    same = f"() => {{ const now = ({kept})(); return Object.keys(now).filter(k => now[k] !== window.__kept[k] || !now[k].isConnected); }}"
+    assert page.evaluate(same) == []
+    new_chip = page.locator("#doc .wb-chip:not([data-span=S1]):not([data-span=S2])")
+    assert new_chip.inner_text() == "LOC" and "is-sel" in (new_chip.get_attribute("class") or "")
+    # One word on one row: one fill, one bar and one chip more.
+    assert page.evaluate(counts) == [before[0] + 1, before[1] + 1, before[2] + 1]
+    page.keyboard.press("Control+z")
+    wait_saved(page)
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 2")
+    assert page.evaluate(counts) == before
+    assert page.evaluate(same) == []
