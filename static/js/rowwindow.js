@@ -12,7 +12,7 @@
 const LINE_REM = 1.35;       // --wb-row-line in annotate.css
 const PAD_REM = 0.6;         // the row's top and bottom padding (.3rem each) in annotate.css
 const BORDER_PX = 2;         // its 1px top and bottom border
-const OVERSCAN = 12;         // rows rendered beyond each edge of the visible part
+const OVERSCAN = 4;          // rows rendered beyond each edge of the visible part
 
 /** Row height in px for a number of lines (rem read once per page). */
 let remPx = 0;
