@@ -300,15 +300,13 @@ def _plain_line_batches(
             stale = [row[0] for row in rows if not row[2]]
             if stale:
                 external_ids = {row[0]: row[1] for row in rows}
-                ids, exports = [], []
+                parts = []
                 for doc_id, title, text, meta in connection.execute(texts, {"ids": stale}).all():
-                    store.made_of_plain(doc_id, external_ids[doc_id], title, meta)
                     folded = dict(_json(meta) or {})
                     if title and "title" not in folded:
                         folded["title"] = title
-                    ids.append(doc_id)
-                    exports.append(ExportDocument(external_ids[doc_id], text, folded, text_sha256(text), True, []))
-                built = dict(zip(ids, store.complete_plain(exports, ids), strict=True))
+                    parts.append((doc_id, title, meta, ExportDocument(external_ids[doc_id], text, folded, text_sha256(text), True, [])))
+                built = {part[0]: line for part, line in zip(parts, store.complete_plain(parts), strict=True)}
             lines = []
             for doc_id, _external_id, good, line in rows:
                 if good:
@@ -350,7 +348,7 @@ def _read_batch(
         ]
         docs = {row[0]: row for row in connection.execute(texts, {"ids": wanting}).all()} if wanting else {}
     batch = []
-    built_plain: list[tuple[int, ExportDocument]] = []
+    built_plain: list[tuple[int, str | None, str | None, ExportDocument]] = []
     for doc_id, external_id in page:
         if doc_id not in docs:
             if store is not None and (doc_id in layers or doc_id in plain_lines):  # every line stored: nothing else is needed
@@ -362,14 +360,12 @@ def _read_batch(
             meta["title"] = title
         document = ExportDocument(external_id, text, meta, text_sha256(text), plain, layers.get(doc_id, []), plain_lines.get(doc_id))
         if store is not None and plain and document.plain_line is None:
-            store.made_of_plain(doc_id, external_id, title, meta_text)
-            built_plain.append((doc_id, document))
+            built_plain.append((doc_id, title, meta_text, document))
         batch.append(document)
     if store is not None:
         store.complete(batch)
         if built_plain:
-            made = store.complete_plain([document for _id, document in built_plain], [doc_id for doc_id, _d in built_plain])
-            for (_id, document), line in zip(built_plain, made, strict=True):
+            for (*_parts, document), line in zip(built_plain, store.complete_plain(built_plain), strict=True):
                 document.plain_line = line
     return batch
 
@@ -611,8 +607,6 @@ class LineStore:
         url = self.engine.url
         self.sqlite = url.get_backend_name() == "sqlite"
         self.enabled = not (self.sqlite and url.database in (None, "", ":memory:"))
-        self.stored = 0
-        self.built = 0
         self._inserts: dict[Any, tuple[str, Any]] = {}
         #: The stored plain lines of the documents ``ids``, and whether each is good.
         self.plain_lines = (
@@ -620,8 +614,6 @@ class LineStore:
             .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
             .where(_in_ids(session, Document.id))
         )
-        # What the plain lines being built are made of, by document id (until they are stored).
-        self._plain_made_of: dict[int, dict[str, Any]] = {}
         # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
         self._queue: queue.Queue[tuple[Any, list[dict[str, Any]]] | None] = queue.Queue(maxsize=2)
         self._writer: threading.Thread | None = None
@@ -643,10 +635,6 @@ class LineStore:
             ),
             else_=0,
         )
-
-    def made_of_plain(self, doc_id: int, external_id: str, title: str | None, meta: str | None) -> None:
-        """Note what the plain line of document ``doc_id`` is being built from (its stored meta, as text)."""
-        self._plain_made_of[doc_id] = {"document_id": doc_id, "code": self.code, "external_id": external_id, "title": title, "meta": meta}
 
     def good_plain(self) -> Any:
         """Return the SQL expression: 1 when the stored plain line (``ExportDocumentLine``, joined to ``Document``) is still good."""
@@ -673,17 +661,15 @@ class LineStore:
                         **layer.made_of, "line": layer.line, "labels": "\n".join(span[3] for span in layer.spans),
                         "relations": len(layer.relations), "attributions": len(layer.attributions),
                     })
-        self.built += len(rows)
         self._hand_over(ExportLine, rows)
 
-    def complete_plain(self, documents: list[ExportDocument], ids: list[int]) -> list[str]:
-        """Return the plain lines of ``documents`` (document ids ``ids``), and store them."""
-        lines = [self.encoder.plain_line(document) for document in documents]
-        rows = [
-            {**made_of, "line": line} for made_of, line in zip((self._plain_made_of.pop(doc_id) for doc_id in ids), lines, strict=True)
-        ]
-        self.built += len(rows)
-        self._hand_over(ExportDocumentLine, rows)
+    def complete_plain(self, parts: list[tuple[int, str | None, str | None, ExportDocument]]) -> list[str]:
+        """Build the plain lines of ``parts`` (document id, title and meta as stored, the export document), store them and return them."""
+        lines = [self.encoder.plain_line(document) for *_parts, document in parts]
+        self._hand_over(ExportDocumentLine, [
+            {"document_id": doc_id, "code": self.code, "external_id": document.external_id, "title": title, "meta": meta, "line": line}
+            for (doc_id, title, meta, document), line in zip(parts, lines, strict=True)
+        ])
         return lines
 
     def _hand_over(self, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -743,7 +729,6 @@ class LineStore:
             self.enabled = False
             log.warning("export: stopped storing JSONL lines for the next export (%s)", str(exc.orig).splitlines()[0] if exc.orig else exc)
             return
-        self.stored += len(rows)
 
 
 _code: str | None = None
