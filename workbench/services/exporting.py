@@ -728,7 +728,6 @@ class LineStore:
             # A read-only or busy database: the export itself is not affected.
             self.enabled = False
             log.warning("export: stopped storing JSONL lines for the next export (%s)", str(exc.orig).splitlines()[0] if exc.orig else exc)
-            return
 
 
 _code: str | None = None
