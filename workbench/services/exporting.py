@@ -189,9 +189,7 @@ def stored_line_batches(
     store = LineStore(session, project)
     texts = _texts(session)
     keep = set(only) if only is not None else None
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
+    key = _export_key(session)
     if layer == "documents":
         yield from _plain_line_batches(session, project, store, texts, keep, key, bounds)
         return
@@ -384,15 +382,23 @@ def _ordered_ids(session: Session, project: Project, layer: str) -> Any:
     too: both are code-point order, the order Python sorts strings in.
     A layer export reads only the documents that have that layer.
     """
-    key: Any = Document.external_id
-    if session.get_bind().dialect.name == "postgresql":
-        key = key.collate("C")
+    key = _export_key(session)
     query = select(Document.id, Document.external_id).where(Document.project_id == project.id).order_by(key)
     if layer not in ("documents", "all"):
         query = query.where(
             select(AnnotationSet.id).where(AnnotationSet.document_id == Document.id, *_set_filter(layer)).exists()
         )
     return query
+
+
+def _export_key(session: Session) -> Any:
+    """Return the column exports are ordered by: the external id, compared by code point on every database.
+
+    SQLite compares text as UTF-8 bytes and PostgreSQL's ``"C"`` collation
+    does too (migration 0008 indexes it): both are the order Python sorts strings in.
+    """
+    key: Any = Document.external_id
+    return key.collate("C") if session.get_bind().dialect.name == "postgresql" else key
 
 
 def _in_ids(session: Session, column: Any) -> Any:
