@@ -175,14 +175,15 @@ FIND = """async () => {
 PLACES = (("start", 0.02), ("middle", 0.5), ("end", 0.97))
 
 
-def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: float) -> dict[str, Any]:
-    """Open the page once and go through every phase."""
+def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: float, breakdown: bool = False) -> dict[str, Any]:
+    """Open the page once and go through every phase; with ``breakdown``, also what each long labelling task spent its time on."""
     ctx, page = logged_in_page(browser, base, INIT_SCRIPT + HELPERS, throttle)
     try:
         page.goto(f"{base}/projects/{project_id}/documents/{doc_id}/annotate")
         page.wait_for_selector("#annotate[data-ready='1']", timeout=120_000)
         out: dict[str, Any] = {"open_ms": page.evaluate("() => performance.getEntriesByName('wb:paint')[0].startTime")}
-        browser.start_tracing(page=page, categories=["toplevel", "blink.user_timing"])
+        categories = ["toplevel", "blink.user_timing"] + (["devtools.timeline", "disabled-by-default-devtools.timeline"] if breakdown else [])
+        browser.start_tracing(page=page, categories=categories)
         out["height_at_open"] = page.evaluate("async () => { await window.__b.settle(300); return window.wbAnnotate.docEl.scrollHeight; }")
         out["jump_end"] = page.evaluate(JUMP_END)  # first, while most of the article has never been on screen
         for name, frac in PLACES:
@@ -196,8 +197,12 @@ def one_run(browser: Any, base: str, project_id: int, doc_id: int, throttle: flo
         out["jump_panel"] = page.evaluate(PANEL_CHECK)
         out["jump_find"] = page.evaluate(FIND)
         order = ["jump_end", *[f"label_{name}_{k + 1}" for name, _f in PLACES for k in range(2)], "scroll", "jump_panel", "jump_find"]
-        for key, cpu in zip(order, cpu_per_phase(browser.stop_tracing())):
+        trace = browser.stop_tracing()
+        for key, cpu in zip(order, cpu_per_phase(trace)):
             out[key]["cpu"] = cpu
+        if breakdown:
+            for key, parts in zip(order, breakdown_per_phase(trace)):
+                out[key]["breakdown"] = parts
         return out
     finally:
         ctx.close()
@@ -242,6 +247,57 @@ def cpu_per_phase(trace: bytes) -> list[list[float]]:
             start = ts
         elif name == "bench:end" and start is not None:
             out.append(cpu_between(tasks, start, ts))
+            start = None
+    return out
+
+
+#: Trace events whose own time a breakdown reports (``devtools.timeline``); the rest of a task is "other".
+BREAKDOWN_EVENTS = {
+    "EventDispatch": "event", "FireAnimationFrame": "animation frame", "TimerFire": "timer", "FunctionCall": "script",
+    "EvaluateScript": "script", "v8.callFunction": "script", "RunMicrotasks": "microtasks", "UpdateLayoutTree": "style",
+    "Layout": "layout", "PrePaint": "pre-paint", "Paint": "paint", "Layerize": "layerize", "UpdateLayer": "layer",
+    "Commit": "commit", "HitTest": "hit test", "MinorGC": "gc", "MajorGC": "gc", "BlinkGC.AtomicPhase": "gc",
+    "ScheduleStyleRecalculation": "style", "IntersectionObserverController::computeIntersections": "intersections",
+}
+
+
+def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str, float]]]:
+    """For each phase, each main-thread task over ``over_ms`` of CPU: its CPU time split by what ran in it (own
+    time of each kind of trace event, nested events subtracted), in ms."""
+    events = json.loads(trace)["traceEvents"]
+    marks, tasks = main_thread(trace)
+    if not marks:
+        return []
+    pid = next(e["pid"] for e in events if str(e.get("name", "")).startswith("bench:"))
+    tid = next(e["tid"] for e in events if str(e.get("name", "")).startswith("bench:"))
+    inner = sorted(
+        (e["ts"], e.get("dur", 0), e.get("tdur", e.get("dur", 0)), BREAKDOWN_EVENTS[e["name"]])
+        for e in events
+        if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in BREAKDOWN_EVENTS
+    )
+
+    def split(ts: float, dur: float, tdur: float) -> dict[str, float]:
+        own: dict[str, float] = {}
+        stack: list[tuple[float, str]] = []  # (end, kind)
+        for its, idur, itdur, kind in inner:
+            if its < ts or its > ts + dur:
+                continue
+            while stack and its >= stack[-1][0]:
+                stack.pop()
+            if stack:
+                own[stack[-1][1]] = own.get(stack[-1][1], 0) - itdur
+            own[kind] = own.get(kind, 0) + itdur
+            stack.append((its + idur, kind))
+        parts = {k: round(v / 1000, 1) for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v > 500}
+        parts["total"] = round(tdur / 1000, 1)
+        return parts
+
+    out, start = [], None
+    for ts, name in marks:
+        if name == "bench:phase":
+            start = ts
+        elif name == "bench:end" and start is not None:
+            out.append([split(t, d, td) for t, d, td in tasks if t + d >= start and t <= ts and td > over_ms * 1000])
             start = None
     return out
 
@@ -292,10 +348,10 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def measure(throttle: float, n_runs: int) -> dict[str, Any]:
+def measure(throttle: float, n_runs: int, breakdown: bool = False) -> dict[str, Any]:
     """Seed, serve, and go through the phases ``n_runs`` times."""
     with served_article() as (base, browser, project_id, doc_id, n_spans):
-        runs = [one_run(browser, base, project_id, doc_id, throttle) for _ in range(n_runs)]
+        runs = [one_run(browser, base, project_id, doc_id, throttle, breakdown) for _ in range(n_runs)]
     result = summarise(runs)
     result.update({"document_chars": 100_000, "spans": n_spans, "cpu_throttle": throttle, "load_average": os.getloadavg()})
     result["raw"] = runs
@@ -307,11 +363,12 @@ def main() -> int:
     parser.add_argument("--throttle", type=float, default=1.0, help="CPU slowdown factor (4 = a slow laptop)")
     parser.add_argument("--runs", type=int, default=3, help="page loads (each goes through every phase)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--breakdown", action="store_true", help="also print what each labelling's long tasks spent their CPU time on")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"skipped: {CHROMIUM} is not installed")
         return 0
-    result = measure(args.throttle, args.runs)
+    result = measure(args.throttle, args.runs, args.breakdown)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -330,6 +387,13 @@ def main() -> int:
           f" largest change while scrolling {sh['largest_change_while_scrolling']} px, open -> after the jump to the end {sh['change_from_open_to_after_the_jump_to_the_end']} px")
     print(f"  jumps to reach the end {result['jumps_to_reach_the_end']}; panel jump on screen {result['panel_jump_lands_on_screen']};"
           f" find hit on screen {result['find_hit_on_screen']}; panel rows after scrolling the list {result['panel_rows_after_scrolling_the_list_to_its_end']}")
+    if args.breakdown:
+        print("  labelling tasks over 16 ms of CPU, each split by what ran in it (ms):")
+        for i, run in enumerate(result["raw"]):
+            for key, item in run.items():
+                if key.startswith("label_") and item.get("breakdown"):
+                    for parts in item["breakdown"]:
+                        print(f"    run {i + 1} {key:16s} " + ", ".join(f"{k} {v}" for k, v in parts.items()))
     return 0
 
 
