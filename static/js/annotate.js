@@ -312,8 +312,12 @@ class AnnotatePage {
   }
 
   showStatus(st) {
-    this.statusEl.textContent = st.text;
-    this.statusEl.dataset.state = st.kind;
+    // Every keystroke that makes a span says "Saving…", then "Saved": change the text node's data
+    // (nothing inserted or removed) and only what differs.
+    const t = this.statusEl.firstChild;
+    if (t && t.nodeType === Node.TEXT_NODE && !t.nextSibling) { if (t.data !== st.text) t.data = st.text; }
+    else this.statusEl.textContent = st.text;
+    if (this.statusEl.dataset.state !== st.kind) this.statusEl.dataset.state = st.kind;
   }
 
   showCounts(counts) {
@@ -488,6 +492,7 @@ class AnnotatePage {
   /** Make a span from the text selection; returns its id or null. */
   createFromSelection(labelName, sel = this.currentSelection()) {
     if (!sel) return null;
+    this.view.premeasure(sel.start, sel.end); // while the layout is clean: the redraw of its lines then reads none
     this.caret = sel.end;
     let dup = null;
     for (const s of this.model.spans.values()) if (s.start === sel.start && s.end === sel.end && s.label === labelName) { dup = s; break; }

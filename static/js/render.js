@@ -43,6 +43,7 @@ const GONE_PER_FRAME = 4;  // lines that left the band whose decorations are rem
 const GROUP_CHARS = 2000; // a group of lines (content-visibility: auto) closes after this many characters
 const GROUP_LINES = 16;   // or this many lines
 const HOLD_FRAMES = 2;    // frames without drawing after a scroll moved the band (draw)
+const PLAN_AHEAD = 6;     // changed lines planned in the task of the change, not in the frame (planAhead)
 const PROBE = "Probe text, 0123456789"; // tells whether the text's font changed since the widths were measured
 
 function hexToRgb(hex) {
@@ -81,7 +82,8 @@ export class TextView {
     this.lineSpans = [];          // line index -> spans (with lane) in reading order
     this.lineLanes = [];
     this.visible = new Set();     // lines in the band (the viewport ± its height; updateBand)
-    this.dirty = new Set();       // lines whose decorations must be drawn again
+    this.dirty = new Set();       // lines whose decorations must be drawn again (markDirty)
+    this.plans = new Map();       // dirty line -> its decorations planned ahead by the task of the change (planAhead)
     this.drawn = new Set();       // lines whose decorations are up to date
     this.pending = new Map();     // line -> {items, k}: planned, drawn up to item k (draw)
     this.gone = new Set();        // lines that left the band: their decorations are to be removed (draw)
@@ -93,6 +95,8 @@ export class TextView {
     this.linksDirty = true;       // band, layer, selection or width changed since the last arcs
     this.anchors = new Map();     // line -> Map(span id -> anchor relative to the line box); geometry cache
     this.decor = [];              // line -> Map(key -> decoration element in its overlay), reused by writeLine
+    this.geom = [];               // line -> {gen, lanes, w, h, rects: Map(range -> rects relative to the line box)} (lineRects)
+    this.geomGen = 0;             // bumped when the width or the font changes every line's geometry
     this.frame = 0;
     // Other modules' decorations of a line (suggestions.js): lineExtras(i) ->
     // [{start, end, cls}] in UTF-16 offsets, drawn by planLine as rectangles
@@ -103,8 +107,46 @@ export class TextView {
 
   /** Draw these lines' decorations again (now if in the band, else when they next come into it). */
   invalidateLines(indices) {
-    for (const i of indices) this.dirty.add(i);
+    for (const i of indices) this.markDirty(i); // planned in the frame (suggestions.js calls this from one)
     this.schedule();
+  }
+
+  /** Line i's decorations must be drawn again; a plan made for it earlier is stale. */
+  markDirty(i) {
+    this.dirty.add(i);
+    this.plans.delete(i);
+  }
+
+  /**
+   * Plan the redraw of the changed lines at the end of the task that changed
+   * them (a microtask: after the whole key handler), so that the frame after
+   * a keystroke only writes. Chromium runs that frame right after the
+   * keystroke's task, before any other task, so this is the only place
+   * where the measuring (the layout the change needs, then each fragment's
+   * rects) can leave the frame, which also restyles, lays out, paints and
+   * layerizes the new decorations.
+   */
+  planSoon() {
+    if (this.planQueued) return;
+    this.planQueued = true;
+    queueMicrotask(() => { this.planQueued = false; this.planAhead(); });
+  }
+
+  /**
+   * Only lines on screen whose decorations are drawn (a change, the
+   * selection; at most PLAN_AHEAD of them): a line coming into the band is
+   * drawn over frames by draw. Any change after this drops the line's plan
+   * (markDirty), and the frame plans it again.
+   */
+  planAhead() {
+    let n = 0;
+    for (const i of this.dirty) {
+      if (n >= PLAN_AHEAD) break;
+      if (this.plans.has(i) || !this.visible.has(i) || !this.drawn.has(i) || !this.laneEls[i].firstChild) continue;
+      this.anchors.delete(i);
+      this.plans.set(i, this.planLine(i));
+      n++;
+    }
   }
 
   /** Turn the muted arcs for all links near the viewport on or off. */
@@ -226,12 +268,22 @@ export class TextView {
 
   /** The height line i takes at the current width (px), from its text and lane count. */
   estimateHeight(i) {
-    const { ctx, fs, widths, width } = this.fit;
+    const { fs, width } = this.fit;
     const ln = this.lines[i];
     const t = this.text.slice(ln.start, ln.end);
     const lanes = Math.max(1, Math.min(this.lineLanes[i] || 0, MAX_LANES)); // room for one lane is always kept
     const minH = 1.75 * fs;                                   // .wb-block min-height
     if (!t.length || width <= 0) return minH;
+    // The rows depend on the width alone (the text never changes): a new lane only changes their height.
+    if (this.fit.rowsAt !== width) { this.fit.rowsAt = width; this.fit.rows = new Map(); }
+    let rows = this.fit.rows.get(i);
+    if (rows === undefined) { rows = this.countRows(t); this.fit.rows.set(i, rows); }
+    return Math.max(minH, rows * (1.2 * fs + 28 + lanes * 8)); // .wb-block line-height
+  }
+
+  /** The rows text t wraps into at the width of this.fit, as white-space: pre-wrap wraps it. */
+  countRows(t) {
+    const { ctx, widths, width } = this.fit;
     const wid = (w) => { let x = widths.get(w); if (x === undefined) { x = ctx.measureText(w.replace(/\t/g, "    ")).width; widths.set(w, x); } return x; };
     let rows = 1, x = 0, m;
     const lead = /^[ \t]*/.exec(t)[0];
@@ -244,7 +296,7 @@ export class TextView {
       else x += w;
       if (m[2]) x += wid(m[2]);                               // spaces hang at the end of a row
     }
-    return Math.max(minH, rows * (1.2 * fs + 28 + lanes * 8)); // .wb-block line-height
+    return rows;
   }
 
   addRange(s) {
@@ -274,6 +326,7 @@ export class TextView {
     this.computeLanes(lines, ids);
     this.refreshMarks();
     this.linksDirty = true;
+    this.planSoon();
     this.schedule();
   }
 
@@ -285,7 +338,7 @@ export class TextView {
     this.computeLanes();
     this.refreshMarks();
     this.drawn.clear();
-    for (const i of this.visible) this.dirty.add(i);
+    for (const i of this.visible) this.markDirty(i);
     this.linksDirty = true;
     this.schedule();
   }
@@ -342,13 +395,15 @@ export class TextView {
       const changed = !old || old.items.length !== items.length || old.items.some((s, j) => s !== items[j] || old.lanes.get(s.id) !== lanes.get(s.id) || old.sig[j] !== sig(s));
       if (changed) {
         this.lineSpans[i] = { items: items, lanes, sig: items.map(sig) };
-        this.dirty.add(i);
+        this.markDirty(i);
       }
       if (this.lineLanes[i] !== count) {
         this.lineLanes[i] = count;
         this.lineEls[i].classList.toggle("has-lanes", count > 0);
-        this.lineEls[i].style.setProperty("--lanes", String(count));
-        this.dirty.add(i);
+        // On the block, not the line: a custom property is inherited, so set on the line it
+        // restyled every decoration of the line (80 and more in a paragraph) when a span added a lane.
+        this.blockEls[i].style.setProperty("--lanes", String(count));
+        this.markDirty(i);
         if (this.fit) this.sizeLines([i]);
       }
     }
@@ -367,11 +422,12 @@ export class TextView {
       this.viewH = this.el.clientHeight;
       if (w === this.width) return;
       this.width = w;
+      this.geomGen++;
       this.firstTop = undefined; this.tops = null;
       const lw = this.lineEls[0].clientWidth;
       if (this.fit && lw !== this.fit.width) { this.fit.width = lw; this.sizeLines(); }
       this.drawn.clear();
-      for (const i of this.visible) this.dirty.add(i);
+      for (const i of this.visible) this.markDirty(i);
       this.anchors.clear();
       this.linksDirty = true;
       this.schedule();
@@ -380,7 +436,7 @@ export class TextView {
     if (document.fonts) document.fonts.ready.then(() => {
       // A font that arrived late changes the widths: measure again.
       if (this.fit.ctx.measureText(PROBE).width !== this.fit.probe) { this.fit = null; this.sizeLines(); }
-      this.anchors.clear(); this.linksDirty = true; this.schedule();
+      this.geomGen++; this.anchors.clear(); this.linksDirty = true; this.schedule();
     });
   }
 
@@ -408,10 +464,14 @@ export class TextView {
    * decorations later (draw, in a frame with nothing else to draw) and is
    * drawn again when it comes back; until then it keeps them.
    */
-  updateBand() {
+  updateBand(scrolled = true) {
     const n = this.lineEls.length;
     if (!n) return false;
-    const h = this.viewH || (this.viewH = this.el.clientHeight), top = this.el.scrollTop;
+    // The scroll position is read only after a scroll event (any change of it sends one, before the
+    // frame's callbacks): reading it lays out what changed since the last frame, which, after a
+    // keystroke, the frame would then lay out a second time once the new decorations are written.
+    if (scrolled || this.scrollY === undefined) this.scrollY = this.el.scrollTop;
+    const h = this.viewH || (this.viewH = this.el.clientHeight), top = this.scrollY;
     const y0 = top - h, y1 = top + 2 * h;
     const tops = this.lineTops();
     // First line whose bottom is below y0, and first line whose top is at or below y1.
@@ -425,7 +485,7 @@ export class TextView {
     this.bandA = a; this.bandB = b;
     for (const i of this.visible) if (i < a || i >= b) { this.visible.delete(i); this.gone.add(i); }
     for (let i = a; i < b; i++) {
-      if (!this.visible.has(i)) { this.visible.add(i); this.gone.delete(i); if (!this.drawn.has(i)) this.dirty.add(i); }
+      if (!this.visible.has(i)) { this.visible.add(i); this.gone.delete(i); if (!this.drawn.has(i)) this.markDirty(i); }
     }
     this.linksDirty = true; // the band moved
     return true;
@@ -458,7 +518,7 @@ export class TextView {
     const t0 = performance.now();
     const scrolled = this.scrolled;
     this.scrolled = false;
-    if (this.updateBand() && scrolled) this.hold = HOLD_FRAMES;
+    if (this.updateBand(scrolled) && scrolled) this.hold = HOLD_FRAMES;
     if (this.hold > 0) {
       this.hold--;
       this.schedule();
@@ -469,12 +529,12 @@ export class TextView {
       this.anchors.delete(i);
       this.drawn.delete(i);
       this.pending.delete(i);
-      if (this.visible.has(i)) jobs.push(i); else this.dirty.delete(i);
+      if (this.visible.has(i)) jobs.push(i); else { this.dirty.delete(i); this.plans.delete(i); }
     }
     for (const i of this.pending.keys()) if (!this.visible.has(i)) this.pending.delete(i);
     if (jobs.length > 1) {
       // Nearest the viewport first (from the offsets: no layout needed).
-      const top = this.el.scrollTop, bottom = top + this.viewH, tops = this.lineTops();
+      const top = this.scrollY, bottom = top + this.viewH, tops = this.lineTops();
       const dist = new Map(jobs.map(i => {
         const y0 = tops[i], y1 = tops[i + 1];
         return [i, y1 < top ? top - y1 : y0 > bottom ? y0 - bottom : 0];
@@ -491,10 +551,13 @@ export class TextView {
       room -= n;
       if (p.k === p.items.length) { this.pending.delete(i); finished.push(i); }
     }
-    let planned = 0;
+    let planned = 0, ahead = 0;
     for (const i of jobs) {
-      if ((planned || writes.length) && (room <= 0 || performance.now() - t0 > SLICE_MS)) break;
-      const items = this.planLine(i);
+      const plan = this.plans.get(i); // made by the change's own task (planAhead): writing it costs this frame little
+      if (!plan && (planned || writes.length) && (room <= 0 || performance.now() - t0 > SLICE_MS)) continue;
+      const items = plan || this.planLine(i);
+      if (plan) ahead++;
+      this.plans.delete(i);
       planned++;
       this.dirty.delete(i);
       if (this.laneEls[i].firstChild || items.length <= Math.max(room, 1)) {
@@ -511,7 +574,8 @@ export class TextView {
     const last = planned === jobs.length && !this.pending.size;
     // The arcs (measured now, while nothing is written yet) wait for the next frame when this one's
     // slice is spent: rebuilding them restyles a few hundred SVG elements.
-    const arcs = this.linksDirty && last && (!writes.length || performance.now() - t0 <= SLICE_MS) ? this.planLinks(new Set(finished)) : null;
+    // So do they after a change planned ahead: that frame has the changed lines' style, layout and paint.
+    const arcs = this.linksDirty && last && (!writes.length || (!ahead && performance.now() - t0 <= SLICE_MS)) ? this.planLinks(new Set(finished)) : null;
     for (const [i, items] of writes) this.writeLine(i, items);
     for (const i of finished) this.drawn.add(i);
     if (arcs) { this.linksDirty = false; this.writeLinks(arcs); }
@@ -564,6 +628,58 @@ export class TextView {
   }
 
   /**
+   * Measure where a span about to be made (code points) lies on the lines
+   * already measured, before the change dirties the layout (the status line,
+   * the lanes): read now, its rects cost no layout, and the redraw of its
+   * lines after the change (planAhead) then needs none either, unless the
+   * span adds a lane to a line (its line height changes: measured again).
+   */
+  premeasure(start, end) {
+    const a = cpToU16(start, this.astral), b = cpToU16(end, this.astral);
+    const [l0, l1] = this.linesOf(a, b);
+    for (let i = l0; i <= l1; i++) {
+      const g = this.geom[i], ln = this.lines[i];
+      if (!g || g.gen !== this.geomGen || g.lanes !== (this.lineLanes[i] || 0) || !this.visible.has(i)) continue;
+      const x = Math.max(a, ln.start), y = Math.min(b, ln.end);
+      if (y > x) g.at(x, y);
+    }
+  }
+
+  /**
+   * Line i's geometry: its box's size, and the rects of text ranges in it
+   * relative to its box (fragments narrower than half a pixel left out).
+   * The text never changes, so a range's rects stay right until the line's
+   * lane count (its line height), the width or the font changes: a redraw
+   * measures only ranges not measured before (after a keystroke, the new
+   * span's), and none at all when the selection or a link changed; the
+   * line's box is read (which lays out what changed) only then.
+   */
+  lineRects(i, lanes) {
+    let g = this.geom[i];
+    if (!g || g.gen !== this.geomGen || g.lanes !== lanes) {
+      const box = this.lineEls[i].getBoundingClientRect();
+      g = { gen: this.geomGen, lanes, w: box.width, h: box.height, box, rects: new Map() };
+      g.at = (a, b) => {
+        const key = `${a}|${b}`;
+        let r = g.rects.get(key);
+        if (!r) {
+          const box = g.box || (g.box = this.lineEls[i].getBoundingClientRect());
+          r = [];
+          for (const rc of rectsForU16(this.el, a, b)) {
+            if (rc.width < 0.5) continue;
+            const top = rc.top - box.top;
+            r.push({ left: rc.left - box.left, top, width: rc.width, height: rc.height, bottom: rc.bottom - box.top });
+          }
+          g.rects.set(key, r);
+        }
+        return r;
+      };
+      this.geom[i] = g;
+    } else g.box = null; // its place in the viewport is read again by the next measuring (the page may have scrolled)
+    return g;
+  }
+
+  /**
    * Measure one line's decorations; return them as a list of
    * {key, tag, cls, css, text?, span?} in paint order, for writeLine.
    */
@@ -572,16 +688,17 @@ export class TextView {
     const info = this.lineSpans[i];
     const extras = this.lineExtras ? this.lineExtras(i) : null;
     if ((!info || !info.items.length) && !(extras && extras.length)) return out;
-    const base = this.lineEls[i].getBoundingClientRect();
-    if (Math.abs(base.height - this.heights[i]) > 0.5) { this.heights[i] = base.height; this.tops = null; }
     const ln = this.lines[i];
     const lanesHere = this.lineLanes[i] || 0;
+    const geo = this.lineRects(i, lanesHere);
+    if (Math.abs(geo.h - this.heights[i]) > 0.5) { this.heights[i] = geo.h; this.tops = null; }
+    const base = { width: geo.w };
     const chipDy = 2 + Math.min(lanesHere, MAX_LANES) * 4;
     const rows = new Map(); // visual row (its bottom) -> {y, chips: [{x, label, cls}], hidden}
     const rowOf = (rc) => {
       const key = Math.round(rc.bottom);
       let r = rows.get(key);
-      if (!r) { r = { y: rc.bottom - base.top + chipDy, chips: [], hidden: 0 }; rows.set(key, r); }
+      if (!r) { r = { y: rc.bottom + chipDy, chips: [], hidden: 0 }; rows.set(key, r); }
       return r;
     };
     for (const s of info ? info.items : []) {
@@ -590,20 +707,19 @@ export class TextView {
       const a = Math.max(u[0], ln.start), b = Math.min(u[1], ln.end);
       if (b <= a) continue;
       const li = this.labelIndex.get(s.label) ?? 0;
-      const rects = rectsForU16(this.el, a, b);
+      const rects = geo.at(a, b);
       const state = `${s.id === this.selectedId ? " is-sel" : ""}${this.linked.has(s.id) ? " is-linked" : ""}`;
       let first = a === u[0], k = 0;
       for (const rc of rects) {
-        if (rc.width < 0.5) continue;
-        out.push({ key: `f${s.id}|${k}`, tag: "div", cls: `wb-fill wb-c${li}${state}`, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
+        out.push({ key: `f${s.id}|${k}`, tag: "div", cls: `wb-fill wb-c${li}${state}`, css: place(rc.left, rc.top, rc.width, rc.height) });
         if (lane < MAX_LANES) {
-          out.push({ key: `b${s.id}|${k}`, tag: "div", cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, css: place(rc.left - base.left, rc.bottom - base.top + 1 + lane * 4, rc.width, null) });
+          out.push({ key: `b${s.id}|${k}`, tag: "div", cls: `wb-bar wb-c${li} wb-k-${this.model.labels.get(s.label)?.kind || "entity"}${state}`, css: place(rc.left, rc.bottom + 1 + lane * 4, rc.width, null) });
         }
         k++;
         if (first) {
           const role = this.marked.get(s.id);
           const row = rowOf(rc);
-          if (lane < MAX_LANES) row.chips.push({ id: s.id, x: rc.left - base.left, label: role ? `${s.label} · ${role}` : s.label, cls: `wb-chip wb-c${li}${state}` });
+          if (lane < MAX_LANES) row.chips.push({ id: s.id, x: rc.left, label: role ? `${s.label} · ${role}` : s.label, cls: `wb-chip wb-c${li}${state}` });
           else row.hidden++;
           first = false;
         }
@@ -617,9 +733,8 @@ export class TextView {
       const base_ = `x${a}|${b}`, n = seen.get(base_) || 0;
       seen.set(base_, n + 1);
       let k = 0;
-      for (const rc of rectsForU16(this.el, a, b)) {
-        if (rc.width < 0.5) continue;
-        out.push({ key: `${base_}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left - base.left, rc.top - base.top, rc.width, rc.height) });
+      for (const rc of geo.at(a, b)) {
+        out.push({ key: `${base_}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left, rc.top, rc.width, rc.height) });
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest
@@ -682,6 +797,7 @@ export class TextView {
     this.selectedId = id;
     for (const sid of [prev, id]) this.dirtySpan(sid);
     this.refreshMarks();
+    this.planSoon();
     this.schedule();
   }
 
@@ -692,6 +808,7 @@ export class TextView {
     this.marked = marks;
     for (const id of [...before, ...this.linked, ...this.marked.keys()]) this.dirtySpan(id);
     this.linksDirty = true;
+    this.planSoon();
     this.schedule();
   }
 
@@ -702,7 +819,7 @@ export class TextView {
     const u = this.spanU16.get(id);
     if (!u) return;
     const [l0, l1] = this.linesOf(u[0], u[1]);
-    for (let i = l0; i <= l1; i++) this.dirty.add(i);
+    for (let i = l0; i <= l1; i++) this.markDirty(i);
   }
 
   /** Scroll a span into view in the text. */
