@@ -494,8 +494,7 @@ class AnnotatePage {
     if (!sel) return null;
     this.view.premeasure(sel.start, sel.end); // while the layout is clean: the redraw of its lines then reads none
     this.caret = sel.end;
-    let dup = null;
-    for (const s of this.model.spans.values()) if (s.start === sel.start && s.end === sel.end && s.label === labelName) { dup = s; break; }
+    const dup = this.model.findSpan(sel.start, sel.end, labelName);
     window.getSelection().removeAllRanges();
     if (dup) { this.selectSpan(dup.id); this.announce(`${labelName} already marked here`); return dup.id; }
     const id = newId();

@@ -64,6 +64,23 @@ export class Model {
     return this._sorted;
   }
 
+  /**
+   * The span with exactly these offsets and label, or null: bisected in the
+   * reading-order index when it is built (the panel builds it after every
+   * change), else a walk through the layer (not sorting it for one look-up).
+   */
+  findSpan(start, end, label) {
+    const list = this._sorted;
+    if (!list) {
+      for (const s of this.spans.values()) if (s.start === start && s.end === end && s.label === label) return s;
+      return null;
+    }
+    let lo = 0, hi = list.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (list[m].start < start) lo = m + 1; else hi = m; }
+    for (let i = lo; i < list.length && list[i].start === start; i++) if (list[i].end === end && list[i].label === label) return list[i];
+    return null;
+  }
+
   /** Spans covering code point `cp`, innermost (shortest) first. */
   spansAt(cp) {
     const out = [];

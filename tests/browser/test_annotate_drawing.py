@@ -260,3 +260,60 @@ def test_labelling_keeps_the_decorations_already_drawn_and_undo_takes_only_its_o
     page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 2")
     assert page.evaluate(counts) == before
     assert page.evaluate(same) == []
+
+
+#: Counts Range.getClientRects calls (how render.js measures text) in the frame that follows each keydown.
+COUNT_FRAME_MEASURES_JS = """() => {
+  window.__frameMeasures = [];
+  const orig = Range.prototype.getClientRects;
+  let counting = null;
+  Range.prototype.getClientRects = function () { if (counting) counting.n++; return orig.call(this); };
+  window.addEventListener('keydown', () => {
+    // Registered before the page's own handler asks for its frame: runs first in that frame, and the timer after it.
+    requestAnimationFrame(() => { counting = {n: 0}; window.__frameMeasures.push(counting); setTimeout(() => { counting = null; }, 0); });
+  }, true);
+}"""
+
+#: Each drawn line's decorations as drawn ({key: [class, place]}) and as a plan made from fresh measurements.
+DRAWN_AND_FRESH_JS = """() => {
+  const v = window.wbAnnotate.view, out = [];
+  for (const [i, els] of v.decor.entries()) {
+    if (!els) continue;
+    const drawn = {}; for (const [k, e] of els) drawn[k] = [e.className, e.style.cssText];
+    const probe = document.createElement('div');
+    v.geom[i] = undefined; // forget the kept rects: measure this line afresh
+    const fresh = {}; for (const d of v.planLine(i)) { probe.style.cssText = d.css; fresh[d.key] = [d.cls, probe.style.cssText]; }
+    out.push({line: i, drawn, fresh});
+  }
+  return out;
+}"""
+
+
+def test_a_labelling_is_measured_by_its_keystroke_and_drawn_as_measuring_afresh_would(page: Any, live: Any, store: Session, seed: Any) -> None:
+    """The keystroke's own task plans the changed line (render.js planAhead) from the rects kept per line
+    (lineRects): the frame after it measures no text, and what it draws is what measuring the line afresh
+    gives, for a span that adds a lane to its paragraph (its rows move down) and for one that does not."""
+    text = "\n\n".join(PARAGRAPHS)
+    s = seed(text)
+    doc = s.document_ids[0]
+    claim_at = text.index("the night ferry")
+    claim = {"op": "span.create", "id": "C1", "label": "CLAIM", "start": claim_at, "end": text.index(" from the first"), "attrs": {"factuality": "asserted"}}
+    _seed_ops(store, s.username, doc, [_span(text, "Marlow", "GPE", "S1"), claim])
+    login(page, live, s.username)
+    open_annotate(page, live, s.project_id, doc)
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 2")
+    page.evaluate(COUNT_FRAME_MEASURES_JS)
+    lanes = "() => window.wbAnnotate.view.lineLanes[0]"
+    assert page.evaluate(lanes) == 1
+    for word, key, lanes_after in (("ferry", "l", 2), ("Tuesday", "d", 2)):
+        start = text.index(word)
+        select_cp(page, start, start + len(word))
+        page.keyboard.press(key)
+        wait_saved(page)
+        assert page.evaluate(lanes) == lanes_after
+    page.wait_for_function("() => document.querySelectorAll('#doc .wb-chip').length === 4")
+    assert [c["n"] for c in page.evaluate("() => window.__frameMeasures")][:2] == [0, 0]
+    lines = page.evaluate(DRAWN_AND_FRESH_JS)
+    assert lines and sum(len(x["drawn"]) for x in lines) >= 12  # four spans: fills, bars, chips
+    for x in lines:
+        assert x["drawn"] == x["fresh"], f"line {x['line']}"
