@@ -245,11 +245,16 @@ def refresh_statistics(session: Session, documents: int) -> bool:
     large import would otherwise be planned on the statistics of an emptier
     database (a sort of every line instead of the export order's index).
     ``ANALYZE`` in the import's transaction counts its own new rows, and
-    blocks neither reads nor writes.  Return whether it ran.
+    blocks neither reads nor writes.  It is only a saving: if it fails (a
+    lock timeout, say) the import goes on.  Return whether it ran.
     """
     if documents < ANALYZE_FROM or session.get_bind().dialect.name != "postgresql":
         return False
-    session.execute(text(f"ANALYZE {', '.join(_IMPORTED_TABLES)}"))
+    try:
+        with session.begin_nested():
+            session.execute(text(f"ANALYZE {', '.join(_IMPORTED_TABLES)}"))
+    except DBAPIError:
+        return False
     return True
 
 
