@@ -656,9 +656,21 @@ export class TextView {
    */
   lineRects(i, lanes) {
     let g = this.geom[i];
+    if (g && g.gen === this.geomGen && g.lanes !== lanes && g.rows) {
+      // Only the line height changed (a lane more or less): the text wraps as before, so every
+      // row moves as a whole. One measuring of the line's rows replaces measuring every range again.
+      const box = this.lineEls[i].getBoundingClientRect();
+      const rows = this.rowTops(i, box);
+      if (rows.length === g.rows.length && Math.abs(box.width - g.w) < 0.01) {
+        for (const r of g.rects.values()) for (const rc of r) { rc.top = rows[rc.row] + rc.dy; rc.bottom = rc.top + rc.height; }
+        Object.assign(g, { lanes, h: box.height, box, rows });
+        return g;
+      }
+      g = null;
+    }
     if (!g || g.gen !== this.geomGen || g.lanes !== lanes) {
       const box = this.lineEls[i].getBoundingClientRect();
-      g = { gen: this.geomGen, lanes, w: box.width, h: box.height, box, rects: new Map() };
+      g = { gen: this.geomGen, lanes, w: box.width, h: box.height, box, rows: this.rowTops(i, box), rects: new Map() };
       g.at = (a, b) => {
         const key = `${a}|${b}`;
         let r = g.rects.get(key);
@@ -667,8 +679,8 @@ export class TextView {
           r = [];
           for (const rc of rectsForU16(this.el, a, b)) {
             if (rc.width < 0.5) continue;
-            const top = rc.top - box.top;
-            r.push({ left: rc.left - box.left, top, width: rc.width, height: rc.height, bottom: rc.bottom - box.top });
+            const top = rc.top - box.top, row = rowOf(g.rows, top);
+            r.push({ left: rc.left - box.left, top, width: rc.width, height: rc.height, bottom: rc.bottom - box.top, row, dy: top - g.rows[row] });
           }
           g.rects.set(key, r);
         }
@@ -677,6 +689,18 @@ export class TextView {
       this.geom[i] = g;
     } else g.box = null; // its place in the viewport is read again by the next measuring (the page may have scrolled)
     return g;
+  }
+
+  /** The tops of line i's rows of text relative to its box (`box`, read just now), from its text's rects. */
+  rowTops(i, box) {
+    const ln = this.lines[i], tops = [];
+    if (ln.end <= ln.start) return tops;
+    for (const rc of rectsForU16(this.el, ln.start, ln.end)) {
+      const top = rc.top - box.top, last = tops.length - 1;
+      if (last >= 0 && Math.abs(top - tops[last]) < ROW_SPLIT) tops[last] = Math.min(tops[last], top); // another run of the same row
+      else tops.push(top);
+    }
+    return tops;
   }
 
   /**
@@ -1081,6 +1105,14 @@ export function attributionSpokes(a) {
 function sig(s) { return `${s.label}|${s.start}|${s.end}`; }
 
 const CHIP_GAP = 3;
+const ROW_SPLIT = 16; // px: text rects of one row lie closer together than this (rows are 1.2em + 36px apart at least)
+
+/** The row (index into tops, the rows' tops in order) a rect whose top is `top` lies in. */
+function rowOf(tops, top) {
+  let k = 0;
+  for (let j = 1; j < tops.length; j++) if (Math.abs(tops[j] - top) < Math.abs(tops[k] - top)) k = j;
+  return k;
+}
 
 /**
  * The free x nearest to `want` for a box of width w in [0, max], given the
