@@ -261,9 +261,22 @@ BREAKDOWN_EVENTS = {
 }
 
 
-def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str, float]]]:
+def _caller(e: dict[str, Any]) -> str:
+    """A short name for what a trace event ran: the event type dispatched, "frame", "timer", or a script file."""
+    data = e.get("args", {}).get("data", {})
+    if e["name"] == "EventDispatch":
+        return str(data.get("type", ""))
+    if e["name"] == "FireAnimationFrame":
+        return "frame:"
+    if e["name"] == "TimerFire":
+        return "timer:"
+    return str(data.get("url", "")).rsplit("/", 1)[-1]
+
+
+def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str, Any]]]:
     """For each phase, each main-thread task over ``over_ms`` of CPU: its CPU time split by what ran in it (own
-    time of each kind of trace event, nested events subtracted), in ms."""
+    time of each kind of trace event, nested events subtracted), in ms, and under "ran" what it ran (the events
+    dispatched, "frame:" and "timer:", and the script files whose functions were called, in order)."""
     events = json.loads(trace)["traceEvents"]
     marks, tasks = main_thread(trace)
     if not marks:
@@ -274,6 +287,13 @@ def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str
         (e["ts"], e.get("dur", 0), e.get("tdur", e.get("dur", 0)), BREAKDOWN_EVENTS[e["name"]])
         for e in events
         if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in BREAKDOWN_EVENTS
+    )
+    # What started the task's work: the events dispatched in it and the scripts whose functions ran
+    # (a frame shows as "frame" with its requestAnimationFrame callbacks' files, e.g. "frame: render.js").
+    callers = sorted(
+        (e["ts"], _caller(e))
+        for e in events
+        if e.get("ph") == "X" and e.get("pid") == pid and e.get("tid") == tid and e.get("name") in ("EventDispatch", "FireAnimationFrame", "FunctionCall", "TimerFire")
     )
 
     def split(ts: float, dur: float, tdur: float) -> dict[str, float]:
@@ -288,8 +308,13 @@ def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str
                 own[stack[-1][1]] = own.get(stack[-1][1], 0) - itdur
             own[kind] = own.get(kind, 0) + itdur
             stack.append((its + idur, kind))
-        parts = {k: round(v / 1000, 1) for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v > 500}
+        parts: dict[str, Any] = {k: round(v / 1000, 1) for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v > 500}
         parts["total"] = round(tdur / 1000, 1)
+        ran: list[str] = []
+        for its, what in callers:
+            if ts <= its <= ts + dur and what and what not in ran:
+                ran.append(what)
+        parts["ran"] = " ".join(ran) or "-"
         return parts
 
     out, start = [], None
@@ -393,7 +418,7 @@ def main() -> int:
             for key, item in run.items():
                 if key.startswith("label_") and item.get("breakdown"):
                     for parts in item["breakdown"]:
-                        print(f"    run {i + 1} {key:16s} " + ", ".join(f"{k} {v}" for k, v in parts.items()))
+                        print(f"    run {i + 1} {key:16s} [{parts.get('ran', '')}] " + ", ".join(f"{k} {v}" for k, v in parts.items() if k != "ran"))
     return 0
 
 
