@@ -642,6 +642,13 @@ export class TextView {
       if (!g || g.gen !== this.geomGen || g.lanes !== (this.lineLanes[i] || 0) || !this.visible.has(i)) continue;
       const x = Math.max(a, ln.start), y = Math.min(b, ln.end);
       if (y > x) g.at(x, y);
+      // The span may add a lane to this line: note which row each kept rect lies in (lineRects moves
+      // them with their rows then). Only here, for the lines a new span touches: not for every line drawn.
+      if (!g.rows) g.rows = this.rowTops(i, g.box || (g.box = this.lineEls[i].getBoundingClientRect()));
+      if (g.rowsKnown !== g.rects.size) {
+        for (const r of g.rects.values()) for (const rc of r) if (rc.row === undefined) { rc.row = rowOf(g.rows, rc.top); rc.dy = rc.top - g.rows[rc.row]; }
+        g.rowsKnown = g.rects.size;
+      }
     }
   }
 
@@ -656,7 +663,7 @@ export class TextView {
    */
   lineRects(i, lanes) {
     let g = this.geom[i];
-    if (g && g.gen === this.geomGen && g.lanes !== lanes && g.rows) {
+    if (g && g.gen === this.geomGen && g.lanes !== lanes && g.rows && g.rowsKnown === g.rects.size) {
       // Only the line height changed (a lane more or less): the text wraps as before, so every
       // row moves as a whole. One measuring of the line's rows replaces measuring every range again.
       const box = this.lineEls[i].getBoundingClientRect();
@@ -664,13 +671,14 @@ export class TextView {
       if (rows.length === g.rows.length && Math.abs(box.width - g.w) < 0.01) {
         for (const r of g.rects.values()) for (const rc of r) { rc.top = rows[rc.row] + rc.dy; rc.bottom = rc.top + rc.height; }
         Object.assign(g, { lanes, h: box.height, box, rows });
+        g.rowsKnown = g.rects.size;
         return g;
       }
       g = null;
     }
     if (!g || g.gen !== this.geomGen || g.lanes !== lanes) {
       const box = this.lineEls[i].getBoundingClientRect();
-      g = { gen: this.geomGen, lanes, w: box.width, h: box.height, box, rows: this.rowTops(i, box), rects: new Map() };
+      g = { gen: this.geomGen, lanes, w: box.width, h: box.height, box, rows: null, rowsKnown: 0, rects: new Map() };
       g.at = (a, b) => {
         const key = `${a}|${b}`;
         let r = g.rects.get(key);
@@ -679,8 +687,7 @@ export class TextView {
           r = [];
           for (const rc of rectsForU16(this.el, a, b)) {
             if (rc.width < 0.5) continue;
-            const top = rc.top - box.top, row = rowOf(g.rows, top);
-            r.push({ left: rc.left - box.left, top, width: rc.width, height: rc.height, bottom: rc.bottom - box.top, row, dy: top - g.rows[row] });
+            r.push({ left: rc.left - box.left, top: rc.top - box.top, width: rc.width, height: rc.height, bottom: rc.bottom - box.top });
           }
           g.rects.set(key, r);
         }
