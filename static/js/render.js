@@ -640,6 +640,7 @@ export class TextView {
     for (let i = l0; i <= l1; i++) {
       const g = this.geom[i], ln = this.lines[i];
       if (!g || g.gen !== this.geomGen || g.lanes !== (this.lineLanes[i] || 0) || !this.visible.has(i)) continue;
+      g.box = null; // the line's place in the viewport, read again (the page may have scrolled since)
       const x = Math.max(a, ln.start), y = Math.min(b, ln.end);
       if (y > x) g.at(x, y);
       // The span may add a lane to this line: note which row each kept rect lies in (lineRects moves
