@@ -73,13 +73,36 @@ export class RowWindow {
     const tops = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) tops[i + 1] = tops[i] + rowHeight(linesOf(i));
     this.tops = tops;
-    let [a, b] = this.visibleRange();
-    if (focus >= 0 && (focus < a || focus >= b)) {
-      const rows = Math.max(1, b - a);
-      a = Math.max(0, focus - (rows >> 1));
-      b = Math.min(n, a + rows);
-    }
-    this.render(Math.max(0, a - OVERSCAN), Math.min(n, b + OVERSCAN));
+    // With a focus off screen: the rows on screen once reveal(focus) has scrolled to it (reveal computes the
+    // same place), so that its scroll needs no second window.
+    const [a, b] = focus >= 0 && focus < n ? this.visibleRange(this.aimTop(focus)) : this.visibleRange();
+    const lo = Math.max(0, a - OVERSCAN), hi = Math.min(n, b + OVERSCAN);
+    // Rows to build (not kept from the last render) beyond the ones on screen: the rows on screen first, and
+    // the rest of the window (the OVERSCAN rows on each side, off screen) in a task after the next frame, so
+    // that frame lays out, paints and styles only the rows it shows (a new window is about twice as many).
+    if (keyOf && this.built(lo, a) + this.built(b, hi) > 0) {
+      this.render(a, b);
+      this.fillSoon();
+    } else this.render(lo, hi);
+  }
+
+  /** How many of rows [a, b) a render would build (keyed lists: those not kept from the last render). */
+  built(a, b) {
+    let k = 0;
+    for (let i = a; i < b; i++) if (!this.kept.has(this.keyOf(i))) k++;
+    return k;
+  }
+
+  /** After the next frame: render the whole window around the rows on screen (the rows built so far are kept). */
+  fillSoon() {
+    if (this.fillFrame) return;
+    this.fillFrame = requestAnimationFrame(() => setTimeout(() => {
+      this.fillFrame = 0;
+      const ul = this.ul;
+      if (!ul || !ul.isConnected || !this.keyOf) return;
+      const [a, b] = this.visibleRange();
+      this.render(Math.max(0, a - OVERSCAN), Math.min(this.n, b + OVERSCAN));
+    }, 0));
   }
 
   /**
@@ -108,19 +131,25 @@ export class RowWindow {
   /** The scroll position (cached, and to be written by reveal's frame) that shows row i from the cached one. */
   aim(i) {
     if (i >= this.n) return;
-    const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
-    let top = this.viewTop;
-    if (y0 < top) top = y0;
-    else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
+    const top = this.aimTop(i);
     if (top === this.viewTop) return;
     this.viewTop = top;
     this.pendingTop = top;
   }
 
-  /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */
-  visibleRange() {
+  /** The scroll position nearest the cached one that shows row i whole. */
+  aimTop(i) {
+    const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
+    let top = this.viewTop;
+    if (y0 < top) top = y0;
+    else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
+    return top;
+  }
+
+  /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size, or at scroll position `top`). */
+  visibleRange(top = this.viewTop) {
     const tops = this.tops, n = this.n;
-    const y0 = this.viewTop - this.offset, y1 = y0 + this.viewHeight;
+    const y0 = top - this.offset, y1 = y0 + this.viewHeight;
     return [Math.min(n, bisect(tops, y0)), Math.min(n, bisect(tops, y1) + 1)];
   }
 
