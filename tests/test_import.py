@@ -11,6 +11,7 @@ from factories import make_project
 from factories import make_user
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import text
 
 from workbench.errors import ImportError_
 from workbench.models import AnnotationSet
@@ -395,3 +396,24 @@ def test_a_batch_the_database_refuses_is_imported_file_by_file(db, tmp_path, mon
     assert info.value.message == f"{tmp_path / 'news' / '0003.txt'}:1: document '0003' already exists with a different text"
     assert [(f.documents, f.unchanged) for f in info.value.extra["report"].files] == [(1, 0), (0, 1), (1, 0)]
     assert stored_ids(db) == ["0000", "0001", "0002", "0003"]
+
+
+@pytest.mark.parametrize("threshold, analyzed", [(4, True), (5, False)], ids=["large", "small"])
+def test_a_large_import_refreshes_postgresqls_planner_statistics(db, tmp_path, monkeypatch, threshold, analyzed):
+    """An export right after a large import is planned on statistics that count the new rows (PostgreSQL only)."""
+    monkeypatch.setattr(importing, "ANALYZE_FROM", threshold)
+    project = make_project(db)
+    (tmp_path / "four.jsonl").write_bytes(jsonl(*({"id": f"d{i}", "text": f"Story {i} is short."} for i in range(4))))
+    postgres = db.get_bind().dialect.name == "postgresql"
+    db.commit()
+    if postgres:
+        db.execute(text("ANALYZE documents"))  # the table as it was: no row of this test
+        db.commit()
+    importing.import_paths(db, project, [tmp_path])
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(Document)) == 4
+    if postgres:
+        estimate = db.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'documents'"))
+        assert (estimate == 4) is analyzed, estimate
+    else:
+        assert importing.refresh_statistics(db, 10_000) is False

@@ -153,7 +153,11 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.upstream)
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
             self.sockets += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -166,11 +170,14 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # Both directions end here (the other pump's recv returns once the sockets are shut down); closing
+            # them too means no socket is left to the garbage collector's ResourceWarning in a later test.
             for s in (source, sink):
                 try:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+                s.close()
 
     def cut(self) -> None:
         """Stop listening and drop every forwarded connection."""

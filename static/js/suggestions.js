@@ -19,7 +19,10 @@ import { RowWindow } from "./rowwindow.js";
 
 const SHOW_KEY = "wb-show-suggestions";
 const ROW_LINES = 2; // a row of the list: label and words; then sources, score, Accept and Reject
-const REFETCH_MAX_MS = 250; // ask again after saves only while asking takes less than this
+// Ask again after saves only in articles up to this long, and while asking takes less than REFETCH_MAX_MS: the
+// length decides for the very long articles (a time alone made it depend on how busy the machine was).
+const REFETCH_MAX_CHARS = 50000;
+const REFETCH_MAX_MS = 1000;
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 
 /** Start the suggestions of an annotate page (after its layer is loaded). */
@@ -139,7 +142,7 @@ class Suggestions {
   saved(batch) {
     if (!this.byKey || !batch) return;
     // Only new spans and new labels teach the recommender; and not where asking is slow (very long articles).
-    if (this.fetchMs > REFETCH_MAX_MS || !batch.ops.some(o => o.op === "span.create" || (o.op === "span.update" && "label" in o))) return;
+    if (this.page.text.length > REFETCH_MAX_CHARS || this.fetchMs > REFETCH_MAX_MS || !batch.ops.some(o => o.op === "span.create" || (o.op === "span.update" && "label" in o))) return;
     clearTimeout(this.again);
     this.again = setTimeout(async () => {
       try { await this.fetch(); } catch (_) { return; /* keep what is shown */ }

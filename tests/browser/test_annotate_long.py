@@ -36,11 +36,11 @@ from bench_annotate_page import make_text  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-#: The issue's budget is 50 ms per task and 0.6 s to the acknowledged save; the margins are for shared CI
-#: machines (here, with four other test suites on two cores, tasks took up to 150-250 ms of wall time, and
-#: a labelling keystroke's tasks up to 115 ms of CPU time). Labelling's tasks are judged by CPU time too.
-LABEL_TASK_CPU_LIMIT_MS = 300
-SAVED_WITHIN_MS = 1200
+#: The issue's budget is 50 ms per task (100 ms with the CPU four times slower) and 0.6 s from the key press to
+#: the acknowledged save. Labelling's tasks are judged by CPU time, with the same margins as scrolling's below
+#: (on a quiet machine a labelling's longest task takes at most 22 ms of CPU, 68 ms at x4; saves are
+#: acknowledged in about 200 ms at x1 and 260 ms at x4). The save at x4 gets twice the bar.
+SAVED_WITHIN_MS = {1: 600, 4: 1200}
 #: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
 HEIGHT_SLACK_PX = 150
 #: Scrolling and jumping are judged by the CPU time of the page's main-thread tasks (from a trace), which
@@ -99,8 +99,12 @@ def open_long(page: Any, live: Any, seeded: Seeded) -> None:
     page.evaluate("() => window.__settle(300)")
 
 
+@pytest.mark.parametrize("throttle", [1, 4], ids=["x1", "x4"])
 @pytest.mark.parametrize("where", [0.02, 0.5, 0.97], ids=["start", "middle", "end"])
-def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, long_article: tuple[Seeded, str], where: float) -> None:
+def test_labelling_anywhere_in_a_long_article(
+    page: Any, live: Any, store: Any, long_article: tuple[Seeded, str], where: float, throttle: int
+) -> None:
+    """Issue 11's bar: labelling anywhere costs the same, no task over 50 ms (100 ms with the CPU four times slower)."""
     seeded, text = long_article
     open_long(page, live, seeded)
     spans_before = page.evaluate("() => window.wbAnnotate.model.spans.size")
@@ -127,6 +131,9 @@ def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, 
         [start, end],
     )
     select_cp(page, start, end)
+    if throttle > 1:
+        page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": throttle})
+        page.evaluate("() => window.__settle(200)")
     browser = page.context.browser
     browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
     page.evaluate("() => performance.mark('wb-test:label')")
@@ -143,8 +150,8 @@ def test_labelling_anywhere_in_a_long_article(page: Any, live: Any, store: Any, 
     assert word in page.locator("#wb-list [aria-selected=true]").inner_text()
     assert page.locator("#wb-list [aria-selected=true]").get_attribute("aria-posinset") is not None
     assert got["rows"] <= 100, got
-    assert max(got["cpu"], default=0) < LABEL_TASK_CPU_LIMIT_MS, got
-    assert got["ack"] < SAVED_WITHIN_MS, got
+    assert max(got["cpu"], default=0) < (TASK_CPU_LIMIT_X4_MS if throttle > 1 else TASK_CPU_LIMIT_MS), got
+    assert got["ack"] < SAVED_WITHIN_MS[throttle], got
 
 
 def test_scrolling_and_jumping_through_a_long_article(page: Any, live: Any, long_article: tuple[Seeded, str]) -> None:

@@ -55,8 +55,9 @@ def test_annotate_button_reaches_a_newly_imported_document(page: Any, context: A
     path = tmp_path / "Velm Cranes.txt"
     path.write_text(ARTICLE, encoding="utf-8")
     cur.set_input_files("input[type=file]", str(path))
-    cur.click("button[type=submit]:has-text('Import')")
-    cur.wait_for_load_state()
+    # Wait for the import's own response (a bare wait_for_load_state could return for the form's page, before it).
+    with cur.expect_navigation():
+        cur.click("button[type=submit]:has-text('Import')")
     other.close()
     store.expire_all()
     new = store.scalars(select(Document).where(Document.project_id == project.id, Document.external_id == "velm-cranes")).one()

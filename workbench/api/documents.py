@@ -254,6 +254,7 @@ def import_documents(project_id: int) -> Any:
         session.rollback()
         message = failures[0].message if len(failures) == 1 else f"{len(failures)} files cannot be imported"
         return error_response(400, message, [serialize.import_error(e) for e in failures])
+    importing.refresh_statistics(session, sum(r.documents for r in reports))
     whole.commit()
     session.commit()
     return jsonify(ok=True, files=[serialize.file_report(r) for r in reports]), 201

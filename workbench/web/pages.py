@@ -196,6 +196,7 @@ def project_import(project_id: int) -> Any:
         except BaseException:
             session.rollback()
             raise
+        importing.refresh_statistics(session, report.documents)
         whole.commit()
         session.commit()
         flash(report.summary() + ".", "success")
