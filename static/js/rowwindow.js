@@ -87,11 +87,12 @@ export class RowWindow {
    * next frame. Around row `f` (>= 0: the row a selection shows), the rows
    * nearest it come first, visible ones before the overscan; with f < 0,
    * every visible row is rendered at once (a scrolled list never shows a
-   * gap), then the overscan rows nearest them while the budget lasts. A
-   * panel frame costs about 10 ms at 4x CPU slowdown before any row
-   * (layerizing the page, committing), each new row about 1.8 ms more (its
-   * style, layout, pre-paint and paint): a whole new window (~20 rows) made
-   * the frame 40-55 ms; BUDGET rows keep it near 25.
+   * gap), then the overscan rows nearest them while the budget lasts. At
+   * 4x CPU slowdown, a frame with one new row costs about 20 ms of CPU
+   * (mostly paint and layerizing, which do not depend on the rows), each
+   * further new row about 1.5 ms (its style, layout, pre-paint and paint):
+   * a whole new window (16-20 rows) made the frame 35-55 ms; 8 rows (all
+   * the rows on screen in a 800 px high window) keep it near 25-30.
    */
   renderSome(a, b, f, budget = BUDGET) {
     const n = this.n, lo = Math.max(0, a - OVERSCAN), hi = Math.min(n, b + OVERSCAN);
