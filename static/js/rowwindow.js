@@ -14,6 +14,7 @@ const PAD_REM = 0.6;         // the row's top and bottom padding (.3rem each) in
 const BORDER_PX = 2;         // its 1px top and bottom border
 const OVERSCAN = 4;          // rows rendered beyond each edge of the visible part
 const BUDGET = 8;            // new rows a keyed list builds in one frame (renderSome)
+const FILL_BUDGET = 4;       // ... in each frame that fills in the rest of its window, off screen (fillSoon)
 
 /** Row height in px for a number of lines (rem read once per page). */
 let remPx = 0;
@@ -130,7 +131,7 @@ export class RowWindow {
       if (!ul || !ul.isConnected || !this.keyOf) return;
       const [a, b] = this.visibleRange();
       const lo = Math.max(0, a - OVERSCAN), hi = Math.min(this.n, b + OVERSCAN);
-      if (this.start > lo || this.end < hi) this.renderSome(a, b, -1);
+      if (this.start > lo || this.end < hi) this.renderSome(a, b, -1, FILL_BUDGET);
     }, 0));
   }
 
