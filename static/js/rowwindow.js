@@ -92,8 +92,9 @@ export class RowWindow {
    * 4x CPU slowdown, a frame with one new row costs about 20 ms of CPU
    * (mostly paint and layerizing, which do not depend on the rows), each
    * further new row about 1.5 ms (its style, layout, pre-paint and paint):
-   * a whole new window (16-20 rows) made the frame 35-55 ms; 8 rows (all
-   * the rows on screen in a 800 px high window) keep it near 25-30.
+   * a whole new window (16-20 rows) made the frame 40-50 ms on a busy
+   * machine, 8 rows (all the rows on screen in a 800 px high window) 34-43
+   * (docs/benchmarks.md).
    */
   renderSome(a, b, f, budget = BUDGET) {
     const n = this.n, lo = Math.max(0, a - OVERSCAN), hi = Math.min(n, b + OVERSCAN);
