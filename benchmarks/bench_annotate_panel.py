@@ -116,6 +116,11 @@ def measure(runs: int, throttle: float) -> dict[str, Any]:
     return {"throttle": throttle, "runs": runs, "load_average": os.getloadavg(), "items": items}
 
 
+def mm(values: list[float]) -> str:
+    """Median / max."""
+    return f"{statistics.median(values):5.1f} / {max(values):5.1f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
@@ -132,8 +137,6 @@ def main() -> int:
         xs = [i for i in result["items"] if i["kind"] == kind]
         if not xs:
             continue
-        def mm(v: list[float]) -> str:
-            return f"{statistics.median(v):5.1f} / {max(v):5.1f}"
         print(f"  {kind:4s} ({len(xs)}): panel task {mm([x['task'] for x in xs])}; its frame {mm([x['frame'] for x in xs])};"
               f" longest frame of the next 400 ms {mm([x['later'] for x in xs])}")
         print("        its frame's parts (median): " + ", ".join(f"{p} {statistics.median([x['parts'].get(p, 0) for x in xs]):.1f}" for p in PARTS))
