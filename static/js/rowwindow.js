@@ -13,6 +13,8 @@ const LINE_REM = 1.35;       // --wb-row-line in annotate.css
 const PAD_REM = 0.6;         // the row's top and bottom padding (.3rem each) in annotate.css
 const BORDER_PX = 2;         // its 1px top and bottom border
 const OVERSCAN = 4;          // rows rendered beyond each edge of the visible part
+const BUDGET = 8;            // new rows a keyed list builds in one frame (renderSome)
+const FILL_BUDGET = 4;       // ... in each frame that fills in the rest of its window, off screen (fillSoon)
 
 /** Row height in px for a number of lines (rem read once per page). */
 let remPx = 0;
@@ -73,13 +75,65 @@ export class RowWindow {
     const tops = new Float64Array(n + 1);
     for (let i = 0; i < n; i++) tops[i + 1] = tops[i] + rowHeight(linesOf(i));
     this.tops = tops;
-    let [a, b] = this.visibleRange();
-    if (focus >= 0 && (focus < a || focus >= b)) {
-      const rows = Math.max(1, b - a);
-      a = Math.max(0, focus - (rows >> 1));
-      b = Math.min(n, a + rows);
+    // With a focus off screen: the rows on screen once reveal(focus) has scrolled to it (reveal computes the
+    // same place), so that its scroll needs no second window.
+    const [a, b] = focus >= 0 && focus < n ? this.visibleRange(this.aimTop(focus)) : this.visibleRange();
+    if (keyOf) this.renderSome(a, b, focus >= a && focus < b ? focus : -1);
+    else this.render(Math.max(0, a - OVERSCAN), Math.min(n, b + OVERSCAN));
+  }
+
+  /**
+   * Keyed lists: render the window around the visible rows [a, b), building
+   * at most BUDGET new rows now (kept rows are free) and the rest after the
+   * next frame. Around row `f` (>= 0: the row a selection shows), the rows
+   * nearest it come first, visible ones before the overscan; with f < 0,
+   * every visible row is rendered at once (a scrolled list never shows a
+   * gap), then the overscan rows nearest them while the budget lasts. At
+   * 4x CPU slowdown, a frame with one new row costs about 20 ms of CPU
+   * (mostly paint and layerizing, which do not depend on the rows), each
+   * further new row about 1.5 ms (its style, layout, pre-paint and paint):
+   * a whole new window (16-20 rows) made the frame 40-50 ms on a busy
+   * machine, 8 rows (all the rows on screen in a 800 px high window) 34-43
+   * (docs/benchmarks.md).
+   */
+  renderSome(a, b, f, budget = BUDGET) {
+    const n = this.n, lo = Math.max(0, a - OVERSCAN), hi = Math.min(n, b + OVERSCAN);
+    const isNew = (i) => !this.kept.has(this.keyOf(i));
+    let s = a, e = b;
+    if (f >= 0) { s = f; e = f + 1; }
+    for (let i = s; i < e; i++) if (isNew(i)) budget--;
+    // Grow [s, e) by one row at a time, first up to [a, b), then up to [lo, hi), nearest first on either side;
+    // a side stops at the first new row the budget cannot pay for.
+    for (const [from, to, visible] of [[a, b, true], [lo, hi, false]]) {
+      let upOk = true, downOk = true;
+      for (;;) {
+        const canUp = upOk && s > from, canDown = downOk && e < to;
+        if (!canUp && !canDown) break;
+        // The side with fewer rows so far (around f on screen, beyond the screen's edges after).
+        const up = !canDown || (canUp && (visible ? f - s <= e - 1 - f : a - s <= e - b));
+        const i = up ? s - 1 : e;
+        if (isNew(i)) {
+          if (budget <= 0) { if (up) upOk = false; else downOk = false; continue; }
+          budget--;
+        }
+        if (up) s = i; else e = i + 1;
+      }
     }
-    this.render(Math.max(0, a - OVERSCAN), Math.min(n, b + OVERSCAN));
+    this.render(s, e);
+    if (s > lo || e < hi) this.fillSoon();
+  }
+
+  /** After the next frame: render more of the window around the rows on screen (the rows built so far are kept). */
+  fillSoon() {
+    if (this.fillFrame) return;
+    this.fillFrame = requestAnimationFrame(() => setTimeout(() => {
+      this.fillFrame = 0;
+      const ul = this.ul;
+      if (!ul || !ul.isConnected || !this.keyOf) return;
+      const [a, b] = this.visibleRange();
+      const lo = Math.max(0, a - OVERSCAN), hi = Math.min(this.n, b + OVERSCAN);
+      if (this.start > lo || this.end < hi) this.renderSome(a, b, -1, FILL_BUDGET);
+    }, 0));
   }
 
   /**
@@ -108,19 +162,25 @@ export class RowWindow {
   /** The scroll position (cached, and to be written by reveal's frame) that shows row i from the cached one. */
   aim(i) {
     if (i >= this.n) return;
-    const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
-    let top = this.viewTop;
-    if (y0 < top) top = y0;
-    else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
+    const top = this.aimTop(i);
     if (top === this.viewTop) return;
     this.viewTop = top;
     this.pendingTop = top;
   }
 
-  /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size). */
-  visibleRange() {
+  /** The scroll position nearest the cached one that shows row i whole. */
+  aimTop(i) {
+    const y0 = this.offset + this.tops[i], y1 = this.offset + this.tops[i + 1];
+    let top = this.viewTop;
+    if (y0 < top) top = y0;
+    else if (y1 > top + this.viewHeight) top = y1 - this.viewHeight;
+    return top;
+  }
+
+  /** Rows [a, b) that lie in the scroller's viewport (from the cached scroll position and size, or at scroll position `top`). */
+  visibleRange(top = this.viewTop) {
     const tops = this.tops, n = this.n;
-    const y0 = this.viewTop - this.offset, y1 = y0 + this.viewHeight;
+    const y0 = top - this.offset, y1 = y0 + this.viewHeight;
     return [Math.min(n, bisect(tops, y0)), Math.min(n, bisect(tops, y1) + 1)];
   }
 
@@ -174,7 +234,9 @@ export class RowWindow {
     const margin = OVERSCAN >> 2;
     const short = (a - this.start < margin && this.start > 0) || (this.end - b < margin && this.end < this.n);
     if (!short) return;
-    this.render(Math.max(0, a - OVERSCAN), Math.min(this.n, b + OVERSCAN));
+    // While a fill is pending (its task builds the next rows), only the rows on screen.
+    if (this.keyOf) this.renderSome(a, b, -1, this.fillFrame ? 0 : BUDGET);
+    else this.render(Math.max(0, a - OVERSCAN), Math.min(this.n, b + OVERSCAN));
   }
 }
 

@@ -293,6 +293,54 @@ def test_the_suggestions_list_of_a_long_article_holds_a_window_of_rows(page: Any
     assert page.locator("#wb-sugg-list li.wb-sugg-row").count() <= 60
 
 
+def test_a_span_far_down_the_list_shows_its_rows_a_few_a_frame_without_moving_the_list(
+    page: Any, live: Any, long_article: tuple[Seeded, str]
+) -> None:
+    """rowwindow.js: a selection far from the span list's window builds at most 8 new rows a frame (those nearest
+    the selected row first), then the rest of the window; the rows stay in reading order, and neither the list's
+    height nor its scroll position moves while the window fills in."""
+    seeded, _text = long_article
+    open_long(page, live, seeded)
+    got = page.evaluate(
+        """async () => {
+            const p = window.wbAnnotate, list = document.querySelector('#wb-list'), all = p.model.sorted();
+            const frame = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+            const built = [];
+            let made = 0;
+            const spanRow = p.spanRow;
+            p.spanRow = function (...args) { made++; return spanRow.apply(this, args); };
+            const state = () => {
+                const rows = Array.from(list.querySelectorAll('li.wb-row'));
+                return {pos: rows.map(r => Number(r.getAttribute('aria-posinset'))), set: rows.map(r => r.getAttribute('aria-setsize')),
+                        height: list.scrollHeight, top: list.scrollTop, sel: list.querySelector('[aria-selected=true]')?.getAttribute('aria-posinset') || null};
+            };
+            const target = all[Math.floor(all.length * 0.6)];
+            p.selectSpan(target.id);
+            const steps = [];
+            for (let k = 0; k < 8; k++) { await frame(); steps.push({made, ...state()}); made = 0; }
+            p.spanRow = spanRow;
+            return {steps, index: all.indexOf(target) + 1, n: all.length};
+        }"""
+    )
+    steps, index, n = got["steps"], got["index"], got["n"]
+    assert all(s["made"] <= 8 for s in steps), [s["made"] for s in steps]
+    assert sum(s["made"] for s in steps) > 8, "the whole window was built in one frame, or nothing was"
+    for s in steps:
+        assert s["pos"] == list(range(s["pos"][0], s["pos"][0] + len(s["pos"]))), s["pos"]
+        assert set(s["set"]) == {str(n)}
+    # The selected row is there from the first frame with rows on, and stays selected and on screen.
+    first = next(s for s in steps if s["pos"] and s["pos"][0] > 1)
+    assert first["sel"] == str(index) and index in first["pos"]
+    last = steps[-1]
+    assert last["sel"] == str(index) and len(last["pos"]) > len(first["pos"])
+    # Once the list has scrolled to the row, neither its height nor its scroll position moves.
+    settled = [s for s in steps if s["top"] == last["top"]]
+    assert len(settled) >= 3 and {s["height"] for s in steps} == {last["height"]}
+    row = page.locator(f"#wb-list li.wb-row[aria-posinset='{index}']")
+    box, rc = page.locator("#wb-list").bounding_box(), row.bounding_box()
+    assert rc["y"] >= box["y"] - 1 and rc["y"] + rc["height"] <= box["y"] + box["height"] + 1
+
+
 #: Moves a list's scroll back to its top inside the key's own task (a listener on the window runs before the
 #: page's, on the document): the scroll event of that move comes a frame later, after the key was handled.
 SCROLL_TO_TOP_WITH_THE_KEY = """(sel) => {
