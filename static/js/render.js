@@ -103,6 +103,9 @@ export class TextView {
     // with class cls, one per line fragment, with the line's other
     // decorations; after a change, the owner calls invalidateLines.
     this.lineExtras = null;
+    // Called by planAhead before it plans: the owner of lineExtras invalidates the lines whose extras a change
+    // altered, so that a keystroke's line is planned once, with them.
+    this.beforePlan = null;
   }
 
   /** Draw these lines' decorations again (now if in the band, else when they next come into it). */
@@ -139,6 +142,7 @@ export class TextView {
    * (markDirty), and the frame plans it again.
    */
   planAhead() {
+    if (this.beforePlan) this.beforePlan(); // other modules bring their extras up to date first (suggestions.js)
     let n = 0;
     for (const i of this.dirty) {
       if (n >= PLAN_AHEAD) break;

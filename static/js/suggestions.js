@@ -167,6 +167,7 @@ class Suggestions {
     this.marks = new Map();    // line -> [{start, end, key, item, part}] (UTF-16) of the open suggestions shown (drawMarks)
     this.markedSel = null;     // the key drawn as selected
     p.view.lineExtras = (l) => this.lineMarks(l);
+    p.view.beforePlan = () => this.markNow();
     p.model.watch((change) => this.noted(change));
     // The list holds only the rows near its viewport or the selected one (rowwindow.js): every row is ROW_LINES lines.
     this.rows = new RowWindow(document.getElementById("wb-sugg-scroll"));
@@ -333,6 +334,19 @@ class Suggestions {
     if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
     this.drawSelection();
     if (this.listDirty) { this.listDirty = false; this.renderList(); } else this.markSelected();
+  }
+
+  /**
+   * Bring the marks up to date with a change of the layer now, in the task of
+   * the change (render.js calls this before it plans that task's lines): a
+   * span that closes a suggestion then redraws its line once, in the frame
+   * after the keystroke, instead of again a frame later from render(). Only
+   * for an incremental change; a new list or a new layer waits for render().
+   */
+  markNow() {
+    if (!this.rows || this.itemsChanged || this.layerReset) return;
+    this.sync();
+    if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
   }
 
   /** Update the marks per line of these suggestions (shown or not now); redraw the lines whose marks changed. */
