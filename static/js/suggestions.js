@@ -310,7 +310,7 @@ class Suggestions {
   /** Redraw after any change of the layer, the selection or the switch (one frame later, once). */
   refresh() {
     if (this.frame || !this.marks) return; // not loaded yet: load() draws them when they arrive
-    this.frame = requestAnimationFrame(() => { this.frame = 0; this.render(); });
+    this.frame = requestAnimationFrame(() => { this.frame = 0; this.render({ listLater: true }); });
   }
 
   /** The position of suggestion i in the shown list, or -1 (bisecting by its place in this.items). */
@@ -325,15 +325,23 @@ class Suggestions {
 
   /**
    * Draw what changed: the marks of the suggestions that opened or closed,
-   * the list when the shown ones changed, else only the selection.
+   * the list when the shown ones changed, else only the selection. With
+   * listLater (a change of the layer, from refresh's frame), the list is
+   * drawn in a task after the frame.
    */
-  render() {
+  render({ listLater = false } = {}) {
     if (!this.rows) return; // not loaded yet: load() renders once it is
     this.sync();
     if (this.selected && this.posOf(this.byKey.get(this.selected)) < 0) this.selected = null;
     if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
     this.drawSelection();
-    if (this.listDirty) { this.listDirty = false; this.renderList(); } else this.markSelected();
+    if (!this.listDirty) this.markSelected();
+    else if (!listLater) { this.listDirty = false; this.renderList(); }
+    else if (!this.listTimer) {
+      // After a change of the layer, the list waits for a task after this frame, which then shows the
+      // change in the text without the list's rows (their style, layout and paint get a frame of their own).
+      this.listTimer = setTimeout(() => { this.listTimer = 0; if (this.listDirty) { this.listDirty = false; this.renderList(); } }, 0);
+    }
   }
 
   /**
