@@ -36,10 +36,12 @@ from bench_annotate_page import make_text  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-#: The issue's budget is 50 ms per task (100 ms with the CPU four times slower) and 0.6 s from the key press to
-#: the acknowledged save. Labelling's tasks are judged by CPU time, with the same margins as scrolling's below
-#: (on a quiet machine a labelling's longest task takes at most 22 ms of CPU, 68 ms at x4; saves are
-#: acknowledged in about 200 ms at x1 and 260 ms at x4). The save at x4 gets twice the bar.
+#: Issue 11's budget is 50 ms per task (100 ms with the CPU four times slower) and 0.6 s from the key press to
+#: the acknowledged save; issue 7's is 50 ms per labelling task at x4. Labelling's tasks are judged by CPU time,
+#: with twice the bar as margin for a busy machine: 100 ms at x1 (as scrolling, below) and 100 ms at x4 (on a
+#: quiet machine a labelling's longest task takes under 16 ms of CPU at x1 and at most 35 ms at x4; saves are
+#: acknowledged in about 180 ms at x1 and 210 ms at x4). The save at x4 gets twice the bar.
+LABEL_TASK_CPU_LIMIT_MS = {1: 100, 4: 100}
 SAVED_WITHIN_MS = {1: 600, 4: 1200}
 #: "Never changes by more than a few lines": a line with lanes is about 64 px tall here.
 HEIGHT_SLACK_PX = 150
@@ -150,7 +152,7 @@ def test_labelling_anywhere_in_a_long_article(
     assert word in page.locator("#wb-list [aria-selected=true]").inner_text()
     assert page.locator("#wb-list [aria-selected=true]").get_attribute("aria-posinset") is not None
     assert got["rows"] <= 100, got
-    assert max(got["cpu"], default=0) < (TASK_CPU_LIMIT_X4_MS if throttle > 1 else TASK_CPU_LIMIT_MS), got
+    assert max(got["cpu"], default=0) < LABEL_TASK_CPU_LIMIT_MS[throttle], got
     assert got["ack"] < SAVED_WITHIN_MS[throttle], got
 
 
