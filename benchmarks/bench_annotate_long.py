@@ -273,6 +273,23 @@ def _caller(e: dict[str, Any]) -> str:
     return str(data.get("url", "")).rsplit("/", 1)[-1]
 
 
+def own_times(inner: list[tuple[float, float, float, str]], ts: float, dur: float) -> dict[str, float]:
+    """The CPU time (µs) of each kind of event ``inner`` [(ts, dur, tdur, kind)], sorted by start, in the task
+    [ts, ts + dur]: each event's own time, the events nested in it subtracted."""
+    own: dict[str, float] = {}
+    stack: list[tuple[float, str]] = []  # (end, kind)
+    for its, idur, itdur, kind in inner:
+        if its < ts or its > ts + dur:
+            continue
+        while stack and its >= stack[-1][0]:
+            stack.pop()
+        if stack:
+            own[stack[-1][1]] = own.get(stack[-1][1], 0) - itdur
+        own[kind] = own.get(kind, 0) + itdur
+        stack.append((its + idur, kind))
+    return own
+
+
 def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str, Any]]]:
     """For each phase, each main-thread task over ``over_ms`` of CPU: its CPU time split by what ran in it (own
     time of each kind of trace event, nested events subtracted), in ms, and under "ran" what it ran (the events
@@ -297,17 +314,7 @@ def breakdown_per_phase(trace: bytes, over_ms: float = 16) -> list[list[dict[str
     )
 
     def split(ts: float, dur: float, tdur: float) -> dict[str, float]:
-        own: dict[str, float] = {}
-        stack: list[tuple[float, str]] = []  # (end, kind)
-        for its, idur, itdur, kind in inner:
-            if its < ts or its > ts + dur:
-                continue
-            while stack and its >= stack[-1][0]:
-                stack.pop()
-            if stack:
-                own[stack[-1][1]] = own.get(stack[-1][1], 0) - itdur
-            own[kind] = own.get(kind, 0) + itdur
-            stack.append((its + idur, kind))
+        own = own_times(inner, ts, dur)
         parts: dict[str, Any] = {k: round(v / 1000, 1) for k, v in sorted(own.items(), key=lambda kv: -kv[1]) if v > 500}
         parts["total"] = round(tdur / 1000, 1)
         ran: list[str] = []

@@ -33,6 +33,7 @@ from bench_annotate_long import HELPERS  # noqa: E402
 from bench_annotate_long import INIT_SCRIPT  # noqa: E402
 from bench_annotate_long import LABEL  # noqa: E402
 from bench_annotate_long import main_thread  # noqa: E402
+from bench_annotate_long import own_times  # noqa: E402
 from bench_annotate_page import logged_in_page  # noqa: E402
 from bench_annotate_page import served_article  # noqa: E402
 
@@ -47,17 +48,7 @@ PARTS = ("layout", "layerize", "paint", "pre-paint", "style", "script", "commit"
 
 def split(inner: list[tuple[float, float, float, str]], ts: float, dur: float) -> dict[str, float]:
     """A task's CPU time by kind of trace event (own time, nested events subtracted), in ms."""
-    own: dict[str, float] = {}
-    stack: list[tuple[float, str]] = []
-    for its, idur, itdur, kind in inner:
-        if its < ts or its > ts + dur:
-            continue
-        while stack and its >= stack[-1][0]:
-            stack.pop()
-        if stack:
-            own[stack[-1][1]] = own.get(stack[-1][1], 0) - itdur
-        own[kind] = own.get(kind, 0) + itdur
-        stack.append((its + idur, kind))
+    own = own_times(inner, ts, dur)
     return {k: round(v / 1000, 1) for k, v in own.items() if v > 300}
 
 
