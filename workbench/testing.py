@@ -75,7 +75,7 @@ class LiveServer:
         else:
             from werkzeug.serving import make_server
 
-            self._server = make_server(HOST, self.port, self.app, threaded=True)
+            self._server = make_server(HOST, self.port, _closing(self.app), threaded=True)
             self.port = self._server.server_port
             target = self._server.serve_forever
         self._thread = threading.Thread(target=target, daemon=True)
@@ -123,6 +123,32 @@ def chromium(executable_path: str = CHROMIUM) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def _closing(app: Any) -> Any:
+    """``app`` with every response closed, even when the client drops the connection while it is sent.
+
+    Werkzeug's development server skips ``close()`` of the response when a
+    write fails (a browser closed while a static file was on its way): the
+    file is then left to the garbage collector, whose ResourceWarning fails
+    whichever test it happens in. The generator's ``finally`` runs when it is
+    closed or collected, and closes the response first.
+    """
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        response = app(environ, start_response)
+
+        def body() -> Iterator[bytes]:
+            try:
+                yield from response
+            finally:
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
+
+        return body()
+
+    return wrapped
 
 
 class TcpProxy:
