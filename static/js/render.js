@@ -728,7 +728,6 @@ export class TextView {
     const lanesHere = this.lineLanes[i] || 0;
     const geo = this.lineRects(i, lanesHere);
     if (Math.abs(geo.h - this.heights[i]) > 0.5) { this.heights[i] = geo.h; this.tops = null; }
-    const base = { width: geo.w };
     const chipDy = 2 + Math.min(lanesHere, MAX_LANES) * 4;
     const rows = new Map(); // visual row (its bottom) -> {y, chips: [{x, label, cls}], hidden}
     const rowOf = (rc) => {
@@ -766,11 +765,11 @@ export class TextView {
     for (const x of extras || []) {
       const a = Math.max(x.start, ln.start), b = Math.min(x.end, ln.end);
       if (b <= a) continue;
-      const base_ = `x${a}|${b}`, n = seen.get(base_) || 0;
-      seen.set(base_, n + 1);
+      const xkey = `x${a}|${b}`, n = seen.get(xkey) || 0;
+      seen.set(xkey, n + 1);
       let k = 0;
       for (const rc of geo.at(a, b)) {
-        out.push({ key: `${base_}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left, rc.top, rc.width, rc.height) });
+        out.push({ key: `${xkey}|${n}|${k++}`, tag: "div", cls: x.cls, css: place(rc.left, rc.top, rc.width, rc.height) });
       }
     }
     // Chips: each at its span's start if that place is free, else the nearest
@@ -781,7 +780,7 @@ export class TextView {
       const placed = [];
       for (const c of row.chips.sort((p, q) => p.x - q.x)) {
         const w = this.chipWidth(c.label);
-        const x = freeSlot(taken, c.x, w, base.width);
+        const x = freeSlot(taken, c.x, w, geo.w);
         if (x === null) { row.hidden++; continue; }
         taken.push([x, x + w]);
         placed.push({ ...c, x, w });
@@ -789,7 +788,7 @@ export class TextView {
       if (row.hidden) {
         // The badge goes at the row's right end, in place of the chips there if need be.
         let text = `+${row.hidden}`, w = this.chipWidth(text, true), x;
-        while ((x = freeSlot(taken, base.width - w, w, base.width)) === null && placed.length) {
+        while ((x = freeSlot(taken, geo.w - w, w, geo.w)) === null && placed.length) {
           const last = placed.reduce((m, c) => (c.x > m.x ? c : m));
           placed.splice(placed.indexOf(last), 1);
           taken.splice(taken.findIndex(t => t[0] === last.x), 1);

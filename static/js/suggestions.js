@@ -333,7 +333,7 @@ class Suggestions {
     if (!this.rows) return; // not loaded yet: load() renders once it is
     this.sync();
     if (this.selected && this.posOf(this.byKey.get(this.selected)) < 0) this.selected = null;
-    if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
+    this.drawChanged();
     this.drawSelection();
     if (!this.listDirty) this.markSelected();
     else if (!listLater) { this.listDirty = false; this.renderList(); }
@@ -354,6 +354,11 @@ class Suggestions {
   markNow() {
     if (!this.rows || this.itemsChanged || this.layerReset) return;
     this.sync();
+    this.drawChanged();
+  }
+
+  /** Draw the marks of the suggestions sync() found changed, once. */
+  drawChanged() {
     if (this.changed) { this.drawMarks(this.changed); this.changed = null; }
   }
 
