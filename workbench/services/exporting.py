@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import Integer
 from sqlalchemy import Text
+from sqlalchemy import and_
 from sqlalchemy import any_
 from sqlalchemy import bindparam
 from sqlalchemy import case
@@ -79,7 +80,7 @@ log = logging.getLogger(__name__)
 #: The ``--layer`` choices.
 LAYERS = ("gold", "annotators", "predictions", "documents", "all")
 #: The layers whose JSONL export streams its stored lines (``all`` copies them too, through :func:`export_documents`).
-STORED_LAYERS = ("gold", "annotators", "predictions", "documents")
+STORED_LAYERS = ("gold", "annotators", "predictions", "documents", "all")
 #: Documents per round of queries.
 BATCH = 500
 _KIND_ORDER = {"gold": 0, "annotator": 1, "prediction": 2}
@@ -171,7 +172,7 @@ def stored_line_batches(
     only: Iterable[str] | None = None,
     bounds: tuple[str, str] | None = None,
 ) -> Iterator[tuple[list[str], SplitCounts]]:
-    """Yield the JSONL lines of an export of the layers ``layer`` (not ``documents`` or ``all``) a batch at a time, with their counts.
+    """Yield the JSONL lines of an export of ``layer`` a batch at a time, with their counts.
 
     The export's road when the layers' lines are stored (:class:`LineStore`):
     one query streams every chosen layer in export order with its stored line
@@ -194,15 +195,27 @@ def stored_line_batches(
         yield from _plain_line_batches(session, project, store, texts, keep, key, bounds)
         return
     reader = _LayerReader(session, layer, store)
+    # ``all``: every document, its plain line first, then its layers (outer-joined: a document may have none).
+    plain = layer == "all"
+    columns = [
+        Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
+        AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
+        ExportLine.relations, ExportLine.attributions,
+    ]
+    if plain:
+        columns += [store.good_plain(), ExportDocumentLine.line]
+    query = select(*columns).select_from(Document)
+    if plain:
+        query = (
+            query.outerjoin(AnnotationSet, and_(AnnotationSet.document_id == Document.id, *_set_filter(layer)))
+            .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+        )
+    else:
+        query = query.join(AnnotationSet, AnnotationSet.document_id == Document.id).where(*_set_filter(layer))
     query = (
-        select(Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
-               AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
-               ExportLine.relations, ExportLine.attributions)
-        .select_from(Document)
-        .join(AnnotationSet, AnnotationSet.document_id == Document.id)
-        .outerjoin(User, User.id == AnnotationSet.user_id)
+        query.outerjoin(User, User.id == AnnotationSet.user_id)
         .outerjoin(ExportLine, ExportLine.set_id == AnnotationSet.id)
-        .where(Document.project_id == project.id, *_set_filter(layer))
+        .where(Document.project_id == project.id)
         .order_by(key)
     )
     if bounds is not None:
@@ -221,27 +234,41 @@ def stored_line_batches(
         if rows:
             yield rows
 
+    def good(rows: list[Any]) -> bool:
+        """Whether every line of a document's rows is stored and still good (its plain line too, for ``all``)."""
+        if plain and not rows[0][12]:
+            return False
+        return all(row[7] for row in rows if row[2] is not None)
+
     def flush(pending: list[list[Any]]) -> tuple[list[str], SplitCounts]:
         """Return the lines of ``pending`` (each a document's rows) and their counts, building the lines not good."""
         counts = SplitCounts()
-        stale = [(rows[0][0], rows[0][1]) for rows in pending if not all(row[7] for row in rows)]
+        stale = [(rows[0][0], rows[0][1]) for rows in pending if not good(rows)]
         built: dict[int, ExportDocument] = {}
         if stale:
             built = {doc_id: document for (doc_id, _e), document in zip(
-                stale, _read_batch(connection, [doc_id for doc_id, _e in stale], stale, reader, store, texts, False), strict=True)}
+                stale, _read_batch(connection, [doc_id for doc_id, _e in stale], stale, reader, store, texts, plain), strict=True)}
         lines: list[str] = []
         labels = counts.labels
         layers = counts.layers
         for rows in pending:
             document = built.get(rows[0][0])
             if document is not None:
+                if plain:
+                    lines.append(document.plain_line or "")
                 lines.extend(item.line or "" for item in document.layers)
                 for _batch in counts.count([[document]]):
                     pass
                 continue
+            counts.documents += 1
+            if plain:
+                lines.append(rows[0][13])
+                counts.records += 1
+                layers["document"] = layers.get("document", 0) + 1
+                if rows[0][2] is None:  # no layer
+                    continue
             if len(rows) > 1:
                 rows.sort(key=lambda row: (_KIND_ORDER[row[2]], _who(row[2], row[3], row[6], row[4], row[5]) or ""))
-            counts.documents += 1
             counts.records += len(rows)
             for row in rows:
                 lines.append(row[8])
