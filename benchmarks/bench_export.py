@@ -92,8 +92,11 @@ def build(folder: Path, documents: int, url: str) -> None:
     migrate.upgrade(engine)
     with Session(engine) as session:
         project = projects.create_project(session, "bench", None)
+        started, cpu = time.perf_counter(), time.process_time()
         importing.import_paths(session, project, [source])
         session.commit()
+        print(f"import of {documents} documents with gold layers (workbench import, commit included): "
+              f"wall {time.perf_counter() - started:.2f} s  cpu {time.process_time() - cpu:.2f} s", flush=True)
 
 
 def main() -> None:
