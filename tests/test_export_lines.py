@@ -9,6 +9,7 @@ export copied.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from sqlalchemy import update
 
 from factories import make_user
 from test_export import _rich_project
+from workbench.formats import WRITERS
+from workbench.formats import ExportContext
 from workbench.formats import jsonl
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
@@ -235,10 +238,10 @@ def _counts_of(text: str) -> exporting.SplitCounts:
 def test_deleting_a_layer_deletes_its_stored_line(db, tmp_path, project):
     export(db, tmp_path, project=project)
     layer = _layer(db, project, "a-rich", "prediction")
-    assert db.get(ExportLine, layer.id) is not None
+    assert db.get(ExportLine, (layer.id, "jsonl")) is not None
     db.delete(layer)
     db.commit()
-    assert db.get(ExportLine, layer.id) is None
+    assert db.get(ExportLine, (layer.id, "jsonl")) is None
     assert export(db, tmp_path, project=project)[0] == truth(db, project)
 
 
@@ -305,3 +308,70 @@ def test_the_documents_export_copies_the_stored_plain_lines_until_a_document_cha
     db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
     db.commit()
     assert export(db, tmp_path, "documents", project=project)[0] == expected
+
+
+# -- formats written record by record (CoNLL, doccano) store their records too ---------------------
+
+
+def export_as(db, tmp_path: Path, fmt: str, layer: str, project) -> tuple[str, exporting.ExportResult]:
+    """Export ``layer`` in ``fmt`` to a file the way ``workbench export`` does; return its text and the result."""
+    out = tmp_path / f"{layer}.{fmt}"
+    result = exporting.export_to_path(db, project, out, layer=layer, fmt=fmt, force=True)
+    return out.read_text(encoding="utf-8"), result
+
+
+def truth_as(db, project, fmt: str, layer: str) -> tuple[str, list[str]]:
+    """Return what the format's writer makes of the records themselves (no stored record involved), and its problems."""
+    out = io.StringIO()
+    context = ExportContext(schema=project_service.project_schema(project))
+    WRITERS[fmt].write(exporting.export_records(db, project, layer), out, context)
+    return out.getvalue(), context.problems
+
+
+def plant_as(db, fmt: str) -> int:
+    """Replace every stored record of ``fmt`` (layers' and documents') by a marker line; return how many there are."""
+    db.execute(update(ExportLine).where(ExportLine.format == fmt).values(
+        line=literal(MARK + " layer ") + cast(ExportLine.set_id, String) + literal("\n")))
+    db.execute(update(ExportDocumentLine).where(ExportDocumentLine.format == fmt).values(
+        line=literal(MARK + " document ") + cast(ExportDocumentLine.document_id, String) + literal("\n")))
+    db.commit()
+    return (db.scalar(select(func.count()).select_from(ExportLine).where(ExportLine.format == fmt))
+            + db.scalar(select(func.count()).select_from(ExportDocumentLine).where(ExportDocumentLine.format == fmt)))
+
+
+@pytest.mark.parametrize("fmt", ["conll", "doccano"])
+@pytest.mark.parametrize("layer", ["all", "gold", "annotators", "predictions", "documents"])
+def test_a_format_written_record_by_record_copies_its_stored_records_and_their_problems(db, tmp_path, project, fmt, layer):
+    # a span that cuts a token ("arb" of "harbour"): CoNLL leaves it out and says so, built or copied
+    layer_ = _layer(db, project, "b-plain", "gold")
+    curator = db.scalar(select(User).where(User.username == "cur"))
+    annotation.apply_ops(db, curator, layer_.id, layer_.version, "cut-a-token",
+                         [{"op": "span.create", "id": "T8", "start": 19, "end": 22, "label": "ORG"}])
+    db.commit()
+    first, result = export_as(db, tmp_path, fmt, layer, project)
+    expected, problems = truth_as(db, project, fmt, layer)
+    assert first == expected and result.problems == problems
+    assert bool(problems) == (fmt == "conll" and layer in ("all", "gold"))
+    stored = plant_as(db, fmt)
+    records = result.files[0][2].records
+    assert stored == records  # one stored record per record written (the first export of each format stores them all)
+    copied, again = export_as(db, tmp_path, fmt, layer, project)
+    assert copied.count(MARK) == records
+    assert MARK not in copied.replace(MARK + " layer ", "").replace(MARK + " document ", "")  # nothing half planted
+    head = WRITERS[fmt].pieces.head(ExportContext(schema=project_service.project_schema(project)))
+    assert "".join(line + "\n" for line in copied.splitlines() if MARK not in line) == head  # only the head is not stored
+    assert again.problems == problems  # the copied records' problems are reported again, in order
+    assert again.files[0][2] == result.files[0][2]  # counted as the built ones were
+    # a change to one layer builds exactly its record again; the JSONL lines are other rows, untouched
+    assert db.scalar(select(func.count()).select_from(ExportLine).where(ExportLine.format == "jsonl")) == 0
+    changed = new_span(db, project)
+    text, _result = export_as(db, tmp_path, fmt, layer, project)
+    rebuilt_layers = exported(db, project, layer) & changed if layer != "documents" else set()
+    assert text.count(MARK) == copied.count(MARK) - len(rebuilt_layers)
+    # once the planted records are forgotten, the export is the whole truth again
+    db.execute(update(ExportLine).where(ExportLine.line.contains(MARK)).values(version=-1))
+    db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
+    db.commit()
+    final, last = export_as(db, tmp_path, fmt, layer, project)
+    expected, problems = truth_as(db, project, fmt, layer)
+    assert final == expected and last.problems == problems

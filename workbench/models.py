@@ -344,7 +344,7 @@ class LoginThrottle(Base):
 
 
 class ExportLine(Base):
-    """A layer's JSONL export line as the last export wrote it, so the next export copies it instead of building it.
+    """A layer's export record in one format (a JSONL line, a CoNLL block...) as the last export wrote it, so the next export copies it.
 
     Beside the line, what it was made of besides the layer's items (whose
     every change bumps ``AnnotationSet.version``): the layer's version,
@@ -359,6 +359,8 @@ class ExportLine(Base):
     __tablename__ = "export_lines"
 
     set_id: Mapped[int] = mapped_column(ForeignKey("annotation_sets.id", ondelete="CASCADE"), primary_key=True)
+    #: The export format the record is written in (``jsonl``, ``conll``, ``doccano``).
+    format: Mapped[str] = mapped_column(String(20), primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
@@ -371,10 +373,12 @@ class ExportLine(Base):
     labels: Mapped[str] = mapped_column(Text, default="")
     relations: Mapped[int] = mapped_column(Integer, default=0)
     attributions: Mapped[int] = mapped_column(Integer, default=0)
+    #: What the format could not hold of the record, one problem per line (reported again whenever it is copied).
+    problems: Mapped[str | None] = mapped_column(Text)
 
 
 class ExportDocumentLine(Base):
-    """A document's plain JSONL export line (text and meta, no layer), stored as :class:`ExportLine` is.
+    """A document's plain export record (text and meta, no layer) in one format, stored as :class:`ExportLine` is.
 
     Good while the document's external id, title and meta are what they were
     (its text never changes; a trigger deletes the line if it ever does) and
@@ -384,6 +388,7 @@ class ExportDocumentLine(Base):
     __tablename__ = "export_document_lines"
 
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(20), primary_key=True)
     code: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(300))
     title: Mapped[str | None] = mapped_column(String(500))

@@ -41,6 +41,27 @@ from workbench.formats.records import PlainDocument
 Reader = Callable[..., Iterator[DocumentRecord]]
 
 
+def _nothing(context: ExportContext) -> str:
+    """Return no text (a format with no head or tail)."""
+    return ""
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """A text format whose file is a head, each record's text on its own, and a tail.
+
+    ``record(record, context)`` must depend on nothing but the record and the
+    schema (no numbering across the file), so that an export can store each
+    record's text and copy it next time instead of building it
+    (``services.exporting.LineStore``).  What the format cannot hold of a
+    record goes to ``context.problem`` as ``write`` reports it.
+    """
+
+    record: Callable[[dict[str, Any], ExportContext], str]
+    head: Callable[[ExportContext], str] = _nothing
+    tail: Callable[[ExportContext], str] = _nothing
+
+
 @dataclass(frozen=True)
 class Writer:
     """One export format: ``write(records, fh, context) -> int``; ``binary``: ``fh`` takes bytes, else text."""
@@ -54,6 +75,8 @@ class Writer:
     #: ``write_documents(batches, fh, context) -> int``: the same output straight from batches of
     #: ``ExportDocument`` (what the export reads), for a format that can skip building the records.
     write_documents: Callable[[Iterable[list[ExportDocument]], Any, ExportContext], int] | None = None
+    #: The same output as ``write``, record by record (see :class:`Pieces`), for a format whose records stand alone.
+    pieces: Pieces | None = None
 
 
 READERS: dict[str, Reader] = {
@@ -73,10 +96,10 @@ PLAIN_READERS: dict[str, Callable[[str, IO[bytes], Schema], Iterator[DocumentRec
 }
 WRITERS: dict[str, Writer] = {
     "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl", write_documents=jsonl.write_documents),
-    "conll": Writer(conll.write, ".conll", "text/plain"),
+    "conll": Writer(conll.write, ".conll", "text/plain", pieces=Pieces(conll.record_text, conll.head)),
     "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat"),
     "labelstudio": Writer(labelstudio.write, ".json", "application/json", reader="labelstudio"),
-    "doccano": Writer(doccano.write, ".jsonl", "application/x-ndjson", reader="doccano"),
+    "doccano": Writer(doccano.write, ".jsonl", "application/x-ndjson", reader="doccano", pieces=Pieces(doccano.record_text)),
 }
 
 #: File name endings that ``detect_format`` knows, and what they mean.
@@ -139,6 +162,7 @@ __all__ = [
     "DocumentRecord",
     "ExportContext",
     "FormatError",
+    "Pieces",
     "ReadOptions",
     "Writer",
     "detect_format",

@@ -31,41 +31,56 @@ def kinds_of(context: ExportContext | None) -> tuple[list[str], dict[str, str]]:
     return [k for k in KINDS if k in kind_of.values()], kind_of
 
 
+def head(context: ExportContext) -> str:
+    """Return what the file starts with: the comment naming the columns."""
+    kinds, _kind_of = kinds_of(context)
+    return "# columns = TOKEN\t" + "\t".join(k.upper() for k in kinds) + "\n\n"
+
+
+def record_text(record: dict[str, Any], context: ExportContext) -> str:
+    """Return one record's block (comments, a line per token, a blank line); a span BIO cannot hold is reported to ``context``."""
+    kinds, kind_of = kinds_of(context)
+    text = record["text"]
+    tokens = [m.span() for m in TOKEN_RE.finditer(text)]
+    starts = {start: i for i, (start, _end) in enumerate(tokens)}
+    ends = {end: i for i, (_start, end) in enumerate(tokens)}
+    columns = {kind: ["O"] * len(tokens) for kind in kinds}
+    who = f"{record['id']} ({record.get('layer') or 'document'}{', ' + record['annotator'] if record.get('annotator') else ''})"
+    for span in record.get("spans") or []:
+        kind = kind_of.get(span["label"], kinds[0])
+        first, last = starts.get(span["start"]), ends.get(span["end"])
+        if first is None or last is None or last < first:
+            context.problem(f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} cuts a token; left out of the CoNLL file")
+            continue
+        column = columns[kind]
+        if any(tag != "O" for tag in column[first : last + 1]):
+            context.problem(
+                f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} overlaps another {kind} span; left out of the CoNLL file"
+            )
+            continue
+        column[first] = f"B-{span['label']}"
+        for i in range(first + 1, last + 1):
+            column[i] = f"I-{span['label']}"
+    out = [f"# id = {record['id']}\n"]
+    if record.get("layer"):
+        out.append(f"# layer = {record['layer']}\n")
+    if record.get("annotator"):
+        out.append(f"# annotator = {record['annotator']}\n")
+    words = [text[start:end] for start, end in tokens]
+    if words:
+        # a token's line: the token and its tags, tab-separated (joined in C, a tuple per token)
+        out.append("\n".join(map("\t".join, zip(words, *(columns[kind] for kind in kinds)))))
+        out.append("\n")
+    out.append("\n")
+    return "".join(out)
+
+
 def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext | None = None) -> int:
     """Write each record as a block of BIO lines (see the module); return how many records."""
     context = context or ExportContext()
-    kinds, kind_of = kinds_of(context)
-    fh.write("# columns = TOKEN\t" + "\t".join(k.upper() for k in kinds) + "\n\n")
+    fh.write(head(context))
     count = 0
     for record in records:
-        text = record["text"]
-        tokens = [m.span() for m in TOKEN_RE.finditer(text)]
-        starts = {start: i for i, (start, _end) in enumerate(tokens)}
-        ends = {end: i for i, (_start, end) in enumerate(tokens)}
-        columns = {kind: ["O"] * len(tokens) for kind in kinds}
-        who = f"{record['id']} ({record.get('layer') or 'document'}{', ' + record['annotator'] if record.get('annotator') else ''})"
-        for span in record.get("spans") or []:
-            kind = kind_of.get(span["label"], kinds[0])
-            first, last = starts.get(span["start"]), ends.get(span["end"])
-            if first is None or last is None or last < first:
-                context.problem(f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} cuts a token; left out of the CoNLL file")
-                continue
-            column = columns[kind]
-            if any(tag != "O" for tag in column[first : last + 1]):
-                context.problem(
-                    f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} overlaps another {kind} span; left out of the CoNLL file"
-                )
-                continue
-            column[first] = f"B-{span['label']}"
-            for i in range(first + 1, last + 1):
-                column[i] = f"I-{span['label']}"
-        fh.write(f"# id = {record['id']}\n")
-        if record.get("layer"):
-            fh.write(f"# layer = {record['layer']}\n")
-        if record.get("annotator"):
-            fh.write(f"# annotator = {record['annotator']}\n")
-        for i, (start, end) in enumerate(tokens):
-            fh.write(text[start:end] + "\t" + "\t".join(columns[kind][i] for kind in kinds) + "\n")
-        fh.write("\n")
+        fh.write(record_text(record, context))
         count += 1
     return count

@@ -149,41 +149,45 @@ def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext
     """Write one doccano line per record (see the module); return how many."""
     count = 0
     for record in records:
-        meta = {k: v for k, v in (record.get("meta") or {}).items() if k not in KNOWN}
-        numbers = {span["id"]: i for i, span in enumerate(record["spans"], 1)}
-        entities = []
-        for span in record["spans"]:
-            entity: dict[str, Any] = {
-                "id": numbers[span["id"]],
-                "label": span["label"],
-                "start_offset": span["start"],
-                "end_offset": span["end"],
-            }
-            if span.get("attrs"):
-                entity["attrs"] = span["attrs"]
-            if span.get("note"):
-                entity["note"] = span["note"]
-            entities.append(entity)
-        relations: list[dict[str, Any]] = [
-            {"id": i, "from_id": numbers[r["head"]], "to_id": numbers[r["tail"]], "type": r["type"]}
-            for i, r in enumerate(record["relations"], 1)
-        ]
-        for rel_type, head, tail, extra in attribution_edges(record):
-            relations.append(
-                {
-                    "id": len(relations) + 1,
-                    "from_id": numbers[head],
-                    "to_id": numbers[tail],
-                    "type": rel_type,
-                    "attribution": extra,
-                }
-            )
-        line: dict[str, Any] = {"id": record["id"], "text": record["text"], **meta, "entities": entities, "relations": relations}
-        line["layer"] = record.get("layer")
-        line["annotator"] = record.get("annotator")
-        if record.get("note"):
-            line["Comments"] = [record["note"]]  # the layer's note on the document
-        fh.write(json.dumps(line, ensure_ascii=False))
-        fh.write("\n")
+        fh.write(record_text(record, context))
         count += 1
     return count
+
+
+def record_text(record: dict[str, Any], context: ExportContext | None = None) -> str:
+    """Return one record's doccano line, newline included."""
+    meta = {k: v for k, v in (record.get("meta") or {}).items() if k not in KNOWN}
+    numbers = {span["id"]: i for i, span in enumerate(record["spans"], 1)}
+    entities = []
+    for span in record["spans"]:
+        entity: dict[str, Any] = {
+            "id": numbers[span["id"]],
+            "label": span["label"],
+            "start_offset": span["start"],
+            "end_offset": span["end"],
+        }
+        if span.get("attrs"):
+            entity["attrs"] = span["attrs"]
+        if span.get("note"):
+            entity["note"] = span["note"]
+        entities.append(entity)
+    relations: list[dict[str, Any]] = [
+        {"id": i, "from_id": numbers[r["head"]], "to_id": numbers[r["tail"]], "type": r["type"]}
+        for i, r in enumerate(record["relations"], 1)
+    ]
+    for rel_type, head, tail, extra in attribution_edges(record):
+        relations.append(
+            {
+                "id": len(relations) + 1,
+                "from_id": numbers[head],
+                "to_id": numbers[tail],
+                "type": rel_type,
+                "attribution": extra,
+            }
+        )
+    line: dict[str, Any] = {"id": record["id"], "text": record["text"], **meta, "entities": entities, "relations": relations}
+    line["layer"] = record.get("layer")
+    line["annotator"] = record.get("annotator")
+    if record.get("note"):
+        line["Comments"] = [record["note"]]  # the layer's note on the document
+    return json.dumps(line, ensure_ascii=False) + "\n"

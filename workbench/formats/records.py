@@ -158,6 +158,8 @@ class ExportLayer:
     #: What the layer's line is made of, for the export reading it to store the line with (see
     #: ``services.exporting.LineStore``); None when it stores none.
     made_of: dict[str, Any] | None = None
+    #: With ``line``: what the format could not hold of the layer (reported to the export's context).
+    problems: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -184,40 +186,53 @@ def export_dicts(document: ExportDocument, schema_ref: dict[str, Any], format_ve
     Every writer takes these; JSONL's also writes the same bytes straight
     from an :class:`ExportDocument` (``workbench.formats.jsonl.Encoder``).
     """
-    base = {"id": document.external_id, "text": document.text, "meta": dict(document.meta)}
-    tail = {"doc_labels": [], "schema": schema_ref, "text_sha256": document.text_sha256, "format_version": format_version}
-    text = document.text
     if document.plain:
-        yield {**base, "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [], **tail}
+        yield plain_dict(document, schema_ref, format_version)
     for layer in document.layers:
-        yield {
-            **base,
-            "layer": layer.kind,
-            "annotator": layer.annotator,
-            "status": layer.status,
-            # The layer's note on the document (JSONL: meta.note), "" when none.
-            "note": layer.note,
-            "spans": [
-                _extras({"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": attrs}, prov, note)
-                for uid, s, e, label, attrs, prov, note in layer.spans
-            ],
-            "relations": [
-                _extras({"id": uid, "type": rtype, "head": head, "tail": tail_, "attrs": attrs}, prov, None)
-                for uid, rtype, head, tail_, attrs, prov in layer.relations
-            ],
-            "attributions": [
-                _extras(
-                    {
-                        "id": uid, "source": source, "cue": cue, "content": list(content), "attrs": attrs,
-                        **({"parent": parent} if parent is not None else {}),
-                    },
-                    prov,
-                    note,
-                )
-                for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
-            ],
-            **tail,
-        }
+        yield layer_dict(document, layer, schema_ref, format_version)
+
+
+def plain_dict(document: ExportDocument, schema_ref: dict[str, Any], format_version: int) -> dict[str, Any]:
+    """Return the plain record (text and meta, no layer) of one document, as :func:`export_dicts` gives it."""
+    return {
+        "id": document.external_id, "text": document.text, "meta": dict(document.meta),
+        "layer": None, "annotator": None, "spans": [], "relations": [], "attributions": [],
+        "doc_labels": [], "schema": schema_ref, "text_sha256": document.text_sha256, "format_version": format_version,
+    }
+
+
+def layer_dict(document: ExportDocument, layer: ExportLayer, schema_ref: dict[str, Any], format_version: int) -> dict[str, Any]:
+    """Return the record of one layer of a document, as :func:`export_dicts` gives it."""
+    text = document.text
+    tail = {"doc_labels": [], "schema": schema_ref, "text_sha256": document.text_sha256, "format_version": format_version}
+    return {
+        "id": document.external_id, "text": document.text, "meta": dict(document.meta),
+        "layer": layer.kind,
+        "annotator": layer.annotator,
+        "status": layer.status,
+        # The layer's note on the document (JSONL: meta.note), "" when none.
+        "note": layer.note,
+        "spans": [
+            _extras({"id": uid, "start": s, "end": e, "label": label, "text": text[s:e], "attrs": attrs}, prov, note)
+            for uid, s, e, label, attrs, prov, note in layer.spans
+        ],
+        "relations": [
+            _extras({"id": uid, "type": rtype, "head": head, "tail": tail_, "attrs": attrs}, prov, None)
+            for uid, rtype, head, tail_, attrs, prov in layer.relations
+        ],
+        "attributions": [
+            _extras(
+                {
+                    "id": uid, "source": source, "cue": cue, "content": list(content), "attrs": attrs,
+                    **({"parent": parent} if parent is not None else {}),
+                },
+                prov,
+                note,
+            )
+            for uid, source, cue, content, attrs, prov, parent, note in layer.attributions
+        ],
+        **tail,
+    }
 
 
 def _extras(out: dict[str, Any], provenance: dict[str, Any] | None, note: str | None) -> dict[str, Any]:

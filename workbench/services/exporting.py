@@ -56,6 +56,8 @@ from workbench.formats.jsonl import Encoder
 from workbench.formats.records import ExportDocument
 from workbench.formats.records import ExportLayer
 from workbench.formats.records import export_dicts
+from workbench.formats.records import layer_dict
+from workbench.formats.records import plain_dict
 from workbench.formats.split import assign_grouped_splits
 from workbench.formats.split import assign_splits
 from workbench.formats.split import parse_split
@@ -171,6 +173,8 @@ def stored_line_batches(
     layer: str,
     only: Iterable[str] | None = None,
     bounds: tuple[str, str] | None = None,
+    fmt: str = "jsonl",
+    report: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[list[str], SplitCounts]]:
     """Yield the JSONL lines of an export of ``layer`` a batch at a time, with their counts.
 
@@ -184,10 +188,13 @@ def stored_line_batches(
 
     :param only: restrict to these external ids (a split).
     :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
+    :param fmt: the format of the records: ``jsonl`` (lines without their newline), or one written
+        record by record (``Writer.pieces``: each record's text as it is written).
+    :param report: called with each problem of the records (what the format cannot hold), in record order.
     """
     if layer not in STORED_LAYERS:
         raise InvalidInput(f"stored lines are for the layers {', '.join(STORED_LAYERS)}, not {layer!r}")
-    store = LineStore(session, project)
+    store = LineStore(session, project, fmt)
     texts = _texts(session)
     keep = set(only) if only is not None else None
     key = _export_key(session)
@@ -200,7 +207,7 @@ def stored_line_batches(
     columns = [
         Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
         AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
-        ExportLine.relations, ExportLine.attributions,
+        ExportLine.relations, ExportLine.attributions, ExportLine.problems,
     ]
     if plain:
         columns += [store.good_plain(), ExportDocumentLine.line]
@@ -208,13 +215,13 @@ def stored_line_batches(
     if plain:
         query = (
             query.outerjoin(AnnotationSet, and_(AnnotationSet.document_id == Document.id, *_set_filter(layer)))
-            .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+            .outerjoin(ExportDocumentLine, store.on_document())
         )
     else:
         query = query.join(AnnotationSet, AnnotationSet.document_id == Document.id).where(*_set_filter(layer))
     query = (
         query.outerjoin(User, User.id == AnnotationSet.user_id)
-        .outerjoin(ExportLine, ExportLine.set_id == AnnotationSet.id)
+        .outerjoin(ExportLine, store.on_layer())
         .where(Document.project_id == project.id)
         .order_by(key)
     )
@@ -236,7 +243,7 @@ def stored_line_batches(
 
     def good(rows: list[Any]) -> bool:
         """Whether every line of a document's rows is stored and still good (its plain line too, for ``all``)."""
-        if plain and not rows[0][12]:
+        if plain and not rows[0][13]:
             return False
         return all(row[7] for row in rows if row[2] is not None)
 
@@ -257,12 +264,16 @@ def stored_line_batches(
                 if plain:
                     lines.append(document.plain_line or "")
                 lines.extend(item.line or "" for item in document.layers)
+                if report is not None:
+                    for item in document.layers:
+                        for problem in item.problems or ():
+                            report(problem)
                 for _batch in counts.count([[document]]):
                     pass
                 continue
             counts.documents += 1
             if plain:
-                lines.append(rows[0][13])
+                lines.append(rows[0][14])
                 counts.records += 1
                 layers["document"] = layers.get("document", 0) + 1
                 if rows[0][2] is None:  # no layer
@@ -280,6 +291,9 @@ def stored_line_batches(
                         labels[name] = labels.get(name, 0) + 1
                 counts.relations += row[10]
                 counts.attributions += row[11]
+                if row[12] and report is not None:
+                    for problem in row[12].split("\n"):
+                        report(problem)
         return lines, counts
 
     try:
@@ -310,7 +324,7 @@ def _plain_line_batches(
     """Yield the plain lines (text and meta, no layer) of the project's documents a batch at a time, as :func:`stored_line_batches`."""
     query = (
         select(Document.id, Document.external_id, store.good_plain(), ExportDocumentLine.line)
-        .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+        .outerjoin(ExportDocumentLine, store.on_document())
         .where(Document.project_id == project.id)
         .order_by(key)
     )
@@ -483,10 +497,11 @@ class _LayerReader:
             line = ExportLine
             self.sets = (
                 select(*columns, User.username, store.good(), line.line, line.labels, line.relations,
-                       line.attributions, AnnotationSet.version, Document.external_id, Document.title, _raw(Document.meta))
+                       line.attributions, AnnotationSet.version, Document.external_id, Document.title, _raw(Document.meta),
+                       line.problems)
                 .join(Document, Document.id == AnnotationSet.document_id)
                 .outerjoin(User, User.id == AnnotationSet.user_id)
-                .outerjoin(line, line.set_id == AnnotationSet.id)
+                .outerjoin(line, store.on_layer())
                 .where(*chosen)
             )
             # The items of the layers whose line is built afresh: chosen by layer.
@@ -548,6 +563,7 @@ class _LayerReader:
                     item = ExportLayer(
                         kind, who, status, layer_note or "", [], [], [],
                         line=row[10], tally=(labels.split("\n") if labels else [], row[12], row[13]),
+                        problems=row[18].split("\n") if row[18] else None,
                     )
                     out.setdefault(doc_id, []).append(((_KIND_ORDER[kind], who or ""), item))
                     continue
@@ -628,13 +644,22 @@ class LineStore:
     #: How long storing a batch of lines waits for the database's write lock (ms).
     WAIT_MS = 250
 
-    def __init__(self, session: Session, project: Project) -> None:
-        """Prepare the lines of ``project`` (its schema, this code) and the statement storing them."""
+    def __init__(self, session: Session, project: Project, fmt: str = "jsonl") -> None:
+        """Prepare the records of ``project`` in ``fmt`` (its schema, this code) and the statement storing them.
+
+        :param fmt: ``jsonl``, or a format written record by record (``Writer.pieces``).
+        """
         schema = project_service.project_schema(project)
         schema_ref = {"name": schema.name, "version": schema.version}
+        self.schema = schema
+        self.schema_ref = schema_ref
+        self.fmt = fmt
         self.encoder = Encoder(schema_ref)
+        self.pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
+        if fmt != "jsonl" and self.pieces is None:
+            raise InvalidInput(f"the {fmt} format is not written record by record")
         self.code = hashlib.blake2b(
-            f"{FORMAT_VERSION}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest()}".encode(), digest_size=16
+            f"{FORMAT_VERSION}\x1f{fmt}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest(fmt)}".encode(), digest_size=16
         ).hexdigest()
         self.engine = session.get_bind()
         url = self.engine.url
@@ -644,12 +669,20 @@ class LineStore:
         #: The stored plain lines of the documents ``ids``, and whether each is good.
         self.plain_lines = (
             select(Document.id, self.good_plain(), ExportDocumentLine.line)
-            .outerjoin(ExportDocumentLine, ExportDocumentLine.document_id == Document.id)
+            .outerjoin(ExportDocumentLine, self.on_document())
             .where(_in_ids(session, Document.id))
         )
         # Batches of lines to store, handed to one writer thread; two at most wait (memory stays flat).
         self._queue: queue.Queue[tuple[Any, list[dict[str, Any]]] | None] = queue.Queue(maxsize=2)
         self._writer: threading.Thread | None = None
+
+    def on_layer(self) -> Any:
+        """Return the condition joining a layer (``AnnotationSet``) to its stored record in this format."""
+        return (ExportLine.set_id == AnnotationSet.id) & (ExportLine.format == self.fmt)
+
+    def on_document(self) -> Any:
+        """Return the condition joining a document to its stored plain record in this format."""
+        return (ExportDocumentLine.document_id == Document.id) & (ExportDocumentLine.format == self.fmt)
 
     def good(self) -> Any:
         """Return the SQL expression: 1 when the stored line (``ExportLine``, joined) is still good, else 0.
@@ -688,19 +721,30 @@ class LineStore:
             for layer in document.layers:
                 if layer.line is not None:
                     continue
-                layer.line = self.encoder.layer_line(document, layer)
+                if self.pieces is None:
+                    layer.line = self.encoder.layer_line(document, layer)
+                else:
+                    found = ExportContext(schema=self.schema)
+                    layer.line = self.pieces.record(layer_dict(document, layer, self.schema_ref, FORMAT_VERSION), found)
+                    layer.problems = found.problems
                 if layer.made_of is not None:
                     rows.append({
-                        **layer.made_of, "line": layer.line, "labels": "\n".join(span[3] for span in layer.spans),
+                        **layer.made_of, "format": self.fmt, "line": layer.line, "labels": "\n".join(span[3] for span in layer.spans),
                         "relations": len(layer.relations), "attributions": len(layer.attributions),
+                        "problems": "\n".join(layer.problems) if layer.problems else None,
                     })
         self._hand_over(ExportLine, rows)
 
     def complete_plain(self, parts: list[tuple[int, str | None, str | None, ExportDocument]]) -> list[str]:
         """Build the plain lines of ``parts`` (document id, title and meta as stored, the export document), store them and return them."""
-        lines = [self.encoder.plain_line(document) for *_parts, document in parts]
+        if self.pieces is None:
+            lines = [self.encoder.plain_line(document) for *_parts, document in parts]
+        else:  # a plain record has no span: nothing a format could fail to hold
+            lines = [self.pieces.record(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
+                     for *_parts, document in parts]
         self._hand_over(ExportDocumentLine, [
-            {"document_id": doc_id, "code": self.code, "external_id": document.external_id, "title": title, "meta": meta, "line": line}
+            {"document_id": doc_id, "format": self.fmt, "code": self.code, "external_id": document.external_id, "title": title,
+             "meta": meta, "line": line}
             for (doc_id, title, meta, document), line in zip(parts, lines, strict=True)
         ])
         return lines
@@ -735,11 +779,11 @@ class LineStore:
         if table not in self._inserts:
             # Compiled once and run through the driver's executemany: SQLAlchemy's
             # handling of every row's parameters cost more than SQLite's insert.
-            key = next(iter(table.__table__.primary_key.columns))
+            keys = list(table.__table__.primary_key.columns)
             statement = (sqlite_insert if self.sqlite else postgresql_insert)(table)
             statement = statement.on_conflict_do_update(
-                index_elements=[key],
-                set_={column.name: statement.excluded[column.name] for column in table.__table__.columns if column is not key},
+                index_elements=keys,
+                set_={column.name: statement.excluded[column.name] for column in table.__table__.columns if column not in keys},
             )
             compiled = statement.compile(dialect=self.engine.dialect)
             self._inserts[table] = (str(compiled), compiled.positiontup)
@@ -760,23 +804,26 @@ class LineStore:
         except DBAPIError as exc:
             # A read-only or busy database: the export itself is not affected.
             self.enabled = False
-            log.warning("export: stopped storing JSONL lines for the next export (%s)", str(exc.orig).splitlines()[0] if exc.orig else exc)
+            log.warning("export: stopped storing records for the next export (%s)", str(exc.orig).splitlines()[0] if exc.orig else exc)
 
 
-_code: str | None = None
+_code: dict[str, str] = {}
 
 
-def _code_digest() -> str:
-    """Return a digest of the code that shapes an export's lines and of the migrations' head (a stored line of other code is never copied)."""
-    global _code
-    if _code is None:
+def _code_digest(fmt: str = "jsonl") -> str:
+    """Return a digest of the code that shapes an export's records in ``fmt`` and of the migrations' head (a stored record of other code is never copied)."""
+    if fmt not in _code:
         digest = hashlib.blake2b(digest_size=16)
-        for path in (sys.modules[Encoder.__module__].__file__, sys.modules[ExportLayer.__module__].__file__, __file__):
-            digest.update(Path(path or "").read_bytes())
+        modules = [Encoder.__module__, ExportLayer.__module__, __name__]
+        pieces = WRITERS[fmt].pieces if fmt in WRITERS else None
+        if pieces is not None:
+            modules.append(pieces.record.__module__)
+        for module in modules:
+            digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
         # and the database's schema: a migration may rewrite what lines are made of
         digest.update(HEAD_REVISION.encode())
-        _code = digest.hexdigest()
-    return _code
+        _code[fmt] = digest.hexdigest()
+    return _code[fmt]
 
 
 def _who(kind: str, user_id: int | None, username: str | None, model_name: str | None, owner_key: str) -> str | None:
@@ -912,7 +959,8 @@ def _write(
     :param progress: called with the number of records read, a batch at a time.
     """
     if _from_stored_lines(writer, layer):
-        return _write_stored(session, project, layer, fh, only, counts or SplitCounts(), progress)
+        return _write_stored(session, project, layer, fh, only, counts or SplitCounts(), progress, fmt=_format_name(writer),
+                             context=context)
     batches = export_documents(session, project, layer, only, lines=writer.write_documents is not None)
     if counts is not None or progress is not None:
         batches = (counts or SplitCounts()).count(batches, progress)
@@ -933,8 +981,14 @@ def _write(
 
 
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
-    """Whether an export of ``layer`` with ``writer`` is written from the stored lines (:func:`stored_line_batches`)."""
-    return writer.write_documents is WRITERS["jsonl"].write_documents and layer in STORED_LAYERS
+    """Whether an export of ``layer`` with ``writer`` is written from the stored records (:func:`stored_line_batches`)."""
+    jsonl = writer.write_documents is WRITERS["jsonl"].write_documents
+    return layer in STORED_LAYERS and (jsonl or (writer.pieces is not None and _format_name(writer) is not None))
+
+
+def _format_name(writer: Writer) -> str | None:
+    """Return the name ``writer`` is registered under (None: a writer of no registered format)."""
+    return next((name for name, known in WRITERS.items() if known is writer), None)
 
 
 def _write_stored(
@@ -946,19 +1000,40 @@ def _write_stored(
     counts: SplitCounts,
     progress: Callable[[int], None] | None,
     bounds: tuple[str, str] | None = None,
+    fmt: str | None = "jsonl",
+    context: ExportContext | None = None,
 ) -> int:
-    """Write the JSONL lines of ``layer`` from :func:`stored_line_batches` to ``fh`` (binary or text); return how many."""
+    """Write the records of ``layer`` in ``fmt`` from :func:`stored_line_batches` to ``fh`` (binary or text); return how many.
+
+    JSONL's records are lines (joined by newlines); another format's are its
+    pieces (``Writer.pieces``), written between its head and its tail, and
+    their problems go to ``context``.
+    """
+    fmt = fmt or "jsonl"
     binary = not isinstance(fh, io.TextIOBase)
-    written = 0
-    for lines, part in stored_line_batches(session, project, layer, only, bounds):
-        if lines:
-            lines.append("")
-            data = "\n".join(lines)
+    pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
+    context = context or ExportContext(schema=project_service.project_schema(project))
+
+    def put(data: str) -> None:
+        if data:
             fh.write(data.encode("utf-8") if binary else data)
-            written += len(lines) - 1
+
+    if pieces is not None:
+        put(pieces.head(context))
+    written = 0
+    for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
+        if lines:
+            written += len(lines)
+            if pieces is None:
+                lines.append("")
+                put("\n".join(lines))
+            else:
+                put("".join(lines))
         counts.add(part)
         if progress is not None:
             progress(counts.records)
+    if pieces is not None:
+        put(pieces.tail(context))
     return written
 
 
