@@ -214,45 +214,80 @@ def _results(results: Any, fail: Any) -> tuple[list[RawSpan], list[RawRelation]]
 def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext | None = None) -> int:
     """Write one Label Studio task per document (see the module); return how many records went in."""
     count = 0
-    fh.write("[")
+    fh.write(HEAD)
     users: dict[str, int] = {}
     for number, group in enumerate(by_document(records), 1):
-        first = group[0]
-        meta = {k: v for k, v in (first.get("meta") or {}).items() if k not in ("text", "id")}
-        task: dict[str, Any] = {
-            "id": number,
-            "data": {"text": first["text"], "id": first["id"], **meta},
-            "annotations": [],
-            "predictions": [],
-        }
-        offsets = ForeignOffsets(first["text"])
-        for record in group:
-            count += 1
-            layer = record.get("layer")
-            if layer is None:
-                continue
-            result = _result(record, offsets)
-            if layer == "prediction":
-                prediction: dict[str, Any] = {"model_version": record["annotator"], "result": result}
-                if record.get("note"):
-                    prediction["meta"] = {"text": [record["note"]]}
-                task["predictions"].append(prediction)
-                continue
-            annotation: dict[str, Any] = {"id": len(task["annotations"]) + 1, "result": result}
-            if record.get("note"):
-                annotation["meta"] = {"text": [record["note"]]}  # the layer's note on the document
-            if layer == "gold":
-                annotation["ground_truth"] = True
-            else:
-                annotation["completed_by"] = users.setdefault(record["annotator"], len(users) + 1)
-                annotation["created_username"] = record["annotator"]
-                annotation["ground_truth"] = False
-            task["annotations"].append(annotation)
+        count += len(group)
+        layers = [(r["layer"], r["annotator"], layer_text(r, context)) for r in group if r.get("layer") is not None]
         if number > 1:
-            fh.write(",\n")
-        fh.write(json.dumps(task, ensure_ascii=False))
-    fh.write("]\n")
+            fh.write(SEPARATOR)
+        fh.write(task_text(number, data_text(group[0]), layers, users))
+    fh.write(TAIL)
     return count
+
+
+#: What the file starts with, puts between two tasks, and ends with.
+HEAD, SEPARATOR, TAIL = "[", ",\n", "]\n"
+#: In an annotator's :func:`layer_text`, where the task's number for the annotator goes (JSON text never holds a raw NUL).
+GAP = "\x00"
+
+
+def data_text(record: dict[str, Any], context: ExportContext | None = None) -> str:
+    """Return a task's ``data`` (the text, the id and the meta) as JSON, from any record of its document."""
+    meta = {k: v for k, v in (record.get("meta") or {}).items() if k not in ("text", "id")}
+    return json.dumps({"text": record["text"], "id": record["id"], **meta}, ensure_ascii=False)
+
+
+def layer_text(record: dict[str, Any], context: ExportContext | None = None) -> str:
+    """Return one layer of a document as a task's annotation or prediction, less the numbers the task gives it.
+
+    A prediction is its JSON whole. An annotation is the inside of its JSON
+    object after ``"id"`` (gold), or that cut where ``"completed_by"`` goes
+    (:data:`GAP`, an annotator): numbers that count across the file, which
+    :func:`task_text` puts in. So a layer's text depends on the layer alone,
+    and an export can store it and copy it next time.
+    """
+    result = _result(record, ForeignOffsets(record["text"]))
+    layer = record["layer"]
+    if layer == "prediction":
+        prediction: dict[str, Any] = {"model_version": record["annotator"], "result": result}
+        if record.get("note"):
+            prediction["meta"] = {"text": [record["note"]]}
+        return json.dumps(prediction, ensure_ascii=False)
+    annotation: dict[str, Any] = {"result": result}
+    if record.get("note"):
+        annotation["meta"] = {"text": [record["note"]]}  # the layer's note on the document
+    if layer == "gold":
+        annotation["ground_truth"] = True
+        return _inside(annotation)
+    who = {"created_username": record["annotator"], "ground_truth": False}
+    return _inside(annotation) + GAP + _inside(who)
+
+
+def _inside(fields: dict[str, Any]) -> str:
+    """Return the JSON of ``fields`` without its braces (what joins with others by ``, `` into one object)."""
+    return json.dumps(fields, ensure_ascii=False)[1:-1]
+
+
+def task_text(number: int, data: str, layers: list[tuple[str, str | None, str]], users: dict[str, int]) -> str:
+    """Return task ``number`` as JSON: its ``data`` (:func:`data_text`) and its layers ``(kind, annotator, layer_text)`` in order.
+
+    An annotation's ``id`` is its place in the task; ``completed_by`` numbers
+    the annotators in the order the file first meets them (``users``, kept
+    across the file). The text is what ``json.dumps`` writes for the task.
+    """
+    annotations: list[str] = []
+    predictions: list[str] = []
+    for kind, who, text in layers:
+        if kind == "prediction":
+            predictions.append(text)
+        elif kind == "gold":
+            annotations.append(f'{{"id": {len(annotations) + 1}, {text}}}')
+        else:
+            before, after = text.split(GAP)
+            number_of = users.setdefault(who or "", len(users) + 1)
+            annotations.append(f'{{"id": {len(annotations) + 1}, {before}, "completed_by": {number_of}, {after}}}')
+    return f'{{"id": {number}, "data": {data}, "annotations": [{", ".join(annotations)}], "predictions": [{", ".join(predictions)}]}}'
 
 
 def _result(record: dict[str, Any], offsets: ForeignOffsets) -> list[dict[str, Any]]:
