@@ -27,6 +27,7 @@ from test_export import _rich_project
 from workbench.formats import WRITERS
 from workbench.formats import ExportContext
 from workbench.formats import jsonl
+from workbench.formats import labelstudio
 from workbench.models import AnnotationSet
 from workbench.models import Attribution
 from workbench.models import AttributionContent
@@ -375,3 +376,44 @@ def test_a_format_written_record_by_record_copies_its_stored_records_and_their_p
     final, last = export_as(db, tmp_path, fmt, layer, project)
     expected, problems = truth_as(db, project, fmt, layer)
     assert final == expected and last.problems == problems
+
+
+def plant_tasks(db) -> int:
+    """Plant markers in the stored Label Studio parts: each still the JSON its place needs; return how many there are."""
+    kinds = dict(db.execute(select(AnnotationSet.id, AnnotationSet.kind)).all())
+    rows = db.scalars(select(ExportLine).where(ExportLine.format == "labelstudio")).all()
+    for row in rows:
+        marker = f'"planted": "{MARK} layer {row.set_id}"'
+        row.line = {"gold": marker, "annotator": marker + labelstudio.GAP + '"ground_truth": false'}.get(kinds[row.set_id], "{" + marker + "}")
+    documents = db.scalars(select(ExportDocumentLine).where(ExportDocumentLine.format == "labelstudio")).all()
+    for row in documents:
+        row.line = f'{{"planted": "{MARK} document {row.document_id}"}}'
+    db.commit()
+    return len(rows) + len(documents)
+
+
+@pytest.mark.parametrize("layer", ["all", "gold", "annotators", "predictions", "documents"])
+def test_label_studio_tasks_are_put_together_from_stored_parts(db, tmp_path, project, layer):
+    first, result = export_as(db, tmp_path, "labelstudio", layer, project)
+    expected, _problems = truth_as(db, project, "labelstudio", layer)
+    assert first == expected
+    tasks = json.loads(first)
+    layers = sum(len(t["annotations"]) + len(t["predictions"]) for t in tasks)
+    assert plant_tasks(db) == layers + len(tasks)  # a part per layer, and each document's data
+    copied, again = export_as(db, tmp_path, "labelstudio", layer, project)
+    planted_tasks = json.loads(copied)  # still one JSON array
+    assert copied.count(MARK) == layers + len(tasks)
+    # the numbers that count across the file are put in as the writer puts them
+    assert [t["id"] for t in planted_tasks] == [t["id"] for t in tasks]
+    assert [[(a["id"], a.get("completed_by")) for a in t["annotations"]] for t in planted_tasks] == [
+        [(a["id"], a.get("completed_by")) for a in t["annotations"]] for t in tasks]
+    assert again.files[0][2] == result.files[0][2]
+    # a change to one layer builds its part again; once the planted parts are forgotten, the file is the truth again
+    changed = new_span(db, project)
+    text, _result = export_as(db, tmp_path, "labelstudio", layer, project)
+    rebuilt_layers = exported(db, project, layer) & changed if layer != "documents" else set()
+    assert text.count(MARK) == copied.count(MARK) - len(rebuilt_layers)
+    db.execute(update(ExportLine).where(ExportLine.line.contains(MARK)).values(version=-1))
+    db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
+    db.commit()
+    assert export_as(db, tmp_path, "labelstudio", layer, project)[0] == truth_as(db, project, "labelstudio", layer)[0]

@@ -63,6 +63,26 @@ class Pieces:
 
 
 @dataclass(frozen=True)
+class Tasks:
+    """A text format with one entry per document, made of the document's text and each layer's (Label Studio's tasks).
+
+    ``document(record, context)`` gives the document's part from any of its
+    records, ``layer(record, context)`` a layer's part, each depending on that
+    alone, so that an export can store them and copy them next time;
+    ``entry(number, document, layers, state)`` puts an entry together from
+    them (``layers``: ``(kind, annotator, text)`` in order; ``state`` a dict
+    kept across the file, for numbers that count across it).
+    """
+
+    document: Callable[[dict[str, Any], ExportContext], str]
+    layer: Callable[[dict[str, Any], ExportContext], str]
+    entry: Callable[[int, str, list[tuple[str, str | None, str]], dict[str, int]], str]
+    head: str = ""
+    separator: str = ""
+    tail: str = ""
+
+
+@dataclass(frozen=True)
 class Writer:
     """One export format: ``write(records, fh, context) -> int``; ``binary``: ``fh`` takes bytes, else text."""
 
@@ -77,6 +97,8 @@ class Writer:
     write_documents: Callable[[Iterable[list[ExportDocument]], Any, ExportContext], int] | None = None
     #: The same output as ``write``, record by record (see :class:`Pieces`), for a format whose records stand alone.
     pieces: Pieces | None = None
+    #: The same output as ``write``, an entry per document put together from its parts (see :class:`Tasks`).
+    tasks: Tasks | None = None
 
 
 READERS: dict[str, Reader] = {
@@ -98,7 +120,11 @@ WRITERS: dict[str, Writer] = {
     "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl", write_documents=jsonl.write_documents),
     "conll": Writer(conll.write, ".conll", "text/plain", pieces=Pieces(conll.record_text, conll.head)),
     "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat"),
-    "labelstudio": Writer(labelstudio.write, ".json", "application/json", reader="labelstudio"),
+    "labelstudio": Writer(
+        labelstudio.write, ".json", "application/json", reader="labelstudio",
+        tasks=Tasks(labelstudio.data_text, labelstudio.layer_text, labelstudio.task_text,
+                    labelstudio.HEAD, labelstudio.SEPARATOR, labelstudio.TAIL),
+    ),
     "doccano": Writer(doccano.write, ".jsonl", "application/x-ndjson", reader="doccano", pieces=Pieces(doccano.record_text)),
 }
 
@@ -163,6 +189,7 @@ __all__ = [
     "ExportContext",
     "FormatError",
     "Pieces",
+    "Tasks",
     "ReadOptions",
     "Writer",
     "detect_format",

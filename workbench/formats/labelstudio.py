@@ -228,8 +228,9 @@ def write(records: Iterable[dict[str, Any]], fh: IO[str], context: ExportContext
 
 #: What the file starts with, puts between two tasks, and ends with.
 HEAD, SEPARATOR, TAIL = "[", ",\n", "]\n"
-#: In an annotator's :func:`layer_text`, where the task's number for the annotator goes (JSON text never holds a raw NUL).
-GAP = "\x00"
+#: In an annotator's :func:`layer_text`, where the task's number for the annotator goes: a control character, which JSON text
+#: never holds raw (and PostgreSQL's text can hold, unlike NUL).
+GAP = "\x1f"
 
 
 def data_text(record: dict[str, Any], context: ExportContext | None = None) -> str:

@@ -175,7 +175,7 @@ def stored_line_batches(
     bounds: tuple[str, str] | None = None,
     fmt: str = "jsonl",
     report: Callable[[str], None] | None = None,
-) -> Iterator[tuple[list[str], SplitCounts]]:
+) -> Iterator[tuple[list[Any], SplitCounts]]:
     """Yield the JSONL lines of an export of ``layer`` a batch at a time, with their counts.
 
     The export's road when the layers' lines are stored (:class:`LineStore`):
@@ -189,7 +189,9 @@ def stored_line_batches(
     :param only: restrict to these external ids (a split).
     :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
     :param fmt: the format of the records: ``jsonl`` (lines without their newline), or one written
-        record by record (``Writer.pieces``: each record's text as it is written).
+        record by record (``Writer.pieces``: each record's text as it is written), or an entry per
+        document (``Writer.tasks``): then each document comes as ``(its text, [(kind, annotator,
+        layer text), ...])`` instead of lines.
     :param report: called with each problem of the records (what the format cannot hold), in record order.
     """
     if layer not in STORED_LAYERS:
@@ -198,12 +200,16 @@ def stored_line_batches(
     texts = _texts(session)
     keep = set(only) if only is not None else None
     key = _export_key(session)
+    grouped = store.tasks is not None
     if layer == "documents":
-        yield from _plain_line_batches(session, project, store, texts, keep, key, bounds)
+        for lines, counts in _plain_line_batches(session, project, store, texts, keep, key, bounds):
+            yield ([(line, []) for line in lines] if grouped else lines), counts
         return
     reader = _LayerReader(session, layer, store)
-    # ``all``: every document, its plain line first, then its layers (outer-joined: a document may have none).
-    plain = layer == "all"
+    # ``all``: every document, its plain record first, then its layers (outer-joined: a document may have none).
+    # A format of entries per document needs each document's own text whatever the layers (``plain``).
+    records_plain = layer == "all"
+    plain = records_plain or grouped
     columns = [
         Document.id, Document.external_id, AnnotationSet.kind, AnnotationSet.user_id, AnnotationSet.model_name,
         AnnotationSet.owner_key, User.username, store.good(), ExportLine.line, ExportLine.labels,
@@ -213,9 +219,10 @@ def stored_line_batches(
         columns += [store.good_plain(), ExportDocumentLine.line]
     query = select(*columns).select_from(Document)
     if plain:
+        query = query.outerjoin(ExportDocumentLine, store.on_document())
+    if records_plain:
         query = (
             query.outerjoin(AnnotationSet, and_(AnnotationSet.document_id == Document.id, *_set_filter(layer)))
-            .outerjoin(ExportDocumentLine, store.on_document())
         )
     else:
         query = query.join(AnnotationSet, AnnotationSet.document_id == Document.id).where(*_set_filter(layer))
@@ -247,7 +254,7 @@ def stored_line_batches(
             return False
         return all(row[7] for row in rows if row[2] is not None)
 
-    def flush(pending: list[list[Any]]) -> tuple[list[str], SplitCounts]:
+    def flush(pending: list[list[Any]]) -> tuple[list[Any], SplitCounts]:
         """Return the lines of ``pending`` (each a document's rows) and their counts, building the lines not good."""
         counts = SplitCounts()
         stale = [(rows[0][0], rows[0][1]) for rows in pending if not good(rows)]
@@ -255,15 +262,19 @@ def stored_line_batches(
         if stale:
             built = {doc_id: document for (doc_id, _e), document in zip(
                 stale, _read_batch(connection, [doc_id for doc_id, _e in stale], stale, reader, store, texts, plain), strict=True)}
-        lines: list[str] = []
+        lines: list[Any] = []
         labels = counts.labels
         layers = counts.layers
         for rows in pending:
             document = built.get(rows[0][0])
             if document is not None:
-                if plain:
-                    lines.append(document.plain_line or "")
-                lines.extend(item.line or "" for item in document.layers)
+                document.plain = records_plain  # its plain text was read for the entry, not as a record
+                if grouped:
+                    lines.append((document.plain_line or "", [(item.kind, item.annotator, item.line or "") for item in document.layers]))
+                else:
+                    if plain:
+                        lines.append(document.plain_line or "")
+                    lines.extend(item.line or "" for item in document.layers)
                 if report is not None:
                     for item in document.layers:
                         for problem in item.problems or ():
@@ -272,8 +283,12 @@ def stored_line_batches(
                     pass
                 continue
             counts.documents += 1
-            if plain:
+            entry: list[tuple[str, str | None, str]] = []
+            if grouped:
+                lines.append((rows[0][14], entry))
+            elif plain:
                 lines.append(rows[0][14])
+            if records_plain:
                 counts.records += 1
                 layers["document"] = layers.get("document", 0) + 1
                 if rows[0][2] is None:  # no layer
@@ -282,7 +297,10 @@ def stored_line_batches(
                 rows.sort(key=lambda row: (_KIND_ORDER[row[2]], _who(row[2], row[3], row[6], row[4], row[5]) or ""))
             counts.records += len(rows)
             for row in rows:
-                lines.append(row[8])
+                if grouped:
+                    entry.append((row[2], _who(row[2], row[3], row[6], row[4], row[5]), row[8]))
+                else:
+                    lines.append(row[8])
                 layers[row[2]] = layers.get(row[2], 0) + 1
                 if row[9]:
                     names = row[9].split("\n")
@@ -655,8 +673,10 @@ class LineStore:
         self.schema_ref = schema_ref
         self.fmt = fmt
         self.encoder = Encoder(schema_ref)
-        self.pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
-        if fmt != "jsonl" and self.pieces is None:
+        writer = WRITERS[fmt]
+        self.pieces = None if fmt == "jsonl" else writer.pieces
+        self.tasks = writer.tasks
+        if fmt != "jsonl" and self.pieces is None and self.tasks is None:
             raise InvalidInput(f"the {fmt} format is not written record by record")
         self.code = hashlib.blake2b(
             f"{FORMAT_VERSION}\x1f{fmt}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest(fmt)}".encode(), digest_size=16
@@ -721,11 +741,12 @@ class LineStore:
             for layer in document.layers:
                 if layer.line is not None:
                     continue
-                if self.pieces is None:
+                if self.pieces is None and self.tasks is None:
                     layer.line = self.encoder.layer_line(document, layer)
                 else:
                     found = ExportContext(schema=self.schema)
-                    layer.line = self.pieces.record(layer_dict(document, layer, self.schema_ref, FORMAT_VERSION), found)
+                    record = layer_dict(document, layer, self.schema_ref, FORMAT_VERSION)
+                    layer.line = self.pieces.record(record, found) if self.pieces is not None else self.tasks.layer(record, found)  # type: ignore[union-attr]
                     layer.problems = found.problems
                 if layer.made_of is not None:
                     rows.append({
@@ -737,10 +758,11 @@ class LineStore:
 
     def complete_plain(self, parts: list[tuple[int, str | None, str | None, ExportDocument]]) -> list[str]:
         """Build the plain lines of ``parts`` (document id, title and meta as stored, the export document), store them and return them."""
-        if self.pieces is None:
+        if self.pieces is None and self.tasks is None:
             lines = [self.encoder.plain_line(document) for *_parts, document in parts]
         else:  # a plain record has no span: nothing a format could fail to hold
-            lines = [self.pieces.record(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
+            plain = self.pieces.record if self.pieces is not None else self.tasks.document  # type: ignore[union-attr]
+            lines = [plain(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
                      for *_parts, document in parts]
         self._hand_over(ExportDocumentLine, [
             {"document_id": doc_id, "format": self.fmt, "code": self.code, "external_id": document.external_id, "title": title,
@@ -815,9 +837,11 @@ def _code_digest(fmt: str = "jsonl") -> str:
     if fmt not in _code:
         digest = hashlib.blake2b(digest_size=16)
         modules = [Encoder.__module__, ExportLayer.__module__, __name__]
-        pieces = WRITERS[fmt].pieces if fmt in WRITERS else None
-        if pieces is not None:
-            modules.append(pieces.record.__module__)
+        writer = WRITERS.get(fmt)
+        if writer is not None and writer.pieces is not None:
+            modules.append(writer.pieces.record.__module__)
+        if writer is not None and writer.tasks is not None:
+            modules.append(writer.tasks.layer.__module__)
         for module in modules:
             digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
         # and the database's schema: a migration may rewrite what lines are made of
@@ -983,7 +1007,7 @@ def _write(
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
     """Whether an export of ``layer`` with ``writer`` is written from the stored records (:func:`stored_line_batches`)."""
     jsonl = writer.write_documents is WRITERS["jsonl"].write_documents
-    return layer in STORED_LAYERS and (jsonl or (writer.pieces is not None and _format_name(writer) is not None))
+    return layer in STORED_LAYERS and (jsonl or ((writer.pieces or writer.tasks) is not None and _format_name(writer) is not None))
 
 
 def _format_name(writer: Writer) -> str | None:
@@ -1012,7 +1036,9 @@ def _write_stored(
     fmt = fmt or "jsonl"
     binary = not isinstance(fh, io.TextIOBase)
     pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
+    tasks = WRITERS[fmt].tasks
     context = context or ExportContext(schema=project_service.project_schema(project))
+    users: dict[str, int] = {}  # a Tasks format's numbers across the file
 
     def put(data: str) -> None:
         if data:
@@ -1020,20 +1046,35 @@ def _write_stored(
 
     if pieces is not None:
         put(pieces.head(context))
-    written = 0
+    if tasks is not None:
+        put(tasks.head)
+    written = 0  # records
+    entries = 0
     for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
-        if lines:
+        if not lines:
+            pass
+        elif tasks is not None:
+            out = []
+            for document, layers in lines:
+                entries += 1
+                out.append(tasks.entry(entries, document, layers, users))
+            put(("" if entries == len(out) else tasks.separator) + tasks.separator.join(out))
+        elif pieces is None:
             written += len(lines)
-            if pieces is None:
-                lines.append("")
-                put("\n".join(lines))
-            else:
-                put("".join(lines))
+            lines.append("")
+            put("\n".join(lines))
+        else:
+            written += len(lines)
+            put("".join(lines))
+        if tasks is not None:
+            written += part.records
         counts.add(part)
         if progress is not None:
             progress(counts.records)
     if pieces is not None:
         put(pieces.tail(context))
+    if tasks is not None:
+        put(tasks.tail)
     return written
 
 
