@@ -56,6 +56,7 @@ from workbench.formats._foreign import build_record
 from workbench.formats._foreign import file_stem
 from workbench.formats._foreign import id_from_stem
 from workbench.formats._foreign import layer_folder
+from workbench.formats._zipwriter import CompactZipWriter
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
@@ -276,7 +277,8 @@ def _unescape(note: str) -> str:
 def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportContext | None = None) -> int:
     """Write a zip of brat files (see the module); return how many records went in."""
     count = 0
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    # A zipfile.ZipFile that keeps its central directory as packed bytes: memory stays flat with the records.
+    with CompactZipWriter(fh, compression=zipfile.ZIP_DEFLATED) as archive:
         if context is not None and context.schema is not None:
             _add(archive, "annotation.conf", annotation_conf(context.schema).encode("utf-8"))
         for record in records:
@@ -293,12 +295,12 @@ def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportConte
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+def _add(archive: CompactZipWriter, name: str, data: bytes) -> None:
     """Add one file to the zip, deflated, with the fixed time (``writestr`` with a name would stamp the clock's)."""
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    archive.add(info, data)
 
 
 def ann_text(record: dict[str, Any], context: ExportContext | None = None) -> str:
