@@ -417,3 +417,33 @@ def test_label_studio_tasks_are_put_together_from_stored_parts(db, tmp_path, pro
     db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.line.contains(MARK)))
     db.commit()
     assert export_as(db, tmp_path, "labelstudio", layer, project)[0] == truth_as(db, project, "labelstudio", layer)[0]
+
+
+@pytest.mark.parametrize("fmt", ["conll", "labelstudio", "doccano"])
+def test_split_files_from_stored_records_are_those_built_from_the_records(db, tmp_path, project, fmt):
+    """Each split's file restarts what counts across a file (Label Studio's task and annotator numbers) and says its own problems."""
+    schema = project_service.project_schema(project)
+    for attempt in ("built", "copied"):
+        result = exporting.export_to_path(db, project, tmp_path / f"{attempt}.{fmt}", layer="all", fmt=fmt, split="a=0.5,b=0.5", seed=3)
+        assert len(result.files) == 2
+        problems: list[str] = []
+        for name, path, counts in result.files:
+            out = io.StringIO()
+            context = ExportContext(schema=schema)
+            records = [r for r in exporting.export_records(db, project, "all") if r["id"] in _ids_in(path, fmt)]
+            WRITERS[fmt].write(records, out, context)
+            assert path.read_text(encoding="utf-8") == out.getvalue(), (attempt, name)
+            assert counts.records == len(records)
+            problems += context.problems
+        assert result.problems == problems
+    assert db.scalar(select(func.count()).select_from(ExportLine).where(ExportLine.format == fmt)) > 0
+
+
+def _ids_in(path: Path, fmt: str) -> set[str]:
+    """Return the document ids a file of ``fmt`` holds."""
+    text = path.read_text(encoding="utf-8")
+    if fmt == "conll":
+        return {line[len("# id = "):] for line in text.splitlines() if line.startswith("# id = ")}
+    if fmt == "labelstudio":
+        return {task["data"]["id"] for task in json.loads(text)}
+    return {json.loads(line)["id"] for line in text.splitlines()}

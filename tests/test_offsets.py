@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from workbench.domain import offsets
+from workbench.domain.offsets import token_range
+from workbench.domain.offsets import tokens
 
 FAMILY = "\U0001F469\u200d\U0001F469\u200d\U0001F467"  # 👩‍👩‍👧: 5 code points, 8 UTF-16 units
 DOUBLE_STRUCK_X = "\U0001D54F"  # 𝕏
@@ -92,3 +97,19 @@ def test_text_sha256_is_of_utf8():
 def test_overlaps_counts_shared_code_points():
     assert offsets.overlaps(offsets.Span(0, 5), offsets.Span(3, 9)) == 2
     assert offsets.overlaps(offsets.Span(0, 3), offsets.Span(3, 9)) == 0
+
+
+_PIECES = ["Anna", "Иван", "😀", "e\u0301", "_", "42", " ", "\r\n", "\t", ",", "«", "»", "x", "\u00a0", "日本"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12), st.integers(0, 40), st.integers(0, 40))
+@settings(max_examples=400, deadline=None)
+def test_token_range_agrees_with_the_listed_tokens(pieces, start, end):
+    """token_range (counted in C) gives what mapping the edges onto tokens() gives, for every range."""
+    text = "".join(pieces)
+    spans = tokens(text)
+    starts = {s: i for i, (s, _e) in enumerate(spans)}
+    ends = {e: i for i, (_s, e) in enumerate(spans)}
+    first, last = starts.get(start), ends.get(end)
+    expected = (first, last) if start < end <= len(text) and first is not None and last is not None and first <= last else None
+    assert token_range(text, start, end) == expected

@@ -73,6 +73,32 @@ def tokens(text: str) -> list[tuple[int, int]]:
     return list(map(re.Match.span, TOKEN_RE.finditer(text)))
 
 
+_SPACE = re.compile(r"\s")
+_WORD = re.compile(r"\w")
+
+
+def token_range(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Return the indexes (in :func:`tokens`) of the first and last tokens ``[start, end)`` covers, edge to edge.
+
+    None when an edge of the range is not a token's edge (it cuts a token, or
+    is a space) or the range is empty. Found without listing the tokens: a
+    token starts at ``i`` when ``text[i]`` is no space and is not a word
+    character right after another (a maximal run of them), and ends likewise;
+    the tokens before an edge are then those of the text cut there, and those
+    covered those of the range, which the regular expression counts in C.
+    """
+    if not 0 <= start < end <= len(text):
+        return None
+    if _SPACE.match(text, start) or _SPACE.match(text, end - 1):
+        return None
+    if start > 0 and _WORD.match(text, start) and _WORD.match(text, start - 1):
+        return None
+    if end < len(text) and _WORD.match(text, end) and _WORD.match(text, end - 1):
+        return None
+    first = len(TOKEN_RE.findall(text, 0, start))
+    return first, first + len(TOKEN_RE.findall(text, start, end)) - 1
+
+
 def token_edges_inside(
     token_spans: list[tuple[int, int]], start: int, end: int, starts: list[int] | None = None
 ) -> bool:

@@ -18,6 +18,7 @@ from typing import IO
 from typing import Any
 
 from workbench.domain.offsets import TOKEN_RE
+from workbench.domain.offsets import token_range
 from workbench.domain.schema import KINDS
 from workbench.formats.records import ExportContext
 
@@ -41,19 +42,18 @@ def record_text(record: dict[str, Any], context: ExportContext) -> str:
     """Return one record's block (comments, a line per token, a blank line); a span BIO cannot hold is reported to ``context``."""
     kinds, kind_of = kinds_of(context)
     text = record["text"]
-    tokens = [m.span() for m in TOKEN_RE.finditer(text)]
-    starts = {start: i for i, (start, _end) in enumerate(tokens)}
-    ends = {end: i for i, (_start, end) in enumerate(tokens)}
-    columns = {kind: ["O"] * len(tokens) for kind in kinds}
+    words = TOKEN_RE.findall(text)
+    columns = {kind: ["O"] * len(words) for kind in kinds}
     who = f"{record['id']} ({record.get('layer') or 'document'}{', ' + record['annotator'] if record.get('annotator') else ''})"
     for span in record.get("spans") or []:
         kind = kind_of.get(span["label"], kinds[0])
-        first, last = starts.get(span["start"]), ends.get(span["end"])
-        if first is None or last is None or last < first:
+        covered = token_range(text, span["start"], span["end"])
+        if covered is None:
             context.problem(f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} cuts a token; left out of the CoNLL file")
             continue
+        first, last = covered
         column = columns[kind]
-        if any(tag != "O" for tag in column[first : last + 1]):
+        if column[first : last + 1].count("O") != last + 1 - first:  # a tag there already
             context.problem(
                 f"{who}: span {span['id']} {span['label']} {span['start']}-{span['end']} overlaps another {kind} span; left out of the CoNLL file"
             )
@@ -66,7 +66,6 @@ def record_text(record: dict[str, Any], context: ExportContext) -> str:
         out.append(f"# layer = {record['layer']}\n")
     if record.get("annotator"):
         out.append(f"# annotator = {record['annotator']}\n")
-    words = [text[start:end] for start, end in tokens]
     if words:
         # a token's line: the token and its tags, tab-separated (joined in C, a tuple per token)
         out.append("\n".join(map("\t".join, zip(words, *(columns[kind] for kind in kinds)))))
