@@ -447,3 +447,20 @@ def _ids_in(path: Path, fmt: str) -> set[str]:
     if fmt == "labelstudio":
         return {task["data"]["id"] for task in json.loads(text)}
     return {json.loads(line)["id"] for line in text.splitlines()}
+
+
+@pytest.mark.parametrize("fmt", ["conll", "doccano"])
+def test_worker_processes_write_a_format_of_standalone_records_as_one_process_does(db, tmp_path, project, monkeypatch, fmt):
+    monkeypatch.setattr(exporting, "TASK", 1)  # a range of one document per task
+    # a span that cuts a token: CoNLL's problem comes back from its worker, in order
+    layer_ = _layer(db, project, "b-plain", "gold")
+    curator = db.scalar(select(User).where(User.username == "cur"))
+    annotation.apply_ops(db, curator, layer_.id, layer_.version, "cut", [{"op": "span.create", "id": "T8", "start": 19, "end": 22, "label": "ORG"}])
+    db.commit()
+    expected, problems = truth_as(db, project, fmt, "all")
+    for attempt in ("built", "copied"):
+        one = exporting.export_to_path(db, project, tmp_path / f"one-{attempt}.{fmt}", layer="all", fmt=fmt, workers=1)
+        many = exporting.export_to_path(db, project, tmp_path / f"many-{attempt}.{fmt}", layer="all", fmt=fmt, workers=2)
+        assert one.files[0][1].read_text(encoding="utf-8") == many.files[0][1].read_text(encoding="utf-8") == expected, attempt
+        assert one.problems == many.problems == problems and one.files[0][2] == many.files[0][2]
+    assert bool(problems) == (fmt == "conll")

@@ -1026,6 +1026,7 @@ def _write_stored(
     bounds: tuple[str, str] | None = None,
     fmt: str | None = "jsonl",
     context: ExportContext | None = None,
+    framed: bool = True,
 ) -> int:
     """Write the records of ``layer`` in ``fmt`` from :func:`stored_line_batches` to ``fh`` (binary or text); return how many.
 
@@ -1044,7 +1045,7 @@ def _write_stored(
         if data:
             fh.write(data.encode("utf-8") if binary else data)
 
-    if pieces is not None:
+    if pieces is not None and framed:
         put(pieces.head(context))
     if tasks is not None:
         put(tasks.head)
@@ -1071,7 +1072,7 @@ def _write_stored(
         counts.add(part)
         if progress is not None:
             progress(counts.records)
-    if pieces is not None:
+    if pieces is not None and framed:
         put(pieces.tail(context))
     if tasks is not None:
         put(tasks.tail)
@@ -1093,7 +1094,7 @@ AHEAD_PER_WORKER = 2
 def export_workers(session: Session, project: Project, layer: str, writer: Writer) -> int:
     """Return how many worker processes an export to a file should use (1: none, this process does it all).
 
-    One per core for a large JSONL export from a SQLite file, when the
+    One per core for a large JSONL, CoNLL or doccano export from a SQLite file, when the
     machine has a core to spare (load average below the number of cores
     less one): on a busy machine the workers only queue behind the others
     and cost their start. Not on PostgreSQL, where two workers were 2.5 to
@@ -1102,12 +1103,18 @@ def export_workers(session: Session, project: Project, layer: str, writer: Write
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     url = session.get_bind().url
-    if cores < 2 or writer.write_documents is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if cores < 2 or not _poolable(writer) or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return 1
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
         return 1
     documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
     return cores if layer in LAYERS and documents >= PARALLEL_FROM else 1
+
+
+def _poolable(writer: Writer) -> bool:
+    """Whether worker processes can write ranges of an export in ``writer``'s format: JSONL, or a format of
+    records that stand alone (``Writer.pieces``); not one that numbers across the file (Label Studio)."""
+    return writer.write_documents is not None or (writer.pieces is not None and _format_name(writer) is not None)
 
 
 def _write_pooled(
@@ -1120,8 +1127,9 @@ def _write_pooled(
     counts: SplitCounts,
     progress: Callable[[int], None] | None,
     workers: int,
+    context: ExportContext | None = None,
 ) -> None:
-    """Write an export of a ``write_documents`` format to the binary ``fh`` with ``workers`` processes.
+    """Write an export in ``fmt`` (JSONL, or a format of ``Writer.pieces``) to the binary ``fh`` with ``workers`` processes.
 
     This process reads the document ids in order (a cheap stream) and hands
     each :data:`TASK` of them to a worker, which reads those documents on its
@@ -1129,28 +1137,33 @@ def _write_pooled(
     the order handed out, so the file is the one a single process writes.
     At most ``workers x`` :data:`AHEAD_PER_WORKER` ranges are in flight, so memory
     stays flat. A worker's error stops the export (the caller's temporary
-    file is removed).
+    file is removed). The problems of each range go to ``context`` in order.
     """
+    pieces = require_writer(fmt).pieces
+    context = context or ExportContext(schema=project_service.project_schema(project))
 
     url = _database_url(session)
     ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
-    pending: deque[Future[tuple[bytes, SplitCounts]]] = deque()
+    pending: deque[Future[tuple[bytes, SplitCounts, list[str]]]] = deque()
 
     def write_first() -> None:
-        data, part = pending.popleft().result()
+        data, part, problems = pending.popleft().result()
         fh.write(data)
         counts.add(part)
+        context.problems.extend(problems)
         if progress is not None:
             progress(counts.records)
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         # Workers forked from a server process that imported this module once (and stays for the next export).
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        processes = multiprocessing.get_context("forkserver")
+        processes.set_forkserver_preload([__name__])
     else:
-        context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start, initargs=(url,))
+        processes = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=processes, initializer=_worker_start, initargs=(url,))
     stream = session.connection().execute(ranges)
+    if pieces is not None:
+        fh.write(pieces.head(context).encode("utf-8"))
     try:
         for page in stream.partitions():
             share = [(doc_id, external_id) for doc_id, external_id in page if only is None or external_id in only]
@@ -1163,6 +1176,8 @@ def _write_pooled(
     finally:
         stream.close()
         pool.shutdown(wait=True, cancel_futures=True)
+    if pieces is not None:
+        fh.write(pieces.tail(context).encode("utf-8"))
 
 
 def _database_url(session: Session) -> str:
@@ -1181,23 +1196,20 @@ def _worker_start(url: str) -> None:
     _worker_engine = make_engine(url)
 
 
-def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[bytes, SplitCounts]:
-    """Return the bytes a ``write_documents`` format writes for ``share`` (``(document id, external id)`` in order), and their counts."""
+def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[bytes, SplitCounts, list[str]]:
+    """Return the bytes ``fmt`` writes for the records of ``share`` (``(document id, external id)`` in order, no
+    head or tail), their counts and their problems."""
     writer = require_writer(fmt)
-    assert writer.write_documents is not None
+    assert _poolable(writer) and _from_stored_lines(writer, layer)
     counts = SplitCounts()
     with Session(_worker_engine) as session:
         project = session.get(Project, project_id)
-        if _from_stored_lines(writer, layer):
-            data = io.BytesIO()
-            bounds = (share[0][1], share[-1][1])
-            _write_stored(session, project, layer, data, [external_id for _id, external_id in share], counts, None, bounds)
-            return data.getvalue(), counts
         context = ExportContext(schema=project_service.project_schema(project))
-        out = io.StringIO()
-        pages = [share[i : i + BATCH] for i in range(0, len(share), BATCH)]
-        writer.write_documents(counts.count(export_documents(session, project, layer, pages=pages, lines=True)), out, context)
-    return out.getvalue().encode("utf-8"), counts
+        data = io.BytesIO()
+        bounds = (share[0][1], share[-1][1])
+        _write_stored(session, project, layer, data, [external_id for _id, external_id in share], counts, None, bounds,
+                      fmt=fmt, context=context, framed=False)
+        return data.getvalue(), counts, context.problems
 
 
 # -- writing files: safe, with a manifest ----------------------------------------
@@ -1311,7 +1323,7 @@ def export_to_path(
     existing is touched before the new file is complete.
 
     :param progress: called with the number of records written so far, now and then.
-    :param workers: processes building the lines (JSONL); None: as :func:`export_workers` says.
+    :param workers: processes building the records (JSONL, CoNLL, doccano); None: as :func:`export_workers` says.
     :raise InvalidInput: a bad format, layer or split, or a target that is the
         database or exists (without ``force``).
     """
@@ -1335,7 +1347,7 @@ def export_to_path(
     files: list[tuple[str | None, Path, SplitCounts]] = []
     done = 0
     pool_size = workers if workers is not None else export_workers(session, project, layer, writer)
-    if writer.write_documents is None:
+    if not _poolable(writer):
         pool_size = 1
     for name, ids in plan.items():
         counts = SplitCounts()
@@ -1349,7 +1361,7 @@ def export_to_path(
 
         def write(fh: IO[bytes], ids: set[str] | None = ids, counts: SplitCounts = counts, counted: Any = counted) -> None:
             if pool_size > 1:
-                _write_pooled(session, project, layer, fmt, fh, ids, counts, counted, pool_size)
+                _write_pooled(session, project, layer, fmt, fh, ids, counts, counted, pool_size, context)
             else:
                 _write(session, project, layer, writer, fh, ids, context, counts, counted)
 
