@@ -1200,7 +1200,10 @@ def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, s
     """Return the bytes ``fmt`` writes for the records of ``share`` (``(document id, external id)`` in order, no
     head or tail), their counts and their problems."""
     writer = require_writer(fmt)
-    assert _poolable(writer) and _from_stored_lines(writer, layer)
+    if layer not in LAYERS:
+        raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
+    if not (_poolable(writer) and _from_stored_lines(writer, layer)):
+        raise InvalidInput(f"the {fmt} format is not written by worker processes")
     counts = SplitCounts()
     with Session(_worker_engine) as session:
         project = session.get(Project, project_id)
