@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from factories import make_user
 from test_export import _rich_project
 from workbench.formats import WRITERS
 from workbench.formats import ExportContext
+from workbench.formats import brat
 from workbench.formats import jsonl
 from workbench.formats import labelstudio
 from workbench.models import AnnotationSet
@@ -464,3 +466,56 @@ def test_worker_processes_write_a_format_of_standalone_records_as_one_process_do
         assert one.files[0][1].read_text(encoding="utf-8") == many.files[0][1].read_text(encoding="utf-8") == expected, attempt
         assert one.problems == many.problems == problems and one.files[0][2] == many.files[0][2]
     assert bool(problems) == (fmt == "conll")
+
+
+def plant_parts(db) -> int:
+    """Replace every stored brat part by the part of a one-file record named after the marker; return how many."""
+    rows = [*db.scalars(select(ExportLine).where(ExportLine.format == "brat")),
+            *db.scalars(select(ExportDocumentLine).where(ExportDocumentLine.format == "brat"))]
+    for row in rows:
+        key = getattr(row, "set_id", None) or f"d{row.document_id}"
+        row.line = brat.record_part({"id": f"planted-{key}", "text": MARK, "layer": None})
+    db.commit()
+    return len(rows)
+
+
+@pytest.mark.parametrize("layer", ["all", "gold", "annotators", "documents"])
+def test_the_brat_zip_is_written_from_stored_parts_compressed_once(db, tmp_path, project, layer):
+    def names(result) -> list[str]:
+        with zipfile.ZipFile(result.files[0][1]) as archive:
+            assert archive.testzip() is None
+            return archive.namelist()
+
+    first, result = export_bytes(db, tmp_path, "brat", layer, project)
+    expected, problems = truth_bytes(db, project, "brat", layer)
+    assert first == expected and result.problems == problems
+    assert bool(problems) == (layer != "documents")  # layers' notes on the document, long attributes: brat has no place for them
+    stored = plant_parts(db)
+    assert stored == result.files[0][2].records
+    _copied, again = export_bytes(db, tmp_path, "brat", layer, project)
+    planted_names = [name for name in names(again) if "planted-" in name]
+    assert len(planted_names) == stored and len(names(again)) == stored + 1  # and annotation.conf
+    assert again.problems == problems and again.files[0][2] == result.files[0][2]
+    changed = new_span(db, project)
+    _text, after = export_bytes(db, tmp_path, "brat", layer, project)
+    rebuilt_layers = exported(db, project, layer) & changed if layer != "documents" else set()
+    assert len([name for name in names(after) if "planted-" in name]) == stored - len(rebuilt_layers)
+    db.execute(delete(ExportLine).where(ExportLine.format == "brat"))
+    db.execute(delete(ExportDocumentLine).where(ExportDocumentLine.format == "brat"))
+    db.commit()
+    assert export_bytes(db, tmp_path, "brat", layer, project)[0] == truth_bytes(db, project, "brat", layer)[0]
+
+
+def export_bytes(db, tmp_path: Path, fmt: str, layer: str, project) -> tuple[bytes, exporting.ExportResult]:
+    """Export ``layer`` in ``fmt`` to a file the way ``workbench export`` does; return its bytes and the result."""
+    out = tmp_path / f"{layer}.{fmt}"
+    result = exporting.export_to_path(db, project, out, layer=layer, fmt=fmt, force=True)
+    return out.read_bytes(), result
+
+
+def truth_bytes(db, project, fmt: str, layer: str) -> tuple[bytes, list[str]]:
+    """Return what the format's writer makes of the records themselves, and its problems."""
+    out = io.BytesIO()
+    context = ExportContext(schema=project_service.project_schema(project))
+    WRITERS[fmt].write(exporting.export_records(db, project, layer), out, context)
+    return out.getvalue(), context.problems

@@ -83,6 +83,16 @@ class Tasks:
 
 
 @dataclass(frozen=True)
+class Archive:
+    """A binary format of files per record (brat's zip): ``part(record, context)`` gives a record's files,
+    compressed and packed into a string an export can store; ``write(parts, fh, context)`` writes the
+    archive of those parts, the bytes the format's ``write`` writes for the records."""
+
+    part: Callable[[dict[str, Any], ExportContext], str]
+    write: Callable[[Iterable[str], IO[bytes], ExportContext], None]
+
+
+@dataclass(frozen=True)
 class Writer:
     """One export format: ``write(records, fh, context) -> int``; ``binary``: ``fh`` takes bytes, else text."""
 
@@ -99,6 +109,8 @@ class Writer:
     pieces: Pieces | None = None
     #: The same output as ``write``, an entry per document put together from its parts (see :class:`Tasks`).
     tasks: Tasks | None = None
+    #: The same output as ``write`` from each record's stored part (see :class:`Archive`).
+    archive: Archive | None = None
 
 
 READERS: dict[str, Reader] = {
@@ -119,7 +131,8 @@ PLAIN_READERS: dict[str, Callable[[str, IO[bytes], Schema], Iterator[DocumentRec
 WRITERS: dict[str, Writer] = {
     "jsonl": Writer(jsonl.write, ".jsonl", "application/x-ndjson", reader="jsonl", write_documents=jsonl.write_documents),
     "conll": Writer(conll.write, ".conll", "text/plain", pieces=Pieces(conll.record_text, conll.head)),
-    "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat"),
+    "brat": Writer(brat.write, ".zip", "application/zip", binary=True, reader="brat",
+                   archive=Archive(brat.record_part, brat.write_parts)),
     "labelstudio": Writer(
         labelstudio.write, ".json", "application/json", reader="labelstudio",
         tasks=Tasks(labelstudio.data_text, labelstudio.layer_text, labelstudio.task_text,
@@ -188,6 +201,7 @@ __all__ = [
     "DocumentRecord",
     "ExportContext",
     "FormatError",
+    "Archive",
     "Pieces",
     "Tasks",
     "ReadOptions",

@@ -50,31 +50,41 @@ class CompactZipWriter(zipfile.ZipFile):
 
     def add(self, zinfo: zipfile.ZipInfo, data: bytes) -> None:
         """Write one file, as ``writestr(zinfo, data)`` does, and keep only its packed central-directory record."""
+        if zinfo.compress_type in _ONE_GO and self._seekable:
+            crc, size, body = compress(data, zinfo.compress_type, zinfo._compresslevel)
+            self.add_compressed(zinfo, crc, size, body)
+            return
+        self._pack_written()
+        # Another compression (or an error to raise): the standard library's own path.
+        self.writestr(zinfo, data)
+        self._pack_written()
+
+    def add_compressed(self, zinfo: zipfile.ZipInfo, crc: int, size: int, body: bytes) -> None:
+        """Write one file given as :func:`compress` made it (its CRC, its size, its compressed bytes), as :meth:`add` would.
+
+        So a file compressed once (and kept, say an export's stored record)
+        is written again without compressing it again.
+        """
         self._pack_written()
         if not (self._seekable and zinfo.compress_type in _ONE_GO) or self._writing or not self.fp:
             # A stream that cannot seek back (zipfile writes a data descriptor
             # after the data), another compression, or an error to raise:
             # the standard library's own path.
+            data = zlib.decompress(body, -15) if zinfo.compress_type == zipfile.ZIP_DEFLATED else body
             self.writestr(zinfo, data)
             self._pack_written()
             return
         # What writestr and _open_to_write set before writing the local header.
-        zinfo.file_size = len(data)
+        zinfo.file_size = size
         zinfo.flag_bits = 0x00
         if not zinfo.external_attr:
             zinfo.external_attr = 0o600 << 16
         zip64 = zinfo.file_size * 1.05 > zipfile.ZIP64_LIMIT
         if zip64 and not self._allowZip64:
             raise zipfile.LargeZipFile("Filesize would require ZIP64 extensions")
-        # What _ZipWriteFile.write and close compute, before the header rather than after.
-        if zinfo.compress_type == zipfile.ZIP_DEFLATED:
-            level = zlib.Z_DEFAULT_COMPRESSION if zinfo._compresslevel is None else zinfo._compresslevel
-            compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-            body = compressor.compress(data) + compressor.flush()
-        else:
-            body = data
+        # What _ZipWriteFile.write and close compute, known before the header rather than after.
         zinfo.compress_size = len(body)
-        zinfo.CRC = zlib.crc32(data)
+        zinfo.CRC = crc
         if not zip64 and (zinfo.file_size > zipfile.ZIP64_LIMIT or zinfo.compress_size > zipfile.ZIP64_LIMIT):
             raise RuntimeError("File size too large, try using force_zip64")
         with self._lock:
@@ -131,6 +141,16 @@ class CompactZipWriter(zipfile.ZipFile):
                              0, 0, count, count, size, offset, len(self._comment)))
         fp.write(self._comment)
         fp.flush()
+
+
+def compress(data: bytes, compress_type: int = zipfile.ZIP_DEFLATED, level: int | None = None) -> tuple[int, int, bytes]:
+    """Return a file's CRC-32, size and body as a zip entry of ``compress_type`` holds them (what ``_ZipWriteFile`` computes)."""
+    if compress_type == zipfile.ZIP_DEFLATED:
+        compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION if level is None else level, zlib.DEFLATED, -15)
+        body = compressor.compress(data) + compressor.flush()
+    else:
+        body = data
+    return zlib.crc32(data), len(data), body
 
 
 def _central_record(zinfo: zipfile.ZipInfo) -> bytes:

@@ -34,8 +34,10 @@ of each record in its layer's folder; ids are renumbered ``T1``, ``R1``,
 
 from __future__ import annotations
 
+import base64
 import io
 import re
+import struct
 import zipfile
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -57,6 +59,7 @@ from workbench.formats._foreign import file_stem
 from workbench.formats._foreign import id_from_stem
 from workbench.formats._foreign import layer_folder
 from workbench.formats._zipwriter import CompactZipWriter
+from workbench.formats._zipwriter import compress
 from workbench.formats.records import DocumentRecord
 from workbench.formats.records import ExportContext
 from workbench.formats.records import FormatError
@@ -277,30 +280,82 @@ def _unescape(note: str) -> str:
 def write(records: Iterable[dict[str, Any]], fh: IO[bytes], context: ExportContext | None = None) -> int:
     """Write a zip of brat files (see the module); return how many records went in."""
     count = 0
-    # A zipfile.ZipFile that keeps its central directory as packed bytes: memory stays flat with the records.
-    with CompactZipWriter(fh, compression=zipfile.ZIP_DEFLATED) as archive:
-        if context is not None and context.schema is not None:
-            _add(archive, "annotation.conf", annotation_conf(context.schema).encode("utf-8"))
+    with _archive(fh, context) as archive:
         for record in records:
-            folder = layer_folder(record)
-            stem = file_stem(record["id"])
-            _add(archive, f"{folder}/{stem}.txt", record["text"].encode("utf-8"))
-            if record.get("layer") is not None:
-                _add(archive, f"{folder}/{stem}.ann", ann_text(record, context).encode("utf-8"))
+            for name, data in record_files(record, context):
+                crc, size, body = compress(data)
+                archive.add_compressed(_info(name), crc, size, body)
             count += 1
     return count
+
+
+def record_files(record: dict[str, Any], context: ExportContext | None = None) -> list[tuple[str, bytes]]:
+    """Return one record's files in the zip: its text, and its annotations when it is a layer."""
+    folder = layer_folder(record)
+    stem = file_stem(record["id"])
+    files = [(f"{folder}/{stem}.txt", record["text"].encode("utf-8"))]
+    if record.get("layer") is not None:
+        files.append((f"{folder}/{stem}.ann", ann_text(record, context).encode("utf-8")))
+    return files
+
+
+def record_part(record: dict[str, Any], context: ExportContext | None = None) -> str:
+    """Return one record's files compressed as the zip holds them, packed into a string an export can store.
+
+    Base64 of, per file: its name's length, CRC-32, size and compressed
+    length (``<HIQQ``), then the name (UTF-8) and the compressed bytes. An
+    export that copies the part (:func:`write_parts`) neither builds nor
+    compresses the files again.
+    """
+    out = bytearray()
+    for name, data in record_files(record, context):
+        crc, size, body = compress(data)
+        encoded = name.encode("utf-8")
+        out += struct.pack(_PART, len(encoded), crc, size, len(body)) + encoded + body
+    return base64.b64encode(out).decode("ascii")
+
+
+def write_parts(parts: Iterable[str], fh: IO[bytes], context: ExportContext | None = None) -> None:
+    """Write the zip of the records whose parts (:func:`record_part`) are ``parts``: the bytes :func:`write` writes."""
+    with _archive(fh, context) as archive:
+        for part in parts:
+            data = base64.b64decode(part)
+            at = 0
+            while at < len(data):
+                length, crc, size, compressed = struct.unpack_from(_PART, data, at)
+                at += _PART_SIZE
+                name = data[at : at + length].decode("utf-8")
+                at += length
+                archive.add_compressed(_info(name), crc, size, data[at : at + compressed])
+                at += compressed
+
+
+_PART = "<HIQQ"
+_PART_SIZE = struct.calcsize(_PART)
+
+
+def _archive(fh: IO[bytes], context: ExportContext | None) -> CompactZipWriter:
+    """Open the zip on ``fh`` and add ``annotation.conf`` (from the schema).
+
+    A zipfile.ZipFile that keeps its central directory as packed bytes:
+    memory stays flat with the records.
+    """
+    archive = CompactZipWriter(fh, compression=zipfile.ZIP_DEFLATED)
+    if context is not None and context.schema is not None:
+        archive.add(_info("annotation.conf"), annotation_conf(context.schema).encode("utf-8"))
+    return archive
 
 
 #: The time stamped on every file of the zip: a fixed one, so the same data gives the same bytes (and SHA-256).
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _add(archive: CompactZipWriter, name: str, data: bytes) -> None:
-    """Add one file to the zip, deflated, with the fixed time (``writestr`` with a name would stamp the clock's)."""
+def _info(name: str) -> zipfile.ZipInfo:
+    """Return the entry of one file of the zip: deflated, with the fixed time (``writestr`` with a name would stamp the clock's)."""
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.add(info, data)
+    return info
 
 
 def ann_text(record: dict[str, Any], context: ExportContext | None = None) -> str:

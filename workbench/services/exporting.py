@@ -676,7 +676,12 @@ class LineStore:
         writer = WRITERS[fmt]
         self.pieces = None if fmt == "jsonl" else writer.pieces
         self.tasks = writer.tasks
-        if fmt != "jsonl" and self.pieces is None and self.tasks is None:
+        self.archive = writer.archive
+        # What makes a layer's record and a document's plain record in this format (JSONL's: the encoder).
+        self.record: Callable[[dict[str, Any], ExportContext], str] | None = (
+            self.pieces.record if self.pieces is not None else self.archive.part if self.archive is not None else None
+        )
+        if fmt != "jsonl" and self.record is None and self.tasks is None:
             raise InvalidInput(f"the {fmt} format is not written record by record")
         self.code = hashlib.blake2b(
             f"{FORMAT_VERSION}\x1f{fmt}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest(fmt)}".encode(), digest_size=16
@@ -741,12 +746,12 @@ class LineStore:
             for layer in document.layers:
                 if layer.line is not None:
                     continue
-                if self.pieces is None and self.tasks is None:
+                if self.record is None and self.tasks is None:
                     layer.line = self.encoder.layer_line(document, layer)
                 else:
                     found = ExportContext(schema=self.schema)
                     record = layer_dict(document, layer, self.schema_ref, FORMAT_VERSION)
-                    layer.line = self.pieces.record(record, found) if self.pieces is not None else self.tasks.layer(record, found)  # type: ignore[union-attr]
+                    layer.line = self.record(record, found) if self.record is not None else self.tasks.layer(record, found)  # type: ignore[union-attr]
                     layer.problems = found.problems
                 if layer.made_of is not None:
                     rows.append({
@@ -758,10 +763,10 @@ class LineStore:
 
     def complete_plain(self, parts: list[tuple[int, str | None, str | None, ExportDocument]]) -> list[str]:
         """Build the plain lines of ``parts`` (document id, title and meta as stored, the export document), store them and return them."""
-        if self.pieces is None and self.tasks is None:
+        if self.record is None and self.tasks is None:
             lines = [self.encoder.plain_line(document) for *_parts, document in parts]
         else:  # a plain record has no span: nothing a format could fail to hold
-            plain = self.pieces.record if self.pieces is not None else self.tasks.document  # type: ignore[union-attr]
+            plain = self.record if self.record is not None else self.tasks.document  # type: ignore[union-attr]
             lines = [plain(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
                      for *_parts, document in parts]
         self._hand_over(ExportDocumentLine, [
@@ -842,6 +847,8 @@ def _code_digest(fmt: str = "jsonl") -> str:
             modules.append(writer.pieces.record.__module__)
         if writer is not None and writer.tasks is not None:
             modules.append(writer.tasks.layer.__module__)
+        if writer is not None and writer.archive is not None:
+            modules += [writer.archive.part.__module__, "workbench.formats._zipwriter"]
         for module in modules:
             digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
         # and the database's schema: a migration may rewrite what lines are made of
@@ -1007,7 +1014,7 @@ def _write(
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
     """Whether an export of ``layer`` with ``writer`` is written from the stored records (:func:`stored_line_batches`)."""
     jsonl = writer.write_documents is WRITERS["jsonl"].write_documents
-    return layer in STORED_LAYERS and (jsonl or ((writer.pieces or writer.tasks) is not None and _format_name(writer) is not None))
+    return layer in STORED_LAYERS and (jsonl or ((writer.pieces or writer.tasks or writer.archive) is not None and _format_name(writer) is not None))
 
 
 def _format_name(writer: Writer) -> str | None:
@@ -1038,7 +1045,10 @@ def _write_stored(
     binary = not isinstance(fh, io.TextIOBase)
     pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
     tasks = WRITERS[fmt].tasks
+    archive = WRITERS[fmt].archive
     context = context or ExportContext(schema=project_service.project_schema(project))
+    if archive is not None:
+        return _write_archive(session, project, layer, fh, only, counts, progress, bounds, fmt, context)
     users: dict[str, int] = {}  # a Tasks format's numbers across the file
 
     def put(data: str) -> None:
@@ -1077,6 +1087,34 @@ def _write_stored(
     if tasks is not None:
         put(tasks.tail)
     return written
+
+
+def _write_archive(
+    session: Session,
+    project: Project,
+    layer: str,
+    fh: IO[Any],
+    only: Iterable[str] | None,
+    counts: SplitCounts,
+    progress: Callable[[int], None] | None,
+    bounds: tuple[str, str] | None,
+    fmt: str,
+    context: ExportContext,
+) -> int:
+    """Write the archive (brat's zip) of ``layer`` from the stored parts of its records; return how many records."""
+    archive = WRITERS[fmt].archive
+    assert archive is not None
+
+    def parts() -> Iterator[str]:
+        for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
+            yield from lines
+            counts.add(part)
+            if progress is not None:
+                progress(counts.records)
+
+    before = counts.records
+    archive.write(parts(), fh, context)
+    return counts.records - before
 
 
 # -- several processes: the lines of ranges of documents built in parallel -----------------------
