@@ -1140,7 +1140,7 @@ AHEAD_PER_WORKER = 2
 def export_workers(session: Session, project: Project, layer: str, writer: Writer) -> int:
     """Return how many worker processes an export to a file should use (1: none, this process does it all).
 
-    One per core for a large JSONL, CoNLL or doccano export from a SQLite file, when the
+    One per core for a large export (any format but spaCy's) from a SQLite file, when the
     machine has a core to spare (load average below the number of cores
     less one): on a busy machine the workers only queue behind the others
     and cost their start. Not on PostgreSQL, where two workers were 2.5 to
@@ -1158,9 +1158,10 @@ def export_workers(session: Session, project: Project, layer: str, writer: Write
 
 
 def _poolable(writer: Writer) -> bool:
-    """Whether worker processes can write ranges of an export in ``writer``'s format: JSONL, or a format of
-    records that stand alone (``Writer.pieces``); not one that numbers across the file (Label Studio)."""
-    return writer.write_documents is not None or (writer.pieces is not None and _format_name(writer) is not None)
+    """Whether worker processes can build the records of an export in ``writer``'s format (every format whose
+    records are stored: JSONL, CoNLL, doccano, Label Studio, brat; not spaCy's DocBin)."""
+    jsonl = writer.write_documents is not None
+    return jsonl or ((writer.pieces or writer.tasks or writer.archive) is not None and _format_name(writer) is not None)
 
 
 def _write_pooled(
@@ -1175,53 +1176,79 @@ def _write_pooled(
     workers: int,
     context: ExportContext | None = None,
 ) -> None:
-    """Write an export in ``fmt`` (JSONL, or a format of ``Writer.pieces``) to the binary ``fh`` with ``workers`` processes.
+    """Write an export in ``fmt`` to the binary ``fh`` with ``workers`` processes building its records.
 
     This process reads the document ids in order (a cheap stream) and hands
     each :data:`TASK` of them to a worker, which reads those documents on its
-    own connection and returns their lines as bytes; the bytes are written in
-    the order handed out, so the file is the one a single process writes.
-    At most ``workers x`` :data:`AHEAD_PER_WORKER` ranges are in flight, so memory
-    stays flat. A worker's error stops the export (the caller's temporary
-    file is removed). The problems of each range go to ``context`` in order.
+    own connection, builds (or copies) their records and returns them; they
+    are written in the order handed out, so the file is the one a single
+    process writes. JSONL's and CoNLL's or doccano's records come as the
+    bytes of the range; Label Studio's as its documents' parts, put together
+    here (a task's numbers count across the file); brat's as the records'
+    compressed files, packed into the zip here. At most ``workers x``
+    :data:`AHEAD_PER_WORKER` ranges are in flight, so memory stays flat. A
+    worker's error stops the export (the caller's temporary file is
+    removed). The problems of each range go to ``context`` in order.
     """
-    pieces = require_writer(fmt).pieces
+    writer = require_writer(fmt)
+    pieces, tasks, archive = writer.pieces, writer.tasks, writer.archive
     context = context or ExportContext(schema=project_service.project_schema(project))
-
     url = _database_url(session)
     ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
-    pending: deque[Future[tuple[bytes, SplitCounts, list[str]]]] = deque()
 
-    def write_first() -> None:
-        data, part, problems = pending.popleft().result()
-        fh.write(data)
-        counts.add(part)
-        context.problems.extend(problems)
-        if progress is not None:
-            progress(counts.records)
+    def results() -> Iterator[Any]:
+        """Yield what each range's worker returns, in order, counting as they come."""
+        pending: deque[Future[tuple[Any, SplitCounts, list[str]]]] = deque()
 
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        # Workers forked from a server process that imported this module once (and stays for the next export).
-        processes = multiprocessing.get_context("forkserver")
-        processes.set_forkserver_preload([__name__])
-    else:
-        processes = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=processes, initializer=_worker_start, initargs=(url,))
-    stream = session.connection().execute(ranges)
+        def first() -> Any:
+            payload, part, problems = pending.popleft().result()
+            counts.add(part)
+            context.problems.extend(problems)
+            if progress is not None:
+                progress(counts.records)
+            return payload
+
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            # Workers forked from a server process that imported this module once (and stays for the next export).
+            processes = multiprocessing.get_context("forkserver")
+            processes.set_forkserver_preload([__name__])
+        else:
+            processes = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(workers, mp_context=processes, initializer=_worker_start, initargs=(url,))
+        stream = session.connection().execute(ranges)
+        try:
+            for page in stream.partitions():
+                share = [(doc_id, external_id) for doc_id, external_id in page if only is None or external_id in only]
+                if share:
+                    pending.append(pool.submit(_worker_task, project.id, layer, fmt, share))
+                if len(pending) >= workers * AHEAD_PER_WORKER:
+                    yield first()
+            while pending:
+                yield first()
+        finally:
+            stream.close()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    if archive is not None:
+        archive.write((part for parts in results() for part in parts), fh, context)
+        return
+    if tasks is not None:
+        fh.write(tasks.head.encode("utf-8"))
+        users: dict[str, int] = {}
+        entries = 0
+        for documents in results():
+            out = []
+            for document, layers in documents:
+                entries += 1
+                out.append(tasks.entry(entries, document, layers, users))
+            if out:
+                fh.write((("" if entries == len(out) else tasks.separator) + tasks.separator.join(out)).encode("utf-8"))
+        fh.write(tasks.tail.encode("utf-8"))
+        return
     if pieces is not None:
         fh.write(pieces.head(context).encode("utf-8"))
-    try:
-        for page in stream.partitions():
-            share = [(doc_id, external_id) for doc_id, external_id in page if only is None or external_id in only]
-            if share:
-                pending.append(pool.submit(_worker_task, project.id, layer, fmt, share))
-            if len(pending) >= workers * AHEAD_PER_WORKER:
-                write_first()
-        while pending:
-            write_first()
-    finally:
-        stream.close()
-        pool.shutdown(wait=True, cancel_futures=True)
+    for data in results():
+        fh.write(data)
     if pieces is not None:
         fh.write(pieces.tail(context).encode("utf-8"))
 
@@ -1242,9 +1269,14 @@ def _worker_start(url: str) -> None:
     _worker_engine = make_engine(url)
 
 
-def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[bytes, SplitCounts, list[str]]:
-    """Return the bytes ``fmt`` writes for the records of ``share`` (``(document id, external id)`` in order, no
-    head or tail), their counts and their problems."""
+def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[Any, SplitCounts, list[str]]:
+    """Return the records of ``share`` (``(document id, external id)`` in order) in ``fmt``, their counts and their problems.
+
+    The records are the bytes ``fmt`` writes for them (no head or tail), or
+    for Label Studio and brat what :func:`stored_line_batches` gives
+    (documents' parts, records' packed files), which :func:`_write_pooled`
+    puts together.
+    """
     writer = require_writer(fmt)
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
@@ -1254,10 +1286,16 @@ def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, s
     with Session(_worker_engine) as session:
         project = session.get(Project, project_id)
         context = ExportContext(schema=project_service.project_schema(project))
-        data = io.BytesIO()
         bounds = (share[0][1], share[-1][1])
-        _write_stored(session, project, layer, data, [external_id for _id, external_id in share], counts, None, bounds,
-                      fmt=fmt, context=context, framed=False)
+        only = [external_id for _id, external_id in share]
+        if writer.tasks is not None or writer.archive is not None:
+            items: list[Any] = []
+            for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
+                items.extend(lines)
+                counts.add(part)
+            return items, counts, context.problems
+        data = io.BytesIO()
+        _write_stored(session, project, layer, data, only, counts, None, bounds, fmt=fmt, context=context, framed=False)
         return data.getvalue(), counts, context.problems
 
 
@@ -1372,7 +1410,7 @@ def export_to_path(
     existing is touched before the new file is complete.
 
     :param progress: called with the number of records written so far, now and then.
-    :param workers: processes building the records (JSONL, CoNLL, doccano); None: as :func:`export_workers` says.
+    :param workers: processes building the records (any format but spaCy's); None: as :func:`export_workers` says.
     :raise InvalidInput: a bad format, layer or split, or a target that is the
         database or exists (without ``force``).
     """
