@@ -176,22 +176,23 @@ def stored_line_batches(
     fmt: str = "jsonl",
     report: Callable[[str], None] | None = None,
 ) -> Iterator[tuple[list[Any], SplitCounts]]:
-    """Yield the JSONL lines of an export of ``layer`` a batch at a time, with their counts.
+    """Yield the records (JSONL lines, or another format's stored records) of an export of ``layer`` a batch at a time, with their counts.
 
-    The export's road when the layers' lines are stored (:class:`LineStore`):
-    one query streams every chosen layer in export order with its stored line
-    and whether that line is still good, so a good line costs a row and
-    nothing else. The documents of a batch with a layer whose line is not
-    good are read and built as :func:`export_documents` does (and their
-    lines stored); the lines are the ones :func:`write_export` writes, byte
-    for byte.
+    The export's road for every format whose records are stored
+    (:class:`LineStore`): one query streams every chosen layer in export
+    order with its stored record and whether that record is still good, so
+    a good record costs a row and nothing else. The documents of a batch
+    with a layer whose record is not good are read and built as
+    :func:`export_documents` does (and their records stored); the file
+    written from them is the one the format's writer makes of the records,
+    byte for byte.
 
     :param only: restrict to these external ids (a split).
     :param bounds: restrict to the external ids from the first to the second, both included (a worker's range).
     :param fmt: the format of the records: ``jsonl`` (lines without their newline), or one written
         record by record (``Writer.pieces``: each record's text as it is written), or an entry per
         document (``Writer.tasks``): then each document comes as ``(its text, [(kind, annotator,
-        layer text), ...])`` instead of lines.
+        layer text), ...])`` instead of lines; or a record's packed files (``Writer.archive``).
     :param report: called with each problem of the records (what the format cannot hold), in record order.
     """
     if layer not in STORED_LAYERS:
