@@ -1058,7 +1058,7 @@ def _write_stored(
     context = context or ExportContext(schema=project_service.project_schema(project))
     if archive is not None:
         return _write_archive(session, project, layer, fh, only, counts, progress, bounds, fmt, context)
-    users: dict[str, int] = {}  # a Tasks format's numbers across the file
+    entries = _Entries(tasks) if tasks is not None else None
 
     def put(data: str) -> None:
         if data:
@@ -1069,16 +1069,11 @@ def _write_stored(
     if tasks is not None:
         put(tasks.head)
     written = 0  # records
-    entries = 0
     for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
         if not lines:
             pass
-        elif tasks is not None:
-            out = []
-            for document, layers in lines:
-                entries += 1
-                out.append(tasks.entry(entries, document, layers, users))
-            put(("" if entries == len(out) else tasks.separator) + tasks.separator.join(out))
+        elif entries is not None:
+            put(entries.text(lines))
         elif pieces is None:
             written += len(lines)
             lines.append("")
@@ -1096,6 +1091,25 @@ def _write_stored(
     if tasks is not None:
         put(tasks.tail)
     return written
+
+
+class _Entries:
+    """Puts the entries of a ``Writer.tasks`` format (Label Studio's tasks) together in file order."""
+
+    def __init__(self, tasks: Any) -> None:
+        self.tasks = tasks
+        self.number = 0  # entries so far: the next one's number
+        self.users: dict[str, int] = {}  # what the format numbers across the file
+
+    def text(self, documents: list[tuple[str, list[tuple[str, str | None, str]]]]) -> str:
+        """Return the entries of ``documents`` (their parts, as :func:`stored_line_batches` gives them), separated as the file needs."""
+        out = []
+        for document, layers in documents:
+            self.number += 1
+            out.append(self.tasks.entry(self.number, document, layers, self.users))
+        if not out:
+            return ""
+        return ("" if self.number == len(out) else self.tasks.separator) + self.tasks.separator.join(out)
 
 
 def _write_archive(
@@ -1234,16 +1248,10 @@ def _write_pooled(
         archive.write((part for parts in results() for part in parts), fh, context)
         return
     if tasks is not None:
+        entries = _Entries(tasks)
         fh.write(tasks.head.encode("utf-8"))
-        users: dict[str, int] = {}
-        entries = 0
         for documents in results():
-            out = []
-            for document, layers in documents:
-                entries += 1
-                out.append(tasks.entry(entries, document, layers, users))
-            if out:
-                fh.write((("" if entries == len(out) else tasks.separator) + tasks.separator.join(out)).encode("utf-8"))
+            fh.write(entries.text(documents).encode("utf-8"))
         fh.write(tasks.tail.encode("utf-8"))
         return
     if pieces is not None:
