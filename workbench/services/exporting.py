@@ -1022,8 +1022,13 @@ def _write(
 
 def _from_stored_lines(writer: Writer, layer: str) -> bool:
     """Whether an export of ``layer`` with ``writer`` is written from the stored records (:func:`stored_line_batches`)."""
+    return layer in STORED_LAYERS and _stores_records(writer)
+
+
+def _stores_records(writer: Writer) -> bool:
+    """Whether ``writer``'s format has its records stored: JSONL, CoNLL, doccano, Label Studio, brat (not spaCy's DocBin)."""
     jsonl = writer.write_documents is WRITERS["jsonl"].write_documents
-    return layer in STORED_LAYERS and (jsonl or ((writer.pieces or writer.tasks or writer.archive) is not None and _format_name(writer) is not None))
+    return jsonl or ((writer.pieces or writer.tasks or writer.archive) is not None and _format_name(writer) is not None)
 
 
 def _format_name(writer: Writer) -> str | None:
@@ -1173,10 +1178,8 @@ def export_workers(session: Session, project: Project, layer: str, writer: Write
 
 
 def _poolable(writer: Writer) -> bool:
-    """Whether worker processes can build the records of an export in ``writer``'s format (every format whose
-    records are stored: JSONL, CoNLL, doccano, Label Studio, brat; not spaCy's DocBin)."""
-    jsonl = writer.write_documents is not None
-    return jsonl or ((writer.pieces or writer.tasks or writer.archive) is not None and _format_name(writer) is not None)
+    """Whether worker processes can build the records of an export in ``writer``'s format: every format whose records are stored."""
+    return _stores_records(writer)
 
 
 def _write_pooled(
