@@ -666,7 +666,7 @@ class LineStore:
     def __init__(self, session: Session, project: Project, fmt: str = "jsonl") -> None:
         """Prepare the records of ``project`` in ``fmt`` (its schema, this code) and the statement storing them.
 
-        :param fmt: ``jsonl``, or a format written record by record (``Writer.pieces``).
+        :param fmt: a format whose records are stored (JSONL, or a writer with ``pieces``, ``tasks`` or ``archive``).
         """
         schema = project_service.project_schema(project)
         schema_ref = {"name": schema.name, "version": schema.version}
@@ -675,15 +675,19 @@ class LineStore:
         self.fmt = fmt
         self.encoder = Encoder(schema_ref)
         writer = WRITERS[fmt]
-        self.pieces = None if fmt == "jsonl" else writer.pieces
+        #: A format of entries per document (Label Studio): its records come grouped by document.
         self.tasks = writer.tasks
-        self.archive = writer.archive
-        # What makes a layer's record and a document's plain record in this format (JSONL's: the encoder).
-        self.record: Callable[[dict[str, Any], ExportContext], str] | None = (
-            self.pieces.record if self.pieces is not None else self.archive.part if self.archive is not None else None
-        )
-        if fmt != "jsonl" and self.record is None and self.tasks is None:
-            raise InvalidInput(f"the {fmt} format is not written record by record")
+        # What makes a layer's record and a document's plain record from their dicts (JSONL: None, the encoder).
+        self._layer: Callable[[dict[str, Any], ExportContext], str] | None = None
+        self._document: Callable[[dict[str, Any], ExportContext], str] | None = None
+        if writer.pieces is not None:
+            self._layer = self._document = writer.pieces.record
+        elif writer.archive is not None:
+            self._layer = self._document = writer.archive.part
+        elif writer.tasks is not None:
+            self._layer, self._document = writer.tasks.layer, writer.tasks.document
+        elif fmt != "jsonl":
+            raise InvalidInput(f"the {fmt} format has no stored records")
         self.code = hashlib.blake2b(
             f"{FORMAT_VERSION}\x1f{fmt}\x1f{json.dumps(schema_ref, sort_keys=True)}\x1f{_code_digest(fmt)}".encode(), digest_size=16
         ).hexdigest()
@@ -747,12 +751,11 @@ class LineStore:
             for layer in document.layers:
                 if layer.line is not None:
                     continue
-                if self.record is None and self.tasks is None:
+                if self._layer is None:
                     layer.line = self.encoder.layer_line(document, layer)
                 else:
                     found = ExportContext(schema=self.schema)
-                    record = layer_dict(document, layer, self.schema_ref, FORMAT_VERSION)
-                    layer.line = self.record(record, found) if self.record is not None else self.tasks.layer(record, found)  # type: ignore[union-attr]
+                    layer.line = self._layer(layer_dict(document, layer, self.schema_ref, FORMAT_VERSION), found)
                     layer.problems = found.problems
                 if layer.made_of is not None:
                     rows.append({
@@ -764,11 +767,11 @@ class LineStore:
 
     def complete_plain(self, parts: list[tuple[int, str | None, str | None, ExportDocument]]) -> list[str]:
         """Build the plain lines of ``parts`` (document id, title and meta as stored, the export document), store them and return them."""
-        if self.record is None and self.tasks is None:
+        if self._document is None:
             lines = [self.encoder.plain_line(document) for *_parts, document in parts]
         else:  # a plain record has no span: nothing a format could fail to hold
-            plain = self.record if self.record is not None else self.tasks.document  # type: ignore[union-attr]
-            lines = [plain(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
+            make = self._document
+            lines = [make(plain_dict(document, self.schema_ref, FORMAT_VERSION), ExportContext(schema=self.schema))
                      for *_parts, document in parts]
         self._hand_over(ExportDocumentLine, [
             {"document_id": doc_id, "format": self.fmt, "code": self.code, "external_id": document.external_id, "title": title,
@@ -852,12 +855,12 @@ def _code_digest(fmt: str = "jsonl") -> str:
         digest = hashlib.blake2b(digest_size=16)
         modules = [Encoder.__module__, ExportLayer.__module__, __name__]
         writer = WRITERS.get(fmt)
-        if writer is not None and writer.pieces is not None:
-            modules.append(writer.pieces.record.__module__)
-        if writer is not None and writer.tasks is not None:
-            modules.append(writer.tasks.layer.__module__)
+        made_by = writer and (writer.pieces and writer.pieces.record or writer.tasks and writer.tasks.layer
+                              or writer.archive and writer.archive.part)
+        if made_by:
+            modules.append(made_by.__module__)
         if writer is not None and writer.archive is not None:
-            modules += [writer.archive.part.__module__, "workbench.formats._zipwriter"]
+            modules.append("workbench.formats._zipwriter")  # its compression is in the stored parts
         for module in modules:
             digest.update(Path(sys.modules[module].__file__ or "").read_bytes())
         # and the database's schema: a migration may rewrite what lines are made of
@@ -999,8 +1002,8 @@ def _write(
     :param progress: called with the number of records read, a batch at a time.
     """
     if _from_stored_lines(writer, layer):
-        return _write_stored(session, project, layer, fh, only, counts or SplitCounts(), progress, fmt=_format_name(writer),
-                             context=context)
+        return _write_stored(session, project, layer, fh, only, counts or SplitCounts(), progress, _format_name(writer) or "jsonl",
+                             context)
     batches = export_documents(session, project, layer, only, lines=writer.write_documents is not None)
     if counts is not None or progress is not None:
         batches = (counts or SplitCounts()).count(batches, progress)
@@ -1044,58 +1047,57 @@ def _write_stored(
     only: Iterable[str] | None,
     counts: SplitCounts,
     progress: Callable[[int], None] | None,
-    bounds: tuple[str, str] | None = None,
-    fmt: str | None = "jsonl",
-    context: ExportContext | None = None,
-    framed: bool = True,
+    fmt: str,
+    context: ExportContext,
 ) -> int:
-    """Write the records of ``layer`` in ``fmt`` from :func:`stored_line_batches` to ``fh`` (binary or text); return how many.
+    """Write the records of ``layer`` in ``fmt`` from :func:`stored_line_batches` to ``fh``; return how many."""
+    before = counts.records
 
-    JSONL's records are lines (joined by newlines); another format's are its
-    pieces (``Writer.pieces``), written between its head and its tail, and
-    their problems go to ``context``.
+    def batches() -> Iterator[list[Any]]:
+        for lines, part in stored_line_batches(session, project, layer, only, None, fmt, context.problem):
+            yield lines
+            counts.add(part)
+            if progress is not None:
+                progress(counts.records)
+
+    _write_records(fmt, batches(), fh, context)
+    return counts.records - before
+
+
+def _write_records(fmt: str, batches: Iterable[list[Any]], fh: IO[Any], context: ExportContext) -> None:
+    """Write the file of ``fmt`` whose records come in ``batches`` as :func:`stored_line_batches` gives them.
+
+    JSONL's are lines (joined by newlines); a ``Writer.pieces`` format's are
+    its records' texts, between its head and its tail; a ``Writer.tasks``
+    format's are its documents' parts, put together here in file order
+    (:class:`_Entries`); a ``Writer.archive`` format's are its records'
+    packed files, which its ``write`` packs into the archive. ``fh`` is
+    binary, or text for a text format.
     """
-    fmt = fmt or "jsonl"
+    writer = WRITERS[fmt]
+    if writer.archive is not None:
+        writer.archive.write((part for lines in batches for part in lines), fh, context)
+        return
     binary = not isinstance(fh, io.TextIOBase)
-    pieces = None if fmt == "jsonl" else WRITERS[fmt].pieces
-    tasks = WRITERS[fmt].tasks
-    archive = WRITERS[fmt].archive
-    context = context or ExportContext(schema=project_service.project_schema(project))
-    if archive is not None:
-        return _write_archive(session, project, layer, fh, only, counts, progress, bounds, fmt, context)
-    entries = _Entries(tasks) if tasks is not None else None
 
     def put(data: str) -> None:
         if data:
             fh.write(data.encode("utf-8") if binary else data)
 
-    if pieces is not None and framed:
-        put(pieces.head(context))
-    if tasks is not None:
-        put(tasks.head)
-    written = 0  # records
-    for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
+    pieces, tasks = writer.pieces, writer.tasks
+    entries = _Entries(tasks) if tasks is not None else None
+    put(pieces.head(context) if pieces is not None else tasks.head if tasks is not None else "")
+    for lines in batches:
         if not lines:
-            pass
-        elif entries is not None:
+            continue
+        if entries is not None:
             put(entries.text(lines))
-        elif pieces is None:
-            written += len(lines)
+        elif pieces is not None:
+            put("".join(lines))
+        else:
             lines.append("")
             put("\n".join(lines))
-        else:
-            written += len(lines)
-            put("".join(lines))
-        if tasks is not None:
-            written += part.records
-        counts.add(part)
-        if progress is not None:
-            progress(counts.records)
-    if pieces is not None and framed:
-        put(pieces.tail(context))
-    if tasks is not None:
-        put(tasks.tail)
-    return written
+    put(pieces.tail(context) if pieces is not None else tasks.tail if tasks is not None else "")
 
 
 class _Entries:
@@ -1115,34 +1117,6 @@ class _Entries:
         if not out:
             return ""
         return ("" if self.number == len(out) else self.tasks.separator) + self.tasks.separator.join(out)
-
-
-def _write_archive(
-    session: Session,
-    project: Project,
-    layer: str,
-    fh: IO[Any],
-    only: Iterable[str] | None,
-    counts: SplitCounts,
-    progress: Callable[[int], None] | None,
-    bounds: tuple[str, str] | None,
-    fmt: str,
-    context: ExportContext,
-) -> int:
-    """Write the archive (brat's zip) of ``layer`` from the stored parts of its records; return how many records."""
-    archive = WRITERS[fmt].archive
-    assert archive is not None
-
-    def parts() -> Iterator[str]:
-        for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
-            yield from lines
-            counts.add(part)
-            if progress is not None:
-                progress(counts.records)
-
-    before = counts.records
-    archive.write(parts(), fh, context)
-    return counts.records - before
 
 
 # -- several processes: the lines of ranges of documents built in parallel -----------------------
@@ -1169,17 +1143,12 @@ def export_workers(session: Session, project: Project, layer: str, writer: Write
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     url = session.get_bind().url
-    if cores < 2 or not _poolable(writer) or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if cores < 2 or not _stores_records(writer) or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return 1
     if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
         return 1
     documents = session.scalar(select(func.count(Document.id)).where(Document.project_id == project.id)) or 0
     return cores if layer in LAYERS and documents >= PARALLEL_FROM else 1
-
-
-def _poolable(writer: Writer) -> bool:
-    """Whether worker processes can build the records of an export in ``writer``'s format: every format whose records are stored."""
-    return _stores_records(writer)
 
 
 def _write_pooled(
@@ -1200,22 +1169,19 @@ def _write_pooled(
     each :data:`TASK` of them to a worker, which reads those documents on its
     own connection, builds (or copies) their records and returns them; they
     are written in the order handed out, so the file is the one a single
-    process writes. JSONL's and CoNLL's or doccano's records come as the
-    bytes of the range; Label Studio's as its documents' parts, put together
-    here (a task's numbers count across the file); brat's as the records'
-    compressed files, packed into the zip here. At most ``workers x``
+    process writes (:func:`_write_records`: Label Studio's tasks are put
+    together here, as their numbers count across the file, and brat's zip is
+    packed here from the records' compressed files). At most ``workers x``
     :data:`AHEAD_PER_WORKER` ranges are in flight, so memory stays flat. A
     worker's error stops the export (the caller's temporary file is
     removed). The problems of each range go to ``context`` in order.
     """
-    writer = require_writer(fmt)
-    pieces, tasks, archive = writer.pieces, writer.tasks, writer.archive
     context = context or ExportContext(schema=project_service.project_schema(project))
     url = _database_url(session)
     ranges = _ordered_ids(session, project, layer).execution_options(yield_per=TASK)
 
     def results() -> Iterator[Any]:
-        """Yield what each range's worker returns, in order, counting as they come."""
+        """Yield the records each range's worker returns, in order, counting as they come."""
         pending: deque[Future[tuple[Any, SplitCounts, list[str]]]] = deque()
 
         def first() -> Any:
@@ -1247,22 +1213,7 @@ def _write_pooled(
             stream.close()
             pool.shutdown(wait=True, cancel_futures=True)
 
-    if archive is not None:
-        archive.write((part for parts in results() for part in parts), fh, context)
-        return
-    if tasks is not None:
-        entries = _Entries(tasks)
-        fh.write(tasks.head.encode("utf-8"))
-        for documents in results():
-            fh.write(entries.text(documents).encode("utf-8"))
-        fh.write(tasks.tail.encode("utf-8"))
-        return
-    if pieces is not None:
-        fh.write(pieces.head(context).encode("utf-8"))
-    for data in results():
-        fh.write(data)
-    if pieces is not None:
-        fh.write(pieces.tail(context).encode("utf-8"))
+    _write_records(fmt, results(), fh, context)
 
 
 def _database_url(session: Session) -> str:
@@ -1281,34 +1232,25 @@ def _worker_start(url: str) -> None:
     _worker_engine = make_engine(url)
 
 
-def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[Any, SplitCounts, list[str]]:
-    """Return the records of ``share`` (``(document id, external id)`` in order) in ``fmt``, their counts and their problems.
-
-    The records are the bytes ``fmt`` writes for them (no head or tail), or
-    for Label Studio and brat what :func:`stored_line_batches` gives
-    (documents' parts, records' packed files), which :func:`_write_pooled`
-    puts together.
-    """
+def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[list[Any], SplitCounts, list[str]]:
+    """Return the records of ``share`` (``(document id, external id)`` in order) in ``fmt`` as :func:`stored_line_batches`
+    gives them, their counts and their problems (:func:`_write_pooled` writes them)."""
     writer = require_writer(fmt)
     if layer not in LAYERS:
         raise InvalidInput(f"unknown layer {layer!r} (use {', '.join(LAYERS)})")
-    if not (_poolable(writer) and _from_stored_lines(writer, layer)):
+    if not _from_stored_lines(writer, layer):
         raise InvalidInput(f"the {fmt} format is not written by worker processes")
     counts = SplitCounts()
+    records: list[Any] = []
     with Session(_worker_engine) as session:
         project = session.get(Project, project_id)
         context = ExportContext(schema=project_service.project_schema(project))
         bounds = (share[0][1], share[-1][1])
         only = [external_id for _id, external_id in share]
-        if writer.tasks is not None or writer.archive is not None:
-            items: list[Any] = []
-            for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
-                items.extend(lines)
-                counts.add(part)
-            return items, counts, context.problems
-        data = io.BytesIO()
-        _write_stored(session, project, layer, data, only, counts, None, bounds, fmt=fmt, context=context, framed=False)
-        return data.getvalue(), counts, context.problems
+        for lines, part in stored_line_batches(session, project, layer, only, bounds, fmt, context.problem):
+            records.extend(lines)
+            counts.add(part)
+    return records, counts, context.problems
 
 
 # -- writing files: safe, with a manifest ----------------------------------------
@@ -1446,7 +1388,7 @@ def export_to_path(
     files: list[tuple[str | None, Path, SplitCounts]] = []
     done = 0
     pool_size = workers if workers is not None else export_workers(session, project, layer, writer)
-    if not _poolable(writer):
+    if not _stores_records(writer):
         pool_size = 1
     for name, ids in plan.items():
         counts = SplitCounts()
