@@ -95,3 +95,22 @@ def test_list_commands_show_users_and_project_counts(runner, db):
         ["archive", "0 documents"],
         ["wire", "2 documents"],
     ]
+
+
+def test_the_command_keeps_the_garbage_collector_off_the_loaded_app(tmp_path):
+    """``workbench`` freezes what its app loaded and raises the collector's first threshold (settle_gc)."""
+    import os
+
+    from workbench import GC_YOUNG_THRESHOLD
+
+    script = (
+        "import gc; from workbench.cli import _factory; default = gc.get_threshold(); _factory(); "
+        "print(gc.get_freeze_count(), *default, *gc.get_threshold())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True,
+        env={**os.environ, "WORKBENCH_INSTANCE": str(tmp_path)},
+    ).stdout.split()
+    frozen, default, now = int(out[0]), [int(n) for n in out[1:4]], [int(n) for n in out[4:7]]
+    assert frozen > 10_000  # the modules, the app and SQLAlchemy's objects
+    assert now == [GC_YOUNG_THRESHOLD, *default[1:]] and default[0] < GC_YOUNG_THRESHOLD

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,30 @@ from flask import Flask
 from workbench import config as _config
 
 PACKAGE = Path(__file__).resolve().parent
+
+
+#: The garbage collector's first threshold in the command's and the server's processes (Python's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_gc() -> None:
+    """Keep the garbage collector off what is alive now (modules, the app, the engine): for long-lived processes only.
+
+    Python's full collections walk every object alive, about 80,000 once the
+    app, SQLAlchemy and the services are loaded, and on these machines each
+    walk took 60-80 ms; an export of 100,000 documents made 25 of them
+    (1.6 s of 10). :func:`gc.freeze` moves what is alive now out of their way
+    (it is never freed, which is what a loaded module is anyway), and a
+    higher first threshold stops the collector from running every 700 new
+    objects, which a batch of database rows passes at once
+    (docs/benchmarks.md, "Garbage collection"). Called by the ``workbench``
+    command, its import and export, and the servers; never by
+    :func:`create_app`, which tests call many times.
+    """
+    gc.freeze()
+    young, *older = gc.get_threshold()
+    if young < GC_YOUNG_THRESHOLD:
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *older)
 
 
 def _asset_folder(name: str) -> str:

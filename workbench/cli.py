@@ -446,8 +446,11 @@ def init_app(app: Flask) -> None:
 
 def _factory() -> Flask:
     from workbench import create_app
+    from workbench import settle_gc
 
-    return create_app()
+    app = create_app()
+    settle_gc()
+    return app
 
 
 def main() -> None:

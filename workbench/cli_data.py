@@ -59,9 +59,11 @@ def import_command(
     model's output (say a JSONL file of gold or prediction records) becomes
     that model's suggestions.
     """
+    from workbench import settle_gc
     from workbench.services import importing
     from workbench.services import projects
 
+    settle_gc()  # with the services loaded
     ensure_schema()
     mapping = _label_map(label_map)
     session = get_session()
@@ -149,9 +151,11 @@ def export_command(
     never.  A manifest (PATH.manifest.json) lists counts per split and label,
     the schema, the command and a SHA-256 of every file.
     """
+    from workbench import settle_gc
     from workbench.services import exporting
     from workbench.services import projects
 
+    settle_gc()  # with the services loaded
     ensure_schema()
     session = get_session()
     target = projects.require_project_by_name(session, project)

@@ -1227,9 +1227,11 @@ _worker_engine: Any = None
 def _worker_start(url: str) -> None:
     """Open a worker process's engine on the export's database."""
     global _worker_engine
+    from workbench import settle_gc
     from workbench.db import make_engine
 
     _worker_engine = make_engine(url)
+    settle_gc()  # a process of its own, for the export's life
 
 
 def _worker_task(project_id: int, layer: str, fmt: str, share: list[tuple[int, str]]) -> tuple[list[Any], SplitCounts, list[str]]:
