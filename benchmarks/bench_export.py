@@ -23,6 +23,8 @@ A JSONL export stores each layer's line for the next one (docs/format.md,
 builds and stores every line and the others copy them; ``--cold`` deletes
 the stored lines before each export, to measure a first export every time.
 Each line of output says how many lines were stored before that export.
+Like the ``workbench`` command, this process calls ``settle_gc`` before
+exporting (``--no-settle`` leaves Python's garbage collector as it is).
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="processes building JSONL lines (default: as workbench export decides)")
     parser.add_argument("--cold", action="store_true",
                         help="delete the stored JSONL lines before each export (what a first export costs)")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="leave the garbage collector as Python sets it (the workbench command calls settle_gc)")
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -121,10 +125,14 @@ def main() -> None:
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from workbench import settle_gc
     from workbench.db import make_engine
     from workbench.models import ExportLine
     from workbench.services import exporting
     from workbench.services import projects
+
+    if not args.no_settle:
+        settle_gc()  # as the workbench command does
 
     print(f"Python {platform.python_version()} on {platform.machine()}, {args.database}, "
           f"{args.documents} documents with gold layers, load average {os.getloadavg()[0]:.1f}")
