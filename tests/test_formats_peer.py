@@ -560,6 +560,26 @@ def test_spacy_docbin_written_a_chunk_at_a_time_is_what_docbin_writes(monkeypatc
     assert context.problems == (["d1 (gold): span T2 ORG 1-3 cuts a token; left out of the .spacy file"] if count > 1 else [])
 
 
+def test_spacy_docbin_too_large_for_msgpack_says_so(db, monkeypatch, tmp_path):
+    """Token arrays past what a msgpack binary holds stop the export with a reason, and leave no file behind."""
+    pytest.importorskip("spacy", reason="spaCy is the optional extra workbench[spacy]; without it the export says how to get it")
+    from spacy.tokens import DocBin
+
+    from workbench import spacy_docbin
+
+    project = make_project(db)
+    lines = "".join(json.dumps({"id": f"d{i}", "text": "One two three.", "layer": "gold", "spans": []}) + "\n" for i in range(3))
+    importing.import_stream(db, project, "d.jsonl", lines.encode())
+    db.commit()
+    monkeypatch.setattr(spacy_docbin, "CHUNK", 1)
+    monkeypatch.setattr(spacy_docbin, "MOST_BYTES", 2 * 4 * len(DocBin().attrs) * 8)  # two documents of four tokens
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    with pytest.raises(InvalidInput, match=r"holds at most [\d,]+ bytes of token arrays, which this export passes after 2 documents: export it in parts \(--split\)"):
+        exporting.export_to_path(db, project, folder / "out.spacy", layer="gold", fmt="spacy")
+    assert list(folder.iterdir()) == []
+
+
 def test_spacy_without_spacy_says_how_to_get_it(db, monkeypatch):
     from workbench import spacy_docbin
 

@@ -19,6 +19,7 @@ from typing import IO
 from typing import Any
 
 from workbench.domain.offsets import TOKEN_RE
+from workbench.errors import InvalidInput
 from workbench.formats.records import ExportContext
 
 #: What to run to get this format.
@@ -94,6 +95,9 @@ CHUNK = 1000
 #: Bytes read from, and inflated out of, a spooled part at a time.
 BLOCK = 1 << 20
 
+#: The most bytes a msgpack binary holds: the token arrays of a DocBin must fit (about 480,000 articles of 600 characters).
+MOST_BYTES = (1 << 32) - 1
+
 
 def _doc(doc_type: Any, vocab: Any, record: dict[str, Any], kind_of: dict[str, str], context: ExportContext) -> Any:
     """Return the spaCy ``Doc`` of a record (see the module), reporting a span that cuts a token."""
@@ -158,7 +162,8 @@ class _Spool:
     does, so the file is the same bytes ``to_bytes`` would give.
     """
 
-    #: The binary parts (arrays), then the parts that are lists of one msgpack message per document.
+    #: The binary parts (arrays), then the parts that are lists of one msgpack message per document, in DocBin's order
+    #: (version, attrs, the binaries, strings, the lists).
     BINARIES = ("tokens", "spaces", "lengths")
     LISTS = ("cats", "flags", "span_groups", "user_data")
 
@@ -189,6 +194,11 @@ class _Spool:
         import numpy  # noqa: PLC0415 (comes with spaCy)
 
         pack = self.packer.pack
+        if self.sizes["tokens"] + sum(tokens.nbytes for tokens in docbin.tokens) > MOST_BYTES:
+            raise InvalidInput(
+                f"a .spacy file holds at most {MOST_BYTES + 1:,} bytes of token arrays, which this export passes after "
+                f"{self.documents:,} documents: export it in parts (--split) or in another format"
+            )
         for tokens in docbin.tokens:
             self._put("tokens", tokens.tobytes("C"))
         for spaces in docbin.spaces:
@@ -214,8 +224,7 @@ class _Spool:
         for name in self.BINARIES:
             put(pack(name) + _bin_header(self.sizes[name]))
             self._copy(name, put)
-            if name == "lengths":
-                put(pack("strings") + pack(sorted(self.strings)))
+        put(pack("strings") + pack(sorted(self.strings)))
         for name in self.LISTS:
             put(pack(name) + self.packer.pack_array_header(self.documents))
             self._copy(name, put)
