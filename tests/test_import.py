@@ -417,3 +417,33 @@ def test_a_large_import_refreshes_postgresqls_planner_statistics(db, tmp_path, m
         assert (estimate == 4) is analyzed, estimate
     else:
         assert importing.refresh_statistics(db, 10_000) is False
+
+
+def test_a_large_file_refreshes_the_statistics_as_it_goes_and_is_still_all_or_nothing(db, tmp_path, monkeypatch):
+    """Inside one file's transaction the statistics are refreshed each time its documents double (PostgreSQL plans
+    its look-ups on them); a bad line after that still keeps nothing of the file."""
+    monkeypatch.setattr(importing, "ANALYZE_FROM", 2)
+    monkeypatch.setattr(importing, "BATCH", 2)
+    postgres = db.get_bind().dialect.name == "postgresql"
+    seen: list[tuple[int, bool, float | None]] = []
+    refresh = importing.refresh_statistics
+
+    def spy(session, documents):
+        ran = refresh(session, documents)
+        estimate = session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'documents'")) if postgres else None
+        seen.append((documents, ran, estimate))
+        return ran
+
+    monkeypatch.setattr(importing, "refresh_statistics", spy)
+    project = make_project(db)
+    db.commit()
+    records = [{"id": f"d{i}", "text": f"Story {i} is short.", "layer": "gold", "spans": []} for i in range(11)]
+    (tmp_path / "eleven.jsonl").write_bytes(jsonl(*records) + b'{"id": "d11", "text": ""}\n')
+    with pytest.raises(ImportError_, match=r"eleven\.jsonl:12: "):
+        importing.import_paths(db, project, [tmp_path / "eleven.jsonl"])
+    db.rollback()
+    assert [documents for documents, _ran, _estimate in seen] == [2, 4, 8]
+    assert all(ran is postgres for _documents, ran, _estimate in seen)
+    if postgres:
+        assert [estimate >= documents for documents, _ran, estimate in seen] == [True, True, True], seen
+    assert db.scalar(select(func.count()).select_from(Document).where(Document.project_id == project.id)) == 0

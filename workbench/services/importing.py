@@ -621,6 +621,8 @@ class _FileImport:
         self.users: dict[str, User] = {}
         self.members: set[int] = set()
         self.inserter = _DriverInsert(session, _DOCUMENTS, _DOCUMENT_COLUMNS, _SHARED_DOCUMENT_COLUMNS)
+        #: The documents written by this file after which PostgreSQL's statistics are refreshed next (see :meth:`write_batch`).
+        self.analyze_at = ANALYZE_FROM
         self.project_id = self.inserter.convert("project_id", project.id)
         self.created_at = self.inserter.convert("created_at", utcnow())
         self.project_had_documents = (
@@ -767,8 +769,20 @@ class _FileImport:
     # -- layers ------------------------------------------------------------
 
     def write_batch(self, batch: list[DocumentRecord | _DocumentItem]) -> None:
-        """Write one batch of records: documents, then layers and their annotations."""
+        """Write one batch of records: documents, then layers and their annotations.
+
+        A large file is one transaction, and PostgreSQL plans its lookups on
+        the statistics of the tables before it: with documents it took for
+        none, each batch's look-up of its documents' ids scanned every
+        document written so far (an import of 50,000 documents with layers
+        spent 43 s of 73 in them). So the statistics are refreshed inside the
+        transaction each time the file's documents double from
+        :data:`ANALYZE_FROM` (seven times for 100,000).
+        """
         self.report.records += len(batch)
+        if self.report.documents >= self.analyze_at:
+            refresh_statistics(self.session, self.report.documents)
+            self.analyze_at *= 2
         self.resolve_documents(batch)
         layered = [r for r in batch if type(r) is not tuple and r.layer is not None]
         if not layered:
