@@ -447,3 +447,32 @@ def test_a_large_file_refreshes_the_statistics_as_it_goes_and_is_still_all_or_no
     if postgres:
         assert [estimate >= documents for documents, _ran, estimate in seen] == [True, True, True], seen
     assert db.scalar(select(func.count()).select_from(Document).where(Document.project_id == project.id)) == 0
+
+
+def test_layer_values_with_tabs_newlines_and_backslashes_are_stored_as_given(db, tmp_path):
+    """Spans, relations and attributions reach the database unchanged, whatever their characters (PostgreSQL copies them)."""
+    project = make_project(db)
+    odd = 'tab\there\r\nnew line \\N back\\slash "quoted" 😀 \\\\'
+    record = {
+        "id": "d1", "text": "Ana said Oslo.", "layer": "gold",
+        "spans": [
+            {"id": "T1", "start": 0, "end": 3, "label": "PERSON", "attrs": {"note": odd}},
+            {"id": "T2", "start": 4, "end": 8, "label": "CUE"},
+            {"id": "T3", "start": 9, "end": 13, "label": "GPE", "attrs": {"note": "\\."}},
+        ],
+        "relations": [{"id": "R1", "type": "member_of", "head": "T1", "tail": "T3"}],
+        "attributions": [{"id": "A1", "source": "T1", "cue": "T2", "content": ["T3"], "attrs": {"note": odd}}],
+    }
+    (tmp_path / "odd.jsonl").write_bytes(jsonl(record))
+    importing.import_paths(db, project, [tmp_path / "odd.jsonl"])
+    db.commit()
+    spans = {span.uid: span for span in db.scalars(select(Span))}
+    assert (spans["T1"].note, spans["T3"].note, spans["T2"].note) == (odd, "\\.", "")
+    assert spans["T2"].attrs == {} and spans["T2"].provenance is None
+    (relation,) = db.scalars(select(Relation))
+    assert (relation.head_id, relation.tail_id) == (spans["T1"].id, spans["T3"].id)
+    (attribution,) = db.scalars(select(Attribution))
+    assert (attribution.note, attribution.source_id, attribution.cue_id) == (odd, spans["T1"].id, spans["T2"].id)
+    assert db.scalars(select(AttributionContent.span_id)).all() == [spans["T3"].id]
+    layer = db.scalars(select(AnnotationSet)).one()
+    assert (layer.status_note, layer.version) == ("", 1)
