@@ -972,7 +972,7 @@ class _FileImport:
         fires the export-record triggers once (migration 0008) and is not
         parsed again for every 1,000 rows as a multi-row ``INSERT`` is by the
         driver (a third of the import's time for 100,000 documents with
-        layers); the ids are then read back by layer (:meth:`ids_by_uid`).
+        layers); the ids are then read back by their keys.
         Elsewhere as SQLAlchemy's multi-row ``INSERT``, 2,000 rows a
         statement, ``RETURNING`` the ids (on SQLite reading them back cost
         a sixth more).
@@ -998,8 +998,8 @@ class _FileImport:
             if column.name not in rows[0] and column.default is not None and not column.primary_key
         }
         columns = [*rows[0], *defaults]
-        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
-        names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+        processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+        names = ", ".join(dialect.identifier_preparer.quote(column) for column in columns)
         added = list(defaults.values())
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
