@@ -14,6 +14,8 @@ reported.
 from __future__ import annotations
 
 import importlib.util
+import tempfile
+import zlib
 from collections.abc import Iterable
 from typing import IO
 from typing import Any
@@ -168,10 +170,7 @@ class _Spool:
     LISTS = ("cats", "flags", "span_groups", "user_data")
 
     def __enter__(self) -> _Spool:
-        import tempfile  # noqa: PLC0415
-        import zlib  # noqa: PLC0415
-
-        from srsly import msgpack  # noqa: PLC0415
+        from srsly import msgpack  # noqa: PLC0415 (comes with spaCy)
 
         self.packer = msgpack.Packer(use_bin_type=True)
         self.files = {name: tempfile.TemporaryFile() for name in self.BINARIES + self.LISTS}
@@ -211,8 +210,6 @@ class _Spool:
 
     def write(self, fh: IO[bytes], docbin: Any) -> None:
         """Write the whole DocBin (``docbin`` gives its version and attributes) to ``fh``."""
-        import zlib  # noqa: PLC0415
-
         deflate = zlib.compressobj()
         pack = self.packer.pack
 
@@ -232,8 +229,6 @@ class _Spool:
 
     def _copy(self, name: str, put: Any) -> None:
         """Put a part's spooled bytes, inflated a block at a time (token arrays deflate fifty to one: each block is bounded)."""
-        import zlib  # noqa: PLC0415
-
         spooled = self.files[name]
         spooled.write(self.deflaters[name].flush())
         spooled.seek(0)

@@ -991,7 +991,8 @@ class _FileImport:
             return found
         connection = self.session.connection()
         dialect = connection.dialect
-        # The columns the rows leave out get their model's default, as SQLAlchemy's INSERT gives them (COPY knows only the server's).
+        # The columns the rows leave out get their model's default as SQLAlchemy's INSERT would (COPY knows only the
+        # server's); a callable one (created_at) is called once for the batch, whose rows already share one ``now``.
         defaults = {
             column.name: column.default.arg if column.default.is_scalar else column.default.arg(None)
             for column in table.columns
