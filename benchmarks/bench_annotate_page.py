@@ -42,6 +42,7 @@ from benchkit import USERNAME  # noqa: E402
 from benchkit import add_annotator_and_document  # noqa: E402
 from benchkit import bench_app  # noqa: E402
 
+from workbench.db import records_keeper  # noqa: E402
 from workbench.domain.offsets import tokens  # noqa: E402
 from workbench.services import annotation  # noqa: E402
 from workbench.testing import CHROMIUM  # noqa: E402
@@ -152,6 +153,7 @@ def served_article() -> Iterator[tuple[str, Any, int, int, int]]:
             with LiveServer(app) as server, chromium() as browser:
                 yield server.url, browser, project_id, doc_id, n_spans
         finally:
+            records_keeper(app).stop()  # before its database goes
             app.extensions["workbench.engine"].dispose()
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import insert  # noqa: E402
 from workbench import create_app  # noqa: E402
 from workbench import migrate  # noqa: E402
 from workbench.db import make_engine  # noqa: E402
+from workbench.db import records_keeper  # noqa: E402
 from workbench.domain.offsets import text_sha256  # noqa: E402
 from workbench.models import AnnotationSet  # noqa: E402
 from workbench.models import Base  # noqa: E402
@@ -130,6 +131,7 @@ def run(rounds: int, postgres: str | None) -> dict[str, Any]:
                 client.conn.close()
         finally:
             server.stop()
+            records_keeper(app).stop()  # before its database goes
             app.extensions["workbench.engine"].dispose()
     return {
         "database": "postgresql" if postgres else "sqlite",

@@ -40,6 +40,7 @@ from benchkit import SENTENCES  # noqa: E402
 from benchkit import add_annotator_and_document  # noqa: E402
 from benchkit import bench_app  # noqa: E402
 
+from workbench.db import records_keeper  # noqa: E402
 from workbench.domain.offsets import tokens  # noqa: E402
 from workbench.services import annotation  # noqa: E402
 from workbench.services import users as user_service  # noqa: E402
@@ -177,6 +178,7 @@ def run(rounds: int) -> dict[str, Any]:
             client.conn.close()
         finally:
             server.stop()  # waits a moment for waitress to finish with the closed connection
+            records_keeper(app).stop()  # before its database goes
             app.extensions["workbench.engine"].dispose()
     return {
         "load_average_1min": round(os.getloadavg()[0], 2),

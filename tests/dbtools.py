@@ -49,6 +49,8 @@ def make_test_app(database_url: str, instance_path: Path, **overrides: object):
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "PASSWORD_HASH_METHOD": FAST_HASH,
+        # The lines of changed layers are built by the export (tests of the keeper turn it on).
+        "EXPORT_RECORDS": "off",
         **overrides,
     }
     application = create_app(config)

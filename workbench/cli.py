@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -365,8 +366,28 @@ def adjudicate_command(project: str, rule: str | None, finish: bool, report: boo
         f"{merged.documents} document(s) merged ({merged.rule}): {merged.items_added} item(s) added to gold, "
         f"{merged.finished} marked adjudicated."
     )
+    wait_for_export_lines(merged.finished)
     if merged.flagged:
         click.echo(f"{len(merged.flagged)} document(s) need a curator (two labels on the same words): {', '.join(merged.flagged[:20])}")
+
+
+def wait_for_export_lines(layers: int) -> None:
+    """Wait while the JSONL lines of the layers a command changed are stored for the next export; say so when it takes a while.
+
+    ``workbench.records_keeper`` builds them in its thread; a command's
+    process would otherwise stop it at exit, leaving them to the export.
+    """
+    from workbench.db import records_keeper
+
+    keeper = records_keeper()
+    if not layers or keeper.mode == "off":
+        return
+    started = time.monotonic()
+    before = keeper.built
+    keeper.wait()
+    took = time.monotonic() - started
+    if took >= 1:
+        click.echo(f"Stored the JSONL lines of {keeper.built - before} layer(s) for the next export in {took:.1f} s.", err=True)
 
 
 # -- serve and demo ---------------------------------------------------------

@@ -118,12 +118,21 @@ def use_database(app: Flask, url: str) -> None:
     """Point ``app`` at the database ``url`` (replacing any engine it had)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    from workbench.records_keeper import Keeper
+
+    old_keeper = app.extensions.get("workbench.records_keeper")
+    if old_keeper is not None:
+        old_keeper.stop()
     old = app.extensions.get("workbench.engine")
     if old is not None:
         old.dispose()
     engine = make_engine(url)
+    maker = sessionmaker(engine, expire_on_commit=False)
+    keeper = Keeper(engine, app.config.get("EXPORT_RECORDS", "background"))
+    keeper.install(maker)
     app.extensions["workbench.engine"] = engine
-    app.extensions["workbench.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["workbench.sessionmaker"] = maker
+    app.extensions["workbench.records_keeper"] = keeper
 
 
 def get_session() -> Session:
@@ -138,6 +147,11 @@ def close_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+def records_keeper(app: Flask | None = None) -> Any:
+    """Return the app's :class:`workbench.records_keeper.Keeper` (the current app's by default)."""
+    return (app or current_app).extensions["workbench.records_keeper"]
 
 
 def engine() -> Engine:

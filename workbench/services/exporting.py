@@ -428,6 +428,72 @@ def _read_batch(
     return batch
 
 
+#: The key in a session's ``info`` of the layers its transaction changed (:func:`note_changed_layers`).
+CHANGED_LAYERS = "workbench.changed_layers"
+
+
+def note_changed_layers(session: Session, set_ids: Iterable[int]) -> None:
+    """Note layers ``session``'s transaction changed, for :func:`refresh_stored_lines` once it commits.
+
+    ``workbench.records_keeper`` notes the layers of the ``Change`` rows a
+    flush writes itself; an import, which writes its rows without the ORM,
+    names its layers here.
+    """
+    session.info.setdefault(CHANGED_LAYERS, set()).update(set_ids)
+
+
+def refresh_stored_lines(
+    session: Session, set_ids: Iterable[int], stop: Callable[[], bool] | None = None
+) -> int:
+    """Build and store the JSONL line of each of these layers whose stored line is missing or stale; return how many were built.
+
+    What keeps a project's JSONL export a copy of stored lines after its
+    layers change (``workbench.records_keeper`` calls it after each commit
+    that changed layers): the lines are built exactly as an export builds
+    them (:func:`_read_batch` with a :class:`LineStore`), a batch of
+    documents at a time; a layer no export writes (a gold layer not yet
+    adjudicated, a new layer) is skipped, and a line still good is left as
+    it is. Only a saving, like the store itself: what it leaves undone the
+    next export builds.
+
+    :param stop: asked between batches; when it returns true, stop there.
+    """
+    ids = sorted(set(set_ids))
+    connection = session.connection()
+    documents: dict[int, dict[int, str]] = {}  # project id -> {document id: external id}
+    their_documents = (
+        select(AnnotationSet.document_id, Document.external_id, Document.project_id)
+        .join(Document, Document.id == AnnotationSet.document_id)
+        .where(_in_ids(session, AnnotationSet.id), *_set_filter("all"))
+    )
+    for start in range(0, len(ids), BATCH):
+        for doc_id, external_id, project_id in connection.execute(their_documents, {"ids": ids[start : start + BATCH]}):
+            documents.setdefault(project_id, {})[doc_id] = external_id
+    built = 0
+    for project_id, pages in sorted(documents.items()):
+        project = session.get(Project, project_id)
+        if project is None:
+            continue
+        store = LineStore(session, project)
+        if not store.enabled:
+            return built
+        reader = _LayerReader(session, "all", store)
+        texts = _texts(session)
+        page = sorted(pages.items())
+        try:
+            for start in range(0, len(page), BATCH):
+                if stop is not None and stop():
+                    return built
+                part = page[start : start + BATCH]
+                batch = _read_batch(connection, [doc_id for doc_id, _e in part], part, reader, store, texts, False)
+                built += sum(1 for document in batch for item in document.layers if item.made_of is not None)
+                if not store.enabled:  # the database is busy or read-only: leave the rest to the next export
+                    return built
+        finally:
+            store.close()
+    return built
+
+
 def _texts(session: Session) -> Any:
     """Select the title, text and stored meta of the documents ``ids``."""
     return select(Document.id, Document.title, Document.text, _raw(Document.meta)).where(_in_ids(session, Document.id))

@@ -62,6 +62,7 @@ from workbench.models import User
 from workbench.models import utcnow
 from workbench.services import projects as project_service
 from workbench.services.assignment import annotator_key
+from workbench.services.exporting import note_changed_layers
 from workbench.services import users as user_service
 from workbench.transactions import begin_write
 
@@ -481,6 +482,7 @@ def import_records(
             importer.run(records)
         except FormatError as exc:
             raise ImportError_(exc.filename, exc.line, exc.reason) from None
+    note_changed_layers(session, importer.layer_ids)
     if options is not None:
         importer.report.notes = list(options.notes)
     return importer.report
@@ -620,6 +622,8 @@ class _FileImport:
         self.docs: dict[str, tuple[int | None, str, bool]] = {}
         self.counted_unchanged: set[str] = set()
         self.layers_done: set[tuple[int, str]] = set()
+        #: The layers this file wrote (their export lines are stored once it commits: exporting.note_changed_layers).
+        self.layer_ids: list[int] = []
         self.users: dict[str, User] = {}
         self.members: set[int] = set()
         self.inserter = _DriverInsert(session, _DOCUMENTS, _DOCUMENT_COLUMNS, _SHARED_DOCUMENT_COLUMNS)
@@ -831,6 +835,7 @@ class _FileImport:
         ]
         set_ids.update(self.insert_rows(_SETS, new_sets, ids=True))
         self.report.layers += len(plans)
+        self.layer_ids.extend(set_ids[(doc_id, owner)] for _r, doc_id, owner, _u, _m in plans)
         self.write_annotations([(record, set_ids[(doc_id, owner)]) for record, doc_id, owner, _u, _m in plans], now)
 
     def existing_empty_sets(

@@ -1,0 +1,248 @@
+"""Changed layers' JSONL lines stored after each commit, so the next export copies them (SQLite and PostgreSQL).
+
+``workbench.records_keeper`` builds them the way an export does; the tests
+plant a marker in the stored lines to see that the next export copies every
+one of them, and compare them with the lines an export builds afresh.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from apiclient import Api
+from dbtools import make_test_app
+from factories import make_user
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+
+from test_export import _rich_project
+from test_export import jsonl_bytes
+from test_export_lines import export
+from test_export_lines import plant
+from test_export_lines import planted
+from test_export_lines import truth
+from workbench import create_app
+from workbench.db import records_keeper
+from workbench.models import AnnotationSet
+from workbench.models import Document
+from workbench.models import ExportLine
+from workbench.models import User
+from workbench.services import annotation
+from workbench.services import exporting
+from workbench.services import importing
+from workbench.services import projects as project_service
+from workbench.services import users as user_service
+
+
+def keeper_app(database_url: str, tmp_path: Path, mode: str):
+    """The test app with ``EXPORT_RECORDS`` set to ``mode``."""
+    return make_test_app(database_url, tmp_path / f"instance-{mode}", EXPORT_RECORDS=mode)
+
+
+@pytest.fixture(params=["background", "now"])
+def kept(request, database_url, tmp_path):
+    """(app, session) with the keeper on, in the background and in the committing thread."""
+    app = keeper_app(database_url, tmp_path, request.param)
+    session = app.extensions["workbench.sessionmaker"]()
+    yield app, session
+    session.close()
+    records_keeper(app).stop()
+    app.extensions["workbench.engine"].dispose()
+
+
+def stored(session) -> dict[int, str]:
+    """Return the stored JSONL lines by layer id."""
+    session.expire_all()
+    return dict(session.execute(select(ExportLine.set_id, ExportLine.line).where(ExportLine.format == "jsonl")).all())
+
+
+def exportable(session) -> set[int]:
+    """Return the ids of the layers an export of ``all`` writes."""
+    return set(session.scalars(select(AnnotationSet.id).where(*exporting._set_filter("all"))))
+
+
+def built_by_an_export(session, tmp_path, project) -> dict[int, str]:
+    """Forget every stored line, export (which builds and stores them all), and return what it stored."""
+    session.execute(delete(ExportLine))
+    session.commit()
+    export(session, tmp_path, project=project)
+    return stored(session)
+
+
+def test_an_import_stores_the_lines_of_its_layers_and_the_export_copies_them(kept, tmp_path):
+    app, session = kept
+    project = _rich_project(session)  # imported through importing.import_stream, then committed
+    assert records_keeper(app).wait(30)
+    lines = stored(session)
+    assert set(lines) == exportable(session) and len(lines) == 7
+    # the very lines an export builds, byte for byte
+    assert built_by_an_export(session, tmp_path, project) == lines
+    # and the export copies every one of them: none is built again
+    assert plant(session) == len(lines)
+    text, _counts = export(session, tmp_path, project=project)
+    assert len(planted(text)) == len(lines)
+
+
+def test_a_save_stores_its_layer_line_and_nothing_else_is_built(kept, tmp_path):
+    app, session = kept
+    project = _rich_project(session)
+    keeper = records_keeper(app)
+    assert keeper.wait(30)
+    gold = session.scalars(
+        select(AnnotationSet).join(Document).where(Document.external_id == "b-plain", AnnotationSet.kind == "gold")
+    ).one()
+    curator = make_user(session, "cur", role="curator")
+    project_service.add_member(session, project, curator)
+    session.commit()
+    plant(session)  # every line a marker: a line rebuilt after the save is the real one again
+    annotation.apply_ops(session, curator, gold.id, gold.version, "b1",
+                         [{"op": "span.create", "id": "T9", "start": 59, "end": 66, "label": "ORG"}])
+    session.commit()
+    assert keeper.wait(30)
+    lines = stored(session)
+    assert '"T9"' in lines[gold.id] and "planted" not in lines[gold.id]
+    assert all("planted" in line for set_id, line in lines.items() if set_id != gold.id)
+    # what was stored is what an export builds for that layer now
+    text, _counts = export(session, tmp_path, project=project)
+    assert lines[gold.id] in text.splitlines()
+    assert len(planted(text)) == len(lines) - 1
+
+
+def test_a_rolled_back_change_builds_nothing(kept):
+    app, session = kept
+    project = _rich_project(session)
+    keeper = records_keeper(app)
+    assert keeper.wait(30)
+    session.execute(delete(ExportLine))
+    session.commit()
+    built = keeper.built
+    gold = session.scalars(select(AnnotationSet).where(AnnotationSet.kind == "gold")).first()
+    curator = make_user(session, "cur2", role="curator")
+    project_service.add_member(session, project, curator)
+    session.commit()
+    annotation.apply_ops(session, curator, gold.id, gold.version, "b2", [{"op": "layer.update", "note": "never kept"}])
+    session.rollback()
+    session.commit()  # a later commit of nothing does not build what was rolled back
+    assert keeper.wait(30)
+    assert keeper.built == built and stored(session) == {}
+
+
+def test_a_bad_file_leaves_no_line_and_the_good_files_before_it_keep_theirs(kept, tmp_path):
+    app, session = kept
+    project = _rich_project(session)
+    keeper = records_keeper(app)
+    assert keeper.wait(30)
+    session.execute(delete(ExportLine))
+    session.commit()
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(jsonl_bytes({"id": "n1", "text": "Lena Holm said so.", "layer": "gold",
+                                  "spans": [{"start": 0, "end": 9, "label": "PERSON"}]}))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(jsonl_bytes({"id": "n2", "text": "Kai Lund said so.", "layer": "gold",
+                                 "spans": [{"start": 0, "end": 7, "label": "PERSON"}]}) + b"{not json\n")
+    with pytest.raises(importing.ImportError_):
+        importing.import_paths(session, project, [good, bad])
+    session.commit()  # the good file stays, as the command commits it
+    assert keeper.wait(30)
+    lines = stored(session)
+    n1 = session.scalar(select(AnnotationSet.id).join(Document).where(Document.external_id == "n1"))
+    assert list(lines) == [n1]
+    assert session.scalar(select(func.count()).select_from(Document).where(Document.external_id == "n2")) == 0
+
+
+def test_a_save_through_the_api_stores_the_line_after_the_response(database_url, tmp_path):
+    app = keeper_app(database_url, tmp_path, "background")
+    session = app.extensions["workbench.sessionmaker"]()
+    try:
+        project = _rich_project(session)
+        keeper = records_keeper(app)
+        assert keeper.wait(30)
+        ingrid = session.scalar(select(User).where(User.username == "ingrid"))
+        ingrid.active = True  # the import made her account, inactive until an admin opens it
+        token = user_service.create_token(session, ingrid, "tests")
+        layer = session.scalars(
+            select(AnnotationSet).join(Document).where(Document.external_id == "e-😀", AnnotationSet.user_id == ingrid.id)
+        ).one()
+        session.commit()
+        plant(session)
+        response = Api(app).open("PATCH", f"/api/v1/layers/{layer.id}/ops", token, json={
+            "base_version": layer.version, "batch_id": "api-1",
+            "ops": [{"op": "span.create", "id": "x1", "start": 9, "end": 13, "label": "CUE"}],
+        })
+        assert response.status_code == 200, response.get_json()
+        assert keeper.wait(30)
+        lines = stored(session)
+        assert "planted" not in lines[layer.id] and '"x1"' in lines[layer.id]
+        text, _counts = export(session, tmp_path, project=project)
+        assert lines[layer.id] in text.splitlines() and len(planted(text)) == len(lines) - 1
+        assert lines[layer.id] in truth(session, project).splitlines()
+    finally:
+        session.close()
+        records_keeper(app).stop()
+        app.extensions["workbench.engine"].dispose()
+
+
+def test_off_stores_nothing_until_an_export(database_url, tmp_path):
+    app = keeper_app(database_url, tmp_path, "off")
+    session = app.extensions["workbench.sessionmaker"]()
+    try:
+        project = _rich_project(session)
+        assert stored(session) == {}
+        export(session, tmp_path, project=project)
+        assert set(stored(session)) == exportable(session)
+    finally:
+        session.close()
+        app.extensions["workbench.engine"].dispose()
+
+
+def test_refresh_builds_only_missing_or_stale_lines(kept, tmp_path):
+    app, session = kept
+    project = _rich_project(session)
+    assert records_keeper(app).wait(30)
+    layers = sorted(exportable(session))
+    assert exporting.refresh_stored_lines(session, layers) == 0  # all good already
+    session.execute(delete(ExportLine).where(ExportLine.set_id == layers[0]))
+    session.commit()
+    assert exporting.refresh_stored_lines(session, layers) == 1
+    # a layer no export writes is skipped; a stop asked for builds nothing more
+    session.execute(delete(ExportLine))
+    session.commit()
+    assert exporting.refresh_stored_lines(session, layers, stop=lambda: True) == 0
+    assert stored(session) == {}
+    assert exporting.refresh_stored_lines(session, layers) == len(layers)
+    assert built_by_an_export(session, tmp_path, project) == stored(session)
+
+
+def test_a_bad_setting_is_refused_when_the_app_starts(tmp_path):
+    with pytest.raises(ValueError, match="EXPORT_RECORDS must be one of background, now, off"):
+        create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+                    "EXPORT_RECORDS": "sometimes"})
+
+
+def test_the_import_command_returns_once_the_lines_are_stored(database_url, tmp_path, monkeypatch):
+    from workbench import records_keeper as keeper_module
+
+    monkeypatch.setattr(keeper_module, "SETTLE", 0.5)  # the thread would still be waiting, were the command not to
+    app = keeper_app(database_url, tmp_path, "background")
+    session = app.extensions["workbench.sessionmaker"]()
+    try:
+        from factories import make_project
+
+        make_project(session)
+        session.commit()
+        source = tmp_path / "layers.jsonl"
+        source.write_bytes(jsonl_bytes(
+            {"id": "k1", "text": "Lena Holm said so 😀.", "layer": "gold", "spans": [{"start": 0, "end": 9, "label": "PERSON"}]},
+            {"id": "k2", "text": "Kai Lund said\r\nso.", "layer": "prediction", "annotator": "ner",
+             "spans": [{"start": 0, "end": 8, "label": "PERSON"}]},
+        ))
+        result = app.test_cli_runner().invoke(args=["import", "news", str(source)])
+        assert result.exit_code == 0, result.output
+        lines = stored(session)
+        assert set(lines) == exportable(session) and len(lines) == 2
+    finally:
+        session.close()
+        records_keeper(app).stop()
+        app.extensions["workbench.engine"].dispose()
