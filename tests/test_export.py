@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy import func
 from sqlalchemy import insert
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from factories import make_document
@@ -285,6 +287,24 @@ def test_an_export_built_by_worker_processes_is_the_file_one_process_writes(db, 
             assert name == name2 and path.read_bytes() == path2.read_bytes() and path.stat().st_size > 0
             assert counts == counts2
     assert exporting.export_workers(db, project, "all", exporting.require_writer("jsonl")) == 1  # a small project: no workers
+
+
+def test_workers_are_used_only_when_records_are_to_be_built(db, tmp_path, monkeypatch):
+    project = _rich_project(db)
+    jsonl = exporting.require_writer("jsonl")
+    monkeypatch.setattr(exporting.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a quiet machine of two cores
+    monkeypatch.setattr(exporting.os, "sched_getaffinity", lambda _pid: {0, 1})
+    monkeypatch.setattr(exporting, "PARALLEL_FROM", 3)
+    layers = {layer: db.scalar(select(func.count(AnnotationSet.id)).where(*exporting._set_filter(layer))) for layer in ("gold", "all")}
+    assert exporting.records_to_build(db, project, "gold", "jsonl") == layers["gold"] == 3
+    assert exporting.records_to_build(db, project, "all", "jsonl") == layers["all"] + 5  # and the five documents' plain lines
+    sqlite = db.get_bind().dialect.name == "sqlite"
+    assert exporting.export_workers(db, project, "all", jsonl) == (2 if sqlite else 1)
+    exporting.export_to_path(db, project, tmp_path / "all.jsonl", layer="all", workers=1)  # stores every line
+    assert exporting.records_to_build(db, project, "all", "jsonl") == 0
+    assert exporting.export_workers(db, project, "all", jsonl) == 1  # copying is one process's work
+    assert exporting.records_to_build(db, project, "all", "conll") == layers["all"] + 5  # another format's are not stored
+    assert exporting.export_workers(db, project, "gold", exporting.require_writer("conll")) == (2 if sqlite else 1)
 
 
 def test_a_worker_that_fails_leaves_no_file(db, tmp_path, monkeypatch):
