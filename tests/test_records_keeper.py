@@ -246,3 +246,30 @@ def test_the_import_command_returns_once_the_lines_are_stored(database_url, tmp_
         session.close()
         records_keeper(app).stop()
         app.extensions["workbench.engine"].dispose()
+
+
+def test_a_forked_process_starts_its_own_thread(database_url, tmp_path):
+    import os
+
+    app = keeper_app(database_url, tmp_path, "background")
+    session = app.extensions["workbench.sessionmaker"]()
+    try:
+        project = _rich_project(session)
+        keeper = records_keeper(app)
+        assert keeper.wait(30)
+        keeper._lock.acquire()  # as if the parent's thread held it when the process forked
+        keeper._pid = os.getpid() + 1
+        session.execute(delete(ExportLine))
+        session.commit()
+        gold = session.scalars(select(AnnotationSet).where(AnnotationSet.kind == "gold")).first()
+        curator = make_user(session, "cur3", role="curator")
+        project_service.add_member(session, project, curator)
+        session.commit()
+        annotation.apply_ops(session, curator, gold.id, gold.version, "f1", [{"op": "layer.update", "note": "after the fork"}])
+        session.commit()  # would wait forever on the inherited lock
+        assert keeper.wait(30) and keeper._pid == os.getpid()
+        assert "after the fork" in stored(session)[gold.id]
+    finally:
+        session.close()
+        records_keeper(app).stop()
+        app.extensions["workbench.engine"].dispose()

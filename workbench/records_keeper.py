@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -52,14 +53,19 @@ class Keeper:
             raise ValueError(f"EXPORT_RECORDS must be one of {', '.join(MODES)}, not {mode!r}")
         self.engine = engine
         self.mode = mode
+        #: Layers built so far (for the tests and the logs).
+        self.built = 0
+        self._fresh_state()
+
+    def _fresh_state(self) -> None:
+        """Start with no thread and nothing pending (also in a process forked from one that had them)."""
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._pending: set[int] = set()
         self._busy = False
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._stopping = False
-        #: Layers built so far (for the tests and the logs).
-        self.built = 0
 
     def install(self, maker: sessionmaker[Session]) -> None:
         """Listen to the sessions ``maker`` makes."""
@@ -99,6 +105,8 @@ class Keeper:
         if self.mode == "now":
             self._build(ids)
             return
+        if self._pid != os.getpid():  # a forked child: the parent's thread and lock are not its own
+            self._fresh_state()
         with self._lock:
             self._pending.update(ids)
             if self._thread is None or not self._thread.is_alive():
