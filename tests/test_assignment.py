@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import timedelta
 
 import pytest
@@ -396,8 +398,14 @@ def test_api_settings_progress_and_assignments(app, api, db):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["project"]["settings"] == {
         "annotators_per_document": 2, "assignment": "manual", "queue_order": "oldest", "abandon_after": 10800,
-        "merge_rule": "majority", "hide_annotator_names": False,
+        "merge_rule": "majority", "hide_annotator_names": False, "ready_formats": ["jsonl"],
     }
+    response = curator.open("PATCH", base, json={"ready_formats": ["labelstudio", "jsonl"]})
+    assert response.status_code == 200 and response.get_json()["project"]["settings"]["ready_formats"] == ["jsonl", "labelstudio"]
+    response = curator.open("PATCH", base, json={"ready_formats": ["spacy"], "queue_order": "random"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "the 'spacy' format cannot be kept ready for export (choose from jsonl, conll, brat, labelstudio, doccano, or none)"
+    assert curator.get(base).get_json()["project"]["settings"]["queue_order"] == "oldest"  # nothing of a refused change is kept
     response = curator.open("PATCH", base, json={"merge_rule": "unanimous", "hide_annotator_names": True})
     assert response.get_json()["project"]["settings"]["merge_rule"] == "unanimous"
     assert curator.open("PATCH", base, json={"merge_rule": "some"}).status_code == 400
@@ -437,6 +445,11 @@ def test_pages_settings_and_progress(app, api, db):
     curator.login("cur")
     page = curator.get(f"/projects/{project.id}/settings").get_data(as_text=True)
     assert 'name="abandon_after"' in page and 'value="2h"' in page
+    # the export formats kept ready: JSONL by default, each a named checkbox
+    assert '<legend>Export formats kept ready</legend>' in page
+    assert re.search(r'<input checked id="ready_formats-0" name="ready_formats" type="checkbox" value="jsonl">', page)
+    assert '<input id="ready_formats-1" name="ready_formats" type="checkbox" value="conll">' in page
+    assert '<label for="ready_formats-1">CoNLL (BIO, one column per label kind)</label>' in page
     response = curator.post(
         f"/projects/{project.id}/settings",
         data={"annotators_per_document": "abc", "assignment": "queue", "queue_order": "random", "abandon_after": "2h", "merge_rule": "majority"},
@@ -450,11 +463,19 @@ def test_pages_settings_and_progress(app, api, db):
     response = curator.post(
         f"/projects/{project.id}/settings",
         data={"annotators_per_document": "2", "assignment": "manual", "queue_order": "random", "abandon_after": "90m",
-              "merge_rule": "unanimous", "hide_annotator_names": "y"},
+              "merge_rule": "unanimous", "hide_annotator_names": "y", "ready_formats": ["conll", "jsonl"]},
     )
     assert response.status_code == 302
     db.refresh(project)
-    assert project.settings == {"merge_rule": "unanimous", "hide_annotator_names": True}
+    assert project.settings == {"merge_rule": "unanimous", "hide_annotator_names": True, "ready_formats": ["jsonl", "conll"]}
+    response = curator.post(
+        f"/projects/{project.id}/settings",
+        data={"annotators_per_document": "2", "assignment": "manual", "queue_order": "random", "abandon_after": "90m",
+              "merge_rule": "unanimous", "ready_formats": ["spacy"]},
+    )
+    assert response.status_code == 400 and "&#39;spacy&#39; is not a valid choice" in response.get_data(as_text=True)
+    db.refresh(project)
+    assert project.settings["ready_formats"] == ["jsonl", "conll"]
     assert (project.annotators_per_document, project.assignment, project.queue_order, project.abandon_after) == (2, "manual", "random", 5400)
     response = curator.post(f"/projects/{project.id}/progress", data={"users": ["ann", "bob"], "documents": "d0\nd1", "count": "10"})
     assert response.status_code == 302
@@ -484,7 +505,14 @@ def test_cli_set_assign_unassign_and_progress(runner, db):
     result = runner.invoke(args=["projects", "set", "news", "--annotators-per-document", "2", "--assignment", "manual",
                                  "--queue-order", "random", "--abandon-after", "2h"])
     assert result.exit_code == 0, result.output
-    assert "2 annotator(s) per document, assignment manual, queue order random, abandon after 2h" in result.output
+    assert "2 annotator(s) per document, assignment manual, queue order random, abandon after 2h, export formats kept ready: jsonl." in result.output
+    result = runner.invoke(args=["projects", "set", "news", "--ready-formats", "doccano,jsonl"])
+    assert result.exit_code == 0 and "export formats kept ready: jsonl, doccano." in result.output, result.output
+    bad = runner.invoke(args=["projects", "set", "news", "--ready-formats", "spacy"])
+    assert bad.exit_code == 1 and bad.output.strip() == (
+        "Error: the 'spacy' format cannot be kept ready for export (choose from jsonl, conll, brat, labelstudio, doccano, or none)")
+    result = runner.invoke(args=["projects", "set", "news", "--ready-formats", "none"])
+    assert result.exit_code == 0 and "export formats kept ready: none." in result.output, result.output
     bad = runner.invoke(args=["projects", "set", "news", "--annotators-per-document", "two"])
     assert bad.exit_code == 1 and bad.output.strip() == "Error: --annotators-per-document takes a whole number or 'all', not 'two'"
     bad = runner.invoke(args=["projects", "set", "news", "--abandon-after", "later"])

@@ -193,8 +193,11 @@ def test_exporting_a_layer_reads_only_the_documents_it_writes(db):
     assert sum(texts_read) == 1, texts_read  # the one gold document's text, not the 450 plain ones
 
 
-def _rich_project(db):
-    """A project with emoji, CRLF, quotes, notes everywhere, provenance, relations, chained attributions and several layers."""
+def _rich_project(db, ready_formats: list[str] | None = None):
+    """A project with emoji, CRLF, quotes, notes everywhere, provenance, relations, chained attributions and several layers.
+
+    :param ready_formats: the export formats the project keeps ready, set before the import.
+    """
     text = 'Zoë 😀 Ferrand said:\r\n"Prices rise," told Radio Øst.\tEnd.'
 
     def at(piece, label, uid, **extra):
@@ -232,6 +235,9 @@ def _rich_project(db):
         {"id": "e-😀", "text": plain, "layer": "annotator", "annotator": "ingrid", "spans": [{"start": 0, "end": 8, "label": "PERSON"}]},
     ]
     project = make_project(db)
+    if ready_formats is not None:
+        exporting.set_ready_formats(project, ready_formats)
+        db.commit()
     importing.import_stream(db, project, "rich.jsonl", jsonl_bytes(*records))
     db.commit()
     return project

@@ -27,6 +27,7 @@ from workbench import create_app
 from workbench.db import records_keeper
 from workbench.models import AnnotationSet
 from workbench.models import Document
+from workbench.models import ExportDocumentLine
 from workbench.models import ExportLine
 from workbench.models import User
 from workbench.services import annotation
@@ -273,3 +274,48 @@ def test_a_forked_process_starts_its_own_thread(database_url, tmp_path):
         session.close()
         records_keeper(app).stop()
         app.extensions["workbench.engine"].dispose()
+
+
+READY = ["jsonl", "conll", "brat", "labelstudio", "doccano"]
+
+
+def test_a_project_keeps_every_format_it_names_ready(kept, tmp_path, monkeypatch):
+    from test_export_lines import export_bytes
+    from test_export_lines import truth_bytes
+
+    app, session = kept
+    project = _rich_project(session, ready_formats=READY)
+    assert records_keeper(app).wait(30)
+    layers = exportable(session)
+    for fmt in READY:  # every layer's record in every format, and each document's own for Label Studio's tasks
+        session.expire_all()
+        assert set(session.scalars(select(ExportLine.set_id).where(ExportLine.format == fmt))) == layers, fmt
+    documents = len(set(session.scalars(select(AnnotationSet.document_id).where(AnnotationSet.id.in_(layers)))))
+    assert documents == 4  # the document with no layer is not one a change touched
+    assert session.scalar(select(func.count()).select_from(ExportDocumentLine).where(ExportDocumentLine.format == "labelstudio")) == documents
+    built: list[str] = []
+    complete, complete_plain = exporting.LineStore.complete, exporting.LineStore.complete_plain
+
+    def counting(self, batch):
+        built.extend(f"{self.fmt} layer" for document in batch for item in document.layers if item.line is None)
+        return complete(self, batch)
+
+    def counting_plain(self, parts):
+        built.extend(f"{self.fmt} document" for _part in parts)
+        return complete_plain(self, parts)
+
+    monkeypatch.setattr(exporting.LineStore, "complete", counting)
+    monkeypatch.setattr(exporting.LineStore, "complete_plain", counting_plain)
+    for fmt in READY:
+        for layer in ("gold", "annotators", "predictions"):
+            data, _result = export_bytes(session, tmp_path, fmt, layer, project)
+            truth, _problems = truth_bytes(session, project, fmt, layer)
+            assert data == truth, (fmt, layer)
+    assert built == []  # the first export in each format copied what was kept ready
+
+
+def test_a_project_that_keeps_no_format_ready_stores_nothing(kept):
+    app, session = kept
+    _rich_project(session, ready_formats=[])
+    assert records_keeper(app).wait(30)
+    assert session.scalar(select(func.count()).select_from(ExportLine)) == 0

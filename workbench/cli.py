@@ -194,11 +194,18 @@ def projects_list() -> None:
 @click.option("--assignment", type=click.Choice(["queue", "manual"]), help="queue: annotators take documents; manual: curators assign them.")
 @click.option("--queue-order", type=click.Choice(["oldest", "random"]), help="The order in which the queue hands out documents.")
 @click.option("--abandon-after", metavar="DURATION", help="Give an unfinished queue document to someone else after this long without a save (2h, 90m, 1d; 0: never).")
+@click.option("--ready-formats", metavar="FORMATS",
+              help="Export formats whose records are stored as layers change, so their exports copy them: "
+                   "jsonl,conll,brat,labelstudio,doccano or none (default jsonl).")
 @with_appcontext
 @fail_on_workbench_error
-def projects_set(project: str, k: str | None, assignment: str | None, queue_order: str | None, abandon_after: str | None) -> None:
-    """Set how PROJECT hands out documents; prints the settings."""
+def projects_set(
+    project: str, k: str | None, assignment: str | None, queue_order: str | None, abandon_after: str | None,
+    ready_formats: str | None,
+) -> None:
+    """Set how PROJECT hands out documents and which export formats it keeps ready; prints the settings."""
     from workbench.services import assignment as assignment_service
+    from workbench.services import exporting
     from workbench.services import projects
 
     ensure_schema()
@@ -219,11 +226,14 @@ def projects_set(project: str, k: str | None, assignment: str | None, queue_orde
     session = get_session()
     target = projects.require_project_by_name(session, project)
     settings = assignment_service.update_settings(session, target, changes)
+    if ready_formats is not None:
+        exporting.set_ready_formats(target, ready_formats)
     session.commit()
     k_text = settings.annotators_per_document or "all"
     click.echo(
         f"{target.name}: {k_text} annotator(s) per document, assignment {settings.assignment}, "
-        f"queue order {settings.queue_order}, abandon after {assignment_service.format_duration(settings.abandon_after)}."
+        f"queue order {settings.queue_order}, abandon after {assignment_service.format_duration(settings.abandon_after)}, "
+        f"export formats kept ready: {', '.join(exporting.ready_formats(target)) or 'none'}."
     )
 
 
@@ -372,7 +382,7 @@ def adjudicate_command(project: str, rule: str | None, finish: bool, report: boo
 
 
 def wait_for_export_lines(layers: int) -> None:
-    """Wait while the JSONL lines of the layers a command changed are stored for the next export; say so when it takes a while.
+    """Wait while the export records of the layers a command changed are stored (docs/format.md); say so when it takes a while.
 
     ``workbench.records_keeper`` builds them in its thread; a command's
     process would otherwise stop it at exit, leaving them to the export.
@@ -387,7 +397,7 @@ def wait_for_export_lines(layers: int) -> None:
     keeper.wait()
     took = time.monotonic() - started
     if took >= 1:
-        click.echo(f"Stored the JSONL lines of {keeper.built - before} layer(s) for the next export in {took:.1f} s.", err=True)
+        click.echo(f"Stored {keeper.built - before} export record(s) for the next export in {took:.1f} s.", err=True)
 
 
 # -- serve and demo ---------------------------------------------------------

@@ -16,6 +16,7 @@ from workbench.errors import InvalidInput
 from workbench.api.documents import int_arg
 from workbench.services import adjudication
 from workbench.services import assignment
+from workbench.services import exporting
 from workbench.services import projects as project_service
 
 #: Global roles that may create projects.
@@ -94,11 +95,12 @@ def get_project(project_id: int) -> Any:
 
 @bp.patch("/projects/<int:project_id>")
 def update_project(project_id: int) -> Any:
-    """Change how the project hands out documents (curators of the project and admins).
+    """Change how the project hands out documents and which export formats it keeps ready (curators of the project and admins).
 
     Body: any of ``{"annotators_per_document": k | null, "assignment": "queue" | "manual",
     "queue_order": "oldest" | "random", "abandon_after": seconds | "2h",
-    "merge_rule": "unanimous" | "majority", "hide_annotator_names": bool}``.
+    "merge_rule": "unanimous" | "majority", "hide_annotator_names": bool,
+    "ready_formats": ["jsonl", "conll", ...]}``.
     """
     session = get_session()
     project, role = project_service.require_access(session, me(), project_id, at_least="curator")
@@ -106,8 +108,11 @@ def update_project(project_id: int) -> Any:
     if not body:
         raise InvalidInput("send at least one setting to change")
     adjudication_keys = set(adjudication.DEFAULTS)
-    assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys})
+    others = {"ready_formats"}
+    assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys | others})
     adjudication.update_adjudication_settings(session, project, {k: v for k, v in body.items() if k in adjudication_keys})
+    if "ready_formats" in body:
+        exporting.set_ready_formats(project, body["ready_formats"])
     summary = project_service.project_summary(session, me(), project, role)
     detail = serialize.project_detail(summary, project_service.members(session, project))
     session.commit()

@@ -23,6 +23,7 @@ from workbench.services.adjudication import adjudication_settings
 from workbench.services.assignment import AssignmentReport
 from workbench.services.assignment import ProgressReport
 from workbench.services.assignment import settings_of
+from workbench.services.exporting import ready_formats
 from workbench.services.projects import ProjectSummary
 
 
@@ -73,7 +74,7 @@ def project_detail(summary: ProjectSummary, members: list[tuple[User, str]]) -> 
         "schema": project.label_schema,
         "guidelines": project.guidelines,
         "members": [member(u, r) for u, r in members],
-        "settings": {**settings_of(project).to_dict(), **adjudication_settings(project)},
+        "settings": {**settings_of(project).to_dict(), **adjudication_settings(project), "ready_formats": ready_formats(project)},
     }
 
 

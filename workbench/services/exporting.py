@@ -428,6 +428,42 @@ def _read_batch(
     return batch
 
 
+#: The formats whose records a project keeps ready unless it says otherwise (:func:`ready_formats`).
+DEFAULT_READY_FORMATS = ("jsonl",)
+
+
+def ready_format_choices() -> list[str]:
+    """Return the formats whose records can be kept ready: those an export stores (all but spaCy's)."""
+    return [name for name, writer in WRITERS.items() if _stores_records(writer)]
+
+
+def ready_formats(project: Project) -> list[str]:
+    """Return the formats whose records are stored as ``project``'s layers change (:func:`refresh_stored_lines`)."""
+    value = (project.settings or {}).get("ready_formats")
+    if not isinstance(value, list):
+        return list(DEFAULT_READY_FORMATS)
+    return [name for name in ready_format_choices() if name in value]
+
+
+def set_ready_formats(project: Project, formats: Any) -> list[str]:
+    """Set the formats whose records ``project`` keeps ready; return them.
+
+    :param formats: a list of format names, or one string of them separated by commas (``none``: no format).
+    :raise InvalidInput: not a list of names, or a format whose records are not stored (spaCy's).
+    """
+    if isinstance(formats, str):
+        formats = [] if formats.strip().lower() in ("", "none") else [name.strip() for name in formats.split(",")]
+    choices = ready_format_choices()
+    if not isinstance(formats, list) or not all(isinstance(name, str) for name in formats):
+        raise InvalidInput(f"ready_formats must be a list of format names from {', '.join(choices)}")
+    for name in formats:
+        if name not in choices:
+            raise InvalidInput(f"the {name!r} format cannot be kept ready for export (choose from {', '.join(choices)}, or none)")
+    chosen = [name for name in choices if name in formats]
+    project.settings = {**(project.settings or {}), "ready_formats": chosen}
+    return chosen
+
+
 #: The key in a session's ``info`` of the layers its transaction changed (:func:`note_changed_layers`).
 CHANGED_LAYERS = "workbench.changed_layers"
 
@@ -445,16 +481,18 @@ def note_changed_layers(session: Session, set_ids: Iterable[int]) -> None:
 def refresh_stored_lines(
     session: Session, set_ids: Iterable[int], stop: Callable[[], bool] | None = None
 ) -> int:
-    """Build and store the JSONL line of each of these layers whose stored line is missing or stale; return how many were built.
+    """Build and store the records of these layers, in each format their project keeps ready, that are missing or stale; return how many were built.
 
-    What keeps a project's JSONL export a copy of stored lines after its
-    layers change (``workbench.records_keeper`` calls it after each commit
-    that changed layers): the lines are built exactly as an export builds
-    them (:func:`_read_batch` with a :class:`LineStore`), a batch of
-    documents at a time; a layer no export writes (a gold layer not yet
-    adjudicated, a new layer) is skipped, and a line still good is left as
-    it is. Only a saving, like the store itself: what it leaves undone the
-    next export builds.
+    What keeps a project's exports in its :func:`ready_formats` (JSONL
+    unless it says otherwise) a copy of stored records after its layers
+    change (``workbench.records_keeper`` calls it after each commit that
+    changed layers): the records are built exactly as an export builds them
+    (:func:`_read_batch` with a :class:`LineStore`), a batch of documents
+    at a time, with the documents' own records for a format of one entry
+    per document (Label Studio's tasks); a layer no export writes (a gold
+    layer not yet adjudicated, a new layer) is skipped, and a record still
+    good is left as it is. Only a saving, like the store itself: what it
+    leaves undone the next export builds.
 
     :param stop: asked between batches; when it returns true, stop there.
     """
@@ -470,27 +508,28 @@ def refresh_stored_lines(
         for doc_id, external_id, project_id in connection.execute(their_documents, {"ids": ids[start : start + BATCH]}):
             documents.setdefault(project_id, {})[doc_id] = external_id
     built = 0
+    texts = _texts(session)
     for project_id, pages in sorted(documents.items()):
         project = session.get(Project, project_id)
         if project is None:
             continue
-        store = LineStore(session, project)
-        if not store.enabled:
-            return built
-        reader = _LayerReader(session, "all", store)
-        texts = _texts(session)
         page = sorted(pages.items())
-        try:
-            for start in range(0, len(page), BATCH):
-                if stop is not None and stop():
-                    return built
-                part = page[start : start + BATCH]
-                batch = _read_batch(connection, [doc_id for doc_id, _e in part], part, reader, store, texts, False)
-                built += sum(1 for document in batch for item in document.layers if item.made_of is not None)
-                if not store.enabled:  # the database is busy or read-only: leave the rest to the next export
-                    return built
-        finally:
-            store.close()
+        for fmt in ready_formats(project):
+            store = LineStore(session, project, fmt)
+            if not store.enabled:
+                return built
+            reader = _LayerReader(session, "all", store)
+            try:
+                for start in range(0, len(page), BATCH):
+                    if stop is not None and stop():
+                        return built
+                    part = page[start : start + BATCH]
+                    batch = _read_batch(connection, [doc_id for doc_id, _e in part], part, reader, store, texts, store.tasks is not None)
+                    built += sum(1 for document in batch for item in document.layers if item.made_of is not None)
+                    if not store.enabled:  # the database is busy or read-only: leave the rest to the next export
+                        return built
+            finally:
+                store.close()
     return built
 
 

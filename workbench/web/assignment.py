@@ -21,6 +21,7 @@ from workbench.errors import InvalidInput
 from workbench.errors import WorkbenchError
 from workbench.services import adjudication
 from workbench.services import assignment
+from workbench.services import exporting
 from workbench.services import projects as project_service
 from workbench.services import suggestions as suggestion_service
 from workbench.web import bp
@@ -84,7 +85,7 @@ def project_progress(project_id: int) -> Any:
 @bp.route("/projects/<int:project_id>/settings", methods=["GET", "POST"])
 @login_required
 def project_settings(project_id: int) -> Any:
-    """Show and change how the project hands out documents."""
+    """Show and change how the project hands out documents, is adjudicated, and which export formats it keeps ready."""
     project, role = _access(project_id, "curator")
     settings = assignment.settings_of(project)
     adjudicating = adjudication.adjudication_settings(project)
@@ -95,6 +96,7 @@ def project_settings(project_id: int) -> Any:
             "assignment": settings.assignment,
             "queue_order": settings.queue_order,
             "abandon_after": assignment.format_duration(settings.abandon_after).replace("never", "0"),
+            "ready_formats": exporting.ready_formats(project),
         }
     )
     if request.method == "POST":
@@ -104,6 +106,7 @@ def project_settings(project_id: int) -> Any:
             try:
                 assignment.update_settings(session, project, form.changes())
                 adjudication.update_adjudication_settings(session, project, form.adjudication_changes())
+                exporting.set_ready_formats(project, list(form.ready_formats.data or []))
             except WorkbenchError as exc:
                 session.rollback()
                 form.abandon_after.errors = [*form.abandon_after.errors, exc.message]
