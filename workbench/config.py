@@ -24,7 +24,7 @@ DEFAULTS = {
     "PASSWORD_HASH_METHOD": "scrypt",
     # How many reverse proxies (TLS terminators) sit in front; 0 trusts no X-Forwarded-* header.
     "BEHIND_PROXY": 0,
-    # When the JSONL lines of changed layers are stored for the next export: background, now or off (workbench/records_keeper.py).
+    # When the export records of changed layers are stored (formats each project keeps ready): background, now or off (workbench/records_keeper.py).
     "EXPORT_RECORDS": "background",
 }
 

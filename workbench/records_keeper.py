@@ -1,13 +1,14 @@
-"""Keeps the stored JSONL lines of changed layers up to date, so an export copies them instead of building them.
+"""Keeps the stored export records of changed layers up to date, so an export copies them instead of building them.
 
 Every change to a layer (a save, a decision, a status change, an import)
 records a ``Change`` row. A listener on the app's sessions collects the
 layers of the ``Change`` rows a transaction writes (an import, which writes
 them without the ORM, names its layers with
 ``services.exporting.note_changed_layers``); once the
-transaction commits, those layers' JSONL lines are built and stored
-(``services.exporting.refresh_stored_lines``), the way an export stores the
-lines it builds. Only a saving: what is not done here, the next export
+transaction commits, those layers' records in the formats their project
+keeps ready (``services.exporting.ready_formats``: JSONL unless it says
+otherwise) are built and stored (``services.exporting.refresh_stored_lines``),
+the way an export stores the records it builds. Only a saving: what is not done here, the next export
 builds, and a stored line is copied only while the database finds it made
 of what the layer is made of now.
 
@@ -45,7 +46,7 @@ SETTLE = 0.2
 
 
 class Keeper:
-    """Builds the stored lines of the layers changed by the commits of one app's sessions."""
+    """Builds the stored records of the layers changed by the commits of one app's sessions."""
 
     def __init__(self, engine: Engine, mode: str) -> None:
         """Keep the lines of ``engine``'s database, in ``mode`` (one of :data:`MODES`)."""
@@ -94,7 +95,7 @@ class Keeper:
             session.info.pop(CHANGED_LAYERS, None)
 
     def _committed(self, session: Session) -> None:
-        """Build, now or in the thread, the lines of the layers the committed transaction changed."""
+        """Build, now or in the thread, the records of the layers the committed transaction changed."""
         from workbench.services.exporting import CHANGED_LAYERS
 
         if session.get_nested_transaction() is not None:
@@ -159,11 +160,11 @@ class Keeper:
                     self._wake.notify_all()
 
     def _build(self, ids: set[int]) -> None:
-        """Build and store the lines of layers ``ids`` in a session of their own; log, never raise."""
+        """Build and store the records of layers ``ids`` in a session of their own; log, never raise."""
         from workbench.services.exporting import refresh_stored_lines
 
         try:
             with Session(self.engine) as session:
                 self.built += refresh_stored_lines(session, ids, stop=lambda: self._stopping)
         except Exception:  # noqa: BLE001 - only a saving: the next export builds what is missing
-            log.exception("export records: could not store the lines of %d changed layers", len(ids))
+            log.exception("export records: could not store the records of %d changed layers", len(ids))
