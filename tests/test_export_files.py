@@ -42,6 +42,10 @@ def test_export_page_offers_exactly_the_formats_that_download(client, auth, team
     offered = re.findall(r'<option value="([a-z]+)">', page.split('id="export-format"')[1].split("</select>")[0])
     assert offered == exporting.available_formats()
     assert set(offered) >= {"jsonl", "conll", "brat", "labelstudio", "doccano"}
+    # the formats the project keeps ready, and where to change them
+    ready = page.split('id="ready-formats">')[1].split("</p>")[0]
+    assert "Kept ready" in ready and "JSON lines (workbench)." in ready and "CoNLL" not in ready
+    assert f'href="/projects/{pid}/settings"' in ready
     for fmt in offered:
         with client.get(f"/projects/{pid}/export/download?layer=all&format={fmt}") as response:
             assert response.status_code == 200, (fmt, response.get_data(as_text=True)[:200])

@@ -222,6 +222,7 @@ def project_export(project_id: int) -> Any:
         format_names=EXPORT_FORMAT_NAMES,
         post_form=PostForm(),
         spacy_missing="spacy" not in exporting.available_formats(),
+        ready_formats=exporting.ready_formats(project),
     )
 
 
