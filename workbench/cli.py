@@ -376,12 +376,12 @@ def adjudicate_command(project: str, rule: str | None, finish: bool, report: boo
         f"{merged.documents} document(s) merged ({merged.rule}): {merged.items_added} item(s) added to gold, "
         f"{merged.finished} marked adjudicated."
     )
-    wait_for_export_lines(merged.finished)
+    wait_for_export_records(merged.finished)
     if merged.flagged:
         click.echo(f"{len(merged.flagged)} document(s) need a curator (two labels on the same words): {', '.join(merged.flagged[:20])}")
 
 
-def wait_for_export_lines(layers: int) -> None:
+def wait_for_export_records(layers: int) -> None:
     """Wait while the export records of the layers a command changed are stored (docs/format.md); say so when it takes a while.
 
     ``workbench.records_keeper`` builds them in its thread; a command's

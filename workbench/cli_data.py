@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from workbench.cli import Failure
 from workbench.cli import ensure_schema
 from workbench.cli import fail_on_workbench_error
-from workbench.cli import wait_for_export_lines
+from workbench.cli import wait_for_export_records
 from workbench.db import get_session
 from workbench.errors import ImportError_
 from workbench.formats import READERS
@@ -82,7 +82,7 @@ def import_command(
     except ImportError_ as exc:
         done = exc.extra.get("report")
         session.commit()
-        wait_for_export_lines(done.layers if done is not None else 0)
+        wait_for_export_records(done.layers if done is not None else 0)
         earlier = len(done.files) if done is not None else 0
         if earlier:
             kept = (
@@ -96,8 +96,7 @@ def import_command(
     for note in report.notes:
         click.echo(f"Note: {note}.", err=True)
     click.echo(f"{report.summary()}.")
-    wait_for_export_lines(report.layers)
-
+    wait_for_export_records(report.layers)
 
 
 def _label_map(value: str | None) -> dict[str, str]:
