@@ -7,7 +7,10 @@ one of them, and compare them with the lines an export builds afresh.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apiclient import Api
@@ -37,20 +40,24 @@ from workbench.services import projects as project_service
 from workbench.services import users as user_service
 
 
-def keeper_app(database_url: str, tmp_path: Path, mode: str):
-    """The test app with ``EXPORT_RECORDS`` set to ``mode``."""
-    return make_test_app(database_url, tmp_path / f"instance-{mode}", EXPORT_RECORDS=mode)
+@contextmanager
+def keeper_app(database_url: str, tmp_path: Path, mode: str) -> Iterator[tuple[Any, Any]]:
+    """(app, session): the test app with ``EXPORT_RECORDS`` set to ``mode``, and a session of its sessionmaker."""
+    app = make_test_app(database_url, tmp_path / f"instance-{mode}", EXPORT_RECORDS=mode)
+    session = app.extensions["workbench.sessionmaker"]()
+    try:
+        yield app, session
+    finally:
+        session.close()
+        records_keeper(app).stop()
+        app.extensions["workbench.engine"].dispose()
 
 
 @pytest.fixture(params=["background", "now"])
 def kept(request, database_url, tmp_path):
     """(app, session) with the keeper on, in the background and in the committing thread."""
-    app = keeper_app(database_url, tmp_path, request.param)
-    session = app.extensions["workbench.sessionmaker"]()
-    yield app, session
-    session.close()
-    records_keeper(app).stop()
-    app.extensions["workbench.engine"].dispose()
+    with keeper_app(database_url, tmp_path, request.param) as opened:
+        yield opened
 
 
 def stored(session) -> dict[int, str]:
@@ -154,9 +161,7 @@ def test_a_bad_file_leaves_no_line_and_the_good_files_before_it_keep_theirs(kept
 
 
 def test_a_save_through_the_api_stores_the_line_after_the_response(database_url, tmp_path):
-    app = keeper_app(database_url, tmp_path, "background")
-    session = app.extensions["workbench.sessionmaker"]()
-    try:
+    with keeper_app(database_url, tmp_path, "background") as (app, session):
         project = _rich_project(session)
         keeper = records_keeper(app)
         assert keeper.wait(30)
@@ -179,23 +184,14 @@ def test_a_save_through_the_api_stores_the_line_after_the_response(database_url,
         text, _counts = export(session, tmp_path, project=project)
         assert lines[layer.id] in text.splitlines() and len(planted(text)) == len(lines) - 1
         assert lines[layer.id] in truth(session, project).splitlines()
-    finally:
-        session.close()
-        records_keeper(app).stop()
-        app.extensions["workbench.engine"].dispose()
 
 
 def test_off_stores_nothing_until_an_export(database_url, tmp_path):
-    app = keeper_app(database_url, tmp_path, "off")
-    session = app.extensions["workbench.sessionmaker"]()
-    try:
+    with keeper_app(database_url, tmp_path, "off") as (app, session):
         project = _rich_project(session)
         assert stored(session) == {}
         export(session, tmp_path, project=project)
         assert set(stored(session)) == exportable(session)
-    finally:
-        session.close()
-        app.extensions["workbench.engine"].dispose()
 
 
 def test_refresh_builds_only_missing_or_stale_lines(kept, tmp_path):
@@ -226,9 +222,7 @@ def test_the_import_command_returns_once_the_lines_are_stored(database_url, tmp_
     from workbench import records_keeper as keeper_module
 
     monkeypatch.setattr(keeper_module, "SETTLE", 0.5)  # the thread would still be waiting, were the command not to
-    app = keeper_app(database_url, tmp_path, "background")
-    session = app.extensions["workbench.sessionmaker"]()
-    try:
+    with keeper_app(database_url, tmp_path, "background") as (app, session):
         from factories import make_project
 
         make_project(session)
@@ -243,18 +237,12 @@ def test_the_import_command_returns_once_the_lines_are_stored(database_url, tmp_
         assert result.exit_code == 0, result.output
         lines = stored(session)
         assert set(lines) == exportable(session) and len(lines) == 2
-    finally:
-        session.close()
-        records_keeper(app).stop()
-        app.extensions["workbench.engine"].dispose()
 
 
 def test_a_forked_process_starts_its_own_thread(database_url, tmp_path):
     import os
 
-    app = keeper_app(database_url, tmp_path, "background")
-    session = app.extensions["workbench.sessionmaker"]()
-    try:
+    with keeper_app(database_url, tmp_path, "background") as (app, session):
         project = _rich_project(session)
         keeper = records_keeper(app)
         assert keeper.wait(30)
@@ -270,10 +258,6 @@ def test_a_forked_process_starts_its_own_thread(database_url, tmp_path):
         session.commit()  # would wait forever on the inherited lock
         assert keeper.wait(30) and keeper._pid == os.getpid()
         assert "after the fork" in stored(session)[gold.id]
-    finally:
-        session.close()
-        records_keeper(app).stop()
-        app.extensions["workbench.engine"].dispose()
 
 
 READY = ["jsonl", "conll", "brat", "labelstudio", "doccano"]
