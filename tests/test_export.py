@@ -236,7 +236,7 @@ def _rich_project(db, ready_formats: list[str] | None = None):
     ]
     project = make_project(db)
     if ready_formats is not None:
-        exporting.set_ready_formats(project, ready_formats)
+        exporting.set_ready_formats(db, project, ready_formats)
         db.commit()
     importing.import_stream(db, project, "rich.jsonl", jsonl_bytes(*records))
     db.commit()

@@ -303,3 +303,22 @@ def test_a_project_that_keeps_no_format_ready_stores_nothing(kept):
     _rich_project(session, ready_formats=[])
     assert records_keeper(app).wait(30)
     assert session.scalar(select(func.count()).select_from(ExportLine)) == 0
+
+
+def test_a_format_added_to_those_kept_ready_has_its_records_built_at_once(kept, tmp_path):
+    app, session = kept
+    project = _rich_project(session)
+    assert records_keeper(app).wait(30)
+    result = app.test_cli_runner().invoke(args=["projects", "set", project.name, "--ready-formats", "jsonl,conll"])
+    assert result.exit_code == 0 and "export formats kept ready: jsonl, conll." in result.output, result.output
+    session.expire_all()
+    conll = set(session.scalars(select(ExportLine.set_id).where(ExportLine.format == "conll")))
+    assert conll == exportable(session)  # the command returned once they were stored
+    # taking a format away builds nothing; adding none that is new builds nothing either
+    assert exporting.set_ready_formats(session, project, ["jsonl"]) == 0
+    assert exporting.set_ready_formats(session, project, "jsonl") == 0
+    assert exporting.set_ready_formats(session, project, ["doccano", "jsonl"]) == len(conll)
+    session.commit()
+    assert records_keeper(app).wait(30)
+    session.expire_all()
+    assert set(session.scalars(select(ExportLine.set_id).where(ExportLine.format == "doccano"))) == conll

@@ -226,8 +226,7 @@ def projects_set(
     session = get_session()
     target = projects.require_project_by_name(session, project)
     settings = assignment_service.update_settings(session, target, changes)
-    if ready_formats is not None:
-        exporting.set_ready_formats(target, ready_formats)
+    to_build = exporting.set_ready_formats(session, target, ready_formats) if ready_formats is not None else 0
     session.commit()
     k_text = settings.annotators_per_document or "all"
     click.echo(
@@ -235,6 +234,7 @@ def projects_set(
         f"queue order {settings.queue_order}, abandon after {assignment_service.format_duration(settings.abandon_after)}, "
         f"export formats kept ready: {', '.join(exporting.ready_formats(target)) or 'none'}."
     )
+    wait_for_export_records(to_build)
 
 
 @projects_group.command("assign")

@@ -112,7 +112,7 @@ def update_project(project_id: int) -> Any:
     assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys | others})
     adjudication.update_adjudication_settings(session, project, {k: v for k, v in body.items() if k in adjudication_keys})
     if "ready_formats" in body:
-        exporting.set_ready_formats(project, body["ready_formats"])
+        exporting.set_ready_formats(session, project, body["ready_formats"])
     summary = project_service.project_summary(session, me(), project, role)
     detail = serialize.project_detail(summary, project_service.members(session, project))
     session.commit()

@@ -445,8 +445,13 @@ def ready_formats(project: Project) -> list[str]:
     return [name for name in ready_format_choices() if name in value]
 
 
-def set_ready_formats(project: Project, formats: Any) -> list[str]:
-    """Set the formats whose records ``project`` keeps ready; return them.
+def set_ready_formats(session: Session, project: Project, formats: Any) -> int:
+    """Set the formats whose records ``project`` keeps ready; return how many layers' records are to be built for it.
+
+    A format added to them has its records built for every layer an export
+    writes once the transaction commits (:func:`note_changed_layers`; those
+    already stored and good are left alone), so the next export in it is a
+    copy too.
 
     :param formats: a list of format names, or one string of them separated by commas (``none``: no format).
     :raise InvalidInput: not a list of names, or a format whose records are not stored (spaCy's).
@@ -459,9 +464,17 @@ def set_ready_formats(project: Project, formats: Any) -> list[str]:
     for name in formats:
         if name not in choices:
             raise InvalidInput(f"the {name!r} format cannot be kept ready for export (choose from {', '.join(choices)}, or none)")
+    before = ready_formats(project)
     chosen = [name for name in choices if name in formats]
     project.settings = {**(project.settings or {}), "ready_formats": chosen}
-    return chosen
+    if set(chosen) <= set(before):
+        return 0
+    layers = list(session.scalars(
+        select(AnnotationSet.id).join(Document, Document.id == AnnotationSet.document_id)
+        .where(Document.project_id == project.id, *_set_filter("all"))
+    ))
+    note_changed_layers(session, layers)
+    return len(layers)
 
 
 #: The key in a session's ``info`` of the layers its transaction changed (:func:`note_changed_layers`).

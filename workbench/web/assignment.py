@@ -106,7 +106,7 @@ def project_settings(project_id: int) -> Any:
             try:
                 assignment.update_settings(session, project, form.changes())
                 adjudication.update_adjudication_settings(session, project, form.adjudication_changes())
-                exporting.set_ready_formats(project, list(form.ready_formats.data or []))
+                exporting.set_ready_formats(session, project, list(form.ready_formats.data or []))
             except WorkbenchError as exc:
                 session.rollback()
                 form.abandon_after.errors = [*form.abandon_after.errors, exc.message]

@@ -168,8 +168,9 @@ class SettingsForm(FlaskForm):
         "Export formats kept ready",
         choices=[SelectChoice(name, EXPORT_FORMAT_NAMES[name]) for name in ready_format_choices()],
         description="Each layer's record in these formats is stored as soon as the layer changes (a save, an import), "
-        "so their exports copy stored records, about 2 s for 100,000 documents. Each format kept costs imports "
-        "of annotated documents time (7-12 s per 100,000) and the database about the size of an export.",
+        "so their exports copy stored records, about 2 s for 100,000 documents; a format ticked here has its records "
+        "built in the background at once. Each format kept costs imports of annotated documents time "
+        "(7-12 s per 100,000) and the database about the size of an export.",
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
