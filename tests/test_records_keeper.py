@@ -79,6 +79,16 @@ def built_by_an_export(session, tmp_path, project) -> dict[int, str]:
     return stored(session)
 
 
+def rich_with_nothing_stored(app, session) -> tuple[Any, Any]:
+    """Import the rich project, let the keeper store its lines, then forget them; return the project and the keeper."""
+    project = _rich_project(session)
+    keeper = records_keeper(app)
+    assert keeper.wait(30)
+    session.execute(delete(ExportLine))
+    session.commit()
+    return project, keeper
+
+
 def test_an_import_stores_the_lines_of_its_layers_and_the_export_copies_them(kept, tmp_path):
     app, session = kept
     project = _rich_project(session)  # imported through importing.import_stream, then committed
@@ -120,11 +130,7 @@ def test_a_save_stores_its_layer_line_and_nothing_else_is_built(kept, tmp_path):
 
 def test_a_rolled_back_change_builds_nothing(kept):
     app, session = kept
-    project = _rich_project(session)
-    keeper = records_keeper(app)
-    assert keeper.wait(30)
-    session.execute(delete(ExportLine))
-    session.commit()
+    project, keeper = rich_with_nothing_stored(app, session)
     built = keeper.built
     gold = session.scalars(select(AnnotationSet).where(AnnotationSet.kind == "gold")).first()
     curator = make_user(session, "cur2", role="curator")
@@ -139,11 +145,7 @@ def test_a_rolled_back_change_builds_nothing(kept):
 
 def test_a_bad_file_leaves_no_line_and_the_good_files_before_it_keep_theirs(kept, tmp_path):
     app, session = kept
-    project = _rich_project(session)
-    keeper = records_keeper(app)
-    assert keeper.wait(30)
-    session.execute(delete(ExportLine))
-    session.commit()
+    project, keeper = rich_with_nothing_stored(app, session)
     good = tmp_path / "good.jsonl"
     good.write_bytes(jsonl_bytes({"id": "n1", "text": "Lena Holm said so.", "layer": "gold",
                                   "spans": [{"start": 0, "end": 9, "label": "PERSON"}]}))
