@@ -8,9 +8,9 @@ them without the ORM, names its layers with
 transaction commits, those layers' records in the formats their project
 keeps ready (``services.exporting.ready_formats``: JSONL unless it says
 otherwise) are built and stored (``services.exporting.refresh_stored_lines``),
-the way an export stores the records it builds. Only a saving: what is not done here, the next export
-builds, and a stored line is copied only while the database finds it made
-of what the layer is made of now.
+the way an export stores the records it builds. Only a saving: what is
+not done here, the next export builds, and a stored record is copied only
+while the database finds it made of what the layer is made of now.
 
 ``EXPORT_RECORDS`` in the app's config says when:
 
@@ -49,12 +49,12 @@ class Keeper:
     """Builds the stored records of the layers changed by the commits of one app's sessions."""
 
     def __init__(self, engine: Engine, mode: str) -> None:
-        """Keep the lines of ``engine``'s database, in ``mode`` (one of :data:`MODES`)."""
+        """Keep the records of ``engine``'s database, in ``mode`` (one of :data:`MODES`)."""
         if mode not in MODES:
             raise ValueError(f"EXPORT_RECORDS must be one of {', '.join(MODES)}, not {mode!r}")
         self.engine = engine
         self.mode = mode
-        #: Layers built so far (for the tests and the logs).
+        #: Records built so far, every format counted (for the tests and the commands' messages).
         self.built = 0
         self._fresh_state()
 
@@ -126,7 +126,7 @@ class Keeper:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
-                self._wake.wait(left if left is None else min(left, 0.05))
+                self._wake.wait(left)  # the thread notifies when it is done with a batch
         return True
 
     def stop(self) -> None:

@@ -108,8 +108,9 @@ def update_project(project_id: int) -> Any:
     if not body:
         raise InvalidInput("send at least one setting to change")
     adjudication_keys = set(adjudication.DEFAULTS)
-    others = {"ready_formats"}
-    assignment.update_settings(session, project, {k: v for k, v in body.items() if k not in adjudication_keys | others})
+    assignment.update_settings(
+        session, project, {k: v for k, v in body.items() if k not in adjudication_keys and k != "ready_formats"}
+    )
     adjudication.update_adjudication_settings(session, project, {k: v for k, v in body.items() if k in adjudication_keys})
     if "ready_formats" in body:
         exporting.set_ready_formats(session, project, body["ready_formats"])
